@@ -1,0 +1,165 @@
+// scriptqa/filter.h — compiled rule sets.
+//
+// A Filter is the compiled form of one or more rule dictionaries: the matching databases, the rule
+// metadata and the normalisation tables. It is built once (from dictionaries, or from a serialized
+// database in milliseconds), never changes afterwards, and is shared by every thread:
+//
+//   absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> filter =
+//       scriptqa::Filter::FromFiles({"dictionaries/ad_law.rules", "dictionaries/privacy.rules"});
+//   if (!filter.ok()) { std::cerr << filter.status() << "\n"; return 1; }
+//   // Each thread: scriptqa::Scanner scanner = *scriptqa::Scanner::Create(*filter);
+//
+// Thread safety: a Filter is logically immutable and all its const methods are thread-safe. Share
+// it as std::shared_ptr<const Filter>; it lives as long as the last Scanner or Profile using it.
+//
+// Errors: factories return absl::Status. Dictionary problems are all reported in one status, one
+// line each, as "file:line: rule ID: message". No scriptqa function throws, logs or exits.
+#ifndef SCRIPTQA_FILTER_H_
+#define SCRIPTQA_FILTER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "scriptqa/types.h"
+
+namespace scriptqa {
+
+// How messages and patterns are normalised before matching. Part of the compiled filter (patterns
+// are normalised with the same settings), so it is fixed per Filter.
+//
+// | option                    | default | effect                                                |
+// |---------------------------|---------|-------------------------------------------------------|
+// | fold_width                | true    | NFKC per character: full width → half width, ① → 1    |
+// | fold_case                 | true    | Unicode simple case folding (A → a)                   |
+// | traditional_to_simplified | true    | 絕對 → 绝对 (conservative: 著, 乾, 於 stay)             |
+// | skip_noise                | true    | white space, punctuation, symbols, emoji are skipped  |
+// | significant               | "%@"    | characters never skipped as noise                     |
+// | extra_noise               | ""      | characters skipped in addition to the built-in set    |
+// | collapse_repeats          | false   | a run of one character counts as one (加加微微信)       |
+// Zero-width and format characters (U+200B–U+200F, U+2060, U+FEFF, …) are always removed.
+struct NormalizationOptions {
+  bool fold_width = true;
+  bool fold_case = true;
+  bool traditional_to_simplified = true;
+  bool skip_noise = true;
+  std::string significant = "%@";
+  std::string extra_noise;
+  bool collapse_repeats = false;
+};
+
+// Overrides the severity of a whole category or of one rule, at build time. A rule override wins
+// over a category override.
+struct SeverityOverride {
+  std::string target;  // a category id ("ad_law") or a rule id ("ad_law.best")
+  Severity severity = Severity::kReview;
+};
+
+// | option             | default | effect                                                          |
+// |--------------------|---------|-----------------------------------------------------------------|
+// | normalization      | see above | how text and patterns are normalised                          |
+// | severity_overrides | none    | per category or rule, applied when the filter is built          |
+// | disabled_rules     | none    | rule ids (or category ids) left out of the filter entirely      |
+struct FilterOptions {
+  NormalizationOptions normalization;
+  std::vector<SeverityOverride> severity_overrides;
+  std::vector<std::string> disabled_rules;
+};
+
+// One dictionary to load: a file on disk or text in memory.
+struct DictionarySource {
+  enum class Kind : uint8_t {
+    kAuto,      // decided by the file's %format line; without one, a term list
+    kRules,     // must be "%format scriptqa-rules 1"
+    kTermList,  // one term per line
+  };
+  std::string path;     // file to read, or a display name when `content` is set
+  std::string content;  // when non-empty, used instead of reading `path`
+  Kind kind = Kind::kAuto;
+  // For term lists without a %category / %severity header.
+  std::string category;
+  Severity severity = Severity::kReview;
+
+  static DictionarySource File(std::string path) {
+    DictionarySource s;
+    s.path = std::move(path);
+    return s;
+  }
+  static DictionarySource Text(std::string name, std::string text) {
+    DictionarySource s;
+    s.path = std::move(name);
+    s.content = std::move(text);
+    return s;
+  }
+};
+
+// What a filter is made of; for logs, caches and `scriptqa compile`.
+struct FilterInfo {
+  size_t rule_count = 0;
+  size_t literal_count = 0;
+  size_t regex_count = 0;
+  uint64_t rules_hash = 0;       // hash of the rules, options and normalisation tables
+  std::string engine_version;    // Hyperscan/Vectorscan version string
+  size_t database_bytes = 0;     // size of the compiled matching databases
+};
+
+class FilterImpl;  // internal
+
+class Filter {
+ public:
+  // Loads, validates and compiles dictionaries. Every problem of every file is reported; on error
+  // no filter is returned.
+  static absl::StatusOr<std::shared_ptr<const Filter>> FromDictionaries(
+      absl::Span<const DictionarySource> sources, const FilterOptions& options = {});
+  // Convenience: rule files or term lists by path (kind from each file's %format line).
+  static absl::StatusOr<std::shared_ptr<const Filter>> FromFiles(
+      absl::Span<const std::string> paths, const FilterOptions& options = {});
+  // The default packs shipped with scriptqa: every *.rules file in DefaultDictionaryDir().
+  static absl::StatusOr<std::shared_ptr<const Filter>> Default(const FilterOptions& options = {});
+  // Where the shipped packs are: $SCRIPTQA_DICTIONARIES if set, else the source tree's or the
+  // installed dictionaries directory.
+  static std::string DefaultDictionaryDir();
+
+  // Serialized form: a versioned, checksummed blob holding the rules, the options and the compiled
+  // databases. Loading it takes milliseconds. It is tied to the engine version and the CPU
+  // platform; a blob made elsewhere gives FailedPrecondition (recompile from the dictionaries),
+  // a damaged one DataLoss or InvalidArgument — never undefined behaviour.
+  absl::StatusOr<std::string> Serialize() const;
+  absl::Status SaveFile(const std::string& path) const;
+  static absl::StatusOr<std::shared_ptr<const Filter>> Deserialize(std::string_view bytes);
+  static absl::StatusOr<std::shared_ptr<const Filter>> LoadFile(const std::string& path);
+
+  // The rules, in load order; Rule::index is the position here.
+  absl::Span<const Rule> rules() const;
+  // nullptr when there is no such rule.
+  const Rule* FindRule(std::string_view id) const;
+  // The category ids in use (built-in ones first, in a fixed order, then declared ones).
+  const std::vector<std::string>& categories() const;
+  const FilterInfo& info() const;
+  const NormalizationOptions& normalization() const;
+
+  // Normalises a message as the matcher sees it (for tools and explanations).
+  std::string Normalize(std::string_view text) const;
+
+  ~Filter();
+  Filter(const Filter&) = delete;
+  Filter& operator=(const Filter&) = delete;
+
+  const FilterImpl& impl() const { return *impl_; }  // internal
+
+ private:
+  explicit Filter(std::unique_ptr<FilterImpl> impl);
+  friend class FilterImpl;
+  std::unique_ptr<FilterImpl> impl_;
+};
+
+// Built-in category ids, in their fixed order.
+const std::vector<std::string>& BuiltinCategories();
+
+}  // namespace scriptqa
+
+#endif  // SCRIPTQA_FILTER_H_

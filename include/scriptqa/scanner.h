@@ -1,0 +1,180 @@
+// scriptqa/scanner.h — checking messages.
+//
+//   auto filter = scriptqa::Filter::Default();            // once per process (or LoadFile)
+//   auto scanner = scriptqa::Scanner::Create(*filter);    // once per thread
+//   auto findings = scanner->Scan("亲，这款是全网最低价，加我薇信发你优惠券");
+//   for (const scriptqa::Finding& f : *findings)
+//     std::cout << f.rule_id() << " [" << f.bytes.begin << "," << f.bytes.end << ") "
+//               << f.text << " -> " << f.Suggestion() << "\n";
+//
+// A Scanner owns the engine's scratch space and reusable buffers, so the callback form of Scan()
+// does not allocate once the buffers have grown to the size of the messages seen.
+//
+// Thread safety: one Scanner per thread. A Scanner is not thread-safe, but misuse is detected, not
+// undefined: a call made while another call on the same scanner is running (from another thread,
+// or re-entrantly from inside a callback) returns FailedPrecondition. Scanners of one Filter are
+// independent; create as many as you have threads (creating one costs one scratch allocation).
+//
+// Offsets: see scriptqa/types.h — byte spans are half-open into the original message; character
+// spans count code points (each maximal invalid UTF-8 subsequence counts as one).
+//
+// Matching semantics (docs/matching.md has the full story):
+//   1. The message is normalised (filter.h) with a map back to the original bytes.
+//   2. The engine finds every raw hit of every literal and regex.
+//   3. Each hit is confirmed: boundary check, allow-contexts, negation cues, required context,
+//      validators. A hit that fails is suppressed (Explain() says why).
+//   4. Profile filters (disabled rules/categories, severity overrides, shop allow-list) and
+//      `min_severity` apply.
+//   5. Overlaps: by default, within one category the leftmost-longest hit wins and hits that
+//      overlap it are dropped; hits of different categories may overlap. Overlap::kAll keeps all.
+//   6. Findings are reported in order of (byte begin, longer first, rule index).
+#ifndef SCRIPTQA_SCANNER_H_
+#define SCRIPTQA_SCANNER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "scriptqa/filter.h"
+#include "scriptqa/types.h"
+
+namespace scriptqa {
+
+class Profile;
+
+enum class Overlap : uint8_t {
+  kLongestPerCategory,  // default: leftmost-longest per category
+  kAll,                 // every confirmed hit, overlapping or not
+};
+
+enum class InvalidUtf8 : uint8_t {
+  kRepair,  // default: each maximal invalid subsequence reads as U+FFFD; offsets stay original
+  kReject,  // the call returns InvalidArgument naming the byte offset
+};
+
+// | option       | default             | effect                                                  |
+// |--------------|---------------------|---------------------------------------------------------|
+// | min_severity | kAdvice             | findings below it are not reported                      |
+// | overlap      | kLongestPerCategory | see above                                               |
+// | invalid_utf8 | kRepair             | see InvalidUtf8                                         |
+// | profile      | nullptr             | per-shop configuration; must come from the same Filter  |
+struct ScanOptions {
+  Severity min_severity = Severity::kAdvice;
+  Overlap overlap = Overlap::kLongestPerCategory;
+  InvalidUtf8 invalid_utf8 = InvalidUtf8::kRepair;
+  const Profile* profile = nullptr;
+};
+
+enum class ScanControl : uint8_t { kContinue, kStop };
+
+// Why a raw hit did or did not become a finding.
+enum class Decision : uint8_t {
+  kReported,          // became a finding
+  kBoundary,          // an ASCII letter/digit touches the hit (e.g. "wx" inside "wxyz")
+  kAllowContext,      // inside an allow-context (e.g. 第一 inside 第一时间)
+  kNegated,           // a negation cue precedes it (e.g. 不能加…微信)
+  kMissingContext,    // the rule's required context (near) is absent
+  kValidatorFailed,   // e.g. Luhn check failed: an order number, not a card
+  kDisabled,          // switched off by the profile
+  kProfileAllowed,    // inside a term of the profile's allow-list
+  kBelowThreshold,    // severity below ScanOptions::min_severity
+  kOverlapped,        // lost against a longer/earlier hit of the same category
+};
+std::string_view DecisionName(Decision decision);
+
+// One raw hit and what became of it.
+struct Trace {
+  const Rule* rule = nullptr;
+  Span normalized;  // byte span in Explanation::normalized
+  Span bytes;       // byte span in the original message
+  Decision decision = Decision::kReported;
+  std::string detail;  // e.g. the allow-context or cue that suppressed it
+};
+
+struct Explanation {
+  std::string normalized;       // the text the engine saw
+  std::vector<Trace> traces;    // every raw hit, in order of position
+  std::vector<Finding> findings;
+  // Human-readable, several lines.
+  std::string ToString() const;
+};
+
+struct Rewritten {
+  std::string text;               // the message with suggestions applied
+  std::vector<Finding> replaced;  // the findings of the original message that were replaced
+  bool clean = false;             // the result has no block or review finding
+};
+
+// Per-shop or per-channel configuration, prepared once and applied per scan at the cost of a few
+// table look-ups per raw hit (nothing per byte). Immutable and thread-safe once created; it must
+// be used with scanners of the filter it was created for.
+struct ProfileOptions {
+  std::vector<std::string> enabled_categories;  // empty: all categories
+  std::vector<std::string> disabled;            // rule ids or category ids
+  std::vector<SeverityOverride> severity_overrides;
+  std::vector<std::string> allow_terms;  // a hit inside one of these (normalised) is suppressed
+  // Extra literal terms reported as rule "<deny_category>.shop_deny" findings.
+  std::vector<std::string> deny_terms;
+  std::string deny_category = "shop";
+  Severity deny_severity = Severity::kReview;
+  std::string deny_reason = "店铺自定义禁用词";
+};
+
+class ProfileImpl;
+
+class Profile {
+ public:
+  static absl::StatusOr<std::shared_ptr<const Profile>> Create(
+      std::shared_ptr<const Filter> filter, const ProfileOptions& options);
+  ~Profile();
+  const ProfileOptions& options() const;
+  const ProfileImpl& impl() const { return *impl_; }  // internal
+
+ private:
+  explicit Profile(std::unique_ptr<ProfileImpl> impl);
+  std::unique_ptr<ProfileImpl> impl_;
+};
+
+class ScannerImpl;
+
+class Scanner {
+ public:
+  // Allocates the scratch space for `filter`. Fails only when the engine cannot allocate.
+  static absl::StatusOr<Scanner> Create(std::shared_ptr<const Filter> filter);
+
+  Scanner(Scanner&&) noexcept;
+  Scanner& operator=(Scanner&&) noexcept;
+  ~Scanner();
+
+  // Calls `on_finding` for each finding, in order, until it returns kStop. The Finding passed to
+  // the callback is valid only during the call. Does not allocate once the buffers are warm.
+  absl::Status Scan(std::string_view text, const ScanOptions& options,
+                    absl::FunctionRef<ScanControl(const Finding&)> on_finding);
+  // All findings. They view `text`: keep it alive while you use them.
+  absl::StatusOr<std::vector<Finding>> Scan(std::string_view text,
+                                            const ScanOptions& options = {});
+  // The highest severity found, or nullopt-like `false` when nothing is found; cheapest gate.
+  absl::StatusOr<bool> HasFinding(std::string_view text, Severity at_least,
+                                  const ScanOptions& options = {});
+  // Applies the first suggestion of each finding (across categories the most severe, then the
+  // leftmost-longest finding wins where they overlap), re-scans, and repeats up to three times.
+  // Whatever still is block/review after that is masked with '*', so `clean` is true unless
+  // masking itself is not enough (never observed; reported honestly if so).
+  absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {});
+  // Every decision, for debugging rules and for QA disputes.
+  absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {});
+
+  const std::shared_ptr<const Filter>& filter() const;
+
+ private:
+  explicit Scanner(std::unique_ptr<ScannerImpl> impl);
+  std::unique_ptr<ScannerImpl> impl_;
+};
+
+}  // namespace scriptqa
+
+#endif  // SCRIPTQA_SCANNER_H_

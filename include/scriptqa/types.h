@@ -1,0 +1,110 @@
+// scriptqa/types.h — the value types every scriptqa API speaks in.
+//
+// Offsets convention (used everywhere in scriptqa):
+//   * Byte offsets are 0-based and half-open, [begin, end), into the ORIGINAL message exactly as the
+//     caller passed it (before normalisation, before UTF-8 repair).
+//   * Character offsets are 0-based and half-open in Unicode code points of the original message.
+//     When the message holds invalid UTF-8, each maximal invalid subsequence counts as one code
+//     point, exactly as Python's `bytes.decode("utf-8", "replace")` counts it, so the character
+//     offsets index the `str` a Python user sees.
+//   * Spans always start and end on character boundaries of the original message.
+//
+// Ownership: a `Rule` is owned by the `Filter` it belongs to and lives as long as that filter. A
+// `Finding` points to its rule and views the caller's message; it is valid while both live.
+#ifndef SCRIPTQA_TYPES_H_
+#define SCRIPTQA_TYPES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace scriptqa {
+
+// How bad a finding is. Ordered: kAdvice < kReview < kBlock.
+enum class Severity : uint8_t {
+  kAdvice = 0,  // a script-quality hint
+  kReview = 1,  // should be rephrased before it is sent
+  kBlock = 2,   // must not be sent
+};
+
+// "advice", "review", "block".
+std::string_view SeverityName(Severity severity);
+// Parses "advice" / "review" / "block"; returns false for anything else.
+bool ParseSeverity(std::string_view name, Severity* out);
+
+// A half-open range [begin, end).
+struct Span {
+  size_t begin = 0;
+  size_t end = 0;
+  size_t size() const { return end - begin; }
+  bool empty() const { return begin == end; }
+  friend bool operator==(const Span& a, const Span& b) {
+    return a.begin == b.begin && a.end == b.end;
+  }
+};
+
+// How a rule checks the matched digits after the fast match.
+enum class Validator : uint8_t {
+  kNone = 0,
+  kCnMobile,    // 11 digits starting 13–19, optional 86 / 0086 country prefix
+  kCnId18,      // 18-character resident ID: birth date and GB 11643-1999 check digit
+  kLuhn,        // 16–19 digits passing the Luhn check
+  kCnLandline,  // 0 + area code + local number, 10–12 digits
+};
+
+// Which neighbouring normalised character makes a hit invalid.
+enum class Boundary : uint8_t {
+  kNone = 0,
+  kAlpha,   // an ASCII letter right before or after the hit
+  kDigit,   // a digit (any style) right before or after the hit
+  kAlnum,   // either
+};
+
+// One rule as loaded from a dictionary. Immutable; owned by its Filter.
+struct Rule {
+  std::string id;        // stable id, e.g. "ad_law.best"
+  std::string category;  // e.g. "ad_law"
+  Severity severity = Severity::kReview;  // after the filter's severity overrides
+  std::string reason;    // why; quotable
+  std::vector<std::string> literals;     // as written in the dictionary
+  std::vector<std::string> regexes;      // as written in the dictionary
+  std::vector<std::string> suggestions;  // templates; see docs/dictionary-format.md
+  std::vector<std::string> allow;        // allow-contexts, normalised
+  std::vector<std::string> negate;       // negation cues, normalised
+  std::vector<std::string> near;         // required context, normalised
+  uint32_t window = 8;                   // characters, for negate and near
+  Validator validator = Validator::kNone;
+  Boundary boundary = Boundary::kNone;
+  std::vector<std::string> hit_examples;   // must give a finding of this rule
+  std::vector<std::string> miss_examples;  // must not give a finding of this rule
+  std::string file;  // where the rule was defined ("" for rules from a database without sources)
+  uint32_t line = 0;
+  uint32_t index = 0;  // position in Filter::rules()
+};
+
+// One problem found in a message.
+struct Finding {
+  const Rule* rule = nullptr;           // never null in a reported finding
+  Severity severity = Severity::kReview;  // effective severity (rule, then profile overrides)
+  Span bytes;                           // byte span in the original message
+  Span chars;                           // code-point span in the original message
+  std::string_view text;                // the original matched bytes (views the caller's message)
+
+  std::string_view rule_id() const { return rule->id; }
+  std::string_view category() const { return rule->category; }
+  std::string_view reason() const { return rule->reason; }
+  // The i-th suggestion with its template rendered for this match ("" when there is none).
+  std::string Suggestion(size_t i = 0) const;
+  // All suggestions, rendered.
+  std::vector<std::string> Suggestions() const;
+};
+
+// Renders one suggestion template (`{match}`, `{masked}`, `{masked:K:L}`, `{{`, `}}`) for
+// `matched`. Templates are validated when a dictionary loads, so this cannot fail.
+std::string RenderSuggestion(std::string_view templ, std::string_view matched);
+
+}  // namespace scriptqa
+
+#endif  // SCRIPTQA_TYPES_H_

@@ -1,0 +1,36 @@
+// Parsing rule files and term lists (docs/dictionary-format.md) into Rules.
+#ifndef SCRIPTQA_LIB_DICTIONARY_H_
+#define SCRIPTQA_LIB_DICTIONARY_H_
+
+#include <string>
+#include <vector>
+
+#include "normalizer.h"
+#include "scriptqa/filter.h"
+#include "scriptqa/types.h"
+
+namespace scriptqa::internal {
+
+struct ParsedRule {
+  Rule rule;
+  bool boundary_set = false;  // `boundary` given explicitly (else derived from the patterns)
+};
+
+struct ParseResult {
+  std::vector<ParsedRule> rules;
+  std::vector<std::string> declared_categories;  // from %category, in order
+};
+
+// Parses one source. Problems are appended to *errors as "file:line: [rule ID: ]message"; the
+// rules parsed are still returned so that all errors of all files can be collected.
+// `known_categories` are the built-in ones; a file may add its own with %category.
+void ParseDictionary(const DictionarySource& source, const std::string& text,
+                     const Normalizer& normalizer, ParseResult* result,
+                     std::vector<std::string>* errors);
+
+// Checks a suggestion template; returns "" or the problem.
+std::string CheckTemplate(std::string_view templ);
+
+}  // namespace scriptqa::internal
+
+#endif  // SCRIPTQA_LIB_DICTIONARY_H_

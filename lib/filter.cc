@@ -1,0 +1,606 @@
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "dictionary.h"
+#include "filter_impl.h"
+#include "hash.h"
+#include "serial.h"
+
+#ifndef SCRIPTQA_SOURCE_DICTIONARY_DIR
+#define SCRIPTQA_SOURCE_DICTIONARY_DIR ""
+#endif
+#ifndef SCRIPTQA_INSTALL_DICTIONARY_DIR
+#define SCRIPTQA_INSTALL_DICTIONARY_DIR ""
+#endif
+
+namespace scriptqa {
+
+using internal::DatabasePtr;
+using internal::Hasher;
+using internal::Reader;
+using internal::Writer;
+
+namespace internal {
+
+std::string HsErrorName(hs_error_t err) {
+  switch (err) {
+    case HS_SUCCESS: return "HS_SUCCESS";
+    case HS_INVALID: return "HS_INVALID";
+    case HS_NOMEM: return "HS_NOMEM";
+    case HS_SCAN_TERMINATED: return "HS_SCAN_TERMINATED";
+    case HS_COMPILER_ERROR: return "HS_COMPILER_ERROR";
+    case HS_DB_VERSION_ERROR: return "HS_DB_VERSION_ERROR";
+    case HS_DB_PLATFORM_ERROR: return "HS_DB_PLATFORM_ERROR";
+    case HS_DB_MODE_ERROR: return "HS_DB_MODE_ERROR";
+    case HS_BAD_ALIGN: return "HS_BAD_ALIGN";
+    case HS_BAD_ALLOC: return "HS_BAD_ALLOC";
+    case HS_SCRATCH_IN_USE: return "HS_SCRATCH_IN_USE";
+    case HS_ARCH_ERROR: return "HS_ARCH_ERROR";
+    case HS_INSUFFICIENT_SPACE: return "HS_INSUFFICIENT_SPACE";
+    default: return absl::StrCat("hs_error ", err);
+  }
+}
+
+std::string PlatformString() {
+  hs_platform_info_t p;
+  if (hs_populate_platform(&p) != HS_SUCCESS) return "unknown";
+  return absl::StrCat("tune=", p.tune, ";features=", p.cpu_features);
+}
+
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where) {
+  set->db.reset();
+  if (set->normalized.empty()) return absl::OkStatus();
+  std::vector<const char*> exprs;
+  std::vector<size_t> lens;
+  std::vector<unsigned> ids, flags;
+  for (size_t i = 0; i < set->normalized.size(); ++i) {
+    exprs.push_back(set->normalized[i].data());
+    lens.push_back(set->normalized[i].size());
+    ids.push_back(static_cast<unsigned>(i));
+    flags.push_back(0);
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  hs_error_t rc = hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                                       static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                                       nullptr, &db, &err);
+  if (rc != HS_SUCCESS) {
+    std::string msg = err && err->message ? err->message : HsErrorName(rc);
+    std::string at = err && err->expression >= 0 ? where(static_cast<size_t>(err->expression))
+                                                  : std::string("literal database");
+    hs_free_compile_error(err);
+    return absl::InvalidArgumentError(absl::StrCat(at, ": engine rejected literal: ", msg));
+  }
+  set->db.reset(db);
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return ss.str();
+}
+
+bool StartsOrEndsWithAsciiLetter(std::string_view s) {
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  return !s.empty() && (alpha(s.front()) || alpha(s.back()));
+}
+
+constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
+constexpr uint32_t kFormatVersion = 1;
+
+void HashRule(Hasher* h, const Rule& r) {
+  h->Str(r.id);
+  h->Str(r.category);
+  h->U64(static_cast<uint64_t>(r.severity));
+  h->Str(r.reason);
+  for (const auto* v : {&r.literals, &r.regexes, &r.suggestions, &r.allow, &r.negate, &r.near}) {
+    h->U64(v->size());
+    for (const auto& s : *v) h->Str(s);
+  }
+  h->U64(r.window);
+  h->U64(static_cast<uint64_t>(r.validator));
+  h->U64(static_cast<uint64_t>(r.boundary));
+}
+
+}  // namespace
+
+const std::vector<std::string>& BuiltinCategories() {
+  static const std::vector<std::string> kBuiltin = {"ad_law",  "deflection", "off_platform",
+                                                    "review",  "privacy",    "script_quality"};
+  return kBuiltin;
+}
+
+absl::Status FilterImpl::Finish() {
+  rule_index.clear();
+  category_index.clear();
+  for (size_t i = 0; i < categories.size(); ++i)
+    category_index.emplace(categories[i], static_cast<uint32_t>(i));
+  rule_category.assign(rules.size(), 0);
+  for (size_t i = 0; i < rules.size(); ++i) {
+    rules[i].index = static_cast<uint32_t>(i);
+    rule_index.emplace(rules[i].id, static_cast<uint32_t>(i));
+    auto it = category_index.find(rules[i].category);
+    if (it == category_index.end())
+      return absl::DataLossError(absl::StrCat("rule ", rules[i].id, ": unknown category"));
+    rule_category[i] = it->second;
+  }
+  hs_scratch_t* scratch = nullptr;
+  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get()}) {
+    if (!db) continue;
+    hs_error_t rc = hs_alloc_scratch(db, &scratch);
+    if (rc != HS_SUCCESS) {
+      hs_free_scratch(scratch);
+      if (rc == HS_DB_PLATFORM_ERROR || rc == HS_DB_VERSION_ERROR || rc == HS_ARCH_ERROR)
+        return absl::FailedPreconditionError(
+            absl::StrCat("compiled database does not fit this machine (", internal::HsErrorName(rc),
+                         "): recompile it from the dictionaries"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate scratch space: ", internal::HsErrorName(rc)));
+    }
+  }
+  prototype.reset(scratch);
+
+  Hasher h;
+  h.U64(normalizer->hash());
+  h.Str(hs_version());
+  h.U64(categories.size());
+  for (const auto& c : categories) h.Str(c);
+  h.U64(rules.size());
+  for (const Rule& r : rules) HashRule(&h, r);
+
+  info.rule_count = rules.size();
+  info.literal_count = literals.normalized.size();
+  info.regex_count = regex_exprs.size();
+  info.rules_hash = h.value();
+  info.engine_version = hs_version();
+  info.database_bytes = 0;
+  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get()}) {
+    size_t n = 0;
+    if (db && hs_database_size(db, &n) == HS_SUCCESS) info.database_bytes += n;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
+    absl::Span<const DictionarySource> sources, const FilterOptions& options) {
+  auto impl = std::make_unique<FilterImpl>();
+  impl->options = options;
+  impl->normalizer = std::make_unique<internal::Normalizer>(options.normalization);
+  const internal::Normalizer& norm = *impl->normalizer;
+
+  std::vector<std::string> errors;
+  internal::ParseResult parsed;
+  if (sources.empty()) errors.push_back("no dictionaries given");
+  for (const DictionarySource& src : sources) {
+    if (!src.content.empty()) {
+      internal::ParseDictionary(src, src.content, norm, &parsed, &errors);
+      continue;
+    }
+    absl::StatusOr<std::string> text = ReadFile(src.path);
+    if (!text.ok()) {
+      errors.emplace_back(text.status().message());
+      continue;
+    }
+    internal::ParseDictionary(src, *text, norm, &parsed, &errors);
+  }
+
+  // Categories: built-in, then declared, each once.
+  impl->categories = BuiltinCategories();
+  for (const std::string& c : parsed.declared_categories)
+    if (std::find(impl->categories.begin(), impl->categories.end(), c) == impl->categories.end())
+      impl->categories.push_back(c);
+  auto is_category = [&](const std::string& c) {
+    return std::find(impl->categories.begin(), impl->categories.end(), c) !=
+           impl->categories.end();
+  };
+
+  // Duplicate ids, naming both places.
+  absl::flat_hash_map<std::string, const Rule*> seen;
+  for (const auto& pr : parsed.rules) {
+    auto [it, inserted] = seen.emplace(pr.rule.id, &pr.rule);
+    if (!inserted)
+      errors.push_back(absl::StrCat(pr.rule.file, ":", pr.rule.line, ": rule ", pr.rule.id,
+                                    ": duplicate rule id (first defined at ", it->second->file,
+                                    ":", it->second->line, ")"));
+  }
+  // Options naming rules or categories must name existing ones.
+  auto check_target = [&](const std::string& t, const char* what) {
+    if (!seen.contains(t) && !is_category(t))
+      errors.push_back(absl::StrCat(what, ": no rule or category '", t, "'"));
+  };
+  for (const auto& o : options.severity_overrides) check_target(o.target, "severity_overrides");
+  for (const auto& d : options.disabled_rules) check_target(d, "disabled_rules");
+
+  auto disabled = [&](const Rule& r) {
+    for (const auto& d : options.disabled_rules)
+      if (d == r.id || d == r.category) return true;
+    return false;
+  };
+
+  // Keep enabled rules; apply severity overrides (category first, then rule).
+  for (auto& pr : parsed.rules) {
+    Rule& r = pr.rule;
+    if (disabled(r)) continue;
+    for (const auto& o : options.severity_overrides)
+      if (o.target == r.category) r.severity = o.severity;
+    for (const auto& o : options.severity_overrides)
+      if (o.target == r.id) r.severity = o.severity;
+    if (!pr.boundary_set) {
+      bool ascii_edge = false;
+      for (const auto& l : r.literals) ascii_edge |= StartsOrEndsWithAsciiLetter(norm.Normalize(l));
+      for (const auto& x : r.regexes) ascii_edge |= StartsOrEndsWithAsciiLetter(x);
+      r.boundary = ascii_edge ? Boundary::kAlpha : Boundary::kNone;
+    }
+    impl->rules.push_back(std::move(r));
+  }
+
+  // Patterns.
+  struct Where {
+    std::string file;
+    uint32_t line;
+    std::string id;
+  };
+  std::vector<Where> lit_where, re_where;
+  std::vector<unsigned> re_flags;
+  for (size_t ri = 0; ri < impl->rules.size(); ++ri) {
+    const Rule& r = impl->rules[ri];
+    for (const std::string& l : r.literals) {
+      std::string n = norm.Normalize(l);
+      if (n.empty()) continue;  // reported by the parser
+      impl->literals.normalized.push_back(n);
+      impl->literals.patterns.push_back({static_cast<uint32_t>(ri), static_cast<uint32_t>(n.size())});
+      lit_where.push_back({r.file, r.line, r.id});
+    }
+    for (const std::string& x : r.regexes) {
+      hs_expr_info_t* info = nullptr;
+      hs_compile_error_t* err = nullptr;
+      if (hs_expression_info(x.c_str(), HS_FLAG_UTF8, &info, &err) != HS_SUCCESS) {
+        errors.push_back(absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": bad regex '", x,
+                                      "': ", err && err->message ? err->message : "rejected"));
+        hs_free_compile_error(err);
+        continue;
+      }
+      bool empty_match = info->min_width == 0;
+      uint32_t max_width = info->max_width;
+      std::free(info);
+      if (empty_match) {
+        errors.push_back(absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": regex '", x,
+                                      "' matches the empty string"));
+        continue;
+      }
+      impl->regex_exprs.push_back(x);
+      impl->regexes.push_back({static_cast<uint32_t>(ri), max_width});
+      re_where.push_back({r.file, r.line, r.id});
+    }
+  }
+  if (!errors.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        errors.size(), errors.size() == 1 ? " problem" : " problems",
+        " in the dictionaries:\n", absl::StrJoin(errors, "\n")));
+  }
+  if (impl->rules.empty()) return absl::InvalidArgumentError("the dictionaries define no rules");
+
+  absl::Status st = internal::CompileLiterals(&impl->literals, [&](size_t i) {
+    return absl::StrCat(lit_where[i].file, ":", lit_where[i].line, ": rule ", lit_where[i].id);
+  });
+  if (!st.ok()) return st;
+
+  if (!impl->regex_exprs.empty()) {
+    std::vector<const char*> exprs;
+    std::vector<unsigned> ids, flags, som_flags;
+    for (size_t i = 0; i < impl->regex_exprs.size(); ++i) {
+      exprs.push_back(impl->regex_exprs[i].c_str());
+      ids.push_back(static_cast<unsigned>(i));
+      flags.push_back(HS_FLAG_UTF8);
+      som_flags.push_back(HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST);
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+      hs_database_t* db = nullptr;
+      hs_compile_error_t* err = nullptr;
+      hs_error_t rc = hs_compile_multi(exprs.data(), pass == 0 ? flags.data() : som_flags.data(),
+                                       ids.data(), static_cast<unsigned>(exprs.size()),
+                                       HS_MODE_BLOCK, nullptr, &db, &err);
+      if (rc != HS_SUCCESS) {
+        std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
+        std::string at = "regex database";
+        if (err && err->expression >= 0) {
+          const Where& w = re_where[static_cast<size_t>(err->expression)];
+          at = absl::StrCat(w.file, ":", w.line, ": rule ", w.id);
+        }
+        hs_free_compile_error(err);
+        return absl::InvalidArgumentError(absl::StrCat(
+            at, ": engine rejected regex", pass == 1 ? " (start-of-match mode)" : "", ": ", msg));
+      }
+      (pass == 0 ? impl->regex_db : impl->regex_som_db).reset(db);
+    }
+  }
+
+  st = impl->Finish();
+  if (!st.ok()) return st;
+  return std::shared_ptr<const Filter>(new Filter(std::move(impl)));
+}
+
+absl::StatusOr<std::string> FilterImpl::Serialize() const {
+  Writer w;
+  w.Raw(std::string_view(kMagic, sizeof kMagic));
+  w.U32(kFormatVersion);
+  w.U64(info.rules_hash);
+  w.Str(hs_version());
+  w.Str(internal::PlatformString());
+  const NormalizationOptions& n = options.normalization;
+  w.U8(n.fold_width);
+  w.U8(n.fold_case);
+  w.U8(n.traditional_to_simplified);
+  w.U8(n.skip_noise);
+  w.Str(n.significant);
+  w.Str(n.extra_noise);
+  w.U8(n.collapse_repeats);
+  w.Strs(categories);
+  w.U32(static_cast<uint32_t>(rules.size()));
+  for (const Rule& r : rules) {
+    w.Str(r.id);
+    w.Str(r.category);
+    w.U8(static_cast<uint8_t>(r.severity));
+    w.Str(r.reason);
+    w.Strs(r.literals);
+    w.Strs(r.regexes);
+    w.Strs(r.suggestions);
+    w.Strs(r.allow);
+    w.Strs(r.negate);
+    w.Strs(r.near);
+    w.U32(r.window);
+    w.U8(static_cast<uint8_t>(r.validator));
+    w.U8(static_cast<uint8_t>(r.boundary));
+    w.Strs(r.hit_examples);
+    w.Strs(r.miss_examples);
+    w.Str(r.file);
+    w.U32(r.line);
+  }
+  w.U32(static_cast<uint32_t>(literals.patterns.size()));
+  for (size_t i = 0; i < literals.patterns.size(); ++i) {
+    w.Str(literals.normalized[i]);
+    w.U32(literals.patterns[i].rule);
+  }
+  w.U32(static_cast<uint32_t>(regexes.size()));
+  for (size_t i = 0; i < regexes.size(); ++i) {
+    w.Str(regex_exprs[i]);
+    w.U32(regexes[i].rule);
+    w.U32(regexes[i].max_width);
+  }
+  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get()}) {
+    if (!db) {
+      w.Str("");
+      continue;
+    }
+    char* bytes = nullptr;
+    size_t len = 0;
+    hs_error_t rc = hs_serialize_database(db, &bytes, &len);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("cannot serialize database: ", internal::HsErrorName(rc)));
+    w.Str(std::string_view(bytes, len));
+    std::free(bytes);
+  }
+  Hasher h;
+  h.Bytes(w.data().data(), w.data().size());
+  w.U64(h.value());
+  return std::move(w.data());
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view bytes) {
+  if (bytes.size() < sizeof kMagic + 4 + 8 ||
+      std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    return absl::InvalidArgumentError("not a scriptqa database (bad magic)");
+  Reader head(bytes.substr(sizeof kMagic));
+  uint32_t version = 0;
+  head.U32(&version);
+  if (version != kFormatVersion)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database format version ", version, ", this library reads version ", kFormatVersion,
+        ": recompile it from the dictionaries"));
+  {
+    Hasher h;
+    h.Bytes(bytes.data(), bytes.size() - 8);
+    Reader tail(bytes.substr(bytes.size() - 8));
+    uint64_t sum = 0;
+    tail.U64(&sum);
+    if (sum != h.value()) return absl::DataLossError("database is damaged (checksum mismatch)");
+  }
+  Reader r(bytes.substr(sizeof kMagic + 4, bytes.size() - sizeof kMagic - 4 - 8));
+  auto bad = [](const char* what) {
+    return absl::DataLossError(absl::StrCat("database is malformed (", what, ")"));
+  };
+  uint64_t stored_hash = 0;
+  std::string engine, platform;
+  if (!r.U64(&stored_hash) || !r.Str(&engine) || !r.Str(&platform)) return bad("header");
+  if (engine != hs_version())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database was compiled with engine '", engine, "', this library uses '", hs_version(),
+        "': recompile it from the dictionaries"));
+  if (platform != internal::PlatformString())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database was compiled for platform '", platform, "', this machine is '",
+        internal::PlatformString(), "': recompile it from the dictionaries"));
+
+  auto impl = std::make_unique<FilterImpl>();
+  NormalizationOptions& n = impl->options.normalization;
+  if (!r.Bool(&n.fold_width) || !r.Bool(&n.fold_case) || !r.Bool(&n.traditional_to_simplified) ||
+      !r.Bool(&n.skip_noise) || !r.Str(&n.significant) || !r.Str(&n.extra_noise) ||
+      !r.Bool(&n.collapse_repeats))
+    return bad("options");
+  if (!r.Strs(&impl->categories)) return bad("categories");
+  uint32_t count = 0;
+  if (!r.U32(&count) || count > r.remaining()) return bad("rules");
+  impl->rules.resize(count);
+  for (Rule& rule : impl->rules) {
+    uint8_t sev, val, bnd;
+    if (!r.Str(&rule.id) || !r.Str(&rule.category) || !r.U8(&sev) || sev > 2 ||
+        !r.Str(&rule.reason) || !r.Strs(&rule.literals) || !r.Strs(&rule.regexes) ||
+        !r.Strs(&rule.suggestions) || !r.Strs(&rule.allow) || !r.Strs(&rule.negate) ||
+        !r.Strs(&rule.near) || !r.U32(&rule.window) || !r.U8(&val) || val > 4 || !r.U8(&bnd) ||
+        bnd > 3 || !r.Strs(&rule.hit_examples) || !r.Strs(&rule.miss_examples) ||
+        !r.Str(&rule.file) || !r.U32(&rule.line))
+      return bad("rule");
+    rule.severity = static_cast<Severity>(sev);
+    rule.validator = static_cast<Validator>(val);
+    rule.boundary = static_cast<Boundary>(bnd);
+    for (const std::string& s : rule.suggestions)
+      if (!internal::CheckTemplate(s).empty()) return bad("suggestion template");
+  }
+  if (!r.U32(&count) || count > r.remaining()) return bad("literals");
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string s;
+    uint32_t rule = 0;
+    if (!r.Str(&s) || !r.U32(&rule) || rule >= impl->rules.size() || s.empty()) return bad("literal");
+    impl->literals.patterns.push_back({rule, static_cast<uint32_t>(s.size())});
+    impl->literals.normalized.push_back(std::move(s));
+  }
+  if (!r.U32(&count) || count > r.remaining()) return bad("regexes");
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string s;
+    internal::RegexPattern p;
+    if (!r.Str(&s) || !r.U32(&p.rule) || !r.U32(&p.max_width) || p.rule >= impl->rules.size())
+      return bad("regex");
+    impl->regex_exprs.push_back(std::move(s));
+    impl->regexes.push_back(p);
+  }
+  DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_som_db};
+  const bool needed[] = {!impl->literals.patterns.empty(), !impl->regexes.empty(),
+                         !impl->regexes.empty()};
+  for (int i = 0; i < 3; ++i) {
+    std::string_view blob;
+    if (!r.StrView(&blob)) return bad("engine database");
+    if (blob.empty() != !needed[i]) return bad("engine database presence");
+    if (blob.empty()) continue;
+    hs_database_t* db = nullptr;
+    hs_error_t rc = hs_deserialize_database(blob.data(), blob.size(), &db);
+    if (rc == HS_DB_VERSION_ERROR || rc == HS_DB_PLATFORM_ERROR)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "engine database does not fit this machine (", internal::HsErrorName(rc),
+          "): recompile it from the dictionaries"));
+    if (rc != HS_SUCCESS)
+      return absl::DataLossError(
+          absl::StrCat("engine database is damaged: ", internal::HsErrorName(rc)));
+    dbs[i]->reset(db);
+  }
+  if (r.remaining() != 0) return bad("trailing bytes");
+  impl->normalizer = std::make_unique<internal::Normalizer>(n);
+  for (const Rule& rule : impl->rules)
+    if (std::find(impl->categories.begin(), impl->categories.end(), rule.category) ==
+        impl->categories.end())
+      return bad("rule category");
+  absl::Status st = impl->Finish();
+  if (!st.ok()) return st;
+  if (impl->info.rules_hash != stored_hash)
+    return absl::DataLossError(
+        "database is inconsistent (its rules do not hash to the stored value; normalisation "
+        "tables differ from this library's): recompile it from the dictionaries");
+  return std::shared_ptr<const Filter>(new Filter(std::move(impl)));
+}
+
+// ---- Filter ---------------------------------------------------------------------------------
+
+Filter::Filter(std::unique_ptr<FilterImpl> impl) : impl_(std::move(impl)) {}
+Filter::~Filter() = default;
+
+absl::StatusOr<std::shared_ptr<const Filter>> Filter::FromDictionaries(
+    absl::Span<const DictionarySource> sources, const FilterOptions& options) {
+  return FilterImpl::Build(sources, options);
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> Filter::FromFiles(
+    absl::Span<const std::string> paths, const FilterOptions& options) {
+  std::vector<DictionarySource> sources;
+  for (const auto& p : paths) sources.push_back(DictionarySource::File(p));
+  return FilterImpl::Build(sources, options);
+}
+
+std::string Filter::DefaultDictionaryDir() {
+  struct stat st;
+  if (const char* env = std::getenv("SCRIPTQA_DICTIONARIES"); env && *env) return env;
+  for (const char* dir : {SCRIPTQA_SOURCE_DICTIONARY_DIR, SCRIPTQA_INSTALL_DICTIONARY_DIR})
+    if (*dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+  return SCRIPTQA_INSTALL_DICTIONARY_DIR;
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> Filter::Default(const FilterOptions& options) {
+  std::string dir = DefaultDictionaryDir();
+  DIR* d = opendir(dir.c_str());
+  if (!d)
+    return absl::NotFoundError(absl::StrCat("cannot open dictionary directory '", dir,
+                                            "' (set SCRIPTQA_DICTIONARIES): ",
+                                            std::strerror(errno)));
+  std::vector<std::string> paths;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".rules") == 0)
+      paths.push_back(dir + "/" + name);
+  }
+  closedir(d);
+  std::sort(paths.begin(), paths.end());
+  if (paths.empty())
+    return absl::NotFoundError(absl::StrCat("no *.rules files in '", dir, "'"));
+  return FromFiles(paths, options);
+}
+
+absl::StatusOr<std::string> Filter::Serialize() const { return impl_->Serialize(); }
+
+absl::Status Filter::SaveFile(const std::string& path) const {
+  absl::StatusOr<std::string> bytes = Serialize();
+  if (!bytes.ok()) return bytes.status();
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::PermissionDeniedError(absl::StrCat(tmp, ": cannot write: ", std::strerror(errno)));
+    out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+    if (!out) return absl::DataLossError(absl::StrCat(tmp, ": write failed"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot rename: ", std::strerror(errno)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> Filter::Deserialize(std::string_view bytes) {
+  return FilterImpl::Load(bytes);
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> Filter::LoadFile(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<std::shared_ptr<const Filter>> f = FilterImpl::Load(*bytes);
+  if (!f.ok()) return absl::Status(f.status().code(), absl::StrCat(path, ": ", f.status().message()));
+  return f;
+}
+
+absl::Span<const Rule> Filter::rules() const { return impl_->rules; }
+
+const Rule* Filter::FindRule(std::string_view id) const {
+  auto it = impl_->rule_index.find(std::string(id));
+  return it == impl_->rule_index.end() ? nullptr : &impl_->rules[it->second];
+}
+
+const std::vector<std::string>& Filter::categories() const { return impl_->categories; }
+const FilterInfo& Filter::info() const { return impl_->info; }
+const NormalizationOptions& Filter::normalization() const { return impl_->options.normalization; }
+std::string Filter::Normalize(std::string_view text) const {
+  return impl_->normalizer->Normalize(text);
+}
+
+}  // namespace scriptqa

@@ -1,0 +1,87 @@
+// Internal state of a Filter, shared by the filter, scanner and profile implementations.
+#ifndef SCRIPTQA_LIB_FILTER_IMPL_H_
+#define SCRIPTQA_LIB_FILTER_IMPL_H_
+
+#include <hs.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "normalizer.h"
+#include "scriptqa/filter.h"
+
+namespace scriptqa {
+
+namespace internal {
+
+struct HsDatabaseDeleter {
+  void operator()(hs_database_t* db) const { hs_free_database(db); }
+};
+struct HsScratchDeleter {
+  void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
+};
+using DatabasePtr = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
+using ScratchPtr = std::unique_ptr<hs_scratch_t, HsScratchDeleter>;
+
+// One compiled pattern. Literal ids and regex ids are separate spaces (one database each).
+struct LiteralPattern {
+  uint32_t rule = 0;
+  uint32_t length = 0;  // normalised bytes: start = end - length
+};
+struct RegexPattern {
+  uint32_t rule = 0;
+  uint32_t max_width = 0;  // bytes; UINT32_MAX when unbounded
+};
+
+// A set of literals compiled with the literal API (also used by profiles for shop deny terms).
+struct LiteralSet {
+  std::vector<std::string> normalized;  // the expressions handed to the engine
+  std::vector<LiteralPattern> patterns;
+  DatabasePtr db;
+};
+
+// Compiles normalised literals; `where(i)` names pattern i in errors.
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where);
+
+std::string HsErrorName(hs_error_t err);
+
+// Platform of the running CPU, as a string stored in serialized databases.
+std::string PlatformString();
+
+}  // namespace internal
+
+class FilterImpl {
+ public:
+  static absl::StatusOr<std::shared_ptr<const Filter>> Build(
+      absl::Span<const DictionarySource> sources, const FilterOptions& options);
+  static absl::StatusOr<std::shared_ptr<const Filter>> Load(std::string_view bytes);
+
+  absl::StatusOr<std::string> Serialize() const;
+
+  // Finishes a filter whose rules, patterns and databases are set: index, hash, scratch.
+  absl::Status Finish();
+
+  FilterOptions options;
+  std::unique_ptr<internal::Normalizer> normalizer;
+  std::vector<Rule> rules;
+  std::vector<std::string> categories;
+  absl::flat_hash_map<std::string, uint32_t> rule_index;
+  absl::flat_hash_map<std::string, uint32_t> category_index;
+  std::vector<uint32_t> rule_category;  // rule index -> category index
+
+  internal::LiteralSet literals;
+  std::vector<std::string> regex_exprs;  // as compiled
+  std::vector<internal::RegexPattern> regexes;
+  internal::DatabasePtr regex_db;      // no start of match: the fast scan
+  internal::DatabasePtr regex_som_db;  // leftmost start of match: run on a window after a hit
+  internal::ScratchPtr prototype;      // scratch sized for all databases; cloned per scanner
+
+  FilterInfo info;
+};
+
+}  // namespace scriptqa
+
+#endif  // SCRIPTQA_LIB_FILTER_IMPL_H_

@@ -1,0 +1,77 @@
+// The table-driven normaliser: one pass over the message, no allocation once the output buffers
+// are warm, optionally recording where every output byte came from.
+#ifndef SCRIPTQA_LIB_NORMALIZER_H_
+#define SCRIPTQA_LIB_NORMALIZER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scriptqa/filter.h"
+
+namespace scriptqa::internal {
+
+// Where each byte of normalised text came from.
+struct OffsetMap {
+  std::vector<uint32_t> src_begin;  // per output byte: first byte of its source character
+  std::vector<uint32_t> src_end;    // per output byte: one past the source character (or run)
+  std::vector<uint32_t> src_char;   // per output byte: character index of its source character
+  std::vector<uint32_t> clause_breaks;  // output offsets before which a clause ended (sorted)
+  void Clear() {
+    src_begin.clear();
+    src_end.clear();
+    src_char.clear();
+    clause_breaks.clear();
+  }
+};
+
+class Normalizer {
+ public:
+  // Entry bits of the dense table.
+  static constexpr uint32_t kSkip = 1u << 31;    // removed (noise or ignorable)
+  static constexpr uint32_t kClause = 1u << 30;  // ends a clause
+  static constexpr uint32_t kMulti = 1u << 29;   // low 24 bits: offset into pool_
+  static constexpr uint32_t kCpMask = 0x1FFFFF;  // single replacement code point (0: identity)
+
+  explicit Normalizer(const NormalizationOptions& options);
+
+  // Normalises `in` into *out (replacing its contents). With `map`, records offsets too.
+  // Invalid UTF-8 is read as U+FFFD; when `invalid_at` is non-null, it receives the offset of the
+  // first invalid sequence (npos when there is none).
+  void Normalize(std::string_view in, std::string* out, OffsetMap* map,
+                 size_t* invalid_at = nullptr) const;
+
+  // Convenience for patterns and tools.
+  std::string Normalize(std::string_view in) const {
+    std::string out;
+    Normalize(in, &out, nullptr);
+    return out;
+  }
+
+  // Stable across processes: the generated data and the options.
+  uint64_t hash() const { return hash_; }
+
+  // True when the code point is skipped (noise or ignorable) under these options.
+  bool IsSkipped(uint32_t cp) const { return (Lookup(cp) & kSkip) != 0; }
+
+  uint32_t Lookup(uint32_t cp) const {
+    if (cp >= 0x110000) return 0;
+    return blocks_[(static_cast<size_t>(stage1_[cp >> 7]) << 7) | (cp & 127)];
+  }
+
+ private:
+  template <bool kWithMap>
+  void Run(std::string_view in, std::string* out, OffsetMap* map, size_t* invalid_at) const;
+
+  NormalizationOptions options_;
+  std::vector<uint16_t> stage1_;  // cp >> 7 -> block number
+  std::vector<uint32_t> blocks_;  // block number * 128 + (cp & 127) -> entry
+  std::vector<uint32_t> pool_;    // multi-character replacements: length, code points...
+  uint64_t hash_ = 0;
+};
+
+}  // namespace scriptqa::internal
+
+#endif  // SCRIPTQA_LIB_NORMALIZER_H_

@@ -1,0 +1,618 @@
+#include "scriptqa/scanner.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "filter_impl.h"
+#include "profile_impl.h"
+#include "utf8.h"
+#include "validators.h"
+
+namespace scriptqa {
+
+using internal::OffsetMap;
+using internal::ScratchPtr;
+
+namespace {
+
+constexpr uint32_t kNoStart = UINT32_MAX;
+constexpr uint32_t kDenyRule = UINT32_MAX;  // rule index of a profile deny term
+
+struct RawHit {
+  uint32_t rule;     // index into the filter's rules, or kDenyRule
+  uint32_t pattern;  // regex pattern id (for start-of-match), else unused
+  uint32_t nb, ne;   // normalised byte span (nb == kNoStart until resolved for regexes)
+  bool regex;
+};
+
+struct Candidate {
+  const Rule* rule;
+  uint32_t category;  // index for overlap grouping
+  Severity severity;
+  uint32_t nb, ne;
+  uint32_t order;  // rule index, for a stable order
+};
+
+bool IsAsciiAlpha(uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAsciiDigit(uint32_t c) { return c >= '0' && c <= '9'; }
+
+uint32_t CpBefore(std::string_view s, size_t pos) {
+  if (pos == 0) return internal::kInvalidCp;
+  size_t b = pos - 1;
+  while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
+  int len;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  return internal::DecodeUtf8(p + b, p + pos, &len);
+}
+
+uint32_t CpAt(std::string_view s, size_t pos) {
+  if (pos >= s.size()) return internal::kInvalidCp;
+  int len;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  return internal::DecodeUtf8(p + pos, p + s.size(), &len);
+}
+
+size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
+  while (n > 0 && pos > 0) {
+    --pos;
+    while (pos > 0 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
+    --n;
+  }
+  return pos;
+}
+
+size_t ForwardChars(std::string_view s, size_t pos, uint32_t n) {
+  while (n > 0 && pos < s.size()) {
+    ++pos;
+    while (pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) ++pos;
+    --n;
+  }
+  return pos;
+}
+
+// An occurrence of one of `terms` that covers [nb, ne).
+const std::string* Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
+                            size_t ne) {
+  for (const std::string& t : terms) {
+    if (t.size() < ne - nb) continue;
+    size_t lo = ne >= t.size() ? ne - t.size() : 0;
+    for (size_t p = s.find(t, lo); p != std::string_view::npos && p <= nb; p = s.find(t, p + 1))
+      if (p + t.size() >= ne) return &t;
+  }
+  return nullptr;
+}
+
+// An occurrence of one of `terms` lying entirely inside [lo, hi).
+const std::string* Inside(std::string_view s, const std::vector<std::string>& terms, size_t lo,
+                          size_t hi) {
+  if (hi <= lo) return nullptr;
+  std::string_view w = s.substr(lo, hi - lo);
+  for (const std::string& t : terms)
+    if (w.find(t) != std::string_view::npos) return &t;
+  return nullptr;
+}
+
+}  // namespace
+
+class ScannerImpl {
+ public:
+  std::shared_ptr<const Filter> filter;
+  const FilterImpl* f = nullptr;
+  ScratchPtr scratch;
+  std::atomic<bool> busy{false};
+
+  std::string norm;
+  OffsetMap map;
+  std::vector<RawHit> raw;
+  std::vector<Candidate> cands;
+  std::vector<Finding> findings;
+  struct SomReport {
+    uint32_t id, from, to;
+  };
+  std::vector<SomReport> som;
+
+  // Runs the pipeline on `text`; fills `findings`. Caller holds `busy`.
+  absl::Status Run(std::string_view text, const ScanOptions& options,
+                   std::vector<Trace>* traces);
+
+ private:
+  static int OnLiteral(unsigned id, unsigned long long, unsigned long long to, unsigned,
+                       void* ctx) {
+    auto* self = static_cast<ScannerImpl*>(ctx);
+    const auto& pats = self->f->literals.patterns;
+    if (id >= pats.size()) return 0;  // cannot happen with a validated database
+    const auto& p = pats[id];
+    self->raw.push_back({p.rule, id, static_cast<uint32_t>(to - p.length),
+                         static_cast<uint32_t>(to), false});
+    return 0;
+  }
+  static int OnRegex(unsigned id, unsigned long long, unsigned long long to, unsigned,
+                     void* ctx) {
+    auto* self = static_cast<ScannerImpl*>(ctx);
+    if (id >= self->f->regexes.size()) return 0;
+    self->raw.push_back({self->f->regexes[id].rule, id, kNoStart, static_cast<uint32_t>(to), true});
+    return 0;
+  }
+  static int OnDeny(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+    auto* self = static_cast<ScannerImpl*>(ctx);
+    const auto& pats = self->profile_->deny.patterns;
+    if (id >= pats.size()) return 0;
+    self->raw.push_back({kDenyRule, id, static_cast<uint32_t>(to - pats[id].length),
+                         static_cast<uint32_t>(to), false});
+    return 0;
+  }
+  static int OnSom(unsigned id, unsigned long long from, unsigned long long to, unsigned,
+                   void* ctx) {
+    auto* self = static_cast<ScannerImpl*>(ctx);
+    self->som.push_back({id, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+    return 0;
+  }
+
+  absl::Status ResolveRegexStarts();
+  const ProfileImpl* profile_ = nullptr;
+};
+
+absl::Status ScannerImpl::ResolveRegexStarts() {
+  uint32_t lo = UINT32_MAX, hi = 0;
+  for (const RawHit& h : raw) {
+    if (!h.regex) continue;
+    uint32_t w = f->regexes[h.pattern].max_width;
+    uint32_t start = (w == UINT32_MAX || w >= h.ne) ? 0 : h.ne - w;
+    lo = std::min(lo, start);
+    hi = std::max(hi, h.ne);
+  }
+  if (hi == 0) return absl::OkStatus();
+  som.clear();
+  hs_error_t rc = hs_scan(f->regex_som_db.get(), norm.data() + lo, hi - lo, 0, scratch.get(),
+                          &ScannerImpl::OnSom, this);
+  if (rc != HS_SUCCESS)
+    return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  std::sort(som.begin(), som.end(), [](const SomReport& a, const SomReport& b) {
+    return a.id != b.id ? a.id < b.id : a.to != b.to ? a.to < b.to : a.from < b.from;
+  });
+  for (RawHit& h : raw) {
+    if (!h.regex) continue;
+    SomReport key{h.pattern, 0, h.ne - lo};
+    auto it = std::lower_bound(som.begin(), som.end(), key, [](const SomReport& a, const SomReport& b) {
+      return a.id != b.id ? a.id < b.id : a.to < b.to;
+    });
+    if (it != som.end() && it->id == h.pattern && it->to == key.to) h.nb = it->from + lo;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
+                              std::vector<Trace>* traces) {
+  findings.clear();
+  raw.clear();
+  if (text.size() >= UINT32_MAX / 4)
+    return absl::InvalidArgumentError("message too large (limit 1 GiB)");
+  const ProfileImpl* profile = options.profile ? &options.profile->impl() : nullptr;
+  if (profile && profile->filter.get() != filter.get())
+    return absl::InvalidArgumentError("the profile was created for another filter");
+  profile_ = profile;
+
+  size_t invalid_at = std::string::npos;
+  f->normalizer->Normalize(text, &norm, nullptr, &invalid_at);
+  if (invalid_at != std::string::npos && options.invalid_utf8 == InvalidUtf8::kReject)
+    return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
+
+  const unsigned len = static_cast<unsigned>(norm.size());
+  if (len > 0) {
+    if (f->literals.db) {
+      hs_error_t rc = hs_scan(f->literals.db.get(), norm.data(), len, 0, scratch.get(),
+                              &ScannerImpl::OnLiteral, this);
+      if (rc != HS_SUCCESS)
+        return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+    }
+    if (f->regex_db) {
+      hs_error_t rc = hs_scan(f->regex_db.get(), norm.data(), len, 0, scratch.get(),
+                              &ScannerImpl::OnRegex, this);
+      if (rc != HS_SUCCESS)
+        return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+    }
+    if (profile && profile->deny.db) {
+      hs_scratch_t* s = scratch.get();
+      if (hs_alloc_scratch(profile->deny.db.get(), &s) != HS_SUCCESS)
+        return absl::ResourceExhaustedError("cannot grow scratch space for the profile");
+      scratch.release();
+      scratch.reset(s);
+      hs_error_t rc = hs_scan(profile->deny.db.get(), norm.data(), len, 0, scratch.get(),
+                              &ScannerImpl::OnDeny, this);
+      if (rc != HS_SUCCESS)
+        return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+    }
+  }
+  if (raw.empty()) {
+    if (traces) traces->clear();
+    return absl::OkStatus();
+  }
+
+  // Slow path: hits exist. Recompute with the offset map, resolve regex starts, confirm.
+  f->normalizer->Normalize(text, &norm, &map, nullptr);
+  absl::Status st = ResolveRegexStarts();
+  if (!st.ok()) return st;
+  std::sort(raw.begin(), raw.end(), [](const RawHit& a, const RawHit& b) {
+    return a.nb != b.nb ? a.nb < b.nb : a.ne != b.ne ? a.ne > b.ne : a.rule < b.rule;
+  });
+  raw.erase(std::unique(raw.begin(), raw.end(),
+                        [](const RawHit& a, const RawHit& b) {
+                          return a.nb == b.nb && a.ne == b.ne && a.rule == b.rule;
+                        }),
+            raw.end());
+
+  cands.clear();
+  if (traces) traces->clear();
+  const std::string_view s = norm;
+  const uint32_t deny_category = static_cast<uint32_t>(f->categories.size());
+  for (const RawHit& h : raw) {
+    const bool deny = h.rule == kDenyRule;
+    const Rule& r = deny ? profile->deny_rule : f->rules[h.rule];
+    Decision d = Decision::kReported;
+    std::string detail;
+    auto set = [&](Decision dd, std::string why) {
+      if (d == Decision::kReported) {
+        d = dd;
+        if (traces) detail = std::move(why);
+      }
+    };
+    if (h.nb == kNoStart) {
+      continue;  // no start of match found: cannot be reported (never seen; defensive)
+    }
+    Severity sev = r.severity;
+    if (!deny && profile) {
+      if (!profile->enabled[h.rule]) set(Decision::kDisabled, "disabled by the profile");
+      if (profile->severity[h.rule] >= 0) sev = static_cast<Severity>(profile->severity[h.rule]);
+    }
+    if (d == Decision::kReported && r.boundary != Boundary::kNone) {
+      uint32_t before = CpBefore(s, h.nb), after = CpAt(s, h.ne);
+      bool alpha = r.boundary == Boundary::kAlpha || r.boundary == Boundary::kAlnum;
+      bool digit = r.boundary == Boundary::kDigit || r.boundary == Boundary::kAlnum;
+      if ((alpha && (IsAsciiAlpha(before) || IsAsciiAlpha(after))) ||
+          (digit && (IsAsciiDigit(before) || IsAsciiDigit(after))))
+        set(Decision::kBoundary, "touches an ASCII letter or digit");
+    }
+    if (d == Decision::kReported && !r.allow.empty()) {
+      if (const std::string* a = Covering(s, r.allow, h.nb, h.ne))
+        set(Decision::kAllowContext, absl::StrCat("inside allow-context '", *a, "'"));
+    }
+    if (d == Decision::kReported && !r.negate.empty()) {
+      size_t lo = BackChars(s, h.nb, r.window);
+      auto it = std::upper_bound(map.clause_breaks.begin(), map.clause_breaks.end(), h.nb);
+      if (it != map.clause_breaks.begin()) lo = std::max<size_t>(lo, *(it - 1));
+      if (const std::string* c = Inside(s, r.negate, lo, h.nb))
+        set(Decision::kNegated, absl::StrCat("negation cue '", *c, "' before it"));
+    }
+    if (d == Decision::kReported && !r.near.empty()) {
+      size_t lo = BackChars(s, h.nb, r.window), hi = ForwardChars(s, h.ne, r.window);
+      if (!Inside(s, r.near, lo, hi))
+        set(Decision::kMissingContext, "required context absent");
+    }
+    if (d == Decision::kReported && r.validator != Validator::kNone &&
+        !internal::Validate(r.validator, s.substr(h.nb, h.ne - h.nb)))
+      set(Decision::kValidatorFailed, "validator rejected the digits");
+    if (d == Decision::kReported && profile && !profile->allow.empty()) {
+      if (const std::string* a = Covering(s, profile->allow, h.nb, h.ne))
+        set(Decision::kProfileAllowed, absl::StrCat("inside shop allow-term '", *a, "'"));
+    }
+    if (d == Decision::kReported && sev < options.min_severity)
+      set(Decision::kBelowThreshold, "below the severity threshold");
+    if (traces) {
+      Trace t;
+      t.rule = &r;
+      t.normalized = {h.nb, h.ne};
+      t.bytes = {map.src_begin[h.nb], map.src_end[h.ne - 1]};
+      t.decision = d;
+      t.detail = std::move(detail);
+      traces->push_back(std::move(t));
+    }
+    if (d == Decision::kReported) {
+      cands.push_back({&r, deny ? deny_category : f->rule_category[h.rule], sev, h.nb, h.ne,
+                       deny ? kDenyRule : h.rule});
+    }
+  }
+
+  if (options.overlap == Overlap::kLongestPerCategory && cands.size() > 1) {
+    std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.category != b.category) return a.category < b.category;
+      if (a.nb != b.nb) return a.nb < b.nb;
+      if (a.ne != b.ne) return a.ne > b.ne;
+      return a.order < b.order;
+    });
+    size_t out = 0;
+    uint32_t cat = UINT32_MAX, end = 0;
+    for (size_t i = 0; i < cands.size(); ++i) {
+      const Candidate& c = cands[i];
+      if (c.category != cat) {
+        cat = c.category;
+        end = 0;
+      }
+      if (c.nb >= end) {
+        end = c.ne;
+        cands[out++] = c;
+      } else if (traces) {
+        for (Trace& t : *traces)
+          if (t.rule == c.rule && t.normalized.begin == c.nb && t.normalized.end == c.ne &&
+              t.decision == Decision::kReported) {
+            t.decision = Decision::kOverlapped;
+            t.detail = "overlaps an earlier or longer finding of the same category";
+          }
+      }
+    }
+    cands.resize(out);
+  }
+  std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.nb != b.nb) return a.nb < b.nb;
+    if (a.ne != b.ne) return a.ne > b.ne;
+    return a.order < b.order;
+  });
+
+  // Original spans; character offsets by one forward walk.
+  size_t cursor = 0, chars = 0;
+  findings.reserve(cands.size());
+  for (const Candidate& c : cands) {
+    Finding fd;
+    fd.rule = c.rule;
+    fd.severity = c.severity;
+    fd.bytes = {map.src_begin[c.nb], map.src_end[c.ne - 1]};
+    if (fd.bytes.begin < cursor) {  // sorted by normalised start, so only equal starts go back
+      cursor = 0;
+      chars = 0;
+    }
+    chars += internal::CountChars(text.substr(cursor, fd.bytes.begin - cursor));
+    cursor = fd.bytes.begin;
+    fd.chars = {chars, chars + internal::CountChars(text.substr(fd.bytes.begin, fd.bytes.size()))};
+    fd.text = text.substr(fd.bytes.begin, fd.bytes.size());
+    findings.push_back(fd);
+  }
+  return absl::OkStatus();
+}
+
+// ---- Scanner ----------------------------------------------------------------------------------
+
+namespace {
+
+// Marks a scanner busy for the duration of a call; detects concurrent and re-entrant use.
+class BusyGuard {
+ public:
+  explicit BusyGuard(std::atomic<bool>* flag) : flag_(flag) {
+    bool expected = false;
+    acquired_ = flag_->compare_exchange_strong(expected, true, std::memory_order_acquire);
+  }
+  ~BusyGuard() {
+    if (acquired_) flag_->store(false, std::memory_order_release);
+  }
+  bool acquired() const { return acquired_; }
+
+ private:
+  std::atomic<bool>* flag_;
+  bool acquired_;
+};
+
+absl::Status BusyError() {
+  return absl::FailedPreconditionError(
+      "scanner is already in use (called from two threads at once, or from its own callback); "
+      "use one Scanner per thread");
+}
+
+}  // namespace
+
+Scanner::Scanner(std::unique_ptr<ScannerImpl> impl) : impl_(std::move(impl)) {}
+Scanner::Scanner(Scanner&&) noexcept = default;
+Scanner& Scanner::operator=(Scanner&&) noexcept = default;
+Scanner::~Scanner() = default;
+
+absl::StatusOr<Scanner> Scanner::Create(std::shared_ptr<const Filter> filter) {
+  if (!filter) return absl::InvalidArgumentError("Scanner::Create: null filter");
+  auto impl = std::make_unique<ScannerImpl>();
+  impl->f = &filter->impl();
+  if (impl->f->prototype) {
+    hs_scratch_t* s = nullptr;
+    hs_error_t rc = hs_clone_scratch(impl->f->prototype.get(), &s);
+    if (rc != HS_SUCCESS)
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate scratch space: ", internal::HsErrorName(rc)));
+    impl->scratch.reset(s);
+  }
+  impl->filter = std::move(filter);
+  return Scanner(std::move(impl));
+}
+
+const std::shared_ptr<const Filter>& Scanner::filter() const { return impl_->filter; }
+
+absl::Status Scanner::Scan(std::string_view text, const ScanOptions& options,
+                           absl::FunctionRef<ScanControl(const Finding&)> on_finding) {
+  BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return BusyError();
+  absl::Status st = impl_->Run(text, options, nullptr);
+  if (!st.ok()) return st;
+  for (const Finding& f : impl_->findings)
+    if (on_finding(f) == ScanControl::kStop) break;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Finding>> Scanner::Scan(std::string_view text,
+                                                   const ScanOptions& options) {
+  BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return BusyError();
+  absl::Status st = impl_->Run(text, options, nullptr);
+  if (!st.ok()) return st;
+  return impl_->findings;
+}
+
+absl::StatusOr<bool> Scanner::HasFinding(std::string_view text, Severity at_least,
+                                         const ScanOptions& options) {
+  ScanOptions o = options;
+  o.min_severity = std::max(o.min_severity, at_least);
+  BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return BusyError();
+  absl::Status st = impl_->Run(text, o, nullptr);
+  if (!st.ok()) return st;
+  return !impl_->findings.empty();
+}
+
+absl::StatusOr<Explanation> Scanner::Explain(std::string_view text, const ScanOptions& options) {
+  BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return BusyError();
+  Explanation e;
+  absl::Status st = impl_->Run(text, options, &e.traces);
+  if (!st.ok()) return st;
+  e.normalized = impl_->norm;
+  e.findings = impl_->findings;
+  return e;
+}
+
+namespace {
+
+// Picks non-overlapping findings: most severe first, then leftmost-longest.
+std::vector<Finding> ChooseReplacements(const std::vector<Finding>& all) {
+  std::vector<Finding> order = all;
+  std::stable_sort(order.begin(), order.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity > b.severity;
+    if (a.bytes.begin != b.bytes.begin) return a.bytes.begin < b.bytes.begin;
+    return a.bytes.size() > b.bytes.size();
+  });
+  std::map<size_t, size_t> taken;  // begin -> end
+  std::vector<Finding> chosen;
+  for (const Finding& f : order) {
+    auto next = taken.lower_bound(f.bytes.begin);
+    if (next != taken.end() && next->first < f.bytes.end) continue;
+    if (next != taken.begin() && std::prev(next)->second > f.bytes.begin) continue;
+    taken.emplace(f.bytes.begin, f.bytes.end);
+    chosen.push_back(f);
+  }
+  std::sort(chosen.begin(), chosen.end(),
+            [](const Finding& a, const Finding& b) { return a.bytes.begin < b.bytes.begin; });
+  return chosen;
+}
+
+std::string Stars(const Finding& f) { return std::string(f.chars.size(), '*'); }
+
+std::string Apply(std::string_view text, const std::vector<Finding>& chosen, bool mask_only) {
+  std::string out;
+  size_t pos = 0;
+  for (const Finding& f : chosen) {
+    out.append(text.substr(pos, f.bytes.begin - pos));
+    std::string s = mask_only || f.rule->suggestions.empty() ? Stars(f) : f.Suggestion(0);
+    out += s;
+    pos = f.bytes.end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+bool Dirty(const std::vector<Finding>& fs) {
+  for (const Finding& f : fs)
+    if (f.severity >= Severity::kReview) return true;
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOptions& options) {
+  BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return BusyError();
+  Rewritten result;
+  absl::Status st = impl_->Run(text, options, nullptr);
+  if (!st.ok()) return st;
+  std::vector<Finding> chosen = ChooseReplacements(impl_->findings);
+  result.replaced = chosen;
+  std::string cur = Apply(text, chosen, false);
+  // Later rounds: only what is still block/review is replaced again; the last round masks.
+  ScanOptions strict = options;
+  strict.min_severity = std::max(options.min_severity, Severity::kReview);
+  for (int round = 0; round < 4; ++round) {
+    st = impl_->Run(cur, strict, nullptr);
+    if (!st.ok()) return st;
+    if (!Dirty(impl_->findings)) break;
+    std::vector<Finding> again = ChooseReplacements(impl_->findings);
+    cur = Apply(cur, again, /*mask_only=*/round >= 2);
+  }
+  st = impl_->Run(cur, strict, nullptr);
+  if (!st.ok()) return st;
+  result.clean = !Dirty(impl_->findings);
+  result.text = std::move(cur);
+  return result;
+}
+
+// ---- Profile ----------------------------------------------------------------------------------
+
+Profile::Profile(std::unique_ptr<ProfileImpl> impl) : impl_(std::move(impl)) {}
+Profile::~Profile() = default;
+const ProfileOptions& Profile::options() const { return impl_->options; }
+
+absl::StatusOr<std::shared_ptr<const Profile>> Profile::Create(
+    std::shared_ptr<const Filter> filter, const ProfileOptions& options) {
+  if (!filter) return absl::InvalidArgumentError("Profile::Create: null filter");
+  const FilterImpl& f = filter->impl();
+  auto impl = std::make_unique<ProfileImpl>();
+  impl->options = options;
+  const size_t n = f.rules.size();
+  impl->enabled.assign(n, options.enabled_categories.empty() ? 1 : 0);
+  impl->severity.assign(n, -1);
+  std::vector<std::string> errors;
+  auto is_category = [&](const std::string& c) { return f.category_index.contains(c); };
+  for (const std::string& c : options.enabled_categories) {
+    if (!is_category(c)) errors.push_back(absl::StrCat("enabled_categories: no category '", c, "'"));
+    for (size_t i = 0; i < n; ++i)
+      if (f.rules[i].category == c) impl->enabled[i] = 1;
+  }
+  for (const std::string& d : options.disabled) {
+    bool found = false;
+    for (size_t i = 0; i < n; ++i)
+      if (f.rules[i].category == d || f.rules[i].id == d) {
+        impl->enabled[i] = 0;
+        found = true;
+      }
+    if (!found && !is_category(d)) errors.push_back(absl::StrCat("disabled: no rule or category '", d, "'"));
+  }
+  for (int pass = 0; pass < 2; ++pass) {  // categories first, then rules (rules win)
+    for (const SeverityOverride& o : options.severity_overrides) {
+      bool found = false;
+      for (size_t i = 0; i < n; ++i)
+        if ((pass == 0 && f.rules[i].category == o.target) || (pass == 1 && f.rules[i].id == o.target)) {
+          impl->severity[i] = static_cast<int8_t>(o.severity);
+          found = true;
+        }
+      if (pass == 1 && !found && !is_category(o.target))
+        errors.push_back(absl::StrCat("severity_overrides: no rule or category '", o.target, "'"));
+    }
+  }
+  for (const std::string& a : options.allow_terms) {
+    std::string nrm = f.normalizer->Normalize(a);
+    if (nrm.empty()) {
+      errors.push_back(absl::StrCat("allow_terms: '", a, "' normalises to nothing"));
+      continue;
+    }
+    impl->allow.push_back(std::move(nrm));
+  }
+  for (const std::string& d : options.deny_terms) {
+    std::string nrm = f.normalizer->Normalize(d);
+    if (nrm.empty()) {
+      errors.push_back(absl::StrCat("deny_terms: '", d, "' normalises to nothing"));
+      continue;
+    }
+    impl->deny.patterns.push_back({0, static_cast<uint32_t>(nrm.size())});
+    impl->deny.normalized.push_back(std::move(nrm));
+  }
+  if (!errors.empty())
+    return absl::InvalidArgumentError(absl::StrCat("invalid profile:\n", absl::StrJoin(errors, "\n")));
+  absl::Status st = internal::CompileLiterals(&impl->deny, [&](size_t i) {
+    return absl::StrCat("deny_terms[", i, "]");
+  });
+  if (!st.ok()) return st;
+  Rule& r = impl->deny_rule;
+  r.id = absl::StrCat(options.deny_category, ".shop_deny");
+  r.category = options.deny_category;
+  r.severity = options.deny_severity;
+  r.reason = options.deny_reason;
+  r.index = UINT32_MAX;
+  impl->filter = std::move(filter);
+  return std::shared_ptr<const Profile>(new Profile(std::move(impl)));
+}
+
+}  // namespace scriptqa
