@@ -57,8 +57,10 @@ std::string PlatformString() {
   return absl::StrCat("tune=", p.tune, ";features=", p.cpu_features);
 }
 
-absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where) {
-  set->db.reset();
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
+                             unsigned mode, DatabasePtr* out) {
+  if (!out) out = &set->db;
+  out->reset();
   if (set->normalized.empty()) return absl::OkStatus();
   std::vector<const char*> exprs;
   std::vector<size_t> lens;
@@ -72,8 +74,8 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
   hs_error_t rc = hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
-                                       static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
-                                       nullptr, &db, &err);
+                                       static_cast<unsigned>(exprs.size()), mode, nullptr, &db,
+                                       &err);
   if (rc != HS_SUCCESS) {
     std::string msg = err && err->message ? err->message : HsErrorName(rc);
     std::string at = err && err->expression >= 0 ? where(static_cast<size_t>(err->expression))
@@ -81,7 +83,7 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
     hs_free_compile_error(err);
     return absl::InvalidArgumentError(absl::StrCat(at, ": engine rejected literal: ", msg));
   }
-  set->db.reset(db);
+  out->reset(db);
   return absl::OkStatus();
 }
 
@@ -143,7 +145,8 @@ absl::Status FilterImpl::Finish() {
     rule_category[i] = it->second;
   }
   hs_scratch_t* scratch = nullptr;
-  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get()}) {
+  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
+                            literal_stream_db.get(), regex_stream_db.get()}) {
     if (!db) continue;
     hs_error_t rc = hs_alloc_scratch(db, &scratch);
     if (rc != HS_SUCCESS) {
@@ -172,7 +175,8 @@ absl::Status FilterImpl::Finish() {
   info.rules_hash = h.value();
   info.engine_version = hs_version();
   info.database_bytes = 0;
-  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get()}) {
+  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
+                            literal_stream_db.get(), regex_stream_db.get()}) {
     size_t n = 0;
     if (db && hs_database_size(db, &n) == HS_SUCCESS) info.database_bytes += n;
   }
@@ -298,9 +302,13 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
   }
   if (impl->rules.empty()) return absl::InvalidArgumentError("the dictionaries define no rules");
 
-  absl::Status st = internal::CompileLiterals(&impl->literals, [&](size_t i) {
+  auto lit_at = [&](size_t i) {
     return absl::StrCat(lit_where[i].file, ":", lit_where[i].line, ": rule ", lit_where[i].id);
-  });
+  };
+  absl::Status st = internal::CompileLiterals(&impl->literals, lit_at, HS_MODE_BLOCK, nullptr);
+  if (!st.ok()) return st;
+  st = internal::CompileLiterals(&impl->literals, lit_at, HS_MODE_STREAM,
+                                 &impl->literal_stream_db);
   if (!st.ok()) return st;
 
   if (!impl->regex_exprs.empty()) {
@@ -312,12 +320,14 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
       flags.push_back(HS_FLAG_UTF8);
       som_flags.push_back(HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST);
     }
-    for (int pass = 0; pass < 2; ++pass) {
+    // Pass 0: fast block scan; 1: start of match, block; 2: streaming.
+    for (int pass = 0; pass < 3; ++pass) {
       hs_database_t* db = nullptr;
       hs_compile_error_t* err = nullptr;
-      hs_error_t rc = hs_compile_multi(exprs.data(), pass == 0 ? flags.data() : som_flags.data(),
+      hs_error_t rc = hs_compile_multi(exprs.data(), pass == 1 ? som_flags.data() : flags.data(),
                                        ids.data(), static_cast<unsigned>(exprs.size()),
-                                       HS_MODE_BLOCK, nullptr, &db, &err);
+                                       pass == 2 ? HS_MODE_STREAM : HS_MODE_BLOCK, nullptr, &db,
+                                       &err);
       if (rc != HS_SUCCESS) {
         std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
         std::string at = "regex database";
@@ -327,9 +337,11 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
         }
         hs_free_compile_error(err);
         return absl::InvalidArgumentError(absl::StrCat(
-            at, ": engine rejected regex", pass == 1 ? " (start-of-match mode)" : "", ": ", msg));
+            at, ": engine rejected regex",
+            pass == 1 ? " (start-of-match mode)" : pass == 2 ? " (streaming mode)" : "", ": ", msg));
       }
-      (pass == 0 ? impl->regex_db : impl->regex_som_db).reset(db);
+      (pass == 0 ? impl->regex_db : pass == 1 ? impl->regex_som_db : impl->regex_stream_db)
+          .reset(db);
     }
   }
 
@@ -385,7 +397,8 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.U32(regexes[i].rule);
     w.U32(regexes[i].max_width);
   }
-  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get()}) {
+  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
+                            literal_stream_db.get(), regex_stream_db.get()}) {
     if (!db) {
       w.Str("");
       continue;
@@ -481,10 +494,11 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     impl->regex_exprs.push_back(std::move(s));
     impl->regexes.push_back(p);
   }
-  DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_som_db};
-  const bool needed[] = {!impl->literals.patterns.empty(), !impl->regexes.empty(),
-                         !impl->regexes.empty()};
-  for (int i = 0; i < 3; ++i) {
+  DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_som_db,
+                        &impl->literal_stream_db, &impl->regex_stream_db};
+  const bool has_lit = !impl->literals.patterns.empty(), has_re = !impl->regexes.empty();
+  const bool needed[] = {has_lit, has_re, has_re, has_lit, has_re};
+  for (int i = 0; i < 5; ++i) {
     std::string_view blob;
     if (!r.StrView(&blob)) return bad("engine database");
     if (blob.empty() != !needed[i]) return bad("engine database presence");

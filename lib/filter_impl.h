@@ -4,6 +4,7 @@
 
 #include <hs.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,8 +44,10 @@ struct LiteralSet {
   DatabasePtr db;
 };
 
-// Compiles normalised literals; `where(i)` names pattern i in errors.
-absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where);
+// Compiles normalised literals in `mode` (HS_MODE_BLOCK or HS_MODE_STREAM) into *out (set->db
+// when null); `where(i)` names pattern i in errors.
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
+                             unsigned mode = HS_MODE_BLOCK, DatabasePtr* out = nullptr);
 
 std::string HsErrorName(hs_error_t err);
 
@@ -77,6 +80,10 @@ class FilterImpl {
   std::vector<internal::RegexPattern> regexes;
   internal::DatabasePtr regex_db;      // no start of match: the fast scan
   internal::DatabasePtr regex_som_db;  // leftmost start of match: run on a window after a hit
+  // Streaming-mode twins of the literal and regex databases, for StreamScanner (same pattern
+  // ids). Start offsets of regex hits still come from regex_som_db, run on a window.
+  internal::DatabasePtr literal_stream_db;
+  internal::DatabasePtr regex_stream_db;
   internal::ScratchPtr prototype;      // scratch sized for all databases; cloned per scanner
 
   FilterInfo info;

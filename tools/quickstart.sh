@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The README's quick start. On a fresh Debian 12 machine (root, apt available):
+#   tools/quickstart.sh        install what is missing, build, run the main job on bundled samples
+#   tools/quickstart.sh test   install what is missing, build, run every test
+# Packages come from tools/deps/*.txt; the build goes to ./build (override with BUILD_DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+build=${BUILD_DIR:-build}
+
+# 1. Install what is missing (Debian packages only).
+packages=$(sed -e 's/#.*//' tools/deps/*.txt | xargs)
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "quickstart: installing:$missing" >&2
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+# 2. Build (Release, two jobs: the machine has two cores).
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCRIPTQA_BUILD_PYTHON=ON >&2
+cmake --build "$build" -j2 >&2
+
+# 3. Run.
+case "$mode" in
+  run)
+    if [ -x "$build/tools/scriptqa" ] && [ -f examples/sample_transcripts.jsonl ]; then
+      "$build/tools/scriptqa" audit examples/sample_transcripts.jsonl --out "$build/audit"
+    else
+      "$build/examples/scan_messages" examples/sample_messages.txt
+    fi
+    ;;
+  test)
+    ctest --test-dir "$build" --output-on-failure -j2
+    ;;
+  *)
+    echo "usage: $0 [run|test]" >&2
+    exit 2
+    ;;
+esac
