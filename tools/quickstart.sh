@@ -25,6 +25,11 @@ fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCRIPTQA_BUILD_PYTHON=ON >&2
 cmake --build "$build" -j2 >&2
 
+# Post-build steps of the front ends (e.g. making the Python package importable), in order.
+for hook in tools/quickstart.d/*.sh; do
+  [ -f "$hook" ] && BUILD_DIR="$build" bash "$hook" >&2
+done
+
 # 3. Run.
 case "$mode" in
   run)
