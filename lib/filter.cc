@@ -100,10 +100,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-bool StartsOrEndsWithAsciiLetter(std::string_view s) {
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  return !s.empty() && (alpha(s.front()) || alpha(s.back()));
-}
+bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 constexpr uint32_t kFormatVersion = 1;
@@ -168,6 +165,7 @@ absl::Status FilterImpl::Finish() {
   for (const auto& c : categories) h.Str(c);
   h.U64(rules.size());
   for (const Rule& r : rules) HashRule(&h, r);
+  for (const auto& p : literals.patterns) h.U64(p.edges);
 
   info.rule_count = rules.size();
   info.literal_count = literals.normalized.size();
@@ -239,6 +237,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
     return false;
   };
 
+  std::vector<bool> explicit_boundary;  // per kept rule
   // Keep enabled rules; apply severity overrides (category first, then rule).
   for (auto& pr : parsed.rules) {
     Rule& r = pr.rule;
@@ -247,12 +246,9 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
       if (o.target == r.category) r.severity = o.severity;
     for (const auto& o : options.severity_overrides)
       if (o.target == r.id) r.severity = o.severity;
-    if (!pr.boundary_set) {
-      bool ascii_edge = false;
-      for (const auto& l : r.literals) ascii_edge |= StartsOrEndsWithAsciiLetter(norm.Normalize(l));
-      for (const auto& x : r.regexes) ascii_edge |= StartsOrEndsWithAsciiLetter(x);
-      r.boundary = ascii_edge ? Boundary::kAlpha : Boundary::kNone;
-    }
+    // Without an explicit `boundary`, literals get per-side letter checks (below) and the
+    // rule-level check stays off.
+    explicit_boundary.push_back(pr.boundary_set);
     impl->rules.push_back(std::move(r));
   }
 
@@ -269,8 +265,14 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
     for (const std::string& l : r.literals) {
       std::string n = norm.Normalize(l);
       if (n.empty()) continue;  // reported by the parser
+      uint8_t edges = 0;
+      if (!explicit_boundary[ri]) {
+        if (IsAsciiLetter(n.front())) edges |= internal::kEdgeLeft;
+        if (IsAsciiLetter(n.back())) edges |= internal::kEdgeRight;
+      }
       impl->literals.normalized.push_back(n);
-      impl->literals.patterns.push_back({static_cast<uint32_t>(ri), static_cast<uint32_t>(n.size())});
+      impl->literals.patterns.push_back(
+          {static_cast<uint32_t>(ri), static_cast<uint32_t>(n.size()), edges});
       lit_where.push_back({r.file, r.line, r.id});
     }
     for (const std::string& x : r.regexes) {
@@ -390,6 +392,7 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
   for (size_t i = 0; i < literals.patterns.size(); ++i) {
     w.Str(literals.normalized[i]);
     w.U32(literals.patterns[i].rule);
+    w.U8(literals.patterns[i].edges);
   }
   w.U32(static_cast<uint32_t>(regexes.size()));
   for (size_t i = 0; i < regexes.size(); ++i) {
@@ -481,8 +484,11 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
   for (uint32_t i = 0; i < count; ++i) {
     std::string s;
     uint32_t rule = 0;
-    if (!r.Str(&s) || !r.U32(&rule) || rule >= impl->rules.size() || s.empty()) return bad("literal");
-    impl->literals.patterns.push_back({rule, static_cast<uint32_t>(s.size())});
+    uint8_t edges = 0;
+    if (!r.Str(&s) || !r.U32(&rule) || !r.U8(&edges) || rule >= impl->rules.size() || s.empty() ||
+        edges > 3)
+      return bad("literal");
+    impl->literals.patterns.push_back({rule, static_cast<uint32_t>(s.size()), edges});
     impl->literals.normalized.push_back(std::move(s));
   }
   if (!r.U32(&count) || count > r.remaining()) return bad("regexes");

@@ -31,7 +31,11 @@ using ScratchPtr = std::unique_ptr<hs_scratch_t, HsScratchDeleter>;
 struct LiteralPattern {
   uint32_t rule = 0;
   uint32_t length = 0;  // normalised bytes: start = end - length
+  // For rules without an explicit `boundary`: an ASCII letter may not touch the hit on the
+  // left (bit 0) / right (bit 1), set where the literal itself begins / ends with a letter.
+  uint8_t edges = 0;
 };
+inline constexpr uint8_t kEdgeLeft = 1, kEdgeRight = 2;
 struct RegexPattern {
   uint32_t rule = 0;
   uint32_t max_width = 0;  // bytes; UINT32_MAX when unbounded

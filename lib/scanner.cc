@@ -27,6 +27,7 @@ struct RawHit {
   uint32_t pattern;  // regex pattern id (for start-of-match), else unused
   uint32_t nb, ne;   // normalised byte span (nb == kNoStart until resolved for regexes)
   bool regex;
+  uint8_t edges;     // per-side ASCII-letter checks of a literal (internal::kEdgeLeft/Right)
 };
 
 struct Candidate {
@@ -127,14 +128,15 @@ class ScannerImpl {
     if (id >= pats.size()) return 0;  // cannot happen with a validated database
     const auto& p = pats[id];
     self->raw.push_back({p.rule, id, static_cast<uint32_t>(to - p.length),
-                         static_cast<uint32_t>(to), false});
+                         static_cast<uint32_t>(to), false, p.edges});
     return 0;
   }
   static int OnRegex(unsigned id, unsigned long long, unsigned long long to, unsigned,
                      void* ctx) {
     auto* self = static_cast<ScannerImpl*>(ctx);
     if (id >= self->f->regexes.size()) return 0;
-    self->raw.push_back({self->f->regexes[id].rule, id, kNoStart, static_cast<uint32_t>(to), true});
+    self->raw.push_back(
+        {self->f->regexes[id].rule, id, kNoStart, static_cast<uint32_t>(to), true, 0});
     return 0;
   }
   static int OnDeny(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
@@ -142,7 +144,7 @@ class ScannerImpl {
     const auto& pats = self->profile_->deny.patterns;
     if (id >= pats.size()) return 0;
     self->raw.push_back({kDenyRule, id, static_cast<uint32_t>(to - pats[id].length),
-                         static_cast<uint32_t>(to), false});
+                         static_cast<uint32_t>(to), false, 0});
     return 0;
   }
   static int OnSom(unsigned id, unsigned long long from, unsigned long long to, unsigned,
@@ -275,6 +277,11 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
       if ((alpha && (IsAsciiAlpha(before) || IsAsciiAlpha(after))) ||
           (digit && (IsAsciiDigit(before) || IsAsciiDigit(after))))
         set(Decision::kBoundary, "touches an ASCII letter or digit");
+    }
+    if (d == Decision::kReported && h.edges != 0) {
+      if (((h.edges & internal::kEdgeLeft) && IsAsciiAlpha(CpBefore(s, h.nb))) ||
+          ((h.edges & internal::kEdgeRight) && IsAsciiAlpha(CpAt(s, h.ne))))
+        set(Decision::kBoundary, "touches an ASCII letter");
     }
     if (d == Decision::kReported && !r.allow.empty()) {
       if (const std::string* a = Covering(s, r.allow, h.nb, h.ne))

@@ -1,0 +1,465 @@
+// Scanning: spans, evasions, the confirmation stage, overlaps, profiles, rewrite, explain, misuse.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "scriptqa/scanner.h"
+#include "test_util.h"
+
+namespace scriptqa {
+namespace {
+
+using testing::ReadFileOrDie;
+using testing::SplitLines;
+
+std::shared_ptr<const Filter> CoreFilter(const FilterOptions& options) {
+  return testing::FilterFromText(
+      ReadFileOrDie(std::string(SCRIPTQA_TESTDATA_DIR) + "/core_test.rules"), options);
+}
+// The default-options filter, compiled once for the whole binary.
+std::shared_ptr<const Filter> CoreFilter() {
+  static std::shared_ptr<const Filter> f = CoreFilter(FilterOptions{});
+  return f;
+}
+
+Scanner MakeScanner(std::shared_ptr<const Filter> f) {
+  auto s = Scanner::Create(std::move(f));
+  EXPECT_TRUE(s.ok()) << s.status();
+  return std::move(*s);
+}
+
+std::vector<Finding> ScanOk(Scanner& s, std::string_view text, const ScanOptions& o = {}) {
+  auto r = s.Scan(text, o);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : std::vector<Finding>{};
+}
+
+std::vector<std::string> Ids(const std::vector<Finding>& fs) {
+  std::vector<std::string> ids;
+  for (const Finding& f : fs) ids.push_back(f.rule->id);
+  return ids;
+}
+
+// \xNN -> byte, \uXXXX -> UTF-8.
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] == 'x') {
+      out += static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16));
+      i += 3;
+    } else if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] == 'u') {
+      unsigned cp = static_cast<unsigned>(std::stoi(s.substr(i + 2, 4), nullptr, 16));
+      if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      } else {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+      i += 5;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Code points before byte offset `b`, counting each invalid byte sequence as one (test oracle:
+// a simple independent count of lead bytes, valid for the inputs used here).
+size_t CharsBefore(const std::string& s, size_t b) {
+  size_t n = 0;
+  for (size_t i = 0; i < b; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80 || c >= 0xF8) ++n;
+  }
+  return n;
+}
+
+TEST(Evasions, EveryFormIsCaughtWithTheOriginalSpan) {
+  auto filter = CoreFilter();
+  Scanner scanner = MakeScanner(filter);
+  int cases = 0;
+  for (const std::string& line :
+       SplitLines(ReadFileOrDie(std::string(SCRIPTQA_TESTDATA_DIR) + "/evasions.tsv"))) {
+    if (line.empty() || line[0] == '#' || line.rfind("form\t", 0) == 0) continue;
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+      f.push_back(line.substr(start, tab - start));
+    f.push_back(line.substr(start));
+    ASSERT_EQ(f.size(), 4u) << line;
+    const std::string rule = f[1], matched = Unescape(f[2]), message = Unescape(f[3]);
+    SCOPED_TRACE(f[0] + ": " + message);
+    ++cases;
+    std::vector<Finding> fs = ScanOk(scanner, message);
+    ASSERT_EQ(fs.size(), 1u) << scanner.Explain(message)->ToString();
+    EXPECT_EQ(fs[0].rule->id, rule);
+    EXPECT_EQ(std::string(fs[0].text), matched);
+    size_t b = message.find(matched);
+    ASSERT_NE(b, std::string::npos);
+    EXPECT_EQ(fs[0].bytes.begin, b);
+    EXPECT_EQ(fs[0].bytes.end, b + matched.size());
+    EXPECT_EQ(fs[0].chars.begin, CharsBefore(message, b));
+    EXPECT_EQ(fs[0].chars.end, CharsBefore(message, b + matched.size()));
+  }
+  EXPECT_GE(cases, 25);
+}
+
+TEST(Confirmation, AllowContextCoveringTheHitSuppressesIt) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_TRUE(ScanOk(s, "最佳饮用时间是开封后三天").empty());
+  EXPECT_TRUE(ScanOk(s, "我们会第一时间处理，这是第一次").empty());
+  EXPECT_EQ(Ids(ScanOk(s, "销量第一，第一时间发货")), std::vector<std::string>{"t.first"});
+  // The allow-context must cover the hit: 最佳 followed by something else is reported.
+  EXPECT_EQ(Ids(ScanOk(s, "最佳饮品")), std::vector<std::string>{"t.best"});
+}
+
+TEST(Confirmation, NegationCueBeforeTheHitWithinTheClause) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_TRUE(ScanOk(s, "抱歉，我们不能加微信哦").empty());
+  EXPECT_TRUE(ScanOk(s, "不要随便加陌生人微信").empty());
+  EXPECT_TRUE(ScanOk(s, "不能说绝对").empty());
+  // A clause break ends the cue's reach.
+  EXPECT_EQ(Ids(ScanOk(s, "不能退款。加微信吧")), std::vector<std::string>{"t.wechat"});
+  // Beyond the window (8 characters) the cue does not apply.
+  EXPECT_EQ(Ids(ScanOk(s, "不能这样子的一二三四五六加微信")), std::vector<std::string>{"t.wechat"});
+  // A cue after the hit does not negate it.
+  EXPECT_EQ(Ids(ScanOk(s, "加微信是不能的吗")), std::vector<std::string>{"t.wechat"});
+}
+
+TEST(Confirmation, RequiredContextNear) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_EQ(Ids(ScanOk(s, "我的qq是 123456789 哦")), std::vector<std::string>{"t.qq"});
+  EXPECT_EQ(Ids(ScanOk(s, "扣扣123456789")), std::vector<std::string>{"t.qq"});
+  EXPECT_TRUE(ScanOk(s, "您的订单123456789已发货").empty());
+}
+
+TEST(Confirmation, ValidatorsRejectOrderNumbers) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_EQ(Ids(ScanOk(s, "电话13812345678")), std::vector<std::string>{"t.mobile"});
+  EXPECT_TRUE(ScanOk(s, "编号12812345678").empty());  // no mobile prefix 12x
+  EXPECT_EQ(Ids(ScanOk(s, "卡号6222020200112345679")), std::vector<std::string>{"t.card"});
+  EXPECT_TRUE(ScanOk(s, "订单6222020200112345676").empty());  // Luhn fails
+  EXPECT_EQ(Ids(ScanOk(s, "身份证11010519491231002X")), std::vector<std::string>{"t.id"});
+  EXPECT_TRUE(ScanOk(s, "身份证110105194912310021").empty());  // wrong check digit
+  EXPECT_TRUE(ScanOk(s, "身份证11010519491331002X").empty());  // month 13
+}
+
+TEST(Confirmation, DigitBoundaryKeepsNumbersInsideLongerNumbersOut) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_TRUE(ScanOk(s, "订单号2501381234567890").empty());
+  EXPECT_TRUE(ScanOk(s, "物流单号913812345678").empty());
+}
+
+TEST(Confirmation, AsciiBoundaryForLatinPatterns) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_EQ(Ids(ScanOk(s, "加vx")), std::vector<std::string>{"t.wechat"});
+  EXPECT_TRUE(ScanOk(s, "加vxy的型号").empty());
+}
+
+TEST(Overlap, LongestLeftmostPerCategoryByDefaultAllOnRequest) {
+  Scanner s = MakeScanner(CoreFilter());
+  // 加微信 (t.wechat) and 微信 (t.wechat_word) overlap in one category: the longer, earlier wins.
+  EXPECT_EQ(Ids(ScanOk(s, "加微信")), std::vector<std::string>{"t.wechat"});
+  ScanOptions all;
+  all.overlap = Overlap::kAll;
+  EXPECT_EQ(Ids(ScanOk(s, "加微信", all)), (std::vector<std::string>{"t.wechat", "t.wechat_word"}));
+  // Different categories may overlap: 好评 (review) inside nothing else; both reported in order.
+  EXPECT_EQ(Ids(ScanOk(s, "最佳好评")), (std::vector<std::string>{"t.best", "t.rating"}));
+}
+
+TEST(Findings, CarryRuleSeveritySuggestionAndReason) {
+  Scanner s = MakeScanner(CoreFilter());
+  std::string msg = "您好😀，电话是13812345678";
+  std::vector<Finding> fs = ScanOk(s, msg);
+  ASSERT_EQ(fs.size(), 1u);
+  const Finding& f = fs[0];
+  EXPECT_EQ(f.rule_id(), "t.mobile");
+  EXPECT_EQ(f.category(), "privacy");
+  EXPECT_EQ(f.severity, Severity::kBlock);
+  EXPECT_EQ(f.reason(), "客户手机号");
+  EXPECT_EQ(f.text, "13812345678");
+  EXPECT_EQ(f.bytes.begin, msg.find("138"));
+  EXPECT_EQ(f.chars.begin, 7u);  // 您 好 😀 ， 电 话 是
+  EXPECT_EQ(f.chars.end, 18u);
+  EXPECT_EQ(f.Suggestion(), "138****5678");
+  EXPECT_EQ(f.Suggestions(), std::vector<std::string>{"138****5678"});
+  EXPECT_EQ(f.Suggestion(5), "");
+}
+
+TEST(Findings, MinSeverityFilters) {
+  Scanner s = MakeScanner(CoreFilter());
+  ScanOptions o;
+  o.min_severity = Severity::kReview;
+  EXPECT_TRUE(ScanOk(s, "给个好评", o).empty());
+  EXPECT_EQ(ScanOk(s, "给个好评").size(), 1u);
+  auto has = s.HasFinding("给个好评，加微信", Severity::kBlock);
+  ASSERT_TRUE(has.ok());
+  EXPECT_TRUE(*has);
+  has = s.HasFinding("给个好评", Severity::kReview);
+  ASSERT_TRUE(has.ok());
+  EXPECT_FALSE(*has);
+}
+
+TEST(Suggestions, TemplatesRender) {
+  EXPECT_EQ(RenderSuggestion("{masked}", "13812345678"), "138****5678");
+  EXPECT_EQ(RenderSuggestion("{masked:4:4}", "6222 0202 0011 2345"), "6222 **** **** 2345");
+  EXPECT_EQ(RenderSuggestion("{masked:0:0}", "ab12"), "****");
+  EXPECT_EQ(RenderSuggestion("{masked}", "123"), "***");  // too short to keep anything
+  EXPECT_EQ(RenderSuggestion("<{match}> {{x}}", "最佳"), "<最佳> {x}");
+  EXPECT_EQ(RenderSuggestion("{masked}", "１３８１２３４５６７８"), "１３８****５６７８");
+}
+
+TEST(Rewrite, AppliesSuggestionsAndTheResultIsClean) {
+  Scanner s = MakeScanner(CoreFilter());
+  std::string msg = "这是最佳选择，加微信13812345678聊";
+  auto r = s.Rewrite(msg);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->text, "这是优质选择，在平台内沟通138****5678聊");
+  EXPECT_TRUE(r->clean);
+  EXPECT_EQ(r->replaced.size(), 3u);
+  auto again = s.Scan(r->text, {});
+  ASSERT_TRUE(again.ok());
+  for (const Finding& f : *again) EXPECT_LT(f.severity, Severity::kReview) << f.rule->id;
+}
+
+TEST(Rewrite, DirtySuggestionIsMaskedInLaterRounds) {
+  auto f = testing::FilterFromText(
+      "%format scriptqa-rules 1\n%default category ad_law\n%default severity review\n"
+      "rule a.one\n  literal 最佳\n  suggest 第一\n  reason r\n"
+      "rule a.two\n  literal 第一\n  suggest 最佳\n  reason r\n");
+  Scanner s = MakeScanner(f);
+  auto r = s.Rewrite("这是最佳的");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->clean);
+  EXPECT_EQ(r->text, "这是**的");
+}
+
+TEST(Rewrite, EveryCoreRuleExampleRewritesClean) {
+  auto f = CoreFilter();
+  Scanner s = MakeScanner(f);
+  for (const Rule& rule : f->rules()) {
+    for (const std::string& hit : rule.hit_examples) {
+      auto r = s.Rewrite(hit);
+      ASSERT_TRUE(r.ok());
+      EXPECT_TRUE(r->clean) << rule.id << ": " << hit << " -> " << r->text;
+    }
+  }
+}
+
+TEST(Explain, SaysWhichExemptionSuppressedWhat) {
+  Scanner s = MakeScanner(CoreFilter());
+  auto e = s.Explain("最佳饮用时间内，不能加微信，订单123456789");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->normalized, "最佳饮用时间内不能加微信订单123456789");
+  EXPECT_TRUE(e->findings.empty());
+  std::set<std::pair<std::string, Decision>> seen;
+  for (const Trace& t : e->traces) seen.emplace(t.rule->id, t.decision);
+  EXPECT_TRUE(seen.count({"t.best", Decision::kAllowContext}));
+  EXPECT_TRUE(seen.count({"t.wechat", Decision::kNegated}));
+  EXPECT_TRUE(seen.count({"t.qq", Decision::kMissingContext}));
+  // Sub-spans of the order number touch digits on a side.
+  EXPECT_TRUE(seen.count({"t.qq", Decision::kBoundary}));
+  for (const auto& [id, d] : seen) EXPECT_NE(d, Decision::kReported) << id;
+  std::string text = e->ToString();
+  EXPECT_NE(text.find("allow-context '最佳饮用时间'"), std::string::npos) << text;
+  EXPECT_NE(text.find("negation cue '不能'"), std::string::npos) << text;
+}
+
+TEST(Explain, ReportsOverlapLosers) {
+  Scanner s = MakeScanner(CoreFilter());
+  auto e = s.Explain("加微信");
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->findings.size(), 1u);
+  bool overlapped = false;
+  for (const Trace& t : e->traces)
+    overlapped |= t.rule->id == "t.wechat_word" && t.decision == Decision::kOverlapped;
+  EXPECT_TRUE(overlapped) << e->ToString();
+}
+
+TEST(Profile, CategoriesRulesSeveritiesAllowAndDenyTerms) {
+  auto f = CoreFilter();
+  Scanner s = MakeScanner(f);
+  ProfileOptions po;
+  po.disabled = {"ad_law"};
+  po.severity_overrides = {{"t.rating", Severity::kReview}};
+  po.allow_terms = {"加微信公众号"};
+  po.deny_terms = {"竞品甲"};
+  auto p = Profile::Create(f, po);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ScanOptions o;
+  o.profile = p->get();
+  EXPECT_TRUE(ScanOk(s, "这是最佳选择", o).empty());
+  std::vector<Finding> fs = ScanOk(s, "给个好评", o);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].severity, Severity::kReview);
+  EXPECT_TRUE(ScanOk(s, "欢迎加微信公众号", o).empty());
+  EXPECT_EQ(Ids(ScanOk(s, "欢迎加微信", o)), std::vector<std::string>{"t.wechat"});
+  fs = ScanOk(s, "竞 品 甲更便宜", o);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].rule_id(), "shop.shop_deny");
+  EXPECT_EQ(fs[0].text, "竞 品 甲");
+  // Without the profile, the filter behaves as before.
+  EXPECT_EQ(Ids(ScanOk(s, "这是最佳选择")), std::vector<std::string>{"t.best"});
+}
+
+TEST(Profile, EnabledCategoriesAndErrors) {
+  auto f = CoreFilter();
+  Scanner s = MakeScanner(f);
+  ProfileOptions po;
+  po.enabled_categories = {"privacy"};
+  auto p = Profile::Create(f, po);
+  ASSERT_TRUE(p.ok());
+  ScanOptions o;
+  o.profile = p->get();
+  EXPECT_EQ(Ids(ScanOk(s, "最佳，加微信，13812345678", o)), std::vector<std::string>{"t.mobile"});
+  po.enabled_categories = {"nope"};
+  po.disabled = {"no.rule"};
+  auto bad = Profile::Create(f, po);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("enabled_categories: no category 'nope'"), absl::string_view::npos);
+  EXPECT_NE(bad.status().message().find("disabled: no rule or category 'no.rule'"), absl::string_view::npos);
+  // A profile of another filter is refused.
+  auto other = CoreFilter(FilterOptions{});
+  auto p2 = Profile::Create(other, ProfileOptions{});
+  ScanOptions o2;
+  o2.profile = p2->get();
+  EXPECT_EQ(s.Scan("x", o2).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BadInput, InvalidUtf8IsRepairedWithOriginalOffsets) {
+  Scanner s = MakeScanner(CoreFilter());
+  std::string msg = "亲\xE4\xBD加\xff微信";  // a truncated character, then a stray byte
+  std::vector<Finding> fs = ScanOk(s, msg);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].bytes.begin, 5u);
+  EXPECT_EQ(fs[0].bytes.end, msg.size());
+  EXPECT_EQ(fs[0].chars.begin, 2u);  // 亲, the truncated sequence (one), then 加
+  EXPECT_EQ(fs[0].chars.end, 6u);
+}
+
+TEST(BadInput, InvalidUtf8RejectedOnRequest) {
+  Scanner s = MakeScanner(CoreFilter());
+  ScanOptions o;
+  o.invalid_utf8 = InvalidUtf8::kReject;
+  auto r = s.Scan("加微\xC0\xAF信", o);  // overlong encoding of '/'
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "invalid UTF-8 at byte 6");
+  EXPECT_TRUE(s.Scan("加微信", o).ok());
+}
+
+TEST(BadInput, LoneSurrogatesAndOverlongsAreInvalid) {
+  Scanner s = MakeScanner(CoreFilter());
+  ScanOptions o;
+  o.invalid_utf8 = InvalidUtf8::kReject;
+  for (std::string bad : {std::string("\xED\xA0\x80"), std::string("\xF4\x90\x80\x80"),
+                          std::string("\xE0\x80\xAF"), std::string("\x80"), std::string("\xF8\x88\x80\x80\x80")}) {
+    EXPECT_FALSE(s.Scan("加" + bad, o).ok());
+    EXPECT_TRUE(s.Scan("加" + bad).ok());
+  }
+}
+
+TEST(BadInput, EmptyNulAndHugeMessages) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_TRUE(ScanOk(s, "").empty());
+  EXPECT_TRUE(ScanOk(s, std::string_view("\0\0\0", 3)).empty());
+  std::string nul("加\0微信", 10);
+  std::vector<Finding> fs = ScanOk(s, nul);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].bytes.end, nul.size());
+  std::string big;
+  while (big.size() < (1u << 20)) big += "您好，订单已经发出，请耐心等待。";
+  big += "加微信";
+  fs = ScanOk(s, big);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].bytes.begin, big.size() - 9);
+}
+
+TEST(BadInput, OnlyNoiseGivesNothing) {
+  Scanner s = MakeScanner(CoreFilter());
+  EXPECT_TRUE(ScanOk(s, "，。！？…… 😀😀 ￥￥ *** ---").empty());
+}
+
+TEST(Callback, StopsEarlyAndSeesFindingsInOrder) {
+  Scanner s = MakeScanner(CoreFilter());
+  int calls = 0;
+  absl::Status st = s.Scan("最佳，加微信，13812345678", {}, [&](const Finding& f) {
+    ++calls;
+    EXPECT_EQ(f.rule_id(), "t.best");
+    return ScanControl::kStop;
+  });
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(calls, 1);
+  std::vector<size_t> begins;
+  st = s.Scan("最佳，加微信，13812345678", {}, [&](const Finding& f) {
+    begins.push_back(f.bytes.begin);
+    return ScanControl::kContinue;
+  });
+  EXPECT_EQ(begins.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(begins.begin(), begins.end()));
+}
+
+TEST(Misuse, ReentrantCallFromCallbackIsAnError) {
+  Scanner s = MakeScanner(CoreFilter());
+  absl::Status inner;
+  absl::Status st = s.Scan("加微信", {}, [&](const Finding&) {
+    inner = s.Scan("最佳", {}).status();
+    return ScanControl::kContinue;
+  });
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition);
+  // The scanner works again afterwards.
+  EXPECT_EQ(ScanOk(s, "最佳").size(), 1u);
+}
+
+TEST(Misuse, ConcurrentUseFromTwoThreadsIsAnError) {
+  Scanner s = MakeScanner(CoreFilter());
+  std::atomic<bool> in_callback{false}, release{false};
+  absl::Status other;
+  std::thread t([&] {
+    while (!in_callback.load()) std::this_thread::yield();
+    other = s.Scan("最佳", {}).status();
+    release = true;
+  });
+  absl::Status st = s.Scan("加微信", {}, [&](const Finding&) {
+    in_callback = true;
+    while (!release.load()) std::this_thread::yield();
+    return ScanControl::kContinue;
+  });
+  t.join();
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(other.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Scanner, IsMovableAndKeepsItsFilterAlive) {
+  std::optional<Scanner> s;
+  {
+    auto f = CoreFilter();
+    s.emplace(MakeScanner(f));
+  }  // the filter's last outside reference is gone
+  Scanner moved = std::move(*s);
+  EXPECT_EQ(ScanOk(moved, "加微信").size(), 1u);
+  EXPECT_EQ(moved.filter()->rules().size(), 11u);
+  EXPECT_FALSE(Scanner::Create(nullptr).ok());
+}
+
+TEST(Options, CollapseRepeats) {
+  FilterOptions o;
+  o.normalization.collapse_repeats = true;
+  Scanner s = MakeScanner(CoreFilter(o));
+  std::string msg = "加加微微微信信吧";
+  std::vector<Finding> fs = ScanOk(s, msg);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].text, "加加微微微信信");
+  // Without the option, repeats break the literal.
+  Scanner plain = MakeScanner(CoreFilter());
+  EXPECT_TRUE(ScanOk(plain, msg).empty() || ScanOk(plain, msg)[0].rule_id() != "t.wechat");
+}
+
+}  // namespace
+}  // namespace scriptqa
