@@ -36,7 +36,7 @@ namespace scriptqa {
 // |---------------------------|---------|-------------------------------------------------------|
 // | fold_width                | true    | NFKC per character: full width → half width, ① → 1    |
 // | fold_case                 | true    | Unicode simple case folding (A → a)                   |
-// | traditional_to_simplified | true    | 絕對 → 绝对 (conservative: 著, 乾, 於 stay)             |
+// | traditional_to_simplified | true    | 絕對 → 绝对, 後 → 后 (著, 乾, 瞭, 藉 stay: see docs)   |
 // | skip_noise                | true    | white space, punctuation, symbols, emoji are skipped  |
 // | significant               | "%@"    | characters never skipped as noise                     |
 // | extra_noise               | ""      | characters skipped in addition to the built-in set    |
