@@ -9,95 +9,18 @@
 #include "absl/strings/str_join.h"
 #include "filter_impl.h"
 #include "profile_impl.h"
+#include "resolve.h"
 #include "utf8.h"
-#include "validators.h"
 
 namespace scriptqa {
 
+using internal::Candidate;
+using internal::kDenyRule;
+using internal::kNoStart;
 using internal::OffsetMap;
+using internal::RawHit;
 using internal::ScratchPtr;
-
-namespace {
-
-constexpr uint32_t kNoStart = UINT32_MAX;
-constexpr uint32_t kDenyRule = UINT32_MAX;  // rule index of a profile deny term
-
-struct RawHit {
-  uint32_t rule;     // index into the filter's rules, or kDenyRule
-  uint32_t pattern;  // regex pattern id (for start-of-match), else unused
-  uint32_t nb, ne;   // normalised byte span (nb == kNoStart until resolved for regexes)
-  bool regex;
-  uint8_t edges;     // per-side ASCII-letter checks of a literal (internal::kEdgeLeft/Right)
-};
-
-struct Candidate {
-  const Rule* rule;
-  uint32_t category;  // index for overlap grouping
-  Severity severity;
-  uint32_t nb, ne;
-  uint32_t order;  // rule index, for a stable order
-};
-
-bool IsAsciiAlpha(uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsAsciiDigit(uint32_t c) { return c >= '0' && c <= '9'; }
-
-uint32_t CpBefore(std::string_view s, size_t pos) {
-  if (pos == 0) return internal::kInvalidCp;
-  size_t b = pos - 1;
-  while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
-  int len;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  return internal::DecodeUtf8(p + b, p + pos, &len);
-}
-
-uint32_t CpAt(std::string_view s, size_t pos) {
-  if (pos >= s.size()) return internal::kInvalidCp;
-  int len;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  return internal::DecodeUtf8(p + pos, p + s.size(), &len);
-}
-
-size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
-  while (n > 0 && pos > 0) {
-    --pos;
-    while (pos > 0 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
-    --n;
-  }
-  return pos;
-}
-
-size_t ForwardChars(std::string_view s, size_t pos, uint32_t n) {
-  while (n > 0 && pos < s.size()) {
-    ++pos;
-    while (pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) ++pos;
-    --n;
-  }
-  return pos;
-}
-
-// An occurrence of one of `terms` that covers [nb, ne).
-const std::string* Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
-                            size_t ne) {
-  for (const std::string& t : terms) {
-    if (t.size() < ne - nb) continue;
-    size_t lo = ne >= t.size() ? ne - t.size() : 0;
-    for (size_t p = s.find(t, lo); p != std::string_view::npos && p <= nb; p = s.find(t, p + 1))
-      if (p + t.size() >= ne) return &t;
-  }
-  return nullptr;
-}
-
-// An occurrence of one of `terms` lying entirely inside [lo, hi).
-const std::string* Inside(std::string_view s, const std::vector<std::string>& terms, size_t lo,
-                          size_t hi) {
-  if (hi <= lo) return nullptr;
-  std::string_view w = s.substr(lo, hi - lo);
-  for (const std::string& t : terms)
-    if (w.find(t) != std::string_view::npos) return &t;
-  return nullptr;
-}
-
-}  // namespace
+using internal::SomReport;
 
 class ScannerImpl {
  public:
@@ -111,9 +34,6 @@ class ScannerImpl {
   std::vector<RawHit> raw;
   std::vector<Candidate> cands;
   std::vector<Finding> findings;
-  struct SomReport {
-    uint32_t id, from, to;
-  };
   std::vector<SomReport> som;
 
   // Runs the pipeline on `text`; fills `findings`. Caller holds `busy`.
@@ -147,45 +67,8 @@ class ScannerImpl {
                          static_cast<uint32_t>(to), false, 0});
     return 0;
   }
-  static int OnSom(unsigned id, unsigned long long from, unsigned long long to, unsigned,
-                   void* ctx) {
-    auto* self = static_cast<ScannerImpl*>(ctx);
-    self->som.push_back({id, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
-    return 0;
-  }
-
-  absl::Status ResolveRegexStarts();
   const ProfileImpl* profile_ = nullptr;
 };
-
-absl::Status ScannerImpl::ResolveRegexStarts() {
-  uint32_t lo = UINT32_MAX, hi = 0;
-  for (const RawHit& h : raw) {
-    if (!h.regex) continue;
-    uint32_t w = f->regexes[h.pattern].max_width;
-    uint32_t start = (w == UINT32_MAX || w >= h.ne) ? 0 : h.ne - w;
-    lo = std::min(lo, start);
-    hi = std::max(hi, h.ne);
-  }
-  if (hi == 0) return absl::OkStatus();
-  som.clear();
-  hs_error_t rc = hs_scan(f->regex_som_db.get(), norm.data() + lo, hi - lo, 0, scratch.get(),
-                          &ScannerImpl::OnSom, this);
-  if (rc != HS_SUCCESS)
-    return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
-  std::sort(som.begin(), som.end(), [](const SomReport& a, const SomReport& b) {
-    return a.id != b.id ? a.id < b.id : a.to != b.to ? a.to < b.to : a.from < b.from;
-  });
-  for (RawHit& h : raw) {
-    if (!h.regex) continue;
-    SomReport key{h.pattern, 0, h.ne - lo};
-    auto it = std::lower_bound(som.begin(), som.end(), key, [](const SomReport& a, const SomReport& b) {
-      return a.id != b.id ? a.id < b.id : a.to < b.to;
-    });
-    if (it != som.end() && it->id == h.pattern && it->to == key.to) h.nb = it->from + lo;
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
                               std::vector<Trace>* traces) {
@@ -236,146 +119,9 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
 
   // Slow path: hits exist. Recompute with the offset map, resolve regex starts, confirm.
   f->normalizer->Normalize(text, &norm, &map, nullptr);
-  absl::Status st = ResolveRegexStarts();
+  absl::Status st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &raw, &som);
   if (!st.ok()) return st;
-  std::sort(raw.begin(), raw.end(), [](const RawHit& a, const RawHit& b) {
-    return a.nb != b.nb ? a.nb < b.nb : a.ne != b.ne ? a.ne > b.ne : a.rule < b.rule;
-  });
-  raw.erase(std::unique(raw.begin(), raw.end(),
-                        [](const RawHit& a, const RawHit& b) {
-                          return a.nb == b.nb && a.ne == b.ne && a.rule == b.rule;
-                        }),
-            raw.end());
-
-  cands.clear();
-  if (traces) traces->clear();
-  const std::string_view s = norm;
-  const uint32_t deny_category = static_cast<uint32_t>(f->categories.size());
-  for (const RawHit& h : raw) {
-    const bool deny = h.rule == kDenyRule;
-    const Rule& r = deny ? profile->deny_rule : f->rules[h.rule];
-    Decision d = Decision::kReported;
-    std::string detail;
-    auto set = [&](Decision dd, std::string why) {
-      if (d == Decision::kReported) {
-        d = dd;
-        if (traces) detail = std::move(why);
-      }
-    };
-    if (h.nb == kNoStart) {
-      continue;  // no start of match found: cannot be reported (never seen; defensive)
-    }
-    Severity sev = r.severity;
-    if (!deny && profile) {
-      if (!profile->enabled[h.rule]) set(Decision::kDisabled, "disabled by the profile");
-      if (profile->severity[h.rule] >= 0) sev = static_cast<Severity>(profile->severity[h.rule]);
-    }
-    if (d == Decision::kReported && r.boundary != Boundary::kNone) {
-      uint32_t before = CpBefore(s, h.nb), after = CpAt(s, h.ne);
-      bool alpha = r.boundary == Boundary::kAlpha || r.boundary == Boundary::kAlnum;
-      bool digit = r.boundary == Boundary::kDigit || r.boundary == Boundary::kAlnum;
-      if ((alpha && (IsAsciiAlpha(before) || IsAsciiAlpha(after))) ||
-          (digit && (IsAsciiDigit(before) || IsAsciiDigit(after))))
-        set(Decision::kBoundary, "touches an ASCII letter or digit");
-    }
-    if (d == Decision::kReported && h.edges != 0) {
-      if (((h.edges & internal::kEdgeLeft) && IsAsciiAlpha(CpBefore(s, h.nb))) ||
-          ((h.edges & internal::kEdgeRight) && IsAsciiAlpha(CpAt(s, h.ne))))
-        set(Decision::kBoundary, "touches an ASCII letter");
-    }
-    if (d == Decision::kReported && !r.allow.empty()) {
-      if (const std::string* a = Covering(s, r.allow, h.nb, h.ne))
-        set(Decision::kAllowContext, absl::StrCat("inside allow-context '", *a, "'"));
-    }
-    if (d == Decision::kReported && !r.negate.empty()) {
-      size_t lo = BackChars(s, h.nb, r.window);
-      auto it = std::upper_bound(map.clause_breaks.begin(), map.clause_breaks.end(), h.nb);
-      if (it != map.clause_breaks.begin()) lo = std::max<size_t>(lo, *(it - 1));
-      if (const std::string* c = Inside(s, r.negate, lo, h.nb))
-        set(Decision::kNegated, absl::StrCat("negation cue '", *c, "' before it"));
-    }
-    if (d == Decision::kReported && !r.near.empty()) {
-      size_t lo = BackChars(s, h.nb, r.window), hi = ForwardChars(s, h.ne, r.window);
-      if (!Inside(s, r.near, lo, hi))
-        set(Decision::kMissingContext, "required context absent");
-    }
-    if (d == Decision::kReported && r.validator != Validator::kNone &&
-        !internal::Validate(r.validator, s.substr(h.nb, h.ne - h.nb)))
-      set(Decision::kValidatorFailed, "validator rejected the digits");
-    if (d == Decision::kReported && profile && !profile->allow.empty()) {
-      if (const std::string* a = Covering(s, profile->allow, h.nb, h.ne))
-        set(Decision::kProfileAllowed, absl::StrCat("inside shop allow-term '", *a, "'"));
-    }
-    if (d == Decision::kReported && sev < options.min_severity)
-      set(Decision::kBelowThreshold, "below the severity threshold");
-    if (traces) {
-      Trace t;
-      t.rule = &r;
-      t.normalized = {h.nb, h.ne};
-      t.bytes = {map.src_begin[h.nb], map.src_end[h.ne - 1]};
-      t.decision = d;
-      t.detail = std::move(detail);
-      traces->push_back(std::move(t));
-    }
-    if (d == Decision::kReported) {
-      cands.push_back({&r, deny ? deny_category : f->rule_category[h.rule], sev, h.nb, h.ne,
-                       deny ? kDenyRule : h.rule});
-    }
-  }
-
-  if (options.overlap == Overlap::kLongestPerCategory && cands.size() > 1) {
-    std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
-      if (a.category != b.category) return a.category < b.category;
-      if (a.nb != b.nb) return a.nb < b.nb;
-      if (a.ne != b.ne) return a.ne > b.ne;
-      return a.order < b.order;
-    });
-    size_t out = 0;
-    uint32_t cat = UINT32_MAX, end = 0;
-    for (size_t i = 0; i < cands.size(); ++i) {
-      const Candidate& c = cands[i];
-      if (c.category != cat) {
-        cat = c.category;
-        end = 0;
-      }
-      if (c.nb >= end) {
-        end = c.ne;
-        cands[out++] = c;
-      } else if (traces) {
-        for (Trace& t : *traces)
-          if (t.rule == c.rule && t.normalized.begin == c.nb && t.normalized.end == c.ne &&
-              t.decision == Decision::kReported) {
-            t.decision = Decision::kOverlapped;
-            t.detail = "overlaps an earlier or longer finding of the same category";
-          }
-      }
-    }
-    cands.resize(out);
-  }
-  std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.nb != b.nb) return a.nb < b.nb;
-    if (a.ne != b.ne) return a.ne > b.ne;
-    return a.order < b.order;
-  });
-
-  // Original spans; character offsets by one forward walk.
-  size_t cursor = 0, chars = 0;
-  findings.reserve(cands.size());
-  for (const Candidate& c : cands) {
-    Finding fd;
-    fd.rule = c.rule;
-    fd.severity = c.severity;
-    fd.bytes = {map.src_begin[c.nb], map.src_end[c.ne - 1]};
-    if (fd.bytes.begin < cursor) {  // sorted by normalised start, so only equal starts go back
-      cursor = 0;
-      chars = 0;
-    }
-    chars += internal::CountChars(text.substr(cursor, fd.bytes.begin - cursor));
-    cursor = fd.bytes.begin;
-    fd.chars = {chars, chars + internal::CountChars(text.substr(fd.bytes.begin, fd.bytes.size()))};
-    fd.text = text.substr(fd.bytes.begin, fd.bytes.size());
-    findings.push_back(fd);
-  }
+  internal::Resolve(*f, profile, options, text, norm, map, &raw, &cands, &findings, traces);
   return absl::OkStatus();
 }
 

@@ -1,0 +1,297 @@
+#include "resolve.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "utf8.h"
+#include "validators.h"
+
+namespace scriptqa::internal {
+
+namespace {
+
+bool IsAsciiAlpha(uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAsciiDigit(uint32_t c) { return c >= '0' && c <= '9'; }
+
+size_t MaxSize(const std::vector<std::string>& terms) {
+  size_t m = 0;
+  for (const std::string& t : terms) m = std::max(m, t.size());
+  return m;
+}
+
+}  // namespace
+
+uint32_t CpBefore(std::string_view s, size_t pos) {
+  if (pos == 0) return kInvalidCp;
+  size_t b = pos - 1;
+  while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
+  int len;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  return DecodeUtf8(p + b, p + pos, &len);
+}
+
+uint32_t CpAt(std::string_view s, size_t pos) {
+  if (pos >= s.size()) return kInvalidCp;
+  int len;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  return DecodeUtf8(p + pos, p + s.size(), &len);
+}
+
+size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
+  while (n > 0 && pos > 0) {
+    --pos;
+    while (pos > 0 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
+    --n;
+  }
+  return pos;
+}
+
+size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missing) {
+  while (n > 0 && pos < s.size()) {
+    ++pos;
+    while (pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) ++pos;
+    --n;
+  }
+  if (missing) *missing = n;
+  return pos;
+}
+
+const std::string* Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
+                            size_t ne) {
+  for (const std::string& t : terms) {
+    if (t.size() < ne - nb) continue;
+    size_t lo = ne >= t.size() ? ne - t.size() : 0;
+    for (size_t p = s.find(t, lo); p != std::string_view::npos && p <= nb; p = s.find(t, p + 1))
+      if (p + t.size() >= ne) return &t;
+  }
+  return nullptr;
+}
+
+const std::string* Inside(std::string_view s, const std::vector<std::string>& terms, size_t lo,
+                          size_t hi) {
+  if (hi <= lo) return nullptr;
+  std::string_view w = s.substr(lo, hi - lo);
+  for (const std::string& t : terms)
+    if (w.find(t) != std::string_view::npos) return &t;
+  return nullptr;
+}
+
+Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
+                     std::string_view s, const std::vector<uint32_t>& clause_breaks,
+                     const RawHit& h, bool complete, std::string* detail) {
+  const bool deny = h.rule == kDenyRule;
+  const Rule& r = deny ? profile->deny_rule : f.rules[h.rule];
+  Confirmation c;
+  c.severity = r.severity;
+  Decision& d = c.decision;
+  auto set = [&](Decision dd, auto&& why) {
+    if (d == Decision::kReported) {
+      d = dd;
+      if (detail) *detail = why();
+    }
+  };
+  // With a prefix of the message, the character after the hit may not be known yet.
+  const bool after_known = complete || h.ne < s.size();
+
+  if (!deny && profile) {
+    if (!profile->enabled[h.rule]) set(Decision::kDisabled, [] { return "disabled by the profile"; });
+    if (profile->severity[h.rule] >= 0) c.severity = static_cast<Severity>(profile->severity[h.rule]);
+  }
+  if (d == Decision::kReported && r.boundary != Boundary::kNone) {
+    bool alpha = r.boundary == Boundary::kAlpha || r.boundary == Boundary::kAlnum;
+    bool digit = r.boundary == Boundary::kDigit || r.boundary == Boundary::kAlnum;
+    auto touches = [&](uint32_t cp) {
+      return (alpha && IsAsciiAlpha(cp)) || (digit && IsAsciiDigit(cp));
+    };
+    if (touches(CpBefore(s, h.nb)) || (after_known && touches(CpAt(s, h.ne)))) {
+      set(Decision::kBoundary, [] { return "touches an ASCII letter or digit"; });
+    } else if (!after_known) {
+      c.pending = true;
+    }
+  }
+  if (d == Decision::kReported && h.edges != 0) {
+    if (((h.edges & kEdgeLeft) && IsAsciiAlpha(CpBefore(s, h.nb))) ||
+        (after_known && (h.edges & kEdgeRight) && IsAsciiAlpha(CpAt(s, h.ne)))) {
+      set(Decision::kBoundary, [] { return "touches an ASCII letter"; });
+    } else if (!after_known && (h.edges & kEdgeRight)) {
+      c.pending = true;
+    }
+  }
+  if (d == Decision::kReported && !r.allow.empty()) {
+    if (const std::string* a = Covering(s, r.allow, h.nb, h.ne)) {
+      set(Decision::kAllowContext, [&] { return absl::StrCat("inside allow-context '", *a, "'"); });
+    } else if (!complete && h.nb + MaxSize(r.allow) > s.size()) {
+      c.pending = true;  // an allow-context starting at or before the hit may still complete
+    }
+  }
+  if (d == Decision::kReported && !r.negate.empty()) {
+    // Only text before the hit matters, and clause breaks at or before its start are final.
+    size_t lo = BackChars(s, h.nb, r.window);
+    auto it = std::upper_bound(clause_breaks.begin(), clause_breaks.end(), h.nb);
+    if (it != clause_breaks.begin()) lo = std::max<size_t>(lo, *(it - 1));
+    if (const std::string* cue = Inside(s, r.negate, lo, h.nb))
+      set(Decision::kNegated, [&] { return absl::StrCat("negation cue '", *cue, "' before it"); });
+  }
+  if (d == Decision::kReported && !r.near.empty()) {
+    uint32_t missing = 0;
+    size_t lo = BackChars(s, h.nb, r.window), hi = ForwardChars(s, h.ne, r.window, &missing);
+    if (!Inside(s, r.near, lo, hi)) {
+      if (complete || missing == 0) {
+        set(Decision::kMissingContext, [] { return "required context absent"; });
+      } else {
+        c.pending = true;  // the window after the hit is not complete yet
+      }
+    }
+  }
+  if (d == Decision::kReported && r.validator != Validator::kNone &&
+      !Validate(r.validator, s.substr(h.nb, h.ne - h.nb)))
+    set(Decision::kValidatorFailed, [] { return "validator rejected the digits"; });
+  if (d == Decision::kReported && profile && !profile->allow.empty()) {
+    if (const std::string* a = Covering(s, profile->allow, h.nb, h.ne)) {
+      set(Decision::kProfileAllowed,
+          [&] { return absl::StrCat("inside shop allow-term '", *a, "'"); });
+    } else if (!complete && h.nb + MaxSize(profile->allow) > s.size()) {
+      c.pending = true;
+    }
+  }
+  if (d == Decision::kReported && c.severity < options.min_severity)
+    set(Decision::kBelowThreshold, [] { return "below the severity threshold"; });
+  if (d != Decision::kReported) c.pending = false;  // a failed check is final
+  return c;
+}
+
+absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_scratch_t* scratch,
+                                std::vector<RawHit>* raw, std::vector<SomReport>* som) {
+  uint32_t lo = UINT32_MAX, hi = 0;
+  for (const RawHit& h : *raw) {
+    if (!h.regex) continue;
+    uint32_t w = f.regexes[h.pattern].max_width;
+    uint32_t start = (w == UINT32_MAX || w >= h.ne) ? 0 : h.ne - w;
+    lo = std::min(lo, start);
+    hi = std::max(hi, h.ne);
+  }
+  if (hi == 0) return absl::OkStatus();
+  som->clear();
+  auto on_som = [](unsigned id, unsigned long long from, unsigned long long to, unsigned,
+                   void* ctx) -> int {
+    static_cast<std::vector<SomReport>*>(ctx)->push_back(
+        {id, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+    return 0;
+  };
+  hs_error_t rc = hs_scan(f.regex_som_db.get(), norm.data() + lo, hi - lo, 0, scratch, on_som, som);
+  if (rc != HS_SUCCESS)
+    return absl::InternalError(absl::StrCat("engine scan failed: ", HsErrorName(rc)));
+  std::sort(som->begin(), som->end(), [](const SomReport& a, const SomReport& b) {
+    return a.id != b.id ? a.id < b.id : a.to != b.to ? a.to < b.to : a.from < b.from;
+  });
+  for (RawHit& h : *raw) {
+    if (!h.regex) continue;
+    SomReport key{h.pattern, 0, h.ne - lo};
+    auto it = std::lower_bound(som->begin(), som->end(), key,
+                               [](const SomReport& a, const SomReport& b) {
+                                 return a.id != b.id ? a.id < b.id : a.to < b.to;
+                               });
+    if (it != som->end() && it->id == h.pattern && it->to == key.to) h.nb = it->from + lo;
+  }
+  return absl::OkStatus();
+}
+
+void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
+             std::string_view text, std::string_view norm, const OffsetMap& map,
+             std::vector<RawHit>* raw_hits, std::vector<Candidate>* cand_buffer,
+             std::vector<Finding>* findings, std::vector<Trace>* traces) {
+  std::vector<RawHit>& raw = *raw_hits;
+  std::vector<Candidate>& cands = *cand_buffer;
+  std::sort(raw.begin(), raw.end(), [](const RawHit& a, const RawHit& b) {
+    return a.nb != b.nb ? a.nb < b.nb : a.ne != b.ne ? a.ne > b.ne : a.rule < b.rule;
+  });
+  raw.erase(std::unique(raw.begin(), raw.end(),
+                        [](const RawHit& a, const RawHit& b) {
+                          return a.nb == b.nb && a.ne == b.ne && a.rule == b.rule;
+                        }),
+            raw.end());
+
+  cands.clear();
+  if (traces) traces->clear();
+  const uint32_t deny_category = static_cast<uint32_t>(f.categories.size());
+  std::string detail;
+  for (const RawHit& h : raw) {
+    if (h.nb == kNoStart) {
+      continue;  // no start of match found: cannot be reported (never seen; defensive)
+    }
+    const bool deny = h.rule == kDenyRule;
+    const Rule& r = deny ? profile->deny_rule : f.rules[h.rule];
+    detail.clear();
+    Confirmation c = Confirm(f, profile, options, norm, map.clause_breaks, h, /*complete=*/true,
+                             traces ? &detail : nullptr);
+    if (traces) {
+      Trace t;
+      t.rule = &r;
+      t.normalized = {h.nb, h.ne};
+      t.bytes = {map.src_begin[h.nb], map.src_end[h.ne - 1]};
+      t.decision = c.decision;
+      t.detail = detail;
+      traces->push_back(std::move(t));
+    }
+    if (c.decision == Decision::kReported) {
+      cands.push_back({&r, deny ? deny_category : f.rule_category[h.rule], c.severity, h.nb, h.ne,
+                       deny ? kDenyRule : h.rule});
+    }
+  }
+
+  if (options.overlap == Overlap::kLongestPerCategory && cands.size() > 1) {
+    std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.category != b.category) return a.category < b.category;
+      if (a.nb != b.nb) return a.nb < b.nb;
+      if (a.ne != b.ne) return a.ne > b.ne;
+      return a.order < b.order;
+    });
+    size_t out = 0;
+    uint32_t cat = UINT32_MAX, end = 0;
+    for (size_t i = 0; i < cands.size(); ++i) {
+      const Candidate& c = cands[i];
+      if (c.category != cat) {
+        cat = c.category;
+        end = 0;
+      }
+      if (c.nb >= end) {
+        end = c.ne;
+        cands[out++] = c;
+      } else if (traces) {
+        for (Trace& t : *traces)
+          if (t.rule == c.rule && t.normalized.begin == c.nb && t.normalized.end == c.ne &&
+              t.decision == Decision::kReported) {
+            t.decision = Decision::kOverlapped;
+            t.detail = "overlaps an earlier or longer finding of the same category";
+          }
+      }
+    }
+    cands.resize(out);
+  }
+  std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.nb != b.nb) return a.nb < b.nb;
+    if (a.ne != b.ne) return a.ne > b.ne;
+    return a.order < b.order;
+  });
+
+  // Original spans; character offsets by one forward walk.
+  size_t cursor = 0, chars = 0;
+  findings->reserve(findings->size() + cands.size());
+  for (const Candidate& c : cands) {
+    Finding fd;
+    fd.rule = c.rule;
+    fd.severity = c.severity;
+    fd.bytes = {map.src_begin[c.nb], map.src_end[c.ne - 1]};
+    if (fd.bytes.begin < cursor) {  // sorted by normalised start, so only equal starts go back
+      cursor = 0;
+      chars = 0;
+    }
+    chars += CountChars(text.substr(cursor, fd.bytes.begin - cursor));
+    cursor = fd.bytes.begin;
+    fd.chars = {chars, chars + CountChars(text.substr(fd.bytes.begin, fd.bytes.size()))};
+    fd.text = text.substr(fd.bytes.begin, fd.bytes.size());
+    findings->push_back(fd);
+  }
+}
+
+}  // namespace scriptqa::internal

@@ -1,0 +1,98 @@
+// The confirmation and resolution stage shared by Scanner (block mode) and StreamScanner: what
+// happens to raw engine hits once they are found (scanner.h, "Matching semantics", steps 3–6).
+//
+// Keeping this in one place is what makes the streaming promise hold: a StreamScanner resolves the
+// raw hits of a whole message with exactly this code when the message ends, so its findings are
+// those of Scanner::Scan by construction; before the end it evaluates the same checks on the
+// normalised prefix with `complete = false`, which answers "pending" whenever a check still needs
+// text that has not arrived.
+#ifndef SCRIPTQA_LIB_RESOLVE_H_
+#define SCRIPTQA_LIB_RESOLVE_H_
+
+#include <hs.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "filter_impl.h"
+#include "normalizer.h"
+#include "profile_impl.h"
+#include "scriptqa/scanner.h"
+
+namespace scriptqa::internal {
+
+inline constexpr uint32_t kNoStart = UINT32_MAX;
+inline constexpr uint32_t kDenyRule = UINT32_MAX;  // rule index of a profile deny term
+
+struct RawHit {
+  uint32_t rule;     // index into the filter's rules, or kDenyRule
+  uint32_t pattern;  // regex pattern id (for start-of-match), else unused
+  uint32_t nb, ne;   // normalised byte span (nb == kNoStart until resolved for regexes)
+  bool regex;
+  uint8_t edges;     // per-side ASCII-letter checks of a literal (internal::kEdgeLeft/Right)
+};
+
+struct Candidate {
+  const Rule* rule;
+  uint32_t category;  // index for overlap grouping
+  Severity severity;
+  uint32_t nb, ne;
+  uint32_t order;  // rule index, for a stable order
+};
+
+struct SomReport {
+  uint32_t id, from, to;
+};
+
+// Text helpers on normalised (valid UTF-8) text.
+uint32_t CpBefore(std::string_view s, size_t pos);
+uint32_t CpAt(std::string_view s, size_t pos);
+size_t BackChars(std::string_view s, size_t pos, uint32_t n);
+// Walks n characters forward; *missing (if given) receives how many could not be walked because
+// the text ended.
+size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missing = nullptr);
+// An occurrence of one of `terms` that covers [nb, ne).
+const std::string* Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
+                            size_t ne);
+// An occurrence of one of `terms` lying entirely inside [lo, hi).
+const std::string* Inside(std::string_view s, const std::vector<std::string>& terms, size_t lo,
+                          size_t hi);
+
+// The outcome of the confirmation checks for one raw hit.
+struct Confirmation {
+  Decision decision = Decision::kReported;
+  Severity severity = Severity::kReview;  // effective (rule, then profile override)
+  // Only with complete == false: no check has failed yet, but one of them needs normalised text
+  // past the end of `norm` (the character after the hit, the rest of an allow-context, the
+  // required-context window). `decision` is kReported then.
+  bool pending = false;
+};
+
+// Runs the confirmation checks (boundary, literal edges, allow-contexts, negation, required
+// context, validator, profile, threshold) in their fixed order; the first failing check decides.
+// `norm` is the normalised message, or with complete == false a prefix of it made of whole
+// characters; `clause_breaks` are the OffsetMap's clause breaks of that text. `detail`, when not
+// null, receives the explanation of a suppression (as Explain() shows it).
+Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
+                     std::string_view norm, const std::vector<uint32_t>& clause_breaks,
+                     const RawHit& h, bool complete, std::string* detail);
+
+// Sets the start (nb) of every regex hit in *raw, running regex_som_db over one window that covers
+// all of them. `som` is a reusable buffer. The scratch must not be in use.
+absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_scratch_t* scratch,
+                                std::vector<RawHit>* raw, std::vector<SomReport>* som);
+
+// Steps 3–6 on the raw hits of a whole message whose regex starts are resolved: sort and
+// de-duplicate, confirm, apply overlaps, order, map spans to `text`. Appends to *findings (which
+// view `text`); fills *traces (cleared first) when not null.
+void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
+             std::string_view text, std::string_view norm, const OffsetMap& map,
+             std::vector<RawHit>* raw, std::vector<Candidate>* cands,
+             std::vector<Finding>* findings, std::vector<Trace>* traces);
+
+}  // namespace scriptqa::internal
+
+#endif  // SCRIPTQA_LIB_RESOLVE_H_
