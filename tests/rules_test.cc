@@ -1,0 +1,144 @@
+// The default rule packs: every rule's own examples, clean rewrites, clean suggestions, and the
+// project-owned labelled set (tests/testdata/labelled.tsv).
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "scriptqa/scanner.h"
+#include "test_util.h"
+
+namespace scriptqa {
+namespace {
+
+using testing::DefaultFilter;
+
+Scanner MakeScanner() { return std::move(*Scanner::Create(DefaultFilter())); }
+
+TEST(DefaultPacks, EveryRuleIsComplete) {
+  const auto& builtin = BuiltinCategories();
+  ASSERT_GE(DefaultFilter()->rules().size(), 50u);
+  std::map<std::string, int> per_category;
+  for (const Rule& r : DefaultFilter()->rules()) {
+    SCOPED_TRACE(r.id);
+    EXPECT_NE(std::find(builtin.begin(), builtin.end(), r.category), builtin.end());
+    EXPECT_FALSE(r.reason.empty());
+    EXPECT_FALSE(r.suggestions.empty());
+    EXPECT_FALSE(r.hit_examples.empty());
+    EXPECT_FALSE(r.miss_examples.empty());
+    EXPECT_EQ(r.id.rfind(r.category + ".", 0), 0u) << "rule ids start with their category";
+    ++per_category[r.category];
+  }
+  for (const std::string& c : builtin) EXPECT_GT(per_category[c], 0) << c;
+}
+
+TEST(DefaultPacks, EveryRuleHitsItsHitExamplesAndMissesItsMissExamples) {
+  Scanner s = MakeScanner();
+  ScanOptions all;
+  all.overlap = Overlap::kAll;
+  int checked = 0;
+  for (const Rule& r : DefaultFilter()->rules()) {
+    for (const std::string& m : r.hit_examples) {
+      auto fs = s.Scan(m, all);
+      ASSERT_TRUE(fs.ok());
+      bool found = false;
+      for (const Finding& f : *fs) found |= f.rule == &r;
+      EXPECT_TRUE(found) << r.id << " misses its hit example: " << m << "\n"
+                         << s.Explain(m)->ToString();
+      ++checked;
+    }
+    for (const std::string& m : r.miss_examples) {
+      auto fs = s.Scan(m, all);
+      ASSERT_TRUE(fs.ok());
+      for (const Finding& f : *fs)
+        EXPECT_NE(f.rule, &r) << r.id << " fires on its miss example: " << m;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100);
+}
+
+TEST(DefaultPacks, RewriteOfEveryHitExampleIsClean) {
+  Scanner s = MakeScanner();
+  for (const Rule& r : DefaultFilter()->rules()) {
+    for (const std::string& m : r.hit_examples) {
+      auto rw = s.Rewrite(m);
+      ASSERT_TRUE(rw.ok());
+      EXPECT_TRUE(rw->clean) << r.id << ": " << m << " -> " << rw->text;
+      auto again = s.Scan(rw->text);
+      ASSERT_TRUE(again.ok());
+      for (const Finding& f : *again)
+        EXPECT_LT(f.severity, Severity::kReview) << r.id << ": rewrite '" << rw->text
+                                                  << "' still has " << f.rule->id;
+    }
+  }
+}
+
+TEST(DefaultPacks, SuggestionsAreCleanOnTheirOwn) {
+  Scanner s = MakeScanner();
+  for (const Rule& r : DefaultFilter()->rules()) {
+    for (const std::string& sug : r.suggestions) {
+      if (sug.find('{') != std::string::npos) continue;  // templates: covered by the rewrite test
+      auto fs = s.Scan(sug);
+      ASSERT_TRUE(fs.ok());
+      for (const Finding& f : *fs)
+        EXPECT_LT(f.severity, Severity::kReview) << r.id << " suggests '" << sug << "' which has "
+                                                  << f.rule->id;
+    }
+  }
+}
+
+struct Labelled {
+  int line;
+  std::string label, matched, message;
+};
+
+std::vector<Labelled> LoadLabelled() {
+  std::vector<Labelled> out;
+  auto lines = testing::SplitLines(
+      testing::ReadFileOrDie(std::string(SCRIPTQA_TESTDATA_DIR) + "/labelled.tsv"));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty() || lines[i][0] == '#') continue;
+    size_t a = lines[i].find('\t'), b = lines[i].find('\t', a + 1);
+    if (a == std::string::npos || b == std::string::npos) {
+      ADD_FAILURE() << "labelled.tsv:" << i + 1 << ": expected three tab-separated fields";
+      continue;
+    }
+    out.push_back({static_cast<int>(i + 1), lines[i].substr(0, a), lines[i].substr(a + 1, b - a - 1),
+                   lines[i].substr(b + 1)});
+  }
+  return out;
+}
+
+TEST(LabelledSet, EveryViolationCaughtWithItsSpanAndNoHarmlessMessageFlagged) {
+  Scanner s = MakeScanner();
+  std::vector<Labelled> set = LoadLabelled();
+  ASSERT_GE(set.size(), 200u);
+  int violations = 0, harmless = 0;
+  for (const Labelled& l : set) {
+    SCOPED_TRACE("labelled.tsv:" + std::to_string(l.line) + ": " + l.message);
+    auto fs = s.Scan(l.message);
+    ASSERT_TRUE(fs.ok());
+    if (l.label == "-") {
+      ++harmless;
+      for (const Finding& f : *fs)
+        EXPECT_LT(f.severity, Severity::kReview)
+            << "harmless message flagged by " << f.rule->id << " on '" << f.text << "'\n"
+            << s.Explain(l.message)->ToString();
+      continue;
+    }
+    ++violations;
+    size_t begin = l.message.find(l.matched);
+    ASSERT_NE(begin, std::string::npos) << "matched text not in message";
+    bool found = false;
+    for (const Finding& f : *fs)
+      found |= f.category() == l.label && f.bytes.begin == begin &&
+               f.bytes.end == begin + l.matched.size();
+    EXPECT_TRUE(found) << "expected " << l.label << " on '" << l.matched << "'\n"
+                       << s.Explain(l.message)->ToString();
+  }
+  EXPECT_GE(violations, 120);
+  EXPECT_GE(harmless, 80);
+}
+
+}  // namespace
+}  // namespace scriptqa
