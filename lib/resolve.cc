@@ -77,8 +77,17 @@ const std::string* Inside(std::string_view s, const std::vector<std::string>& te
 }
 
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
-                     std::string_view s, const std::vector<uint32_t>& clause_breaks,
-                     const RawHit& h, bool complete, std::string* detail) {
+                     std::string_view s, const OffsetMap& map, const RawHit& h, bool complete,
+                     std::string* detail) {
+  const std::vector<uint32_t>& clause_breaks = map.clause_breaks;
+  // An ASCII letter next to the hit only counts when nothing was skipped between them in the
+  // original: "加vx：abc123" is a contact ID after "加vx", "rvxa" is a word containing "vx".
+  // (Digits join across skipped separators on purpose: "138 1234 5678" is one number.)
+  auto adjacent_at = [&](size_t pos) {
+    return pos == 0 || pos >= map.src_begin.size() || map.src_end[pos - 1] == map.src_begin[pos];
+  };
+  auto letter_before = [&](size_t pos) { return adjacent_at(pos) && IsAsciiAlpha(CpBefore(s, pos)); };
+  auto letter_at = [&](size_t pos) { return adjacent_at(pos) && IsAsciiAlpha(CpAt(s, pos)); };
   const bool deny = h.rule == kDenyRule;
   const Rule& r = deny ? profile->deny_rule : f.rules[h.rule];
   Confirmation c;
@@ -100,18 +109,18 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   if (d == Decision::kReported && r.boundary != Boundary::kNone) {
     bool alpha = r.boundary == Boundary::kAlpha || r.boundary == Boundary::kAlnum;
     bool digit = r.boundary == Boundary::kDigit || r.boundary == Boundary::kAlnum;
-    auto touches = [&](uint32_t cp) {
-      return (alpha && IsAsciiAlpha(cp)) || (digit && IsAsciiDigit(cp));
-    };
-    if (touches(CpBefore(s, h.nb)) || (after_known && touches(CpAt(s, h.ne)))) {
+    const bool before = (alpha && letter_before(h.nb)) || (digit && IsAsciiDigit(CpBefore(s, h.nb)));
+    const bool after =
+        after_known && ((alpha && letter_at(h.ne)) || (digit && IsAsciiDigit(CpAt(s, h.ne))));
+    if (before || after) {
       set(Decision::kBoundary, [] { return "touches an ASCII letter or digit"; });
     } else if (!after_known) {
       c.pending = true;
     }
   }
   if (d == Decision::kReported && h.edges != 0) {
-    if (((h.edges & kEdgeLeft) && IsAsciiAlpha(CpBefore(s, h.nb))) ||
-        (after_known && (h.edges & kEdgeRight) && IsAsciiAlpha(CpAt(s, h.ne)))) {
+    if (((h.edges & kEdgeLeft) && letter_before(h.nb)) ||
+        (after_known && (h.edges & kEdgeRight) && letter_at(h.ne))) {
       set(Decision::kBoundary, [] { return "touches an ASCII letter"; });
     } else if (!after_known && (h.edges & kEdgeRight)) {
       c.pending = true;
@@ -222,7 +231,7 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
     const bool deny = h.rule == kDenyRule;
     const Rule& r = deny ? profile->deny_rule : f.rules[h.rule];
     detail.clear();
-    Confirmation c = Confirm(f, profile, options, norm, map.clause_breaks, h, /*complete=*/true,
+    Confirmation c = Confirm(f, profile, options, norm, map, h, /*complete=*/true,
                              traces ? &detail : nullptr);
     if (traces) {
       Trace t;

@@ -74,11 +74,12 @@ struct Confirmation {
 // Runs the confirmation checks (boundary, literal edges, allow-contexts, negation, required
 // context, validator, profile, threshold) in their fixed order; the first failing check decides.
 // `norm` is the normalised message, or with complete == false a prefix of it made of whole
-// characters; `clause_breaks` are the OffsetMap's clause breaks of that text. `detail`, when not
+// characters; `map` is that text's OffsetMap (clause breaks, and which neighbours were adjacent
+// in the original). `detail`, when not
 // null, receives the explanation of a suppression (as Explain() shows it).
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
-                     std::string_view norm, const std::vector<uint32_t>& clause_breaks,
-                     const RawHit& h, bool complete, std::string* detail);
+                     std::string_view norm, const OffsetMap& map, const RawHit& h,
+                     bool complete, std::string* detail);
 
 // Sets the start (nb) of every regex hit in *raw, running regex_som_db over one window that covers
 // all of them. `som` is a reusable buffer. The scratch must not be in use.

@@ -159,6 +159,11 @@ TEST(Confirmation, AsciiBoundaryForLatinPatterns) {
   Scanner s = MakeScanner(CoreFilter());
   EXPECT_EQ(Ids(ScanOk(s, "加vx")), std::vector<std::string>{"t.wechat"});
   EXPECT_TRUE(ScanOk(s, "加vxy的型号").empty());
+  // A letter counts only when directly adjacent in the original: an ID after a separator is not
+  // part of the word (regression: "加Ｖ　Ｘ：abc123" was missed because "vxabc" joined up).
+  EXPECT_EQ(Ids(ScanOk(s, "加Ｖ　Ｘ：abc123")), std::vector<std::string>{"t.wechat"});
+  EXPECT_EQ(Ids(ScanOk(s, "加vx abc")), std::vector<std::string>{"t.wechat"});
+  EXPECT_TRUE(ScanOk(s, "加vxabc").empty());
 }
 
 TEST(Overlap, LongestLeftmostPerCategoryByDefaultAllOnRequest) {
