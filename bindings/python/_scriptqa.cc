@@ -1,0 +1,837 @@
+// scriptqa._scriptqa — the private extension module under the `scriptqa` Python package.
+//
+// Thin shims over the C++ API (scriptqa/filter.h, scriptqa/scanner.h). The Pythonic surface —
+// argument parsing, docstrings, error classes — lives in scriptqa/*.py; this file only does what
+// must be native to be fast:
+//   * Text never goes through an intermediate `bytes`: a `str` is read in place (ASCII strings
+//     are already UTF-8) or transcoded into a per-scanner buffer with the GIL released. A lone
+//     surrogate cannot be UTF-8: strict mode raises EncodeError(index), replace mode writes '?'
+//     (one code point for one code point, so offsets still index the caller's str).
+//   * The GIL is released for all scanning, compiling and loading.
+//   * Each Python thread gets its own C++ Scanner (they are not thread-safe), kept in a per-filter
+//     table and found through a small thread_local cache; scan_many() runs its own worker threads,
+//     each with its own Scanner from a per-filter pool. The tables are only touched with the GIL
+//     held, which is what serialises them.
+//   * Findings are the package's `Finding` NamedTuple, allocated directly as a tuple subclass
+//     (no Python-level __new__), with the per-rule strings interned once per filter.
+//
+// Offsets: Finding.chars from the core counts code points of the original text (each maximal
+// invalid UTF-8 subsequence counting one), which for a `str` argument is exactly the str index.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "scriptqa/filter.h"
+#include "scriptqa/scanner.h"
+#include "scriptqa/types.h"
+
+namespace scriptqa_python {
+
+namespace py = pybind11;
+namespace sq = scriptqa;
+
+// ---- types registered by the Python layer ------------------------------------------------------
+
+constexpr Py_ssize_t kFindingFields = 10;
+
+struct Registry {
+  PyTypeObject* finding = nullptr;  // scriptqa.Finding, a NamedTuple (tuple subclass)
+  PyObject* severity[3] = {nullptr, nullptr, nullptr};  // scriptqa.Severity members
+};
+Registry g_types;
+
+PyObject* g_status_error = nullptr;  // StatusError(code: int, message: str)
+PyObject* g_encode_error = nullptr;  // EncodeError(message: str, index: int, position: int)
+
+[[noreturn]] void ThrowStatus(const absl::Status& st) {
+  PyObject* args = Py_BuildValue("(is#)", static_cast<int>(st.code()), st.message().data(),
+                                 static_cast<Py_ssize_t>(st.message().size()));
+  if (args) {
+    PyErr_SetObject(g_status_error, args);
+    Py_DECREF(args);
+  }
+  throw py::error_already_set();
+}
+
+// `index`: which input of a batch (-1 for a single text); `position`: the str index.
+[[noreturn]] void ThrowEncode(Py_ssize_t index, Py_ssize_t position) {
+  std::string msg = "text contains a lone surrogate at index " + std::to_string(position) +
+                    " and cannot be encoded as UTF-8 (pass errors=\"replace\" to scan it with the "
+                    "surrogate read as '?')";
+  PyObject* args = Py_BuildValue("(snn)", msg.c_str(), index, position);
+  if (args) {
+    PyErr_SetObject(g_encode_error, args);
+    Py_DECREF(args);
+  }
+  throw py::error_already_set();
+}
+
+void RequireRegistered() {
+  if (!g_types.finding) throw py::type_error("scriptqa._scriptqa: the package did not register its types");
+}
+
+class NoGil {
+ public:
+  NoGil() : state_(PyEval_SaveThread()) {}
+  ~NoGil() { PyEval_RestoreThread(state_); }
+  NoGil(const NoGil&) = delete;
+  NoGil& operator=(const NoGil&) = delete;
+
+ private:
+  PyThreadState* state_;
+};
+
+PyObject* NewStr(std::string_view s) {
+  PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+  if (!o) throw py::error_already_set();
+  return o;
+}
+
+py::str Str(std::string_view s) { return py::reinterpret_steal<py::str>(NewStr(s)); }
+
+py::list StrList(const std::vector<std::string>& v) {
+  py::list out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) PyList_SET_ITEM(out.ptr(), i, NewStr(v[i]));
+  return out;
+}
+
+// ---- text --------------------------------------------------------------------------------------
+
+// A str or bytes argument, captured with the GIL held; read without it.
+struct TextRef {
+  PyObject* obj = nullptr;  // borrowed; the caller keeps it alive
+  const void* data = nullptr;
+  Py_ssize_t len = 0;  // code units (str) or bytes
+  int kind = 0;        // 0: bytes or ASCII str (already UTF-8); else PyUnicode kind 1/2/4
+  bool is_bytes = false;
+};
+
+bool Capture(PyObject* o, TextRef* t) {
+  t->obj = o;
+  if (PyUnicode_Check(o)) {
+    if (PyUnicode_READY(o) < 0) throw py::error_already_set();
+    t->len = PyUnicode_GET_LENGTH(o);
+    t->data = PyUnicode_DATA(o);
+    t->kind = PyUnicode_IS_ASCII(o) ? 0 : PyUnicode_KIND(o);
+    t->is_bytes = false;
+    return true;
+  }
+  if (PyBytes_Check(o)) {
+    t->data = PyBytes_AS_STRING(o);
+    t->len = PyBytes_GET_SIZE(o);
+    t->kind = 0;
+    t->is_bytes = true;
+    return true;
+  }
+  return false;
+}
+
+void CaptureOrThrow(PyObject* o, TextRef* t) {
+  if (!Capture(o, t))
+    throw py::type_error(std::string("expected str or bytes, got ") + Py_TYPE(o)->tp_name);
+}
+
+template <typename Unit>
+Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out) {
+  out->resize(static_cast<size_t>(n) * (sizeof(Unit) == 1 ? 2 : sizeof(Unit) == 2 ? 3 : 4));
+  char* w = out->data();
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    uint32_t c = p[i];
+    if (c < 0x80) {
+      *w++ = static_cast<char>(c);
+    } else if (c < 0x800) {
+      *w++ = static_cast<char>(0xC0 | (c >> 6));
+      *w++ = static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      if (c >= 0xD800 && c <= 0xDFFF) {
+        if (!replace) return i;
+        *w++ = '?';
+        continue;
+      }
+      *w++ = static_cast<char>(0xE0 | (c >> 12));
+      *w++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      *w++ = static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      *w++ = static_cast<char>(0xF0 | (c >> 18));
+      *w++ = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      *w++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      *w++ = static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  out->resize(static_cast<size_t>(w - out->data()));
+  return -1;
+}
+
+// UTF-8 view of `t`, in place when possible, else in `buf`. Needs no GIL. Returns the str index
+// of the first lone surrogate (strict mode), else -1.
+Py_ssize_t Encode(const TextRef& t, bool replace, std::string* buf, std::string_view* out) {
+  Py_ssize_t bad = -1;
+  switch (t.kind) {
+    case 0:
+      *out = std::string_view(static_cast<const char*>(t.data), static_cast<size_t>(t.len));
+      return -1;
+    case PyUnicode_1BYTE_KIND:
+      bad = Transcode(static_cast<const Py_UCS1*>(t.data), t.len, replace, buf);
+      break;
+    case PyUnicode_2BYTE_KIND:
+      bad = Transcode(static_cast<const Py_UCS2*>(t.data), t.len, replace, buf);
+      break;
+    default:
+      bad = Transcode(static_cast<const Py_UCS4*>(t.data), t.len, replace, buf);
+      break;
+  }
+  *out = *buf;
+  return bad;
+}
+
+// ---- filters, profiles, options ------------------------------------------------------------------
+
+// Per-rule Python strings, created once per filter (or profile, for its deny rule).
+struct RuleStrings {
+  py::object id, category, reason;
+  py::object suggestions;  // a tuple when no suggestion is a template; else None (render per hit)
+};
+
+RuleStrings MakeRuleStrings(const sq::Rule& r) {
+  RuleStrings s;
+  s.id = Str(r.id);
+  PyUnicode_InternInPlace(&s.id.ptr());
+  s.category = Str(r.category);
+  PyUnicode_InternInPlace(&s.category.ptr());
+  s.reason = Str(r.reason);
+  bool constant = true;
+  for (const std::string& t : r.suggestions)
+    if (t.find_first_of("{}") != std::string::npos) constant = false;
+  if (constant) {
+    py::tuple t(r.suggestions.size());
+    for (size_t i = 0; i < r.suggestions.size(); ++i)
+      PyTuple_SET_ITEM(t.ptr(), i, NewStr(r.suggestions[i]));
+    s.suggestions = std::move(t);
+  } else {
+    s.suggestions = py::none();
+  }
+  return s;
+}
+
+// One Scanner and its reusable buffers; used by one thread at a time.
+struct Slot {
+  explicit Slot(sq::Scanner s) : scanner(std::move(s)) {}
+  sq::Scanner scanner;
+  std::string buf;
+  std::vector<sq::Finding> found;
+};
+
+std::atomic<uint64_t> g_next_serial{1};
+
+class NativeFilter {
+ public:
+  explicit NativeFilter(std::shared_ptr<const sq::Filter> f)
+      : filter(std::move(f)), serial(g_next_serial.fetch_add(1)) {
+    for (const sq::Rule& r : filter->rules()) rules.push_back(MakeRuleStrings(r));
+  }
+
+  std::shared_ptr<const sq::Filter> filter;
+  std::vector<RuleStrings> rules;
+  const uint64_t serial;
+
+  // The calling thread's scanner. GIL held.
+  Slot& ThreadSlot() {
+    struct Cached {
+      uint64_t serial = 0;
+      Slot* slot = nullptr;
+    };
+    static thread_local Cached cache[4];
+    Cached& c = cache[serial & 3];
+    if (c.serial == serial) return *c.slot;
+    auto& slot = slots_[std::this_thread::get_id()];
+    if (!slot) slot = NewSlot();
+    c.serial = serial;
+    c.slot = slot.get();
+    return *slot;
+  }
+
+  // Scanners for scan_many's workers. GIL held.
+  std::unique_ptr<Slot> TakePooled() {
+    if (pool_.empty()) return NewSlot();
+    std::unique_ptr<Slot> s = std::move(pool_.back());
+    pool_.pop_back();
+    return s;
+  }
+  void ReturnPooled(std::unique_ptr<Slot> s) {
+    if (pool_.size() < 64) pool_.push_back(std::move(s));
+  }
+
+ private:
+  std::unique_ptr<Slot> NewSlot() {
+    absl::StatusOr<sq::Scanner> s = sq::Scanner::Create(filter);
+    if (!s.ok()) ThrowStatus(s.status());
+    return std::make_unique<Slot>(std::move(*s));
+  }
+  std::unordered_map<std::thread::id, std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Slot>> pool_;
+};
+
+struct NativeProfile {
+  std::shared_ptr<NativeFilter> filter;
+  std::shared_ptr<const sq::Profile> profile;
+  RuleStrings deny;  // strings of the profile's deny rule
+};
+
+struct NativeOptions {
+  sq::ScanOptions options;
+  std::shared_ptr<NativeProfile> profile;  // keeps options.profile alive
+  bool replace = false;                    // errors="replace"
+};
+
+sq::Severity ToSeverity(int s) {
+  if (s < 0 || s > 2) throw py::value_error("severity must be 0 (advice), 1 (review) or 2 (block)");
+  return static_cast<sq::Severity>(s);
+}
+
+// ---- findings ------------------------------------------------------------------------------------
+
+const RuleStrings& StringsFor(const NativeFilter& nf, const NativeOptions& o, const sq::Rule* r) {
+  if (r->index < nf.rules.size() && &nf.filter->rules()[r->index] == r) return nf.rules[r->index];
+  return o.profile->deny;  // the only rules outside the filter are profile deny rules
+}
+
+PyObject* CheckedNew(PyObject* o) {
+  if (!o) throw py::error_already_set();
+  return o;
+}
+
+// Builds one Finding. `rendered` holds the rendered suggestions when the rule's are templates.
+PyObject* MakeFinding(const sq::Finding& f, const TextRef& t, const RuleStrings& rs,
+                      const std::string* rendered, size_t n_rendered) {
+  PyObject* items[kFindingFields];
+  items[0] = rs.id.ptr();
+  items[1] = rs.category.ptr();
+  items[2] = g_types.severity[static_cast<int>(f.severity)];
+  items[9] = rs.reason.ptr();
+  Py_INCREF(items[0]);
+  Py_INCREF(items[1]);
+  Py_INCREF(items[2]);
+  Py_INCREF(items[9]);
+  int made = 0;
+  try {
+    items[3] = CheckedNew(PyLong_FromSize_t(f.chars.begin));
+    made = 1;
+    items[4] = CheckedNew(PyLong_FromSize_t(f.chars.end));
+    made = 2;
+    items[5] = CheckedNew(PyLong_FromSize_t(f.bytes.begin));
+    made = 3;
+    items[6] = CheckedNew(PyLong_FromSize_t(f.bytes.end));
+    made = 4;
+    items[7] = CheckedNew(
+        t.is_bytes ? PyBytes_FromStringAndSize(static_cast<const char*>(t.data) + f.bytes.begin,
+                                               static_cast<Py_ssize_t>(f.bytes.size()))
+                   : PyUnicode_Substring(t.obj, static_cast<Py_ssize_t>(f.chars.begin),
+                                         static_cast<Py_ssize_t>(f.chars.end)));
+    made = 5;
+    if (!rs.suggestions.is_none()) {
+      items[8] = rs.suggestions.ptr();
+      Py_INCREF(items[8]);
+    } else {
+      items[8] = CheckedNew(PyTuple_New(static_cast<Py_ssize_t>(n_rendered)));
+      made = 6;
+      for (size_t i = 0; i < n_rendered; ++i)
+        PyTuple_SET_ITEM(items[8], i, NewStr(rendered[i]));
+    }
+    made = 6;
+    PyObject* o = CheckedNew(g_types.finding->tp_alloc(g_types.finding, kFindingFields));
+    for (Py_ssize_t i = 0; i < kFindingFields; ++i) PyTuple_SET_ITEM(o, i, items[i]);
+    return o;
+  } catch (...) {
+    Py_DECREF(items[0]);
+    Py_DECREF(items[1]);
+    Py_DECREF(items[2]);
+    Py_DECREF(items[9]);
+    for (int i = 0; i < made; ++i) Py_DECREF(items[3 + i]);
+    throw;
+  }
+}
+
+py::list MakeFindings(const NativeFilter& nf, const NativeOptions& o, const TextRef& t,
+                      const std::vector<sq::Finding>& found) {
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(found.size()));
+  if (!list) throw py::error_already_set();
+  py::list out = py::reinterpret_steal<py::list>(list);
+  std::vector<std::string> rendered;
+  for (size_t i = 0; i < found.size(); ++i) {
+    const sq::Finding& f = found[i];
+    const RuleStrings& rs = StringsFor(nf, o, f.rule);
+    if (rs.suggestions.is_none()) rendered = f.Suggestions();  // f.text is still valid here
+    PyList_SET_ITEM(list, i, MakeFinding(f, t, rs, rendered.data(), rendered.size()));
+  }
+  return out;
+}
+
+// ---- scanning --------------------------------------------------------------------------------------
+
+py::list Scan(NativeFilter& self, py::handle text, const NativeOptions& o) {
+  if (!g_types.finding) RequireRegistered();
+  TextRef t;
+  CaptureOrThrow(text.ptr(), &t);
+  Slot& s = self.ThreadSlot();
+  absl::Status st;
+  Py_ssize_t bad;
+  {
+    NoGil nogil;
+    std::string_view view;
+    bad = Encode(t, o.replace, &s.buf, &view);
+    s.found.clear();
+    if (bad < 0)
+      st = s.scanner.Scan(view, o.options, [&s](const sq::Finding& f) {
+        s.found.push_back(f);
+        return sq::ScanControl::kContinue;
+      });
+  }
+  if (bad >= 0) ThrowEncode(-1, bad);
+  if (!st.ok()) ThrowStatus(st);
+  return MakeFindings(self, o, t, s.found);
+}
+
+bool HasFinding(NativeFilter& self, py::handle text, int at_least, const NativeOptions& o) {
+  TextRef t;
+  CaptureOrThrow(text.ptr(), &t);
+  sq::Severity sev = ToSeverity(at_least);
+  Slot& s = self.ThreadSlot();
+  absl::StatusOr<bool> r;
+  Py_ssize_t bad;
+  {
+    NoGil nogil;
+    std::string_view view;
+    bad = Encode(t, o.replace, &s.buf, &view);
+    if (bad < 0) r = s.scanner.HasFinding(view, sev, o.options);
+  }
+  if (bad >= 0) ThrowEncode(-1, bad);
+  if (!r.ok()) ThrowStatus(r.status());
+  return *r;
+}
+
+py::tuple Rewrite(NativeFilter& self, py::handle text, const NativeOptions& o) {
+  RequireRegistered();
+  TextRef t;
+  CaptureOrThrow(text.ptr(), &t);
+  Slot& s = self.ThreadSlot();
+  absl::StatusOr<sq::Rewritten> r;
+  Py_ssize_t bad;
+  {
+    NoGil nogil;
+    std::string_view view;
+    bad = Encode(t, o.replace, &s.buf, &view);
+    if (bad < 0) r = s.scanner.Rewrite(view, o.options);
+  }
+  if (bad >= 0) ThrowEncode(-1, bad);
+  if (!r.ok()) ThrowStatus(r.status());
+  py::object out_text =
+      t.is_bytes ? py::object(py::bytes(r->text)) : py::object(Str(r->text));
+  return py::make_tuple(out_text, MakeFindings(self, o, t, r->replaced), r->clean);
+}
+
+// (normalized, traces, findings, report); a trace is
+// (rule_id, category, severity, decision, detail, byte_begin, byte_end, norm_begin, norm_end).
+py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
+  RequireRegistered();
+  TextRef t;
+  CaptureOrThrow(text.ptr(), &t);
+  Slot& s = self.ThreadSlot();
+  absl::StatusOr<sq::Explanation> e;
+  std::string report;
+  Py_ssize_t bad;
+  {
+    NoGil nogil;
+    std::string_view view;
+    bad = Encode(t, o.replace, &s.buf, &view);
+    if (bad < 0) {
+      e = s.scanner.Explain(view, o.options);
+      if (e.ok()) report = e->ToString();
+    }
+  }
+  if (bad >= 0) ThrowEncode(-1, bad);
+  if (!e.ok()) ThrowStatus(e.status());
+  py::list traces(e->traces.size());
+  for (size_t i = 0; i < e->traces.size(); ++i) {
+    const sq::Trace& tr = e->traces[i];
+    py::tuple row = py::make_tuple(
+        Str(tr.rule->id), Str(tr.rule->category), static_cast<int>(tr.rule->severity),
+        Str(sq::DecisionName(tr.decision)), Str(tr.detail), tr.bytes.begin, tr.bytes.end,
+        tr.normalized.begin, tr.normalized.end);
+    PyList_SET_ITEM(traces.ptr(), i, row.release().ptr());
+  }
+  return py::make_tuple(Str(e->normalized), traces, MakeFindings(self, o, t, e->findings),
+                        Str(report));
+}
+
+// One finding of a batch, kept by a worker until the GIL is back.
+struct BatchHit {
+  uint32_t message;
+  sq::Finding finding;  // `text` is cleared: it viewed the worker's reused buffer
+  uint32_t rendered_begin, rendered_count;
+};
+
+struct Worker {
+  std::unique_ptr<Slot> slot;
+  std::vector<BatchHit> hits;
+  std::vector<std::string> rendered;
+  // The first failure, by message index.
+  Py_ssize_t fail_message = -1;
+  Py_ssize_t fail_position = -1;  // lone surrogate position, or -1 for a status
+  absl::Status fail_status;
+};
+
+py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, int threads,
+                  int chunk) {
+  RequireRegistered();
+  if (!PyList_Check(texts.ptr())) throw py::type_error("scan_many: expected a list");
+  const Py_ssize_t n = PyList_GET_SIZE(texts.ptr());
+  std::vector<TextRef> refs(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PyList_GET_ITEM(texts.ptr(), i);
+    if (!Capture(item, &refs[i]))
+      throw py::type_error("scan_many: item " + std::to_string(i) + ": expected str or bytes, got " +
+                           Py_TYPE(item)->tp_name);
+  }
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (chunk <= 0) chunk = 64;
+  // No more workers than chunks of work.
+  threads = static_cast<int>(std::min<Py_ssize_t>(threads, std::max<Py_ssize_t>(1, (n + chunk - 1) / chunk)));
+  std::vector<Worker> workers(static_cast<size_t>(threads));
+  for (Worker& w : workers) w.slot = self.TakePooled();
+  std::atomic<Py_ssize_t> next{0};
+  // The per-rule "is a template" flags, read by the workers without the GIL.
+  std::vector<uint8_t> templated(self.rules.size());
+  for (size_t i = 0; i < self.rules.size(); ++i) templated[i] = self.rules[i].suggestions.is_none();
+  const sq::Rule* rules_begin = self.filter->rules().data();
+  const size_t rule_count = self.filter->rules().size();
+  const bool deny_templated = o.profile && o.profile->deny.suggestions.is_none();
+
+  auto run = [&](Worker& w) {
+    Slot& s = *w.slot;
+    for (;;) {
+      Py_ssize_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= n) break;
+      Py_ssize_t end = std::min<Py_ssize_t>(n, begin + chunk);
+      for (Py_ssize_t i = begin; i < end; ++i) {
+        if (w.fail_message >= 0) return;
+        std::string_view view;
+        Py_ssize_t bad = Encode(refs[i], o.replace, &s.buf, &view);
+        if (bad >= 0) {
+          w.fail_message = i;
+          w.fail_position = bad;
+          return;
+        }
+        absl::Status st = s.scanner.Scan(view, o.options, [&](const sq::Finding& f) {
+          BatchHit h{static_cast<uint32_t>(i), f, 0, 0};
+          const bool in_filter = f.rule >= rules_begin && f.rule < rules_begin + rule_count;
+          if (in_filter ? templated[f.rule->index] : deny_templated) {
+            h.rendered_begin = static_cast<uint32_t>(w.rendered.size());
+            for (std::string& r : f.Suggestions()) w.rendered.push_back(std::move(r));
+            h.rendered_count = static_cast<uint32_t>(w.rendered.size()) - h.rendered_begin;
+          }
+          h.finding.text = {};
+          w.hits.push_back(h);
+          return sq::ScanControl::kContinue;
+        });
+        if (!st.ok()) {
+          w.fail_message = i;
+          w.fail_status = st;
+          return;
+        }
+      }
+    }
+  };
+  {
+    NoGil nogil;
+    std::vector<std::thread> pool;
+    pool.reserve(workers.size() - 1);
+    for (size_t i = 1; i < workers.size(); ++i) pool.emplace_back(run, std::ref(workers[i]));
+    run(workers[0]);
+    for (std::thread& th : pool) th.join();
+  }
+  for (Worker& w : workers) self.ReturnPooled(std::move(w.slot));
+
+  const Worker* failed = nullptr;
+  for (const Worker& w : workers)
+    if (w.fail_message >= 0 && (!failed || w.fail_message < failed->fail_message)) failed = &w;
+  if (failed) {
+    if (failed->fail_position >= 0) ThrowEncode(failed->fail_message, failed->fail_position);
+    absl::Status st = failed->fail_status;
+    ThrowStatus(absl::Status(st.code(), "item " + std::to_string(failed->fail_message) + ": " +
+                                            std::string(st.message())));
+  }
+
+  py::list out(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* l = PyList_New(0);
+    if (!l) throw py::error_already_set();
+    PyList_SET_ITEM(out.ptr(), i, l);
+  }
+  for (const Worker& w : workers) {
+    for (const BatchHit& h : w.hits) {
+      const RuleStrings& rs = StringsFor(self, o, h.finding.rule);
+      py::object f = py::reinterpret_steal<py::object>(
+          MakeFinding(h.finding, refs[h.message], rs, w.rendered.data() + h.rendered_begin,
+                      h.rendered_count));
+      if (PyList_Append(PyList_GET_ITEM(out.ptr(), h.message), f.ptr()) < 0)
+        throw py::error_already_set();
+    }
+  }
+  return out;
+}
+
+// ---- building and loading ------------------------------------------------------------------------
+
+std::shared_ptr<NativeFilter> Wrap(absl::StatusOr<std::shared_ptr<const sq::Filter>> f) {
+  if (!f.ok()) ThrowStatus(f.status());
+  return std::make_shared<NativeFilter>(std::move(*f));
+}
+
+// sources: [(name, content: bytes, kind: 0 auto / 1 rules / 2 terms, category, severity)]
+// normalization: (fold_width, fold_case, traditional_to_simplified, skip_noise, significant,
+//                 extra_noise, collapse_repeats)
+std::shared_ptr<NativeFilter> Compile(py::list sources, py::tuple normalization,
+                                      py::list severity_overrides, py::list disabled_rules) {
+  std::vector<sq::DictionarySource> srcs;
+  for (py::handle h : sources) {
+    py::tuple t = py::reinterpret_borrow<py::tuple>(h);
+    sq::DictionarySource s;
+    s.path = t[0].cast<std::string>();
+    s.content = t[1].cast<std::string>();
+    int kind = t[2].cast<int>();
+    if (kind < 0 || kind > 2) throw py::value_error("bad dictionary kind");
+    s.kind = static_cast<sq::DictionarySource::Kind>(kind);
+    s.category = t[3].cast<std::string>();
+    s.severity = ToSeverity(t[4].cast<int>());
+    srcs.push_back(std::move(s));
+  }
+  sq::FilterOptions options;
+  sq::NormalizationOptions& n = options.normalization;
+  n.fold_width = normalization[0].cast<bool>();
+  n.fold_case = normalization[1].cast<bool>();
+  n.traditional_to_simplified = normalization[2].cast<bool>();
+  n.skip_noise = normalization[3].cast<bool>();
+  n.significant = normalization[4].cast<std::string>();
+  n.extra_noise = normalization[5].cast<std::string>();
+  n.collapse_repeats = normalization[6].cast<bool>();
+  for (py::handle h : severity_overrides) {
+    py::tuple t = py::reinterpret_borrow<py::tuple>(h);
+    options.severity_overrides.push_back({t[0].cast<std::string>(), ToSeverity(t[1].cast<int>())});
+  }
+  for (py::handle h : disabled_rules) options.disabled_rules.push_back(h.cast<std::string>());
+  absl::StatusOr<std::shared_ptr<const sq::Filter>> f;
+  {
+    NoGil nogil;
+    f = sq::Filter::FromDictionaries(srcs, options);
+  }
+  return Wrap(std::move(f));
+}
+
+std::shared_ptr<NativeFilter> Deserialize(py::bytes data) {
+  char* p = nullptr;
+  Py_ssize_t len = 0;
+  if (PyBytes_AsStringAndSize(data.ptr(), &p, &len) < 0) throw py::error_already_set();
+  absl::StatusOr<std::shared_ptr<const sq::Filter>> f;
+  {
+    NoGil nogil;  // `data` is immutable and referenced by the caller
+    f = sq::Filter::Deserialize(std::string_view(p, static_cast<size_t>(len)));
+  }
+  return Wrap(std::move(f));
+}
+
+py::bytes Serialize(const NativeFilter& self) {
+  absl::StatusOr<std::string> s;
+  {
+    NoGil nogil;
+    s = self.filter->Serialize();
+  }
+  if (!s.ok()) ThrowStatus(s.status());
+  return py::bytes(*s);
+}
+
+const char* ValidatorName(sq::Validator v) {
+  switch (v) {
+    case sq::Validator::kNone: return "";
+    case sq::Validator::kCnMobile: return "cn_mobile";
+    case sq::Validator::kCnId18: return "cn_id18";
+    case sq::Validator::kLuhn: return "luhn";
+    case sq::Validator::kCnLandline: return "cn_landline";
+  }
+  return "";
+}
+
+const char* BoundaryName(sq::Boundary b) {
+  switch (b) {
+    case sq::Boundary::kNone: return "none";
+    case sq::Boundary::kAlpha: return "alpha";
+    case sq::Boundary::kDigit: return "digit";
+    case sq::Boundary::kAlnum: return "alnum";
+  }
+  return "none";
+}
+
+// (id, category, severity, reason, literals, regexes, suggestions, allow, negate, near, window,
+//  validator, boundary, hit_examples, miss_examples, file, line) per rule.
+py::list Rules(const NativeFilter& self) {
+  py::list out;
+  for (const sq::Rule& r : self.filter->rules()) {
+    out.append(py::make_tuple(
+        self.rules[r.index].id, self.rules[r.index].category, static_cast<int>(r.severity),
+        self.rules[r.index].reason, StrList(r.literals), StrList(r.regexes),
+        StrList(r.suggestions), StrList(r.allow), StrList(r.negate), StrList(r.near), r.window,
+        ValidatorName(r.validator), BoundaryName(r.boundary), StrList(r.hit_examples),
+        StrList(r.miss_examples), Str(r.file), r.line));
+  }
+  return out;
+}
+
+std::shared_ptr<NativeProfile> MakeProfile(std::shared_ptr<NativeFilter> nf, py::list enabled,
+                                           py::list disabled, py::list overrides, py::list allow,
+                                           py::list deny, const std::string& deny_category,
+                                           int deny_severity, const std::string& deny_reason) {
+  sq::ProfileOptions po;
+  for (py::handle h : enabled) po.enabled_categories.push_back(h.cast<std::string>());
+  for (py::handle h : disabled) po.disabled.push_back(h.cast<std::string>());
+  for (py::handle h : overrides) {
+    py::tuple t = py::reinterpret_borrow<py::tuple>(h);
+    po.severity_overrides.push_back({t[0].cast<std::string>(), ToSeverity(t[1].cast<int>())});
+  }
+  for (py::handle h : allow) po.allow_terms.push_back(h.cast<std::string>());
+  for (py::handle h : deny) po.deny_terms.push_back(h.cast<std::string>());
+  po.deny_category = deny_category;
+  po.deny_severity = ToSeverity(deny_severity);
+  po.deny_reason = deny_reason;
+  absl::StatusOr<std::shared_ptr<const sq::Profile>> p;
+  {
+    NoGil nogil;
+    p = sq::Profile::Create(nf->filter, po);
+  }
+  if (!p.ok()) ThrowStatus(p.status());
+  auto out = std::make_shared<NativeProfile>();
+  out->filter = std::move(nf);
+  out->profile = std::move(*p);
+  // The deny rule's strings: the core names it "<deny_category>.shop_deny".
+  sq::Rule deny_rule;
+  deny_rule.id = deny_category + ".shop_deny";
+  deny_rule.category = deny_category;
+  deny_rule.reason = deny_reason;
+  out->deny = MakeRuleStrings(deny_rule);
+  return out;
+}
+
+std::shared_ptr<NativeOptions> MakeOptions(const NativeFilter& nf, int min_severity, int overlap,
+                                           bool replace, std::shared_ptr<NativeProfile> profile) {
+  auto o = std::make_shared<NativeOptions>();
+  o->options.min_severity = ToSeverity(min_severity);
+  if (overlap < 0 || overlap > 1) throw py::value_error("overlap must be 0 (longest) or 1 (all)");
+  o->options.overlap = static_cast<sq::Overlap>(overlap);
+  o->options.invalid_utf8 = replace ? sq::InvalidUtf8::kRepair : sq::InvalidUtf8::kReject;
+  o->replace = replace;
+  if (profile) {
+    if (profile->filter.get() != &nf)
+      throw py::value_error("the profile was created for another filter");
+    o->options.profile = profile->profile.get();
+    o->profile = std::move(profile);
+  }
+  return o;
+}
+
+void Register(py::handle finding_type, py::sequence severities) {
+  PyObject* t = finding_type.ptr();
+  if (!PyType_Check(t) || !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(t), &PyTuple_Type))
+    throw py::type_error("Finding must be a tuple subclass");
+  auto* tp = reinterpret_cast<PyTypeObject*>(t);
+  // Allocated with tp_alloc and filled in place: it must be laid out exactly like a tuple
+  // (a NamedTuple has __slots__ = (), so no __dict__ and no extra fields).
+  if (tp->tp_basicsize != PyTuple_Type.tp_basicsize || tp->tp_itemsize != PyTuple_Type.tp_itemsize ||
+      tp->tp_dictoffset != 0)
+    throw py::type_error("Finding must be laid out like a tuple (a NamedTuple with no extra slots)");
+  py::tuple fields = py::getattr(finding_type, "_fields");
+  static const char* kExpected[kFindingFields] = {"rule",     "category", "severity", "start",
+                                                  "end",      "byte_start", "byte_end", "matched",
+                                                  "suggestions", "reason"};
+  if (fields.size() != kFindingFields) throw py::type_error("Finding has the wrong fields");
+  for (Py_ssize_t i = 0; i < kFindingFields; ++i)
+    if (fields[i].cast<std::string>() != kExpected[i])
+      throw py::type_error("Finding has the wrong fields");
+  if (py::len(severities) != 3) throw py::type_error("three severities expected");
+  Py_INCREF(t);
+  Py_XDECREF(reinterpret_cast<PyObject*>(g_types.finding));
+  g_types.finding = tp;
+  for (int i = 0; i < 3; ++i) {
+    PyObject* s = severities[i].ptr();
+    Py_INCREF(s);
+    Py_XSETREF(g_types.severity[i], s);
+  }
+}
+
+PYBIND11_MODULE(_scriptqa, m) {
+  m.doc() = "Private extension module of the scriptqa package; use `import scriptqa` instead.";
+
+  g_status_error = PyErr_NewException("scriptqa._scriptqa.StatusError", PyExc_Exception, nullptr);
+  g_encode_error = PyErr_NewException("scriptqa._scriptqa.EncodeError", PyExc_ValueError, nullptr);
+  if (!g_status_error || !g_encode_error) throw py::error_already_set();
+  m.attr("StatusError") = py::handle(g_status_error);
+  m.attr("EncodeError") = py::handle(g_encode_error);
+
+  m.def("_register", &Register);
+  m.def("default_dictionary_dir", [] { return sq::Filter::DefaultDictionaryDir(); });
+
+  py::class_<NativeFilter, std::shared_ptr<NativeFilter>>(m, "NativeFilter")
+      .def_static("compile", &Compile)
+      .def_static("deserialize", &Deserialize)
+      .def("serialize", &Serialize)
+      .def("rules", &Rules)
+      .def("categories", [](const NativeFilter& f) { return StrList(f.filter->categories()); })
+      .def("info",
+           [](const NativeFilter& f) {
+             const sq::FilterInfo& i = f.filter->info();
+             return py::make_tuple(i.rule_count, i.literal_count, i.regex_count, i.rules_hash,
+                                   Str(i.engine_version), i.database_bytes);
+           })
+      .def("normalization",
+           [](const NativeFilter& f) {
+             const sq::NormalizationOptions& n = f.filter->normalization();
+             return py::make_tuple(n.fold_width, n.fold_case, n.traditional_to_simplified,
+                                   n.skip_noise, Str(n.significant), Str(n.extra_noise),
+                                   n.collapse_repeats);
+           })
+      .def("normalize",
+           [](const NativeFilter& f, py::handle text, bool replace) {
+             TextRef t;
+             CaptureOrThrow(text.ptr(), &t);
+             std::string buf, out;
+             std::string_view view;
+             Py_ssize_t bad;
+             {
+               NoGil nogil;
+               bad = Encode(t, replace, &buf, &view);
+               if (bad < 0) out = f.filter->Normalize(view);
+             }
+             if (bad >= 0) ThrowEncode(-1, bad);
+             return Str(out);
+           })
+      .def("options", &MakeOptions)
+      .def("profile", &MakeProfile)
+      .def("scan", &Scan)
+      .def("has_finding", &HasFinding)
+      .def("rewrite", &Rewrite)
+      .def("explain", &Explain)
+      .def("scan_many", &ScanMany);
+
+  py::class_<NativeProfile, std::shared_ptr<NativeProfile>>(m, "NativeProfile");
+  py::class_<NativeOptions, std::shared_ptr<NativeOptions>>(m, "NativeOptions");
+}
+
+}  // namespace scriptqa_python

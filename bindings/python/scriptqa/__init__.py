@@ -1,0 +1,79 @@
+"""scriptqa — compliance checks for e-commerce customer-service messages, from Python.
+
+Checks agent messages for Advertising-Law absolute terms, deflection, off-platform solicitation,
+paid reviews and leaked personal data, with exact spans (str indices), suggestions and reasons::
+
+    import scriptqa
+
+    f = scriptqa.Filter.default()                  # the shipped rule packs, pre-compiled
+    for x in f.scan("這款產品絕對是最佳選擇"):
+        print(x.rule, x.span, x.matched, "->", x.suggestion)
+    f.rewrite("加我薇信").text                      # suggestions applied, re-checked
+    f.scan_many(messages, threads=2)              # parallel, GIL released
+    findings, summary = scriptqa.audit_frame(df)  # pandas (imported on first use)
+
+A private extension module (``scriptqa._scriptqa``) does the work in C++; this package is the
+Pythonic layer (the design of RE2's Python binding). See docs/python.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._types import (
+    DictionarySource,
+    Explanation,
+    FilterInfo,
+    Finding,
+    NormalizationOptions,
+    Rewritten,
+    Rule,
+    Severity,
+    Trace,
+)
+from .errors import (
+    DatabaseError,
+    DictionaryError,
+    DictionaryProblem,
+    EncodingError,
+    Error,
+    IncompatibleDatabaseError,
+    ProfileError,
+    ScanError,
+)
+from ._filter import Filter, Profile
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Filter",
+    "Profile",
+    "Finding",
+    "Severity",
+    "Trace",
+    "Rule",
+    "FilterInfo",
+    "Rewritten",
+    "Explanation",
+    "NormalizationOptions",
+    "DictionarySource",
+    "Error",
+    "DictionaryError",
+    "DictionaryProblem",
+    "DatabaseError",
+    "IncompatibleDatabaseError",
+    "ProfileError",
+    "EncodingError",
+    "ScanError",
+    "audit_frame",
+    "AuditResult",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # pandas is imported only by those who use it.
+    if name in ("audit_frame", "AuditResult"):
+        from . import _frame
+
+        return getattr(_frame, name)
+    raise AttributeError(f"module 'scriptqa' has no attribute {name!r}")

@@ -1,0 +1,187 @@
+"""pandas front end: audit a DataFrame of messages (imported on first use of audit_frame)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, List, NamedTuple, Optional, Sequence
+
+import pandas as pd
+
+from ._filter import Filter, Profile, SeverityLike
+from ._types import Finding
+from .errors import EncodingError
+
+__all__ = ["audit_frame", "AuditResult", "FINDING_COLUMNS", "SUMMARY_COLUMNS"]
+
+#: Columns of the findings frame (before any ``keep`` columns).
+FINDING_COLUMNS = (
+    "rule",
+    "category",
+    "severity",
+    "start",
+    "end",
+    "byte_start",
+    "byte_end",
+    "matched",
+    "suggestion",
+    "suggestions",
+    "reason",
+)
+#: Columns of the summary frame (before any ``keep`` columns).
+SUMMARY_COLUMNS = (
+    "findings",
+    "block",
+    "review",
+    "advice",
+    "max_severity",
+    "categories",
+    "rules",
+    "flagged",
+)
+SEVERITY_DTYPE = pd.CategoricalDtype(["advice", "review", "block"], ordered=True)
+
+
+class AuditResult(NamedTuple):
+    """``findings``: one row per finding, indexed by the label of the message it was found in
+    (so ``df.join(findings)`` and ``findings.loc[label]`` work); ``summary``: one row per scanned
+    message, same index as the input rows it covers."""
+
+    findings: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def audit_frame(
+    df: pd.DataFrame,
+    filter: Optional[Filter] = None,
+    *,
+    text: str = "text",
+    role: Optional[str] = "role",
+    roles: Optional[Iterable[str]] = ("agent",),
+    keep: Sequence[str] = (),
+    threads: Optional[int] = None,
+    min_severity: Optional[SeverityLike] = None,
+    categories: Optional[Iterable[str]] = None,
+    profile: Optional[Profile] = None,
+    overlap: str = "longest",
+    errors: str = "strict",
+) -> AuditResult:
+    """Scans the messages of a DataFrame; returns ``(findings, summary)`` frames.
+
+    Works on the corpus format as loaded by ``pandas.read_json(path, lines=True)`` (columns
+    ``conversation_id``, ``turn``, ``role``, ``text``)::
+
+        df = pandas.read_json("dialogues.jsonl", lines=True)
+        findings, summary = scriptqa.audit_frame(df, keep=["conversation_id", "turn"])
+
+    ``text``: the message column. ``role``/``roles``: only rows whose ``role`` is in ``roles``
+    are scanned (agent messages by default); with ``roles=None``, or when the frame has no
+    ``role`` column, every row is. Missing texts (None/NaN) count as empty messages. ``keep``:
+    input columns copied into both result frames. ``threads`` and the scan options are those of
+    :meth:`Filter.scan_many` (default filter: :meth:`Filter.default`).
+
+    The findings frame has the columns of :data:`FINDING_COLUMNS` (``severity`` is an ordered
+    categorical advice < review < block); the summary counts findings per message and severity,
+    with ``max_severity``, the sorted ``categories`` and ``rules`` found (comma-separated) and
+    ``flagged`` (any finding).
+    """
+    f = filter if filter is not None else Filter.default()
+    if text not in df.columns:
+        raise KeyError(f"audit_frame: no column {text!r} (pass text=<message column>)")
+    for k in keep:
+        if k not in df.columns:
+            raise KeyError(f"audit_frame: keep: no column {k!r}")
+    rows = df
+    if roles is not None and role is not None:
+        if role in df.columns:
+            rows = df[df[role].isin(list(roles))]
+        elif role != "role":
+            raise KeyError(f"audit_frame: no column {role!r} (pass role=None to scan every row)")
+    values = [_message(v) for v in rows[text].tolist()]
+    try:
+        results = f.scan_many(
+            values,
+            threads=threads,
+            min_severity=min_severity,
+            categories=categories,
+            profile=profile,
+            overlap=overlap,
+            errors=errors,
+        )
+    except EncodingError as e:
+        label = rows.index[e.index] if e.index is not None else None
+        raise EncodingError(
+            f"row {label!r}: {e.message}", e.code, position=e.position, index=label
+        ) from None
+    return AuditResult(_findings_frame(rows, results, keep), _summary_frame(rows, results, keep))
+
+
+def _message(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return v
+
+
+def _index_name(df: pd.DataFrame) -> Any:
+    return df.index.name if df.index.name is not None else "message"
+
+
+def _findings_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Sequence[str]) -> pd.DataFrame:
+    positions = [i for i, fs in enumerate(results) for _ in fs]
+    flat = [x for fs in results for x in fs]
+    cols = {
+        "rule": [x.rule for x in flat],
+        "category": [x.category for x in flat],
+        "severity": pd.Categorical([x.severity.value for x in flat], dtype=SEVERITY_DTYPE),
+        "start": pd.array([x.start for x in flat], dtype="int64"),
+        "end": pd.array([x.end for x in flat], dtype="int64"),
+        "byte_start": pd.array([x.byte_start for x in flat], dtype="int64"),
+        "byte_end": pd.array([x.byte_end for x in flat], dtype="int64"),
+        "matched": [x.matched for x in flat],
+        "suggestion": [x.suggestion for x in flat],
+        "suggestions": [x.suggestions for x in flat],
+        "reason": [x.reason for x in flat],
+    }
+    index = rows.index.take(positions)
+    index.name = _index_name(rows)
+    out = pd.DataFrame(cols, index=index)
+    for k in keep:
+        out[k] = rows[k].take(positions).to_numpy()
+    for c in ("rule", "category", "matched", "suggestion", "suggestions", "reason"):
+        out[c] = out[c].astype(object)
+    return out
+
+
+def _summary_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Sequence[str]) -> pd.DataFrame:
+    counts = {"block": [], "review": [], "advice": []}  # type: dict
+    max_sev: List[Optional[str]] = []
+    cats: List[str] = []
+    rules: List[str] = []
+    for fs in results:
+        c = {"block": 0, "review": 0, "advice": 0}
+        for x in fs:
+            c[x.severity.value] += 1
+        for k in counts:
+            counts[k].append(c[k])
+        max_sev.append(max(fs, key=lambda x: x.severity.rank).severity.value if fs else None)
+        cats.append(",".join(sorted({x.category for x in fs})))
+        rules.append(",".join(sorted({x.rule for x in fs})))
+    n = [len(fs) for fs in results]
+    index = rows.index.copy()
+    index.name = _index_name(rows)
+    out = pd.DataFrame(
+        {
+            "findings": pd.array(n, dtype="int64"),
+            "block": pd.array(counts["block"], dtype="int64"),
+            "review": pd.array(counts["review"], dtype="int64"),
+            "advice": pd.array(counts["advice"], dtype="int64"),
+            "max_severity": pd.Categorical(max_sev, dtype=SEVERITY_DTYPE),
+            "categories": pd.Series(cats, dtype=object).to_numpy(),
+            "rules": pd.Series(rules, dtype=object).to_numpy(),
+            "flagged": [k > 0 for k in n],
+        },
+        index=index,
+    )
+    out["flagged"] = out["flagged"].astype(bool)
+    for k in keep:
+        out[k] = rows[k].to_numpy()
+    return out
