@@ -1,0 +1,867 @@
+// StreamScanner: the block pipeline (normalise, match, confirm, resolve) run incrementally.
+//
+// How it stays exact: the normaliser is per character and append-only, so normalising the message
+// chunk by chunk (whole characters only; see CompleteEnd) and splicing the pieces gives the same
+// text and offset map as normalising it at once. The engine runs the streaming twins of the block
+// databases, which report the same (pattern, end offset) pairs. Finish() hands all raw hits of the
+// message to internal::Resolve, the very code Scanner::Scan uses, so the final findings are the
+// block findings by construction. Before the end, a hit is reported only when nothing that can
+// still arrive could change its fate (resolve.h, Confirm with complete = false; plus the overlap
+// argument in Decide()).
+#include "scriptqa/stream.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <tuple>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "filter_impl.h"
+#include "profile_impl.h"
+#include "resolve.h"
+#include "utf8.h"
+
+namespace scriptqa {
+
+using internal::kDenyRule;
+using internal::kNoStart;
+using internal::RawHit;
+
+namespace internal {
+namespace {
+
+// Bound on the holdback that an unbounded regex imposes on `releasable` (normalised bytes). Such a
+// regex can make a finding start before text already released; no shipped rule has one.
+constexpr uint32_t kUnboundedHoldback = 1024;
+constexpr uint32_t kUnbounded = UINT32_MAX;
+
+// ---- Regex alphabets ------------------------------------------------------------------------
+// A match of a regex consists only of characters of its alphabet, so once a character outside it
+// has been scanned, no future match of that regex can start at or before it. Computing the
+// alphabet conservatively from the pattern text (anything not understood means "any character")
+// keeps e.g. the e-mail regex (84 bytes wide) from holding back Chinese text.
+
+using Ranges = std::vector<std::pair<uint32_t, uint32_t>>;
+
+bool DecodeAt(std::string_view s, size_t* i, uint32_t* cp) {
+  int len;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  *cp = DecodeUtf8(p + *i, p + s.size(), &len);
+  *i += static_cast<size_t>(len);
+  return *cp != kInvalidCp;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Parses the escape at re[*i] == '\\'. Adds its characters; false when it is not understood.
+bool Escape(std::string_view re, size_t* i, Ranges* out, uint32_t* single) {
+  if (*i + 1 >= re.size()) return false;
+  char e = re[*i + 1];
+  *single = kInvalidCp;
+  if (e == 'd') {
+    out->push_back({'0', '9'});
+    *i += 2;
+    return true;
+  }
+  if (e == 'x') {
+    size_t j = *i + 2;
+    uint32_t v = 0;
+    if (j < re.size() && re[j] == '{') {
+      ++j;
+      size_t digits = 0;
+      while (j < re.size() && HexValue(re[j]) >= 0 && digits < 8) v = v * 16 + HexValue(re[j++]), ++digits;
+      if (j >= re.size() || re[j] != '}' || digits == 0) return false;
+      ++j;
+    } else {
+      if (j + 2 > re.size() || HexValue(re[j]) < 0 || HexValue(re[j + 1]) < 0) return false;
+      v = static_cast<uint32_t>(HexValue(re[j]) * 16 + HexValue(re[j + 1]));
+      j += 2;
+    }
+    *single = v;
+    out->push_back({v, v});
+    *i = j;
+    return true;
+  }
+  static constexpr std::string_view kPunct = ".^$|?*+()[]{}\\/-@#%&~'\"!,:;<=>_`";
+  if (kPunct.find(e) != std::string_view::npos) {
+    *single = static_cast<unsigned char>(e);
+    out->push_back({*single, *single});
+    *i += 2;
+    return true;
+  }
+  return false;  // \w, \s, \b, \p{..}, back references, ...: not understood
+}
+
+// The characters a regex (Hyperscan syntax, no flags but UTF-8) can match, or false for "any".
+bool Alphabet(std::string_view re, Ranges* out) {
+  size_t i = 0;
+  while (i < re.size()) {
+    char c = re[i];
+    if (c == '\\') {
+      uint32_t single;
+      if (!Escape(re, &i, out, &single)) return false;
+    } else if (c == '[') {
+      ++i;
+      if (i < re.size() && re[i] == '^') return false;
+      bool first = true;
+      while (i < re.size() && (re[i] != ']' || first)) {
+        first = false;
+        uint32_t lo;
+        if (re[i] == '\\') {
+          Ranges tmp;
+          if (!Escape(re, &i, &tmp, &lo)) return false;
+          if (lo == kInvalidCp) {  // a class escape such as \d
+            out->insert(out->end(), tmp.begin(), tmp.end());
+            continue;
+          }
+        } else if (re[i] == '[') {
+          return false;  // POSIX classes [:alpha:] etc.
+        } else if (!DecodeAt(re, &i, &lo)) {
+          return false;
+        }
+        uint32_t hi = lo;
+        if (i + 1 < re.size() && re[i] == '-' && re[i + 1] != ']') {
+          ++i;
+          if (re[i] == '\\') {
+            Ranges tmp;
+            if (!Escape(re, &i, &tmp, &hi) || hi == kInvalidCp) return false;
+          } else if (!DecodeAt(re, &i, &hi)) {
+            return false;
+          }
+          if (hi < lo) return false;
+        }
+        out->push_back({lo, hi});
+      }
+      if (i >= re.size()) return false;
+      ++i;  // ']'
+    } else if (c == '(') {
+      if (i + 1 < re.size() && re[i + 1] == '?') {
+        if (i + 2 < re.size() && re[i + 2] == ':') {
+          i += 3;
+        } else {
+          return false;  // flags, look-around, named groups
+        }
+      } else {
+        ++i;
+      }
+    } else if (c == ')' || c == '|' || c == '?' || c == '*' || c == '+' || c == '^' || c == '$') {
+      ++i;
+    } else if (c == '{') {
+      size_t j = i + 1;
+      while (j < re.size() && ((re[j] >= '0' && re[j] <= '9') || re[j] == ',')) ++j;
+      if (j < re.size() && re[j] == '}' && j > i + 1) {
+        i = j + 1;  // a quantifier
+      } else {
+        out->push_back({'{', '{'});
+        ++i;
+      }
+    } else if (c == '.') {
+      return false;
+    } else {
+      uint32_t cp;
+      if (!DecodeAt(re, &i, &cp)) return false;
+      out->push_back({cp, cp});
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// What a StreamScanner needs to know about a filter beyond FilterImpl; built once per filter and
+// shared by all its stream scanners.
+struct StreamPlan {
+  std::vector<uint32_t> rule_literal_width;  // per rule: longest normalised literal (0: none)
+  bool alphabets = false;                    // regex alphabets known (at most 64 regexes)
+  uint64_t ascii[128] = {};                  // per ASCII character: regexes whose alphabet has it
+  uint64_t any_non_ascii = 0;                // regexes that accept (almost) any non-ASCII character
+  absl::flat_hash_map<uint32_t, uint64_t> non_ascii;  // other non-ASCII characters
+  uint64_t filter_bits[64] = {};             // cheap pre-check for non_ascii (cp & 4095)
+
+  uint64_t Mask(uint32_t cp) const {
+    if (cp < 128) return ascii[cp];
+    uint32_t k = cp & 4095;
+    if (!(filter_bits[k >> 6] >> (k & 63) & 1)) return any_non_ascii;
+    auto it = non_ascii.find(cp);
+    return any_non_ascii | (it == non_ascii.end() ? 0 : it->second);
+  }
+
+  explicit StreamPlan(const FilterImpl& f) {
+    rule_literal_width.assign(f.rules.size(), 0);
+    for (const LiteralPattern& p : f.literals.patterns)
+      rule_literal_width[p.rule] = std::max(rule_literal_width[p.rule], p.length);
+    if (f.regexes.size() > 64) return;
+    alphabets = true;
+    for (size_t r = 0; r < f.regexes.size(); ++r) {
+      const uint64_t bit = uint64_t{1} << r;
+      Ranges ranges;
+      if (!Alphabet(f.regex_exprs[r], &ranges)) {
+        for (uint64_t& m : ascii) m |= bit;
+        any_non_ascii |= bit;
+        continue;
+      }
+      for (auto [lo, hi] : ranges) {
+        for (uint32_t c = lo; c <= std::min<uint32_t>(hi, 127); ++c) ascii[c] |= bit;
+        uint32_t nlo = std::max<uint32_t>(lo, 128);
+        if (hi < nlo) continue;
+        if (hi - nlo >= 4096) {
+          any_non_ascii |= bit;
+          continue;
+        }
+        for (uint32_t c = nlo; c <= hi; ++c) {
+          non_ascii[c] |= bit;
+          filter_bits[(c & 4095) >> 6] |= uint64_t{1} << (c & 63);
+        }
+      }
+    }
+  }
+};
+
+namespace {
+
+std::shared_ptr<const StreamPlan> PlanFor(const std::shared_ptr<const Filter>& filter) {
+  // Keyed by filter address and checked through a weak pointer, so a new filter that happens to
+  // reuse a freed address gets a fresh plan.
+  static std::mutex mu;
+  static auto* cache = new std::vector<
+      std::pair<std::weak_ptr<const Filter>, std::shared_ptr<const StreamPlan>>>();
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto it = cache->begin(); it != cache->end();) {
+    std::shared_ptr<const Filter> live = it->first.lock();
+    if (!live) {
+      it = cache->erase(it);
+    } else if (live == filter) {
+      return it->second;
+    } else {
+      ++it;
+    }
+  }
+  auto plan = std::make_shared<const StreamPlan>(filter->impl());
+  cache->emplace_back(filter, plan);
+  return plan;
+}
+
+// The end of the longest prefix of s[from, size) made of complete decoding units: an incomplete
+// but so far valid UTF-8 sequence at the very end is left for the next chunk. Bytes >= 0xC0 are
+// never continuation bytes, so they always start a unit of the whole-text decoding.
+size_t CompleteEnd(std::string_view s, size_t from) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size();
+  for (size_t k = n; k > from && k + 4 > n;) {
+    --k;
+    if (p[k] < 0xC0) continue;
+    if (p[k] < 0xC2 || p[k] > 0xF4) return n;  // invalid lead byte: decided
+    int len;
+    if (DecodeUtf8(p + k, p + n, &len) == kInvalidCp && k + static_cast<size_t>(len) == n)
+      return k;
+    return n;
+  }
+  return n;
+}
+
+class BusyGuard {
+ public:
+  explicit BusyGuard(std::atomic<bool>* flag) : flag_(flag) {
+    bool expected = false;
+    acquired_ = flag_->compare_exchange_strong(expected, true, std::memory_order_acquire);
+  }
+  ~BusyGuard() {
+    if (acquired_) flag_->store(false, std::memory_order_release);
+  }
+  bool acquired() const { return acquired_; }
+
+ private:
+  std::atomic<bool>* flag_;
+  bool acquired_;
+};
+
+absl::Status BusyError() {
+  return absl::FailedPreconditionError(
+      "stream scanner is already in use (called from two threads at once, or from inside a "
+      "call); use one StreamScanner per message in flight");
+}
+
+struct StreamDeleter {
+  void operator()(hs_stream_t* s) const { hs_close_stream(s, nullptr, nullptr, nullptr); }
+};
+using StreamPtr = std::unique_ptr<hs_stream_t, StreamDeleter>;
+
+}  // namespace
+}  // namespace internal
+
+class StreamScannerImpl {
+ public:
+  enum class State : uint8_t { kOpen, kFinished, kFailed };
+  enum HitState : uint8_t { kPending, kConfirmed, kSuppressed, kReported, kDropped };
+  struct Hit {
+    RawHit raw;
+    uint32_t category;
+    uint32_t order;
+    Severity severity;
+    HitState state;
+  };
+
+  std::shared_ptr<const Filter> filter;
+  const FilterImpl* f = nullptr;
+  std::shared_ptr<const internal::StreamPlan> plan;
+  internal::ScratchPtr scratch;
+  internal::StreamPtr lit_stream, re_stream;
+  std::atomic<bool> busy{false};
+
+  StreamOptions options;
+  const ProfileImpl* profile = nullptr;
+  // Per option set: what can still report.
+  std::vector<uint32_t> literal_width;  // per category (deny terms last): longest active literal
+  std::vector<uint8_t> regex_active;    // per regex pattern
+  uint64_t active_regex_bits = 0;
+  uint32_t walk_limit = 0;              // bytes to look back for regex runs
+
+  // The message.
+  State state = State::kOpen;
+  std::string text;
+  size_t decoded = 0;       // text[0, decoded) is normalised
+  uint32_t char_count = 0;  // characters in text[0, decoded)
+  std::string norm;
+  internal::OffsetMap map;
+  size_t scanned = 0;  // norm[0, scanned) has been matched
+  std::vector<RawHit> all_raw;  // every raw hit, for the final resolution
+  std::vector<RawHit> fresh_raw;
+  std::vector<Hit> hits;  // de-duplicated, with their state
+  absl::flat_hash_set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
+  size_t open_hits = 0;   // hits pending or confirmed but not yet reported/dropped
+  std::vector<uint32_t> category_end;  // per category: end of the last reported hit
+  std::vector<uint32_t> run_start;     // per regex: start of the run of its alphabet before `scanned`
+  std::vector<Finding> reported, fresh;
+  size_t releasable = 0;
+
+  // Reusable buffers.
+  std::string seg_norm;
+  internal::OffsetMap seg_map;
+  std::vector<internal::SomReport> som;
+  std::vector<internal::Candidate> cands;
+  std::vector<RawHit> final_raw;
+  std::vector<Finding> final_findings;
+  std::vector<uint32_t> order;
+
+  absl::Status Configure(const StreamOptions& o);
+  void Clear();
+  absl::StatusOr<StreamUpdate> Write(std::string_view chunk);
+  absl::StatusOr<StreamUpdate> Finish();
+  void Discard();
+
+ private:
+  absl::Status NormalizeMore(bool final);
+  absl::Status ScanMore();
+  absl::Status Absorb();
+  void Decide(bool final);
+  void ComputeRuns();
+  uint64_t FutureStart(uint32_t category, bool for_release) const;
+  void UpdateReleasable();
+  void Report(Hit& h);
+  void RepointFindings();
+  StreamUpdate Update(bool finished) {
+    StreamUpdate u;
+    u.releasable = releasable;
+    u.new_findings = fresh;
+    u.finished = finished;
+    return u;
+  }
+  absl::Status Fail(absl::Status st) {
+    state = State::kFailed;
+    return st;
+  }
+
+  static int OnLiteral(unsigned id, unsigned long long, unsigned long long to, unsigned,
+                       void* ctx) {
+    auto* self = static_cast<StreamScannerImpl*>(ctx);
+    const auto& pats = self->f->literals.patterns;
+    if (id >= pats.size()) return 0;
+    const auto& p = pats[id];
+    self->fresh_raw.push_back({p.rule, id, static_cast<uint32_t>(to - p.length),
+                               static_cast<uint32_t>(to), false, p.edges});
+    return 0;
+  }
+  static int OnRegex(unsigned id, unsigned long long, unsigned long long to, unsigned,
+                     void* ctx) {
+    auto* self = static_cast<StreamScannerImpl*>(ctx);
+    if (id >= self->f->regexes.size()) return 0;
+    self->fresh_raw.push_back(
+        {self->f->regexes[id].rule, id, kNoStart, static_cast<uint32_t>(to), true, 0});
+    return 0;
+  }
+  struct DenyCtx {
+    StreamScannerImpl* self;
+    size_t base, after;
+  };
+  static int OnDeny(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+    auto* d = static_cast<DenyCtx*>(ctx);
+    const auto& pats = d->self->profile->deny.patterns;
+    if (id >= pats.size()) return 0;
+    size_t end = d->base + to;
+    if (end <= d->after) return 0;  // found by an earlier window
+    d->self->fresh_raw.push_back({kDenyRule, id, static_cast<uint32_t>(end - pats[id].length),
+                                  static_cast<uint32_t>(end), false, 0});
+    return 0;
+  }
+};
+
+absl::Status StreamScannerImpl::Configure(const StreamOptions& o) {
+  const ProfileImpl* p = o.scan.profile ? &o.scan.profile->impl() : nullptr;
+  if (p && p->filter.get() != filter.get())
+    return absl::InvalidArgumentError("the profile was created for another filter");
+  if (p && p->deny.db) {
+    hs_scratch_t* s = scratch.get();
+    if (hs_alloc_scratch(p->deny.db.get(), &s) != HS_SUCCESS)
+      return absl::ResourceExhaustedError("cannot grow scratch space for the profile");
+    scratch.release();
+    scratch.reset(s);
+  }
+  options = o;
+  profile = p;
+
+  // Which rules can still report under these options decides how far back a future finding can
+  // start: literal widths per category, and the active regexes.
+  const size_t ncat = f->categories.size() + 1;  // + profile deny terms
+  literal_width.assign(ncat, 0);
+  auto active = [&](uint32_t rule) {
+    Severity sev = f->rules[rule].severity;
+    if (p) {
+      if (!p->enabled[rule]) return false;
+      if (p->severity[rule] >= 0) sev = static_cast<Severity>(p->severity[rule]);
+    }
+    return sev >= o.scan.min_severity;
+  };
+  for (size_t r = 0; r < f->rules.size(); ++r)
+    if (active(static_cast<uint32_t>(r))) {
+      uint32_t& w = literal_width[f->rule_category[r]];
+      w = std::max(w, plan->rule_literal_width[r]);
+    }
+  if (p && p->deny.db && p->deny_rule.severity >= o.scan.min_severity)
+    for (const auto& dp : p->deny.patterns)
+      literal_width[ncat - 1] = std::max(literal_width[ncat - 1], dp.length);
+  regex_active.assign(f->regexes.size(), 0);
+  active_regex_bits = 0;
+  walk_limit = 0;
+  for (size_t r = 0; r < f->regexes.size(); ++r) {
+    if (!active(f->regexes[r].rule)) continue;
+    regex_active[r] = 1;
+    if (r < 64) active_regex_bits |= uint64_t{1} << r;
+    walk_limit = std::max(walk_limit, std::min(f->regexes[r].max_width, internal::kUnboundedHoldback));
+  }
+  run_start.assign(f->regexes.size(), 0);
+  category_end.assign(ncat, 0);
+  return absl::OkStatus();
+}
+
+void StreamScannerImpl::Clear() {
+  state = State::kOpen;
+  text.clear();
+  decoded = 0;
+  char_count = 0;
+  norm.clear();
+  map.Clear();
+  scanned = 0;
+  all_raw.clear();
+  fresh_raw.clear();
+  hits.clear();
+  seen.clear();
+  open_hits = 0;
+  std::fill(category_end.begin(), category_end.end(), 0);
+  std::fill(run_start.begin(), run_start.end(), 0);
+  reported.clear();
+  fresh.clear();
+  releasable = 0;
+}
+
+void StreamScannerImpl::Discard() {
+  if (state != State::kFinished) {
+    // Drop the engine state of the unfinished message; no end-of-data matches wanted.
+    if (lit_stream) hs_reset_stream(lit_stream.get(), 0, nullptr, nullptr, nullptr);
+    if (re_stream) hs_reset_stream(re_stream.get(), 0, nullptr, nullptr, nullptr);
+  }
+  Clear();
+}
+
+absl::Status StreamScannerImpl::NormalizeMore(bool final) {
+  const size_t end = final ? text.size() : internal::CompleteEnd(text, decoded);
+  if (end == decoded) return absl::OkStatus();
+  const std::string_view seg(text.data() + decoded, end - decoded);
+  size_t invalid_at = std::string::npos;
+  f->normalizer->Normalize(seg, &seg_norm, &seg_map, &invalid_at);
+  if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
+    return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
+
+  // Splice: offsets shift by what came before; a clause break at the junction is recorded once;
+  // with collapse_repeats, a run that continues across the junction stays one character.
+  const size_t base = norm.size();
+  size_t drop = 0;
+  if (f->options.normalization.collapse_repeats && base > 0 && !seg_norm.empty()) {
+    const uint32_t last = internal::CpBefore(norm, base);
+    int len;
+    const auto* q = reinterpret_cast<const unsigned char*>(seg_norm.data());
+    const uint32_t first = internal::DecodeUtf8(q, q + seg_norm.size(), &len);
+    if (first == last) {
+      drop = static_cast<size_t>(len);
+      const uint32_t new_end = static_cast<uint32_t>(decoded) + seg_map.src_end[0];
+      size_t k = base;
+      do {
+        --k;
+        map.src_end[k] = new_end;
+      } while (k > 0 && (static_cast<unsigned char>(norm[k]) & 0xC0) == 0x80);
+    }
+  }
+  const uint32_t off = static_cast<uint32_t>(decoded);
+  norm.append(seg_norm, drop, std::string::npos);
+  for (size_t i = drop; i < seg_norm.size(); ++i) {
+    map.src_begin.push_back(seg_map.src_begin[i] + off);
+    map.src_end.push_back(seg_map.src_end[i] + off);
+    map.src_char.push_back(seg_map.src_char[i] + char_count);
+  }
+  for (uint32_t b : seg_map.clause_breaks) {
+    const uint32_t pos = static_cast<uint32_t>(b == 0 ? base : base + b - drop);
+    if (map.clause_breaks.empty() || map.clause_breaks.back() != pos)
+      map.clause_breaks.push_back(pos);
+  }
+  char_count += static_cast<uint32_t>(internal::CountChars(seg));
+  decoded = end;
+  return absl::OkStatus();
+}
+
+absl::Status StreamScannerImpl::ScanMore() {
+  const size_t n = norm.size();
+  if (n == scanned) return absl::OkStatus();
+  const char* data = norm.data() + scanned;
+  const unsigned len = static_cast<unsigned>(n - scanned);
+  if (lit_stream) {
+    hs_error_t rc = hs_scan_stream(lit_stream.get(), data, len, 0, scratch.get(), &OnLiteral, this);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  }
+  if (re_stream) {
+    hs_error_t rc = hs_scan_stream(re_stream.get(), data, len, 0, scratch.get(), &OnRegex, this);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  }
+  if (profile && profile->deny.db) {
+    // Shop deny terms: block mode over the new text plus the longest term's reach into the old.
+    size_t reach = 0;
+    for (const auto& p : profile->deny.patterns) reach = std::max<size_t>(reach, p.length);
+    const size_t lo = scanned >= reach ? scanned - reach + 1 : 0;
+    DenyCtx ctx{this, lo, scanned};
+    hs_error_t rc = hs_scan(profile->deny.db.get(), norm.data() + lo, static_cast<unsigned>(n - lo),
+                            0, scratch.get(), &OnDeny, &ctx);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  }
+  scanned = n;
+  return Absorb();
+}
+
+// Adds the raw hits of the last scan: regex starts, then de-duplication into `hits`.
+absl::Status StreamScannerImpl::Absorb() {
+  if (fresh_raw.empty()) return absl::OkStatus();
+  bool any_regex = false;
+  for (const RawHit& h : fresh_raw) any_regex |= h.regex;
+  if (any_regex) {
+    absl::Status st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &fresh_raw, &som);
+    if (!st.ok()) return st;
+  }
+  const uint32_t deny_category = static_cast<uint32_t>(f->categories.size());
+  for (const RawHit& h : fresh_raw) {
+    all_raw.push_back(h);
+    if (h.nb == kNoStart) continue;
+    if (!seen.insert({h.nb, h.ne, h.rule}).second) continue;
+    const bool deny = h.rule == kDenyRule;
+    hits.push_back({h, deny ? deny_category : f->rule_category[h.rule], deny ? kDenyRule : h.rule,
+                    Severity::kAdvice, kPending});
+    ++open_hits;
+  }
+  fresh_raw.clear();
+  return absl::OkStatus();
+}
+
+// For each active regex, where the run of characters of its alphabet that ends at `scanned`
+// begins: a future match (it ends after `scanned`) cannot start before that.
+void StreamScannerImpl::ComputeRuns() {
+  if (!plan->alphabets || active_regex_bits == 0) return;
+  uint64_t alive = active_regex_bits;
+  const std::string_view s(norm.data(), scanned);
+  size_t pos = scanned;
+  while (alive != 0 && pos > 0 && scanned - pos < walk_limit) {
+    size_t q = pos - 1;
+    while (q > 0 && (static_cast<unsigned char>(s[q]) & 0xC0) == 0x80) --q;
+    const uint64_t dead = alive & ~plan->Mask(internal::CpAt(s, q));
+    for (uint64_t d = dead; d != 0; d &= d - 1) run_start[__builtin_ctzll(d)] = static_cast<uint32_t>(pos);
+    alive &= ~dead;
+    pos = q;
+  }
+  for (uint64_t a = alive; a != 0; a &= a - 1) run_start[__builtin_ctzll(a)] = static_cast<uint32_t>(pos);
+}
+
+// The earliest normalised offset at which a raw hit of `category` not found yet can start.
+// UINT64_MAX when none can.
+uint64_t StreamScannerImpl::FutureStart(uint32_t category, bool for_release) const {
+  const int64_t next_end = static_cast<int64_t>(scanned) + 1;  // future hits end after `scanned`
+  int64_t best = INT64_MAX;
+  if (uint32_t w = literal_width[category]; w > 0) best = next_end - w;
+  if (category < f->categories.size()) {
+    for (size_t r = 0; r < f->regexes.size(); ++r) {
+      if (!regex_active[r] || f->rule_category[f->regexes[r].rule] != category) continue;
+      uint32_t w = f->regexes[r].max_width;
+      if (w == internal::kUnbounded && for_release) w = internal::kUnboundedHoldback;
+      int64_t start = w == internal::kUnbounded ? 0 : next_end - w;
+      if (plan->alphabets) start = std::max<int64_t>(start, run_start[r]);
+      best = std::min(best, start);
+    }
+  }
+  if (best == INT64_MAX) return UINT64_MAX;
+  return best < 0 ? 0 : static_cast<uint64_t>(best);
+}
+
+void StreamScannerImpl::Report(Hit& h) {
+  h.state = kReported;
+  --open_hits;
+  const Rule& r = h.raw.rule == kDenyRule ? profile->deny_rule : f->rules[h.raw.rule];
+  Finding fd;
+  fd.rule = &r;
+  fd.severity = h.severity;
+  fd.bytes = {map.src_begin[h.raw.nb], map.src_end[h.raw.ne - 1]};
+  fd.chars.begin = map.src_char[h.raw.nb];
+  fd.chars.end = fd.chars.begin + internal::CountChars(
+                                      std::string_view(text).substr(fd.bytes.begin, fd.bytes.size()));
+  fd.text = std::string_view(text).substr(fd.bytes.begin, fd.bytes.size());
+  reported.push_back(fd);
+  fresh.push_back(fd);
+}
+
+void StreamScannerImpl::Decide(bool final) {
+  if (open_hits == 0) return;
+  const size_t n = norm.size();
+  for (Hit& h : hits) {
+    if (h.state != kPending) continue;
+    internal::Confirmation c =
+        internal::Confirm(*f, profile, options.scan, norm, map, h.raw, final, nullptr);
+    if (c.pending) continue;
+    h.severity = c.severity;
+    if (c.decision == Decision::kReported) {
+      h.state = kConfirmed;
+    } else {
+      h.state = kSuppressed;
+      --open_hits;
+    }
+  }
+  // With collapse_repeats the last character's source run can still grow.
+  const bool collapse = f->options.normalization.collapse_repeats;
+  auto span_final = [&](const Hit& h) { return final || !collapse || h.raw.ne < n; };
+
+  if (options.scan.overlap == Overlap::kAll) {
+    for (Hit& h : hits)
+      if (h.state == kConfirmed && span_final(h)) Report(h);
+    return;
+  }
+  // Leftmost-longest per category, decided greedily in the block order: a hit is settled once
+  // every hit before it in that order is settled and no hit found later can come before it
+  // (a later hit ends later, so it comes first only if it starts at or before this one).
+  order.clear();
+  for (uint32_t i = 0; i < hits.size(); ++i)
+    if (hits[i].state == kPending || hits[i].state == kConfirmed) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const Hit& a = hits[x];
+    const Hit& b = hits[y];
+    if (a.category != b.category) return a.category < b.category;
+    if (a.raw.nb != b.raw.nb) return a.raw.nb < b.raw.nb;
+    if (a.raw.ne != b.raw.ne) return a.raw.ne > b.raw.ne;
+    return a.order < b.order;
+  });
+  uint32_t cat = UINT32_MAX;
+  uint64_t future = 0;
+  bool blocked = false;
+  for (uint32_t i : order) {
+    Hit& h = hits[i];
+    if (h.category != cat) {
+      cat = h.category;
+      future = final ? UINT64_MAX : FutureStart(cat, /*for_release=*/false);
+      blocked = false;
+    }
+    if (blocked) continue;
+    if (h.raw.nb >= future || h.state == kPending || !span_final(h)) {
+      blocked = true;
+      continue;
+    }
+    if (h.raw.nb >= category_end[cat]) {
+      category_end[cat] = h.raw.ne;
+      Report(h);
+    } else {
+      h.state = kDropped;
+      --open_hits;
+    }
+  }
+}
+
+void StreamScannerImpl::UpdateReleasable() {
+  uint64_t p = UINT64_MAX;
+  for (uint32_t c = 0; c < literal_width.size(); ++c) p = std::min(p, FutureStart(c, true));
+  if (open_hits > 0)
+    for (const Hit& h : hits)
+      if (h.state == kPending || h.state == kConfirmed) p = std::min<uint64_t>(p, h.raw.nb);
+  size_t rel = p >= norm.size() ? decoded : map.src_begin[p];
+  releasable = std::max(releasable, rel);
+}
+
+void StreamScannerImpl::RepointFindings() {
+  const std::string_view t = text;
+  for (Finding& fd : reported) fd.text = t.substr(fd.bytes.begin, fd.bytes.size());
+}
+
+absl::StatusOr<StreamUpdate> StreamScannerImpl::Write(std::string_view chunk) {
+  fresh.clear();
+  if (state == State::kFinished)
+    return absl::FailedPreconditionError("the message is finished; call Reset() to start another");
+  if (state == State::kFailed)
+    return absl::FailedPreconditionError("the message failed earlier; call Reset()");
+  if (text.size() + chunk.size() >= UINT32_MAX / 4)
+    return Fail(absl::InvalidArgumentError("message too large (limit 1 GiB)"));
+  const char* before = text.data();
+  text.append(chunk);
+  if (text.data() != before && !reported.empty()) RepointFindings();
+  // Batching: the engine and the decisions run once enough new text is waiting, or on every
+  // chunk while a hit waits for context.
+  if (text.size() - decoded < options.min_scan_bytes && open_hits == 0) return Update(false);
+
+  absl::Status st = NormalizeMore(false);
+  if (st.ok()) st = ScanMore();
+  if (!st.ok()) return Fail(st);
+  ComputeRuns();
+  Decide(false);
+  UpdateReleasable();
+  return Update(false);
+}
+
+absl::StatusOr<StreamUpdate> StreamScannerImpl::Finish() {
+  fresh.clear();
+  if (state == State::kFinished)
+    return absl::FailedPreconditionError("the message is finished; call Reset() to start another");
+  if (state == State::kFailed)
+    return absl::FailedPreconditionError("the message failed earlier; call Reset()");
+  absl::Status st = NormalizeMore(true);
+  if (st.ok()) st = ScanMore();
+  if (!st.ok()) return Fail(st);
+  // End of data: patterns anchored at the end report now; the streams are ready for reuse.
+  for (auto* s : {lit_stream.get(), re_stream.get()}) {
+    if (!s) continue;
+    hs_error_t rc = hs_reset_stream(s, 0, scratch.get(), s == lit_stream.get() ? &OnLiteral : &OnRegex,
+                                    this);
+    if (rc != HS_SUCCESS)
+      return Fail(absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc))));
+  }
+  state = State::kFinished;
+  st = Absorb();
+  if (!st.ok()) return Fail(st);
+
+  // The final answer is the block pipeline's, on all raw hits of the message.
+  final_findings.clear();
+  if (!all_raw.empty()) {
+    final_raw = all_raw;
+    for (RawHit& h : final_raw)
+      if (h.regex) h.nb = kNoStart;
+    st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &final_raw, &som);
+    if (!st.ok()) return Fail(st);
+    internal::Resolve(*f, profile, options.scan, text, norm, map, &final_raw, &cands,
+                      &final_findings, nullptr);
+  }
+  auto same = [](const Finding& a, const Finding& b) {
+    return a.rule == b.rule && a.bytes == b.bytes && a.severity == b.severity;
+  };
+  for (const Finding& fd : final_findings) {
+    bool known = false;
+    for (const Finding& r : reported) known |= same(r, fd);
+    if (!known) fresh.push_back(fd);
+  }
+  reported = final_findings;
+  for (Hit& h : hits)
+    if (h.state == kPending || h.state == kConfirmed) h.state = kDropped;
+  open_hits = 0;
+  releasable = text.size();
+  return Update(true);
+}
+
+// ---- StreamScanner ----------------------------------------------------------------------------
+
+StreamScanner::StreamScanner(std::unique_ptr<StreamScannerImpl> impl) : impl_(std::move(impl)) {}
+StreamScanner::StreamScanner(StreamScanner&&) noexcept = default;
+StreamScanner& StreamScanner::operator=(StreamScanner&&) noexcept = default;
+StreamScanner::~StreamScanner() = default;
+
+absl::StatusOr<StreamScanner> StreamScanner::Create(std::shared_ptr<const Filter> filter,
+                                                    const StreamOptions& options) {
+  if (!filter) return absl::InvalidArgumentError("StreamScanner::Create: null filter");
+  auto impl = std::make_unique<StreamScannerImpl>();
+  impl->f = &filter->impl();
+  const FilterImpl& f = *impl->f;
+  if (f.prototype) {
+    hs_scratch_t* s = nullptr;
+    hs_error_t rc = hs_clone_scratch(f.prototype.get(), &s);
+    if (rc != HS_SUCCESS)
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate scratch space: ", internal::HsErrorName(rc)));
+    impl->scratch.reset(s);
+  }
+  for (auto [db, out] : {std::pair{f.literal_stream_db.get(), &impl->lit_stream},
+                         std::pair{f.regex_stream_db.get(), &impl->re_stream}}) {
+    if (!db) continue;
+    hs_stream_t* s = nullptr;
+    hs_error_t rc = hs_open_stream(db, 0, &s);
+    if (rc != HS_SUCCESS)
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot open an engine stream: ", internal::HsErrorName(rc)));
+    out->reset(s);
+  }
+  impl->plan = internal::PlanFor(filter);
+  impl->filter = std::move(filter);
+  absl::Status st = impl->Configure(options);
+  if (!st.ok()) return st;
+  impl->Clear();
+  return StreamScanner(std::move(impl));
+}
+
+absl::StatusOr<StreamUpdate> StreamScanner::Write(std::string_view chunk) {
+  internal::BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return internal::BusyError();
+  return impl_->Write(chunk);
+}
+
+absl::StatusOr<StreamUpdate> StreamScanner::Finish() {
+  internal::BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return internal::BusyError();
+  return impl_->Finish();
+}
+
+void StreamScanner::Reset() {
+  internal::BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return;  // misuse: a call is running; leave it alone
+  impl_->Discard();
+}
+
+absl::Status StreamScanner::Reset(const StreamOptions& options) {
+  internal::BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return internal::BusyError();
+  impl_->Discard();
+  return impl_->Configure(options);
+}
+
+std::string_view StreamScanner::text() const { return impl_->text; }
+absl::Span<const Finding> StreamScanner::findings() const { return impl_->reported; }
+size_t StreamScanner::releasable() const { return impl_->releasable; }
+bool StreamScanner::finished() const { return impl_->state == StreamScannerImpl::State::kFinished; }
+const std::shared_ptr<const Filter>& StreamScanner::filter() const { return impl_->filter; }
+const StreamOptions& StreamScanner::options() const { return impl_->options; }
+
+}  // namespace scriptqa
