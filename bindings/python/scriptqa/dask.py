@@ -40,6 +40,8 @@ _shipped: "weakref.WeakKeyDictionary[Filter, Dict[str, Any]]" = weakref.WeakKeyD
 
 
 def _current_client(client: Any) -> Any:
+    if client is False:
+        return None
     if client is not None:
         return client
     try:
@@ -47,14 +49,22 @@ def _current_client(client: Any) -> Any:
     except ImportError:
         return None
     try:
-        return get_client()
+        c = get_client()
     except ValueError:  # no client in this process
         return None
+    # Only when Dask will run the graph on it (not, e.g., under dask.config.set(scheduler="threads")).
+    scheduler = dask.base.get_scheduler()
+    return c if getattr(scheduler, "__self__", None) is c else None
 
 
 def ship(filter: Optional[Filter] = None, client: Any = None) -> Any:
     """What to pass to tasks for ``filter``: with a distributed client, a Future of the filter
-    scattered to every worker (once per client; later calls reuse it); else the filter."""
+    scattered to every worker (once per client; later calls reuse it); else the filter.
+
+    ``client``: a ``distributed.Client``; None: the current client if Dask's default scheduler is
+    one; False: never scatter (the filter is pickled into the graph instead, e.g. when you will
+    compute with ``scheduler="processes"``).
+    """
     f = filter if filter is not None else Filter.default()
     client = _current_client(client)
     if client is None:
