@@ -1,0 +1,1208 @@
+#include "audit.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "input.h"
+#include "report.h"
+#include "simdjson.h"
+#include "utf8util.h"
+
+namespace scriptqa::cli {
+
+// ---- flags ----
+
+void AddAuditFlags(CLI::App* app, AuditConfig* c) {
+  app->add_option("inputs", c->inputs,
+                  "Transcript files (JSONL or CSV, optionally .gz); - reads standard input")
+      ->type_name("FILE...")
+      ->required();
+  app->add_option("--format", c->format, "Input format (auto: .csv/.csv.gz are CSV, else JSONL)")
+      ->type_name("auto|jsonl|csv")
+      ->check(CLI::IsMember({"auto", "jsonl", "csv"}))
+      ->capture_default_str();
+  app->add_option("--out,-o", c->out_dir, "Directory for findings.jsonl, summary.json, report.html")
+      ->type_name("DIR")
+      ->capture_default_str();
+  app->add_option("--findings", c->findings_path, "Findings JSONL path (- = standard output)")
+      ->type_name("FILE");
+  app->add_option("--summary", c->summary_path, "Summary JSON path")->type_name("FILE");
+  app->add_option("--report", c->report_path, "HTML report path")->type_name("FILE");
+  auto field = [&](const char* flag, std::string* v, const char* what) {
+    app->add_option(flag, *v, what)->type_name("NAME")->capture_default_str();
+  };
+  field("--conversation-field", &c->fields.conversation_id, "Field with the conversation id");
+  field("--turn-field", &c->fields.turn, "Field with the turn number (optional)");
+  field("--role-field", &c->fields.role, "Field with the speaker role");
+  field("--text-field", &c->fields.text, "Field with the message text");
+  field("--timestamp-field", &c->fields.timestamp,
+        "Field with the time (ISO 8601 or epoch seconds/millis; optional)");
+  field("--agent-field", &c->fields.agent_id, "Field with the agent id (optional)");
+  field("--shop-field", &c->fields.shop_id, "Field with the shop id (optional)");
+  app->add_option("--agent-role", c->agent_roles,
+                  "Role values of agent messages (scanned); repeatable or comma-separated")
+      ->type_name("ROLE")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->capture_default_str();
+  app->add_option("--customer-role", c->customer_roles,
+                  "Role values of customer messages (used for response times)")
+      ->type_name("ROLE")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->capture_default_str();
+  app->add_option("--threads,-j", c->threads, "Worker threads (0 = hardware threads)")
+      ->capture_default_str();
+  app->add_option("--first-response-limit", c->first_response_s,
+                  "First agent response limit, seconds")
+      ->capture_default_str();
+  app->add_option("--reply-limit", c->reply_s, "Limit for each later reply, seconds")
+      ->capture_default_str();
+  app->add_option("--promo-reply-limit", c->promo_reply_s,
+                  "Reply limit with --promo (big promotions), seconds")
+      ->capture_default_str();
+  app->add_flag("--promo", c->promo, "Big-promotion period: use --promo-reply-limit");
+  app->add_option("--max-record-bytes", c->max_record_bytes,
+                  "Longer records are reported as errors and skipped")
+      ->capture_default_str();
+  app->add_option("--progress", c->progress, "Progress bar on standard error")
+      ->type_name("auto|always|never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  app->add_flag("--quiet,-q", c->quiet, "No summary on the terminal");
+  app->add_flag("--strict", c->strict, "Exit 2 when any record is malformed");
+  app->add_option("--examples-per-rule", c->examples_per_rule, "Examples per rule in the report")
+      ->capture_default_str();
+}
+
+// ---- counters ----
+
+void Histogram::Add(int64_t ms, int64_t limit_ms) {
+  ms = std::max<int64_t>(ms, 0);
+  ++buckets[std::min<int64_t>(ms / 1000, 3601)];
+  ++count;
+  within += ms <= limit_ms;
+  sum_s += ms / 1000.0;
+}
+
+double Histogram::Quantile(double q) const {
+  if (count == 0) return 0;
+  uint64_t rank = static_cast<uint64_t>(q * (count - 1));
+  uint64_t seen = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (seen > rank) return static_cast<double>(i);
+  }
+  return static_cast<double>(buckets.size() - 1);
+}
+
+void AgentStats::Merge(const AgentStats& o) {
+  messages += o.messages;
+  flagged += o.flagged;
+  findings += o.findings;
+  if (by_category.size() < o.by_category.size()) by_category.resize(o.by_category.size());
+  for (size_t i = 0; i < o.by_category.size(); ++i) by_category[i] += o.by_category[i];
+  first_n += o.first_n;
+  first_ok += o.first_ok;
+  reply_n += o.reply_n;
+  reply_ok += o.reply_ok;
+  greet_n += o.greet_n;
+  greet_ok += o.greet_ok;
+  first_sum_s += o.first_sum_s;
+  reply_sum_s += o.reply_sum_s;
+}
+
+void Counts::Init(size_t categories, size_t rules) {
+  by_category.assign(categories, {});
+  by_rule.assign(rules, 0);
+}
+
+void Counts::Merge(const Counts& o) {
+  records += o.records;
+  errors += o.errors;
+  warnings += o.warnings;
+  agent_messages += o.agent_messages;
+  customer_messages += o.customer_messages;
+  other_messages += o.other_messages;
+  flagged += o.flagged;
+  findings += o.findings;
+  with_time += o.with_time;
+  failing += o.failing;
+  for (size_t i = 0; i < 3; ++i) by_severity[i] += o.by_severity[i];
+  for (size_t i = 0; i < by_category.size() && i < o.by_category.size(); ++i)
+    for (size_t s = 0; s < 3; ++s) by_category[i][s] += o.by_category[i][s];
+  for (size_t i = 0; i < by_rule.size() && i < o.by_rule.size(); ++i) by_rule[i] += o.by_rule[i];
+  for (const auto& [name, a] : o.agents) agents[name].Merge(a);
+}
+
+namespace {
+
+constexpr int64_t kNoTime = INT64_MIN;
+constexpr size_t kMaxStoredErrors = 200;
+constexpr size_t kMaxPrintedErrors = 20;
+constexpr size_t kMaxOpenConversations = 100000;
+constexpr char kUnknownAgent[] = "(unknown)";
+
+enum class Kind : uint8_t { kError, kAgent, kCustomer, kOther };
+
+// What the ordered stage needs of each record (strings live in the batch's arena).
+struct Meta {
+  Kind kind = Kind::kError;
+  bool greeting = false;
+  uint32_t conv_off = 0, conv_len = 0, agent_off = 0, agent_len = 0;
+  int64_t time_ms = kNoTime;
+};
+
+struct Batch {
+  uint64_t seq = 0;
+  uint32_t input = 0;
+  InputFormat format = InputFormat::kJsonl;
+  std::shared_ptr<const std::vector<int>> columns;  // CSV: column of each field, -1 if absent
+  Chunk chunk;
+  // Results, filled by a worker.
+  std::string out;
+  std::vector<Meta> metas;
+  std::string arena;
+  Counts counts;
+  std::vector<InputError> errors;
+  std::vector<Example> examples;
+  bool done = false;
+};
+
+// An identity greeting: a greeting word and a self-introduction (您好，我是XX店客服小A).
+bool HasIdentityGreeting(std::string_view t) {
+  static constexpr std::string_view kHello[] = {"您好", "你好", "亲爱的", "hello", "Hello",
+                                                "hi", "Hi", "嗨", "早上好", "下午好", "晚上好"};
+  static constexpr std::string_view kWho[] = {"我是", "这里是", "客服", "为您服务"};
+  bool hello = false;
+  for (std::string_view h : kHello) hello = hello || t.find(h) != std::string_view::npos;
+  if (!hello) return false;
+  for (std::string_view w : kWho)
+    if (t.find(w) != std::string_view::npos) return true;
+  return false;
+}
+
+// Field positions in a CSV header / keys in a JSON object.
+enum Field : int { kConv, kTurn, kRole, kText, kTime, kAgent, kShop, kFieldCount };
+
+struct Shared {
+  const ScanSetup* setup;
+  const AuditConfig* config;
+  std::vector<std::string> file_json;  // each input's display name as a JSON string
+  std::array<std::string_view, kFieldCount> names;
+  std::vector<uint32_t> rule_category;  // rule index -> category index
+};
+
+// One worker: its scanner and parser, reused for every record.
+class Worker {
+ public:
+  Worker(const Shared& shared, Scanner scanner) : sh_(shared), scanner_(std::move(scanner)) {}
+
+  void Process(Batch* b) {
+    b_ = b;
+    b->out.clear();
+    b->out.reserve(b->chunk.data.size() + b->chunk.data.size() / 4 + 256);
+    b->metas.clear();
+    b->arena.clear();
+    b->errors.clear();
+    b->examples.clear();
+    b->counts = Counts();
+    b->counts.Init(CategoryCount(), sh_.rule_category.size());
+    example_count_.assign(sh_.rule_category.size(), 0);
+    if (b->chunk.oversized) {
+      line_ = b->chunk.first_line;
+      Error(absl::StrCat("record longer than --max-record-bytes (",
+                         sh_.config->max_record_bytes, " bytes); skipped"));
+    } else if (b->format == InputFormat::kJsonl) {
+      ProcessJsonl();
+    } else {
+      ProcessCsv();
+    }
+    b_ = nullptr;
+  }
+
+ private:
+  size_t CategoryCount() const { return sh_.setup->filter->categories().size(); }
+
+  // ---- record boundaries ----
+  void ProcessJsonl() {
+    const std::string& data = b_->chunk.data;
+    line_ = b_->chunk.first_line;
+    size_t p = 0;
+    while (p < data.size()) {
+      const char* nl = static_cast<const char*>(memchr(data.data() + p, '\n', data.size() - p));
+      size_t end = nl == nullptr ? data.size() : nl - data.data();
+      size_t len = end - p;
+      if (len > 0 && data[end - 1] == '\r') --len;
+      JsonRecord(data.data() + p, len);
+      ++line_;
+      p = end + 1;
+    }
+  }
+
+  void ProcessCsv() {
+    const std::string& data = b_->chunk.data;
+    line_ = b_->chunk.first_line;
+    size_t p = 0;
+    const std::vector<int>& cols = *b_->columns;
+    while (p < data.size()) {
+      size_t start = p;
+      size_t count = 0;
+      std::string error;
+      bool ok = ParseCsvRecord(data, &p, &fields_, &count, &error);
+      size_t lines = std::count(data.begin() + start, data.begin() + p, '\n');
+      std::string_view raw(data.data() + start, p - start);
+      if (raw.size() > sh_.config->max_record_bytes) {
+        Error(absl::StrCat("record longer than --max-record-bytes (",
+                           sh_.config->max_record_bytes, " bytes); skipped"));
+      } else if (raw.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        Error("empty line");
+      } else if (!ok) {
+        Error(absl::StrCat("malformed CSV: ", error));
+      } else {
+        Rec r;
+        bool repaired = !simdjson::validate_utf8(raw.data(), raw.size());
+        std::array<std::string_view, kFieldCount> v{};
+        std::array<bool, kFieldCount> has{};
+        for (int f = 0; f < kFieldCount; ++f) {
+          int c = cols[f];
+          if (c < 0 || static_cast<size_t>(c) >= count) continue;
+          if (repaired) {
+            repair_[f].clear();
+            AppendRepairedUtf8(fields_[c], &repair_[f]);
+            v[f] = repair_[f];
+          } else {
+            v[f] = fields_[c];
+          }
+          has[f] = !v[f].empty() || f == kText;
+        }
+        if (repaired) r.warnings.push_back("invalid UTF-8 repaired (U+FFFD)");
+        const char* missing = nullptr;
+        for (int f : {kConv, kRole, kText})
+          if (!has[f] && missing == nullptr) missing = FieldName(f);
+        if (missing != nullptr) {
+          Error(absl::StrCat("missing field \"", missing, "\""));
+        } else {
+          r.conv = v[kConv];
+          r.role = v[kRole];
+          r.text = v[kText];
+          r.agent = v[kAgent];
+          r.shop = v[kShop];
+          if (has[kTurn]) {
+            r.has_turn = true;
+            r.turn_str = v[kTurn];
+            r.turn_is_int = v[kTurn].find_first_not_of("0123456789") == std::string_view::npos &&
+                            v[kTurn].size() < 18;
+            if (r.turn_is_int) r.turn_int = std::stoll(std::string(v[kTurn]));
+          }
+          if (has[kTime] && !ParseTimestampMs(v[kTime], &r.time_ms)) {
+            r.time_ms = kNoTime;
+            r.warnings.push_back(absl::StrCat("unreadable timestamp \"", AV(v[kTime]), "\""));
+          }
+          Emit(r);
+        }
+      }
+      line_ += std::max<size_t>(lines, 1);
+    }
+  }
+
+  const char* FieldName(int f) const { return sh_.names[f].data(); }
+
+  // ---- JSON ----
+  struct Rec {
+    std::string_view conv, role, text, agent, shop;
+    bool has_turn = false, turn_is_int = false;
+    int64_t turn_int = 0;
+    std::string_view turn_str;
+    int64_t time_ms = kNoTime;
+    std::vector<std::string> warnings;
+  };
+
+  void JsonRecord(const char* p, size_t len) {
+    if (len > sh_.config->max_record_bytes) {
+      Error(absl::StrCat("record longer than --max-record-bytes (", sh_.config->max_record_bytes,
+                         " bytes); skipped"));
+      return;
+    }
+    std::string_view line(p, len);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+      Error("empty line");
+      return;
+    }
+    simdjson::dom::element doc;
+    simdjson::error_code err = parser_.parse(p, len, /*realloc_if_needed=*/false).get(doc);
+    bool repaired = false;
+    if (err == simdjson::UTF8_ERROR) {
+      // Scan it anyway: repair each invalid sequence to U+FFFD (character offsets are those the
+      // library reports for the raw bytes) and parse again.
+      repaired_line_.clear();
+      AppendRepairedUtf8(line, &repaired_line_);
+      repaired_line_.reserve(repaired_line_.size() + simdjson::SIMDJSON_PADDING);
+      err = parser_.parse(repaired_line_.data(), repaired_line_.size(), false).get(doc);
+      repaired = true;
+    }
+    if (err) {
+      Error(absl::StrCat("invalid JSON: ", simdjson::error_message(err)));
+      return;
+    }
+    simdjson::dom::object obj;
+    if (doc.get_object().get(obj)) {
+      Error("not a JSON object");
+      return;
+    }
+    Rec r;
+    if (repaired) r.warnings.push_back("invalid UTF-8 repaired (U+FFFD)");
+    std::array<bool, kFieldCount> has{};
+    for (simdjson::dom::key_value_pair kv : obj) {
+      int f = 0;
+      while (f < kFieldCount && kv.key != sh_.names[f]) ++f;
+      if (f == kFieldCount || has[f]) continue;
+      simdjson::dom::element v = kv.value;
+      if (v.is_null()) continue;
+      std::string_view s;
+      bool is_string = v.get_string().get(s) == simdjson::SUCCESS;
+      switch (f) {
+        case kText:
+        case kRole:
+          if (!is_string) {
+            Error(absl::StrCat("field \"", FieldName(f), "\" is not a string"));
+            return;
+          }
+          (f == kText ? r.text : r.role) = s;
+          break;
+        case kConv:
+        case kAgent:
+        case kShop: {
+          std::string_view* dst = f == kConv ? &r.conv : f == kAgent ? &r.agent : &r.shop;
+          if (is_string) {
+            *dst = s;
+          } else if (v.is_int64() || v.is_uint64()) {
+            number_[f] = simdjson::minify(v);
+            *dst = number_[f];
+          } else {
+            Error(absl::StrCat("field \"", FieldName(f), "\" is not a string or an integer"));
+            return;
+          }
+          break;
+        }
+        case kTurn:
+          if (is_string) {
+            r.turn_str = s;
+          } else if (v.get_int64().get(r.turn_int) == simdjson::SUCCESS) {
+            r.turn_is_int = true;
+          } else {
+            r.warnings.push_back("field \"" + std::string(FieldName(f)) + "\" ignored: not an integer");
+            continue;
+          }
+          r.has_turn = true;
+          break;
+        case kTime: {
+          double d;
+          bool ok = is_string ? ParseTimestampMs(s, &r.time_ms)
+                              : (v.get_double().get(d) == simdjson::SUCCESS &&
+                                 EpochNumberToMs(d, &r.time_ms));
+          if (!ok) {
+            r.time_ms = kNoTime;
+            r.warnings.push_back(absl::StrCat("unreadable timestamp ", simdjson::minify(v)));
+          }
+          break;
+        }
+      }
+      has[f] = true;
+    }
+    for (int f : {kConv, kRole, kText}) {
+      if (!has[f]) {
+        Error(absl::StrCat("missing field \"", FieldName(f), "\""));
+        return;
+      }
+    }
+    Emit(r);
+  }
+
+  // ---- output ----
+  void Begin() {
+    std::string& o = b_->out;
+    o += "{\"file\":";
+    o += sh_.file_json[b_->input];
+    o += ",\"line\":";
+    AppendUint(&o, line_);
+  }
+
+  void Error(const std::string& message) {
+    Begin();
+    b_->out += ",\"error\":";
+    AppendJsonString(&b_->out, message);
+    b_->out += "}\n";
+    b_->metas.emplace_back();
+    ++b_->counts.records;
+    ++b_->counts.errors;
+    b_->errors.push_back(InputError{b_->input, line_, message});
+  }
+
+  uint32_t Intern(std::string_view s) {
+    uint32_t off = static_cast<uint32_t>(b_->arena.size());
+    b_->arena.append(s);
+    return off;
+  }
+
+  void Emit(Rec& r) {
+    const ScanSetup& setup = *sh_.setup;
+    const AuditConfig& cfg = *sh_.config;
+    Counts& c = b_->counts;
+    ++c.records;
+    c.warnings += !r.warnings.empty();
+    Kind kind = Kind::kOther;
+    if (std::find(cfg.agent_roles.begin(), cfg.agent_roles.end(), r.role) != cfg.agent_roles.end())
+      kind = Kind::kAgent;
+    else if (std::find(cfg.customer_roles.begin(), cfg.customer_roles.end(), r.role) !=
+             cfg.customer_roles.end())
+      kind = Kind::kCustomer;
+
+    std::string& o = b_->out;
+    Begin();
+    o += ",\"conversation_id\":";
+    AppendJsonString(&o, r.conv);
+    if (r.has_turn) {
+      o += ",\"turn\":";
+      if (r.turn_is_int) {
+        if (r.turn_int < 0) o.push_back('-');
+        AppendUint(&o, static_cast<uint64_t>(r.turn_int < 0 ? -r.turn_int : r.turn_int));
+      } else {
+        AppendJsonString(&o, r.turn_str);
+      }
+    }
+    o += ",\"role\":";
+    AppendJsonString(&o, r.role);
+    if (!r.agent.empty()) {
+      o += ",\"agent_id\":";
+      AppendJsonString(&o, r.agent);
+    }
+    if (!r.shop.empty()) {
+      o += ",\"shop_id\":";
+      AppendJsonString(&o, r.shop);
+    }
+    if (r.time_ms != kNoTime) {
+      o += ",\"time_ms\":";
+      AppendUint(&o, static_cast<uint64_t>(r.time_ms));
+      ++c.with_time;
+    }
+
+    findings_.clear();
+    bool scan = kind == Kind::kAgent;
+    if (scan) {
+      absl::Status st = scanner_.Scan(r.text, setup.options, [&](const Finding& f) {
+        findings_.push_back(Own(f, setup.mask));
+        return ScanControl::kContinue;
+      });
+      if (!st.ok()) r.warnings.push_back(absl::StrCat("not scanned: ", st.message()));
+    }
+    o += scan ? ",\"scanned\":true,\"findings\":[" : ",\"scanned\":false,\"findings\":[";
+    for (size_t i = 0; i < findings_.size(); ++i) {
+      if (i > 0) o.push_back(',');
+      o += FindingJson(findings_[i]).dump();
+    }
+    o.push_back(']');
+    std::string masked;
+    if (!findings_.empty()) {
+      masked.assign(r.text);
+      if (setup.mask) {
+        spans_.clear();
+        for (const OwnedFinding& f : findings_)
+          if (IsPersonalData(*f.rule)) spans_.push_back(f.bytes);
+        MaskSpans(&masked, spans_);
+      }
+      o += ",\"text\":";
+      AppendJsonString(&o, masked);
+    }
+    if (!r.warnings.empty()) {
+      o += ",\"warning\":";
+      AppendJsonString(&o, absl::StrJoin(r.warnings, "; "));
+      b_->errors.push_back(
+          InputError{b_->input, line_, "warning: " + absl::StrJoin(r.warnings, "; ")});
+    }
+    o += "}\n";
+
+    // Counters.
+    Meta m;
+    m.kind = kind;
+    m.conv_off = Intern(r.conv);
+    m.conv_len = static_cast<uint32_t>(r.conv.size());
+    m.time_ms = r.time_ms;
+    if (kind == Kind::kAgent) {
+      ++c.agent_messages;
+      std::string_view agent = r.agent.empty() ? std::string_view(kUnknownAgent) : r.agent;
+      m.agent_off = Intern(agent);
+      m.agent_len = static_cast<uint32_t>(agent.size());
+      m.greeting = HasIdentityGreeting(r.text);
+      auto it = c.agents.find(AV(agent));
+      if (it == c.agents.end()) {
+        it = c.agents.emplace(std::string(agent), AgentStats{}).first;
+        it->second.by_category.assign(CategoryCount(), 0);
+      }
+      AgentStats& a = it->second;
+      ++a.messages;
+      if (!findings_.empty()) {
+        ++c.flagged;
+        ++a.flagged;
+        bool want_example = false;
+        for (const OwnedFinding& f : findings_) {
+          uint32_t cat = sh_.rule_category[f.rule->index];
+          size_t sev = static_cast<size_t>(f.severity);
+          ++c.findings;
+          ++a.findings;
+          ++c.by_severity[sev];
+          ++c.by_category[cat][sev];
+          ++c.by_rule[f.rule->index];
+          ++a.by_category[cat];
+          c.failing += setup.Fails(f.severity);
+          if (example_count_[f.rule->index] < cfg.examples_per_rule) want_example = true;
+        }
+        if (want_example) {
+          for (const OwnedFinding& f : findings_) ++example_count_[f.rule->index];
+          b_->examples.push_back(Example{b_->input, line_, std::string(r.conv),
+                                         std::string(agent), std::move(masked), findings_});
+        }
+      }
+    } else if (kind == Kind::kCustomer) {
+      ++c.customer_messages;
+    } else {
+      ++c.other_messages;
+    }
+    b_->metas.push_back(m);
+  }
+
+  const Shared& sh_;
+  Scanner scanner_;
+  simdjson::dom::parser parser_;
+  Batch* b_ = nullptr;
+  uint64_t line_ = 0;
+  std::vector<OwnedFinding> findings_;
+  std::vector<Span> spans_;
+  std::vector<std::string> fields_;
+  std::array<std::string, kFieldCount> repair_;
+  std::array<std::string, kFieldCount> number_;
+  std::string repaired_line_;
+  std::vector<size_t> example_count_;
+};
+
+// The order-dependent part: conversations, response times, greetings, examples, errors.
+class OrderedStage {
+ public:
+  OrderedStage(const AuditConfig& cfg, AuditResult* result)
+      : cfg_(cfg),
+        res_(result),
+        first_limit_ms_(static_cast<int64_t>(cfg.first_response_s * 1000)),
+        reply_limit_ms_(static_cast<int64_t>((cfg.promo ? cfg.promo_reply_s : cfg.reply_s) * 1000)) {}
+
+  void Consume(Batch& b) {
+    res_->counts.Merge(b.counts);
+    res_->input_records[b.input] += b.counts.records;
+    for (InputError& e : b.errors) {
+      if (printed_ < kMaxPrintedErrors) {
+        std::cerr << res_->inputs[e.input] << ":" << e.line << ": " << e.message << "\n";
+      } else if (printed_ == kMaxPrintedErrors) {
+        std::cerr << "scriptqa audit: further problems are listed in the summary only\n";
+      }
+      ++printed_;
+      if (res_->errors.size() < kMaxStoredErrors) res_->errors.push_back(std::move(e));
+    }
+    for (Example& e : b.examples) {
+      if (res_->examples.size() >= cfg_.max_examples) break;
+      bool useful = false;
+      for (const OwnedFinding& f : e.findings)
+        useful = useful || example_count_[f.rule->index] < cfg_.examples_per_rule;
+      if (!useful) continue;
+      for (const OwnedFinding& f : e.findings) ++example_count_[f.rule->index];
+      res_->examples.push_back(std::move(e));
+    }
+    for (const Meta& m : b.metas) Conversation(b, m);
+  }
+
+  void Start(size_t rules) { example_count_.assign(rules, 0); }
+
+ private:
+  struct ConvState {
+    uint64_t last_seen = 0;
+    bool agent_seen = false;
+    bool responded = false;  // the first response has happened
+    bool waiting = false;    // a customer message awaits a reply
+    int64_t waiting_since = kNoTime;
+  };
+
+  void Conversation(const Batch& b, const Meta& m) {
+    if (m.kind != Kind::kAgent && m.kind != Kind::kCustomer) return;
+    ++tick_;
+    std::string_view id(b.arena.data() + m.conv_off, m.conv_len);
+    auto it = open_.find(AV(id));
+    if (it == open_.end()) {
+      if (open_.size() >= kMaxOpenConversations) Evict();
+      it = open_.emplace(std::string(id), ConvState{}).first;
+      ++res_->conversations;
+    }
+    ConvState& s = it->second;
+    s.last_seen = tick_;
+    if (m.kind == Kind::kCustomer) {
+      if (!s.waiting) {
+        s.waiting = true;
+        s.waiting_since = m.time_ms;
+      }
+      return;
+    }
+    std::string_view agent_id(b.arena.data() + m.agent_off, m.agent_len);
+    AgentStats& agent = res_->counts.agents[AV(agent_id)];
+    if (!s.agent_seen) {
+      s.agent_seen = true;
+      ++res_->greet_n;
+      ++agent.greet_n;
+      res_->greet_ok += m.greeting;
+      agent.greet_ok += m.greeting;
+    }
+    if (!s.waiting) return;
+    if (s.waiting_since != kNoTime && m.time_ms != kNoTime) {
+      int64_t dt = m.time_ms - s.waiting_since;
+      if (!s.responded) {
+        res_->first_response.Add(dt, first_limit_ms_);
+        ++agent.first_n;
+        agent.first_ok += dt <= first_limit_ms_;
+        agent.first_sum_s += std::max<int64_t>(dt, 0) / 1000.0;
+      } else {
+        res_->replies.Add(dt, reply_limit_ms_);
+        ++agent.reply_n;
+        agent.reply_ok += dt <= reply_limit_ms_;
+        agent.reply_sum_s += std::max<int64_t>(dt, 0) / 1000.0;
+      }
+    } else {
+      ++res_->untimed_replies;
+    }
+    s.responded = true;
+    s.waiting = false;
+  }
+
+  // Forget the least recently seen half: memory stays bounded on archives with any number of
+  // conversations; a conversation that comes back after that long counts as a new one.
+  void Evict() {
+    std::vector<uint64_t> seen;
+    seen.reserve(open_.size());
+    for (const auto& [id, s] : open_) seen.push_back(s.last_seen);
+    std::nth_element(seen.begin(), seen.begin() + seen.size() / 2, seen.end());
+    uint64_t cut = seen[seen.size() / 2];
+    for (auto it = open_.begin(); it != open_.end();) {
+      auto cur = it++;
+      if (cur->second.last_seen < cut) open_.erase(cur);
+    }
+  }
+
+  const AuditConfig& cfg_;
+  AuditResult* res_;
+  const int64_t first_limit_ms_, reply_limit_ms_;
+  absl::flat_hash_map<std::string, ConvState> open_;
+  uint64_t tick_ = 0;
+  size_t printed_ = 0;
+  std::vector<size_t> example_count_;
+};
+
+std::string HumanBytes(double b) {
+  if (b >= 1e9) return absl::StrFormat("%.2f GB", b / 1e9);
+  if (b >= 1e6) return absl::StrFormat("%.1f MB", b / 1e6);
+  if (b >= 1e3) return absl::StrFormat("%.1f kB", b / 1e3);
+  return absl::StrFormat("%.0f B", b);
+}
+
+class Progress {
+ public:
+  explicit Progress(bool on) : on_(on), start_(Clock::now()), last_(start_) {}
+  void Update(uint64_t done, int64_t total, uint64_t records, bool force = false) {
+    if (!on_) return;
+    auto now = Clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    double rate = secs > 0 ? done / secs : 0;
+    std::string line;
+    if (total > 0) {
+      double frac = std::min(1.0, static_cast<double>(done) / total);
+      int width = 28, filled = static_cast<int>(frac * width);
+      double eta = rate > 0 ? (total - static_cast<double>(done)) / rate : 0;
+      line = absl::StrFormat("[%s%s] %3.0f%%  %s/s  %d records  ETA %d:%02d",
+                             std::string(filled, '#'), std::string(width - filled, '.'),
+                             frac * 100, HumanBytes(rate), records,
+                             static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    } else {
+      line = absl::StrFormat("%s read  %s/s  %d records", HumanBytes(done), HumanBytes(rate),
+                             records);
+    }
+    std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  void Clear() {
+    if (drawn_) std::fprintf(stderr, "\r\x1b[K");
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool on_;
+  Clock::time_point start_, last_;
+  bool drawn_ = false;
+};
+
+InputFormat FormatOf(const std::string& flag, const std::string& path) {
+  if (flag == "csv") return InputFormat::kCsv;
+  if (flag == "jsonl") return InputFormat::kJsonl;
+  auto ends = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".csv") || ends(".csv.gz") || ends(".CSV") ? InputFormat::kCsv : InputFormat::kJsonl;
+}
+
+std::string DefaultPath(const std::string& given, const std::string& dir, const char* name) {
+  if (!given.empty()) return given;
+  return (std::filesystem::path(dir) / name).string();
+}
+
+void PrintHuman(std::ostream& os, const nlohmann::ordered_json& s, const std::string& findings_path,
+                const std::string& summary_path, const std::string& report_path) {
+  const nlohmann::ordered_json& rec = s["records"];
+  os << "scriptqa audit: " << rec["total"].get<uint64_t>() << " records in "
+     << s["inputs"].size() << " input(s): " << rec["agent"].get<uint64_t>()
+     << " agent messages scanned, " << rec["customer"].get<uint64_t>() << " customer, "
+     << rec["errors"].get<uint64_t>() << " malformed\n";
+  const nlohmann::ordered_json& f = s["findings"];
+  os << "findings: " << f["total"].get<uint64_t>() << " (block "
+     << f["by_severity"]["block"].get<uint64_t>() << ", review "
+     << f["by_severity"]["review"].get<uint64_t>() << ", advice "
+     << f["by_severity"]["advice"].get<uint64_t>() << ") in " << f["flagged_messages"].get<uint64_t>()
+     << " messages; " << absl::StrFormat("%.1f", f["per_100_messages"].get<double>())
+     << " per 100 agent messages\n";
+  std::vector<std::string> cats;
+  for (const auto& c : s["findings"]["by_category"])
+    if (c["total"].get<uint64_t>() > 0)
+      cats.push_back(absl::StrCat(c["category"].get<std::string>(), " ",
+                                  c["total"].get<uint64_t>()));
+  if (!cats.empty()) os << "  by category: " << absl::StrJoin(cats, ", ") << "\n";
+  const nlohmann::ordered_json& conv = s["conversations"];
+  os << "conversations: " << conv["total"].get<uint64_t>() << "; identity greeting in "
+     << conv["greeting"]["ok"].get<uint64_t>() << "/" << conv["greeting"]["checked"].get<uint64_t>()
+     << " first replies\n";
+  if (conv["timing_available"].get<bool>()) {
+    const nlohmann::ordered_json& fr = conv["first_response"];
+    const nlohmann::ordered_json& rp = conv["replies"];
+    os << "response times: first response <= " << fr["limit_s"].get<double>() << " s in "
+       << fr["within"].get<uint64_t>() << "/" << fr["count"].get<uint64_t>() << "; replies <= "
+       << rp["limit_s"].get<double>() << " s in " << rp["within"].get<uint64_t>() << "/"
+       << rp["count"].get<uint64_t>() << "\n";
+  } else {
+    os << "response times: not computed (" << conv["timing_note"].get<std::string>() << ")\n";
+  }
+  if (findings_path != "-") os << "findings: " << findings_path << "\n";
+  os << "summary:  " << summary_path << "\n";
+  os << "report:   " << report_path << "\n";
+}
+
+}  // namespace
+
+// ---- summary ----
+
+nlohmann::ordered_json SummaryJson(const AuditResult& r, const ScanSetup& setup, const AuditConfig& cfg,
+                           int exit_code) {
+  using json = nlohmann::ordered_json;
+  const Counts& c = r.counts;
+  auto rate = [](double num, double den) { return den > 0 ? num / den : 0.0; };
+  json inputs = json::array();
+  for (size_t i = 0; i < r.inputs.size(); ++i)
+    inputs.push_back({{"path", r.inputs[i]}, {"records", r.input_records[i]}});
+  json by_category = json::array();
+  for (size_t i = 0; i < r.categories.size(); ++i) {
+    const auto& v = c.by_category[i];
+    by_category.push_back({{"category", r.categories[i]},
+                           {"block", v[2]},
+                           {"review", v[1]},
+                           {"advice", v[0]},
+                           {"total", v[0] + v[1] + v[2]}});
+  }
+  std::vector<size_t> order;
+  for (size_t i = 0; i < c.by_rule.size(); ++i)
+    if (c.by_rule[i] > 0) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return c.by_rule[a] > c.by_rule[b]; });
+  json top_rules = json::array();
+  absl::Span<const Rule> rules = setup.filter->rules();
+  for (size_t i : order) {
+    if (top_rules.size() >= 20) break;
+    top_rules.push_back({{"rule", rules[i].id},
+                         {"category", rules[i].category},
+                         {"severity", std::string(SeverityName(rules[i].severity))},
+                         {"count", c.by_rule[i]},
+                         {"reason", rules[i].reason}});
+  }
+  auto category_index = [&](std::string_view name) -> int {
+    for (size_t i = 0; i < r.categories.size(); ++i)
+      if (r.categories[i] == name) return static_cast<int>(i);
+    return -1;
+  };
+  int deflection = category_index("deflection"), ad_law = category_index("ad_law");
+  std::vector<const std::pair<const std::string, AgentStats>*> agents;
+  for (const auto& kv : c.agents) agents.push_back(&kv);
+  std::sort(agents.begin(), agents.end(), [](auto* a, auto* b) {
+    if (a->second.messages != b->second.messages) return a->second.messages > b->second.messages;
+    return a->first < b->first;
+  });
+  json agent_list = json::array();
+  for (const auto* kv : agents) {
+    const AgentStats& a = kv->second;
+    json cats = json::object();
+    for (size_t i = 0; i < r.categories.size() && i < a.by_category.size(); ++i)
+      if (a.by_category[i] > 0) cats[r.categories[i]] = a.by_category[i];
+    auto count_of = [&](int idx) -> uint64_t {
+      return idx >= 0 && static_cast<size_t>(idx) < a.by_category.size() ? a.by_category[idx] : 0;
+    };
+    agent_list.push_back({
+        {"agent", kv->first},
+        {"messages", a.messages},
+        {"flagged_messages", a.flagged},
+        {"findings", a.findings},
+        {"violation_rate", rate(a.flagged, a.messages)},
+        {"per_100_messages", 100 * rate(a.findings, a.messages)},
+        {"deflection", count_of(deflection)},
+        {"ad_law", count_of(ad_law)},
+        {"by_category", cats},
+        {"greeting", {{"checked", a.greet_n}, {"ok", a.greet_ok}}},
+        {"first_response",
+         {{"count", a.first_n}, {"within", a.first_ok}, {"mean_s", rate(a.first_sum_s, a.first_n)}}},
+        {"replies",
+         {{"count", a.reply_n}, {"within", a.reply_ok}, {"mean_s", rate(a.reply_sum_s, a.reply_n)}}},
+    });
+  }
+  auto timing = [&](const Histogram& h, double limit) {
+    return json{{"limit_s", limit},
+                {"count", h.count},
+                {"within", h.within},
+                {"within_rate", rate(h.within, h.count)},
+                {"mean_s", rate(h.sum_s, h.count)},
+                {"median_s", h.Quantile(0.5)},
+                {"p90_s", h.Quantile(0.9)}};
+  };
+  bool timing_available = r.first_response.count + r.replies.count > 0;
+  std::string note;
+  if (!timing_available) {
+    note = c.with_time == 0
+               ? absl::StrCat("the input has no timestamps (field \"", cfg.fields.timestamp, "\")")
+               : "no customer message with a timestamp was answered by a timed agent message";
+  }
+  json examples = json::array();
+  for (const Example& e : r.examples) {
+    json fs = json::array();
+    for (const OwnedFinding& f : e.findings) fs.push_back(FindingJson(f));
+    examples.push_back({{"file", r.inputs[e.input]},
+                        {"line", e.line},
+                        {"conversation_id", e.conversation_id},
+                        {"agent", e.agent},
+                        {"text", e.text},
+                        {"findings", fs}});
+  }
+  json problems = json::array();
+  for (const InputError& e : r.errors)
+    problems.push_back({{"file", r.inputs[e.input]}, {"line", e.line}, {"message", e.message}});
+  const FilterInfo& info = setup.filter->info();
+  return json{
+      {"tool", "scriptqa audit"},
+      {"version", SCRIPTQA_VERSION},
+      {"rules",
+       {{"source", setup.rules_source},
+        {"count", info.rule_count},
+        {"hash", absl::StrFormat("%016x", info.rules_hash)},
+        {"engine", info.engine_version}}},
+      {"settings",
+       {{"agent_roles", cfg.agent_roles},
+        {"customer_roles", cfg.customer_roles},
+        {"min_severity", std::string(SeverityName(setup.options.min_severity))},
+        {"fail_on", setup.fail_never ? "none" : std::string(SeverityName(setup.fail_on))},
+        {"masked", setup.mask},
+        {"promo", cfg.promo}}},
+      {"inputs", inputs},
+      {"fatal", r.fatal},
+      {"records",
+       {{"total", c.records},
+        {"agent", c.agent_messages},
+        {"customer", c.customer_messages},
+        {"other", c.other_messages},
+        {"errors", c.errors},
+        {"warnings", c.warnings},
+        {"with_timestamp", c.with_time}}},
+      {"findings",
+       {{"total", c.findings},
+        {"flagged_messages", c.flagged},
+        {"violation_rate", rate(c.flagged, c.agent_messages)},
+        {"per_100_messages", 100 * rate(c.findings, c.agent_messages)},
+        {"at_or_above_fail_on", c.failing},
+        {"by_severity",
+         {{"block", c.by_severity[2]}, {"review", c.by_severity[1]}, {"advice", c.by_severity[0]}}},
+        {"by_category", by_category},
+        {"deflection", deflection >= 0 ? json(by_category[deflection]["total"]) : json(0)},
+        {"ad_law", ad_law >= 0 ? json(by_category[ad_law]["total"]) : json(0)},
+        {"top_rules", top_rules}}},
+      {"agents", agent_list},
+      {"conversations",
+       {{"total", r.conversations},
+        {"greeting", {{"checked", r.greet_n}, {"ok", r.greet_ok}, {"rate", rate(r.greet_ok, r.greet_n)}}},
+        {"timing_available", timing_available},
+        {"timing_note", note},
+        {"first_response", timing(r.first_response, cfg.first_response_s)},
+        {"replies", timing(r.replies, cfg.promo ? cfg.promo_reply_s : cfg.reply_s)},
+        {"untimed_replies", r.untimed_replies}}},
+      {"examples", examples},
+      {"problems", problems},
+      {"performance",
+       {{"seconds", r.seconds},
+        {"bytes", r.bytes},
+        {"mb_per_s", r.seconds > 0 ? r.bytes / 1e6 / r.seconds : 0.0}}},
+      {"exit_code", exit_code},
+  };
+}
+
+// ---- the run ----
+
+int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<ScanSetup> setup_or = MakeScanSetup(flags);
+  if (!setup_or.ok()) {
+    std::cerr << "scriptqa audit: " << setup_or.status().message() << "\n";
+    return kExitUsage;
+  }
+  const ScanSetup& setup = *setup_or;
+  if (std::count(cfg.inputs.begin(), cfg.inputs.end(), "-") > 1) {
+    std::cerr << "scriptqa audit: standard input (-) can be given only once\n";
+    return kExitUsage;
+  }
+
+  std::string findings_path = DefaultPath(cfg.findings_path, cfg.out_dir, "findings.jsonl");
+  std::string summary_path = DefaultPath(cfg.summary_path, cfg.out_dir, "summary.json");
+  std::string report_path = DefaultPath(cfg.report_path, cfg.out_dir, "report.html");
+  std::error_code ec;
+  for (const std::string& p : {findings_path, summary_path, report_path}) {
+    if (p == "-") continue;
+    std::filesystem::path parent = std::filesystem::path(p).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      std::cerr << "scriptqa audit: cannot create " << parent.string() << ": " << ec.message()
+                << "\n";
+      return kExitUsage;
+    }
+  }
+  FILE* out = findings_path == "-" ? stdout : std::fopen(findings_path.c_str(), "wb");
+  if (out == nullptr) {
+    std::cerr << "scriptqa audit: cannot write " << findings_path << ": " << strerror(errno)
+              << "\n";
+    return kExitUsage;
+  }
+  static char out_buffer[1 << 20];
+  std::setvbuf(out, out_buffer, _IOFBF, sizeof out_buffer);
+
+  Shared sh;
+  sh.setup = &setup;
+  sh.config = &cfg;
+  const FieldNames& fn = cfg.fields;
+  sh.names = {fn.conversation_id, fn.turn, fn.role, fn.text, fn.timestamp, fn.agent_id, fn.shop_id};
+  const std::vector<std::string>& categories = setup.filter->categories();
+  for (const Rule& rule : setup.filter->rules()) {
+    auto it = std::find(categories.begin(), categories.end(), rule.category);
+    sh.rule_category.push_back(static_cast<uint32_t>(it - categories.begin()));
+  }
+  AuditResult res;
+  res.categories = categories;
+  res.counts.Init(categories.size(), setup.filter->rules().size());
+  res.inputs = cfg.inputs;
+  res.input_records.assign(cfg.inputs.size(), 0);
+  for (const std::string& in : cfg.inputs) {
+    std::string j;
+    AppendJsonString(&j, in == "-" ? "<stdin>" : in);
+    sh.file_json.push_back(j);
+  }
+  for (std::string& in : res.inputs)
+    if (in == "-") in = "<stdin>";
+
+  unsigned threads = cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < threads; ++i) {
+    absl::StatusOr<Scanner> scanner = Scanner::Create(setup.filter);
+    if (!scanner.ok()) {
+      std::cerr << "scriptqa audit: " << scanner.status().message() << "\n";
+      return kExitUsage;
+    }
+    workers.push_back(std::make_unique<Worker>(sh, *std::move(scanner)));
+  }
+
+  // Work queue and in-order completion.
+  std::mutex mu;
+  std::condition_variable work_cv, done_cv;
+  std::deque<Batch*> queue;
+  bool closing = false;
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i) {
+    pool.emplace_back([&, w = workers[i].get()] {
+      while (true) {
+        Batch* b;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          work_cv.wait(lock, [&] { return closing || !queue.empty(); });
+          if (queue.empty()) return;
+          b = queue.front();
+          queue.pop_front();
+        }
+        w->Process(b);
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          b->done = true;
+        }
+        done_cv.notify_all();
+      }
+    });
+  }
+
+  OrderedStage ordered(cfg, &res);
+  ordered.Start(setup.filter->rules().size());
+  bool progress_on = cfg.progress == "always" || (cfg.progress == "auto" && isatty(STDERR_FILENO));
+  Progress progress(progress_on);
+  int64_t total_size = 0;
+  for (const std::string& in : cfg.inputs) {
+    std::error_code size_ec;
+    auto size = in == "-" ? 0 : std::filesystem::file_size(in, size_ec);
+    if (in == "-" || size_ec) {
+      total_size = -1;
+      break;
+    }
+    total_size += static_cast<int64_t>(size);
+  }
+  uint64_t done_raw = 0;
+  const size_t max_in_flight = 2 * threads + 2;
+  std::deque<std::unique_ptr<Batch>> in_flight;
+  std::vector<std::unique_ptr<Batch>> spare;
+  uint64_t seq = 0;
+  bool write_failed = false;
+
+  auto finish_oldest = [&] {
+    Batch* b = in_flight.front().get();
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      done_cv.wait(lock, [&] { return b->done; });
+    }
+    if (!b->out.empty() && std::fwrite(b->out.data(), 1, b->out.size(), out) != b->out.size())
+      write_failed = true;
+    res.bytes += b->chunk.data.size();
+    ordered.Consume(*b);
+    spare.push_back(std::move(in_flight.front()));
+    in_flight.pop_front();
+  };
+
+  for (uint32_t input = 0; input < cfg.inputs.size(); ++input) {
+    const std::string& path = cfg.inputs[input];
+    InputFormat format = FormatOf(cfg.format, path);
+    absl::StatusOr<std::unique_ptr<ChunkReader>> reader =
+        ChunkReader::Open(path, format, cfg.max_record_bytes);
+    if (!reader.ok()) {
+      std::cerr << "scriptqa audit: " << reader.status().message() << "\n";
+      res.fatal.push_back(std::string(reader.status().message()));
+      continue;
+    }
+    std::shared_ptr<std::vector<int>> columns;
+    if (format == InputFormat::kCsv) {
+      columns = std::make_shared<std::vector<int>>(kFieldCount, -1);
+      const std::vector<std::string>& header = (*reader)->header();
+      for (int f = 0; f < kFieldCount; ++f) {
+        auto it = std::find(header.begin(), header.end(), sh.names[f]);
+        if (it != header.end()) (*columns)[f] = static_cast<int>(it - header.begin());
+      }
+    }
+    while (true) {
+      std::unique_ptr<Batch> b;
+      if (!spare.empty()) {
+        b = std::move(spare.back());
+        spare.pop_back();
+      } else {
+        b = std::make_unique<Batch>();
+      }
+      if (!(*reader)->Next(cfg.batch_bytes, &b->chunk)) {
+        spare.push_back(std::move(b));
+        break;
+      }
+      b->seq = seq++;
+      b->input = input;
+      b->format = format;
+      b->columns = columns;
+      b->done = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        queue.push_back(b.get());
+      }
+      work_cv.notify_one();
+      in_flight.push_back(std::move(b));
+      while (in_flight.size() >= max_in_flight) finish_oldest();
+      progress.Update(done_raw + (*reader)->raw_bytes_read(), total_size, res.counts.records);
+    }
+    done_raw += (*reader)->raw_bytes_read();
+    if (!(*reader)->status().ok()) {
+      std::string msg = absl::StrCat(res.inputs[input], ": ", (*reader)->status().message());
+      std::cerr << "scriptqa audit: " << msg << "\n";
+      res.fatal.push_back(msg);
+    }
+  }
+  while (!in_flight.empty()) finish_oldest();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    closing = true;
+  }
+  work_cv.notify_all();
+  for (std::thread& t : pool) t.join();
+  progress.Update(done_raw, total_size, res.counts.records, /*force=*/true);
+  progress.Clear();
+  if (std::fflush(out) != 0) write_failed = true;
+  if (out != stdout) std::fclose(out);
+
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  int exit_code = res.counts.failing > 0 ? kExitFindings : kExitOk;
+  if (!res.fatal.empty() || write_failed || (cfg.strict && res.counts.errors > 0))
+    exit_code = kExitUsage;
+  if (write_failed) std::cerr << "scriptqa audit: writing " << findings_path << " failed\n";
+
+  nlohmann::ordered_json summary = SummaryJson(res, setup, cfg, exit_code);
+  {
+    std::ofstream s(summary_path, std::ios::binary);
+    s << summary.dump(2) << "\n";
+    if (!s) {
+      std::cerr << "scriptqa audit: cannot write " << summary_path << "\n";
+      exit_code = kExitUsage;
+    }
+  }
+  {
+    std::ofstream h(report_path, std::ios::binary);
+    h << RenderReport(summary);
+    if (!h) {
+      std::cerr << "scriptqa audit: cannot write " << report_path << "\n";
+      exit_code = kExitUsage;
+    }
+  }
+  if (!cfg.quiet) {
+    std::ostream& os = findings_path == "-" ? std::cerr : std::cout;
+    PrintHuman(os, summary, findings_path, summary_path, report_path);
+  }
+  return exit_code;
+}
+
+}  // namespace scriptqa::cli

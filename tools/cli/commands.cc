@@ -1,0 +1,318 @@
+#include "commands.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace scriptqa::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string ReadMessage(const std::vector<std::string>& words) {
+  if (!words.empty() && !(words.size() == 1 && words[0] == "-")) return absl::StrJoin(words, " ");
+  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  return text;
+}
+
+// The message with personal data masked (offsets unchanged).
+std::string MaskedMessage(std::string_view text, const std::vector<OwnedFinding>& findings,
+                          bool mask) {
+  std::string out(text);
+  if (!mask) return out;
+  std::vector<Span> spans;
+  for (const OwnedFinding& f : findings)
+    if (IsPersonalData(*f.rule)) spans.push_back(f.bytes);
+  MaskSpans(&out, spans);
+  return out;
+}
+
+std::string SeverityLabel(Severity s, bool color) {
+  std::string name = absl::StrFormat("%-6s", SeverityName(s));
+  return color ? absl::StrCat(SeverityColor(s), name, kReset) : name;
+}
+
+void PrintFindingLines(const std::vector<OwnedFinding>& findings, bool color) {
+  for (const OwnedFinding& f : findings) {
+    std::cout << "  " << SeverityLabel(f.severity, color) << " " << f.rule->id << "  ["
+              << f.chars.begin << "," << f.chars.end << ") \"" << f.matched << "\"";
+    if (!f.suggestion.empty()) std::cout << " → " << f.suggestion;
+    std::cout << "\n         " << f.rule->reason << "\n";
+  }
+}
+
+std::string CountLine(const std::vector<OwnedFinding>& findings) {
+  if (findings.empty()) return "no findings";
+  size_t n[3] = {0, 0, 0};
+  for (const OwnedFinding& f : findings) ++n[static_cast<int>(f.severity)];
+  std::vector<std::string> parts;
+  for (int s = 2; s >= 0; --s)
+    if (n[s] > 0) parts.push_back(absl::StrCat(AV(SeverityName(static_cast<Severity>(s))), " ", n[s]));
+  return absl::StrCat(findings.size(), findings.size() == 1 ? " finding (" : " findings (",
+                      absl::StrJoin(parts, ", "), ")");
+}
+
+json FindingsJson(const std::vector<OwnedFinding>& findings) {
+  json arr = json::array();
+  for (const OwnedFinding& f : findings) arr.push_back(FindingJson(f));
+  return arr;
+}
+
+// Common start of the one-message commands.
+struct OneMessage {
+  ScanSetup setup;
+  std::optional<Scanner> scanner;
+  std::string text;
+};
+
+absl::StatusOr<OneMessage> Prepare(const CommonFlags& flags, const std::vector<std::string>& words) {
+  OneMessage m;
+  absl::StatusOr<ScanSetup> setup = MakeScanSetup(flags);
+  if (!setup.ok()) return setup.status();
+  m.setup = *std::move(setup);
+  absl::StatusOr<Scanner> scanner = Scanner::Create(m.setup.filter);
+  if (!scanner.ok()) return scanner.status();
+  m.scanner.emplace(*std::move(scanner));
+  m.text = ReadMessage(words);
+  return m;
+}
+
+int Fail(std::string_view command, const absl::Status& status) {
+  std::cerr << "scriptqa " << command << ": " << status.message() << "\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunCheck(const CommonFlags& flags, const std::vector<std::string>& words) {
+  absl::StatusOr<OneMessage> m = Prepare(flags, words);
+  if (!m.ok()) return Fail("check", m.status());
+  absl::StatusOr<std::vector<OwnedFinding>> findings = ScanOwned(*m->scanner, m->setup, m->text);
+  if (!findings.ok()) return Fail("check", findings.status());
+  bool fails = false;
+  for (const OwnedFinding& f : *findings) fails = fails || m->setup.Fails(f.severity);
+  std::string shown = MaskedMessage(m->text, *findings, m->setup.mask);
+  if (flags.json) {
+    json out{{"text", shown}, {"findings", FindingsJson(*findings)}, {"fails", fails}};
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  } else {
+    bool color = UseColor(flags.color);
+    std::cout << Highlight(shown, *findings, color) << "\n";
+    PrintFindingLines(*findings, color);
+    std::cout << CountLine(*findings) << "\n";
+  }
+  return fails ? kExitFindings : kExitOk;
+}
+
+int RunRewrite(const CommonFlags& flags, const std::vector<std::string>& words) {
+  absl::StatusOr<OneMessage> m = Prepare(flags, words);
+  if (!m.ok()) return Fail("rewrite", m.status());
+  absl::StatusOr<Rewritten> r = m->scanner->Rewrite(m->text, m->setup.options);
+  if (!r.ok()) return Fail("rewrite", r.status());
+  std::vector<OwnedFinding> replaced;
+  for (const Finding& f : r->replaced) replaced.push_back(Own(f, m->setup.mask));
+  if (flags.json) {
+    json out{{"text", MaskedMessage(m->text, replaced, m->setup.mask)},
+             {"rewritten", r->text},
+             {"clean", r->clean},
+             {"replaced", FindingsJson(replaced)}};
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << r->text << "\n";
+  }
+  return r->clean ? kExitOk : kExitFindings;
+}
+
+int RunExplain(const CommonFlags& flags, const std::vector<std::string>& words) {
+  absl::StatusOr<OneMessage> m = Prepare(flags, words);
+  if (!m.ok()) return Fail("explain", m.status());
+  absl::StatusOr<Explanation> e = m->scanner->Explain(m->text, m->setup.options);
+  if (!e.ok()) return Fail("explain", e.status());
+  std::vector<OwnedFinding> findings;
+  bool fails = false;
+  for (const Finding& f : e->findings) {
+    findings.push_back(Own(f, m->setup.mask));
+    fails = fails || m->setup.Fails(f.severity);
+  }
+  // Personal data: mask what the reported privacy hits cover, in both texts.
+  std::string text = MaskedMessage(m->text, findings, m->setup.mask);
+  std::string normalized = e->normalized;
+  if (m->setup.mask) {
+    std::vector<Span> spans;
+    for (const Trace& t : e->traces)
+      if (t.decision == Decision::kReported && IsPersonalData(*t.rule)) spans.push_back(t.normalized);
+    MaskSpans(&normalized, spans);
+  }
+  auto slice = [](const std::string& s, Span span) {
+    return span.end <= s.size() ? s.substr(span.begin, span.size()) : std::string();
+  };
+  if (flags.json) {
+    json traces = json::array();
+    for (const Trace& t : e->traces) {
+      traces.push_back({{"rule", t.rule->id},
+                        {"category", t.rule->category},
+                        {"decision", std::string(DecisionName(t.decision))},
+                        {"detail", t.detail},
+                        {"byte_start", t.bytes.begin},
+                        {"byte_end", t.bytes.end},
+                        {"matched", slice(text, t.bytes)},
+                        {"normalized_start", t.normalized.begin},
+                        {"normalized_end", t.normalized.end}});
+    }
+    json out{{"text", text},
+             {"normalized", normalized},
+             {"traces", traces},
+             {"findings", FindingsJson(findings)}};
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  } else {
+    bool color = UseColor(flags.color);
+    std::cout << "message:    " << text << "\n";
+    std::cout << "normalized: " << normalized << "\n";
+    std::cout << (e->traces.empty() ? "raw hits:   none\n" : "raw hits:\n");
+    for (const Trace& t : e->traces) {
+      std::string decision(DecisionName(t.decision));
+      if (color)
+        decision = absl::StrCat(t.decision == Decision::kReported ? "\x1b[1;31m" : "\x1b[2m",
+                                absl::StrFormat("%-16s", decision), kReset);
+      else
+        decision = absl::StrFormat("%-16s", decision);
+      std::cout << "  " << decision << " " << t.rule->id << "  bytes [" << t.bytes.begin << ","
+                << t.bytes.end << ") \"" << slice(text, t.bytes) << "\"";
+      if (!t.detail.empty()) std::cout << "  — " << t.detail;
+      std::cout << "\n";
+    }
+    std::cout << "findings:\n";
+    PrintFindingLines(findings, color);
+    std::cout << CountLine(findings) << "\n";
+  }
+  return fails ? kExitFindings : kExitOk;
+}
+
+int RunCompile(const CommonFlags& flags, const std::vector<std::string>& files,
+               const std::string& output) {
+  CommonFlags f = flags;
+  f.rules.insert(f.rules.end(), files.begin(), files.end());
+  std::string source;
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(f, &source);
+  if (!filter.ok()) return Fail("compile", filter.status());
+  absl::Status st = (*filter)->SaveFile(output);
+  if (!st.ok()) return Fail("compile", st);
+  const FilterInfo& info = (*filter)->info();
+  if (flags.json) {
+    std::cout << json{{"output", output},
+                      {"source", source},
+                      {"rules", info.rule_count},
+                      {"literals", info.literal_count},
+                      {"regexes", info.regex_count},
+                      {"database_bytes", info.database_bytes},
+                      {"hash", absl::StrFormat("%016x", info.rules_hash)},
+                      {"engine", info.engine_version}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "wrote " << output << ": " << info.rule_count << " rules (" << info.literal_count
+              << " literals, " << info.regex_count << " regexes), database "
+              << info.database_bytes << " bytes, hash "
+              << absl::StrFormat("%016x", info.rules_hash) << ", engine " << info.engine_version
+              << "\n";
+  }
+  return kExitOk;
+}
+
+int RunLint(const CommonFlags& flags, const std::vector<std::string>& files) {
+  CommonFlags f = flags;
+  f.rules.insert(f.rules.end(), files.begin(), files.end());
+  std::string source;
+  struct Problem {
+    std::string file;
+    uint32_t line;
+    std::string rule, message;
+    bool warning;
+  };
+  std::vector<Problem> problems;
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(f, &source);
+  size_t examples = 0;
+  if (!filter.ok()) {
+    // One problem per line, each already "file:line: rule ID: message".
+    for (absl::string_view line : absl::StrSplit(filter.status().message(), '\n', absl::SkipEmpty()))
+      problems.push_back({"", 0, "", std::string(line), false});
+  } else {
+    absl::StatusOr<Scanner> scanner = Scanner::Create(*filter);
+    if (!scanner.ok()) return Fail("lint", scanner.status());
+    ScanOptions all;
+    all.overlap = Overlap::kAll;  // does the rule fire at all, whatever else matches
+    for (const Rule& rule : (*filter)->rules()) {
+      auto fires = [&](const std::string& text, std::string* where) {
+        bool found = false;
+        absl::Status st = scanner->Scan(text, all, [&](const Finding& fd) {
+          if (fd.rule != &rule) return ScanControl::kContinue;
+          *where = absl::StrCat("[", fd.chars.begin, ",", fd.chars.end, ") \"", AV(fd.text), "\"");
+          found = true;
+          return ScanControl::kStop;
+        });
+        return st.ok() && found;
+      };
+      std::string where;
+      for (const std::string& hit : rule.hit_examples) {
+        ++examples;
+        if (!fires(hit, &where))
+          problems.push_back({rule.file, rule.line, rule.id,
+                              absl::StrCat("hit example gives no finding: \"", hit, "\""), false});
+      }
+      for (const std::string& miss : rule.miss_examples) {
+        ++examples;
+        if (fires(miss, &where))
+          problems.push_back({rule.file, rule.line, rule.id,
+                              absl::StrCat("miss example gives a finding ", where, ": \"", miss,
+                                           "\""),
+                              false});
+      }
+      if (rule.hit_examples.empty() || rule.miss_examples.empty())
+        problems.push_back({rule.file, rule.line, rule.id,
+                            rule.hit_examples.empty() ? "no hit example" : "no miss example",
+                            true});
+    }
+  }
+  size_t errors = std::count_if(problems.begin(), problems.end(),
+                                [](const Problem& p) { return !p.warning; });
+  auto render = [](const Problem& p) {
+    if (p.file.empty()) return p.message;
+    return absl::StrCat(p.file, ":", p.line, ": rule ", p.rule, ": ", p.warning ? "warning: " : "",
+                        p.message);
+  };
+  if (flags.json) {
+    json list = json::array();
+    for (const Problem& p : problems)
+      list.push_back({{"file", p.file}, {"line", p.line}, {"rule", p.rule},
+                      {"severity", p.warning ? "warning" : "error"}, {"message", render(p)}});
+    std::cout << json{{"source", source},
+                      {"rules", filter.ok() ? (*filter)->rules().size() : 0},
+                      {"examples", examples},
+                      {"errors", errors},
+                      {"problems", list}}
+                     .dump(2, ' ', false, json::error_handler_t::replace)
+              << "\n";
+  } else {
+    for (const Problem& p : problems) std::cout << render(p) << "\n";
+    std::cout << "lint: " << source << ": "
+              << (filter.ok() ? absl::StrCat((*filter)->rules().size(), " rules, ", examples,
+                                             " examples checked")
+                              : std::string("rules do not load"))
+              << "; " << errors << (errors == 1 ? " problem" : " problems") << "\n";
+  }
+  return errors > 0 ? kExitFindings : kExitOk;
+}
+
+}  // namespace scriptqa::cli

@@ -1,0 +1,26 @@
+// The one-message subcommands (check, rewrite, explain) and the rule-pack subcommands (compile,
+// lint). `audit` is in audit.h.
+#ifndef SCRIPTQA_TOOLS_CLI_COMMANDS_H_
+#define SCRIPTQA_TOOLS_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace scriptqa::cli {
+
+// `words`: the message as arguments (joined by single spaces); empty or "-": read standard input
+// (one trailing newline removed).
+int RunCheck(const CommonFlags& flags, const std::vector<std::string>& words);
+int RunRewrite(const CommonFlags& flags, const std::vector<std::string>& words);
+int RunExplain(const CommonFlags& flags, const std::vector<std::string>& words);
+
+// Rule packs: positional files plus --rules; none means the default packs.
+int RunCompile(const CommonFlags& flags, const std::vector<std::string>& files,
+               const std::string& output);
+int RunLint(const CommonFlags& flags, const std::vector<std::string>& files);
+
+}  // namespace scriptqa::cli
+
+#endif  // SCRIPTQA_TOOLS_CLI_COMMANDS_H_

@@ -1,0 +1,342 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "utf8util.h"
+
+namespace scriptqa::cli {
+
+void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
+  auto* rules = app->add_option("--rules", flags->rules,
+                                "Rule packs or term lists to use instead of the default packs "
+                                "(several files may follow one --rules)")
+                    ->type_name("FILE...")
+                    ->check(CLI::ExistingFile);
+  app->add_option("--db", flags->db, "Serialized rule database made by `scriptqa compile`")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile)
+      ->excludes(rules);
+  if (set == FlagSet::kRulesOnly) return;
+  app->add_option("--min-severity", flags->min_severity,
+                  "Report only findings at or above this severity")
+      ->type_name("advice|review|block")
+      ->check(CLI::IsMember({"advice", "review", "block"}))
+      ->capture_default_str();
+  app->add_option("--category", flags->categories,
+                  "Report only these categories (repeatable, or comma-separated)")
+      ->type_name("ID")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app->add_option("--fail-on", flags->fail_on,
+                  "Exit 1 when a finding has at least this severity")
+      ->type_name("block|review|advice|none")
+      ->check(CLI::IsMember({"advice", "review", "block", "none"}))
+      ->capture_default_str();
+  app->add_option("--color", flags->color, "Colour on the terminal")
+      ->type_name("auto|always|never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  app->add_flag("--json", flags->json, "Machine-readable JSON output");
+  app->add_flag("--no-mask", flags->no_mask,
+                "Show personal data (category privacy) unmasked in the output");
+}
+
+absl::StatusOr<Severity> SeverityFlag(std::string_view flag, std::string_view value) {
+  Severity s;
+  if (!ParseSeverity(value, &s)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AV(flag), ": expected advice, review or block, got \"", AV(value), "\""));
+  }
+  return s;
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
+                                                        std::string* source) {
+  if (!flags.db.empty()) {
+    *source = flags.db;
+    return Filter::LoadFile(flags.db);
+  }
+  if (!flags.rules.empty()) {
+    *source = absl::StrJoin(flags.rules, " ");
+    return Filter::FromFiles(flags.rules);
+  }
+  *source = "default packs (" + Filter::DefaultDictionaryDir() + ")";
+  return Filter::Default();
+}
+
+absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags) {
+  ScanSetup setup;
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(flags, &setup.rules_source);
+  if (!filter.ok()) return filter.status();
+  setup.filter = *std::move(filter);
+  absl::StatusOr<Severity> min = SeverityFlag("--min-severity", flags.min_severity);
+  if (!min.ok()) return min.status();
+  setup.options.min_severity = *min;
+  if (flags.fail_on == "none") {
+    setup.fail_never = true;
+  } else {
+    absl::StatusOr<Severity> fail = SeverityFlag("--fail-on", flags.fail_on);
+    if (!fail.ok()) return fail.status();
+    setup.fail_on = *fail;
+  }
+  if (!flags.categories.empty()) {
+    const std::vector<std::string>& known = setup.filter->categories();
+    for (const std::string& c : flags.categories) {
+      if (std::find(known.begin(), known.end(), c) == known.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("--category: unknown category \"", c,
+                                                       "\" (known: ", absl::StrJoin(known, ", "),
+                                                       ")"));
+      }
+    }
+    ProfileOptions popts;
+    popts.enabled_categories = flags.categories;
+    absl::StatusOr<std::shared_ptr<const Profile>> profile =
+        Profile::Create(setup.filter, popts);
+    if (!profile.ok()) return profile.status();
+    setup.profile = *std::move(profile);
+    setup.options.profile = setup.profile.get();
+  }
+  setup.mask = !flags.no_mask;
+  return setup;
+}
+
+// ---- masking ----
+
+bool IsPersonalData(const Rule& rule) { return rule.category == "privacy"; }
+
+namespace {
+
+bool IsIdentifying(uint32_t c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  if ((c >= 0xFF10 && c <= 0xFF19) || (c >= 0xFF21 && c <= 0xFF3A) ||
+      (c >= 0xFF41 && c <= 0xFF5A))
+    return true;  // full width
+  if (c >= 0x2460 && c <= 0x249B) return true;  // ①…⒛
+  if ((c >= 0x2776 && c <= 0x2793)) return true;  // ❶…➓
+  switch (c) {
+    case U'〇': case U'零': case U'一': case U'二': case U'三': case U'四': case U'五':
+    case U'六': case U'七': case U'八': case U'九': case U'幺': case U'两': case U'壹':
+    case U'贰': case U'叁': case U'肆': case U'伍': case U'陆': case U'柒': case U'捌':
+    case U'玖':
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void MaskSpans(std::string* text, const std::vector<Span>& spans) {
+  for (const Span& span : spans) {
+    if (span.end > text->size() || span.begin >= span.end) continue;
+    auto* base = reinterpret_cast<unsigned char*>(text->data());
+    const unsigned char* end = base + span.end;
+    // First pass: count identifying characters; second: mask the middle ones.
+    size_t count = 0;
+    for (unsigned char* p = base + span.begin; p < end;) {
+      int len;
+      count += IsIdentifying(DecodeUtf8(p, end, &len));
+      p += len;
+    }
+    size_t keep_head = count >= 11 ? 3 : count >= 4 ? 1 : 0;
+    size_t keep_tail = count >= 11 ? 4 : count >= 4 ? 1 : 0;
+    size_t i = 0;
+    for (unsigned char* p = base + span.begin; p < end;) {
+      int len;
+      uint32_t c = DecodeUtf8(p, end, &len);
+      if (IsIdentifying(c)) {
+        if (i >= keep_head && i + keep_tail < count) {
+          if (len == 1) {
+            p[0] = '*';
+          } else if (len == 3) {  // U+FF0A FULLWIDTH ASTERISK, also three bytes
+            p[0] = 0xEF, p[1] = 0xBC, p[2] = 0x8A;
+          }
+        }
+        ++i;
+      }
+      p += len;
+    }
+  }
+}
+
+std::string Masked(std::string_view text) {
+  std::string out(text);
+  MaskSpans(&out, {Span{0, out.size()}});
+  return out;
+}
+
+OwnedFinding Own(const Finding& f, bool mask) {
+  OwnedFinding o;
+  o.rule = f.rule;
+  o.severity = f.severity;
+  o.bytes = f.bytes;
+  o.chars = f.chars;
+  bool personal = mask && IsPersonalData(*f.rule);
+  o.matched = personal ? Masked(f.text) : std::string(f.text);
+  o.suggestion = f.Suggestion();
+  // Suggestions of privacy rules are masked forms already; a {match} template would not be.
+  if (personal && o.suggestion.find(f.text) != std::string::npos) o.suggestion = Masked(o.suggestion);
+  return o;
+}
+
+nlohmann::ordered_json FindingJson(const OwnedFinding& f) {
+  return nlohmann::ordered_json{
+      {"rule", f.rule->id},
+      {"category", f.rule->category},
+      {"severity", std::string(SeverityName(f.severity))},
+      {"byte_start", f.bytes.begin},
+      {"byte_end", f.bytes.end},
+      {"start", f.chars.begin},
+      {"end", f.chars.end},
+      {"matched", f.matched},
+      {"suggestion", f.suggestion},
+      {"reason", f.rule->reason},
+  };
+}
+
+absl::StatusOr<std::vector<OwnedFinding>> ScanOwned(Scanner& scanner, const ScanSetup& setup,
+                                                    std::string_view text) {
+  std::vector<OwnedFinding> out;
+  absl::Status st = scanner.Scan(text, setup.options, [&](const Finding& f) {
+    out.push_back(Own(f, setup.mask));
+    return ScanControl::kContinue;
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+// ---- text output ----
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default: {
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out->append(esc, 6);
+      }
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+void AppendUint(std::string* out, uint64_t v) {
+  char buf[20];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out->push_back(buf[--n]);
+}
+
+bool UseColor(const std::string& color_flag) {
+  if (color_flag == "always") return true;
+  if (color_flag == "never") return false;
+  const char* term = std::getenv("TERM");
+  if (std::getenv("NO_COLOR") != nullptr || (term != nullptr && std::string_view(term) == "dumb"))
+    return false;
+  return isatty(STDOUT_FILENO) == 1;
+}
+
+const char* SeverityColor(Severity s) {
+  switch (s) {
+    case Severity::kBlock: return "\x1b[1;97;41m";   // bold white on red
+    case Severity::kReview: return "\x1b[30;43m";    // black on yellow
+    case Severity::kAdvice: return "\x1b[30;46m";    // black on cyan
+  }
+  return "";
+}
+
+namespace {
+
+int CharWidth(uint32_t c) {
+  if (c < 0x20 || (c >= 0x7F && c < 0xA0)) return 1;  // shown as a space
+  if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F) || c == 0xFEFF) return 0;
+  if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
+      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
+      (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
+      (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1FAFF) ||
+      (c >= 0x20000 && c <= 0x3FFFD))
+    return 2;
+  return 1;
+}
+
+}  // namespace
+
+size_t DisplayWidth(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  size_t w = 0;
+  while (p < end) {
+    int len;
+    w += CharWidth(DecodeUtf8(p, end, &len));
+    p += len;
+  }
+  return w;
+}
+
+std::string Highlight(std::string_view text, const std::vector<OwnedFinding>& findings,
+                      bool color) {
+  // Highest severity covering each byte; -1 = none.
+  std::vector<int8_t> cover(text.size(), -1);
+  for (const OwnedFinding& f : findings) {
+    for (size_t i = f.bytes.begin; i < f.bytes.end && i < text.size(); ++i)
+      cover[i] = std::max<int8_t>(cover[i], static_cast<int8_t>(f.severity));
+  }
+  std::string line, marks;
+  const auto* base = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = base + text.size();
+  int8_t current = -1;
+  for (const unsigned char* p = base; p < end;) {
+    int len;
+    uint32_t c = DecodeUtf8(p, end, &len);
+    int8_t sev = cover[p - base];
+    bool control = c < 0x20 || c == 0x7F;
+    if (color) {
+      if (sev != current) {
+        line += kReset;
+        if (sev >= 0) line += SeverityColor(static_cast<Severity>(sev));
+        current = sev;
+      }
+      line.append(reinterpret_cast<const char*>(p), len);
+    } else {
+      if (control) {
+        line.push_back(' ');
+      } else if (c == kReplacementChar && len != 3) {
+        line += "\xEF\xBF\xBD";  // keep the terminal output valid UTF-8
+      } else {
+        line.append(reinterpret_cast<const char*>(p), len);
+      }
+      marks.append(CharWidth(c), sev >= 0 ? '^' : ' ');
+    }
+    p += len;
+  }
+  if (color) {
+    if (current >= 0) line += kReset;
+    return line;
+  }
+  while (!marks.empty() && marks.back() == ' ') marks.pop_back();
+  if (marks.empty()) return line;
+  return line + "\n" + marks;
+}
+
+}  // namespace scriptqa::cli

@@ -1,0 +1,122 @@
+// Shared pieces of the scriptqa command-line tool: choosing rules, scan filters, masking of
+// personal data, JSON and terminal rendering of findings. See docs/cli.md for the user's view.
+#ifndef SCRIPTQA_TOOLS_CLI_COMMON_H_
+#define SCRIPTQA_TOOLS_CLI_COMMON_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
+#include "scriptqa/filter.h"
+#include "scriptqa/scanner.h"
+
+namespace CLI {
+class App;
+}
+
+namespace scriptqa::cli {
+
+// Documented exit codes (docs/cli.md).
+enum ExitCode : int {
+  kExitOk = 0,        // nothing at or above --fail-on
+  kExitFindings = 1,  // findings at or above --fail-on (lint: problems found)
+  kExitUsage = 2,     // usage, rule or input error
+};
+
+// Flags shared by the scanning subcommands: which rules, which findings, how to print.
+struct CommonFlags {
+  std::vector<std::string> rules;  // --rules FILE...; empty: Filter::Default()
+  std::string db;                  // --db FILE (serialized database)
+  std::string min_severity = "advice";
+  std::vector<std::string> categories;  // empty: all
+  std::string fail_on = "block";        // block|review|advice|none
+  std::string color = "auto";           // auto|always|never
+  bool json = false;
+  bool no_mask = false;
+};
+
+// Adds the flags above to a subcommand. `scan` adds the filter/output ones too.
+enum class FlagSet : uint8_t { kRulesOnly, kScan };
+void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set);
+
+// A filter plus the scan options the flags ask for. The profile (category filter) lives here.
+struct ScanSetup {
+  std::shared_ptr<const Filter> filter;
+  std::shared_ptr<const Profile> profile;
+  ScanOptions options;
+  Severity fail_on = Severity::kBlock;
+  bool fail_never = false;  // --fail-on none
+  bool mask = true;
+  std::string rules_source;  // "default packs", the files, or the database, for reports
+
+  // Whether a finding of this severity makes the command exit 1.
+  bool Fails(Severity s) const { return !fail_never && s >= fail_on; }
+};
+
+// Loads the rules (--rules / --db / default) and validates the filter flags. Errors are ready to
+// print and mean exit code 2.
+absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags);
+absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
+                                                        std::string* source);
+
+// ---- personal data masking ----
+// A finding of category "privacy" is personal data. Masking replaces the identifying characters
+// (ASCII letters and digits, full-width ones, circled digits, Chinese numerals) inside the span by
+// '*' (or '＊' for a three-byte character), keeping the first 3 and last 4 of them when there are
+// at least 11, the first and last one when there are 4–10, none otherwise. Byte length and code
+// point count are unchanged, so every offset stays valid for the masked text.
+bool IsPersonalData(const Rule& rule);
+std::string Masked(std::string_view text);
+// Masks [begin, end) byte ranges of `text` in place.
+void MaskSpans(std::string* text, const std::vector<Span>& spans);
+
+// ---- findings that outlive the scan callback ----
+struct OwnedFinding {
+  const Rule* rule = nullptr;
+  Severity severity = Severity::kReview;
+  Span bytes;
+  Span chars;
+  std::string matched;     // masked when personal data and masking is on
+  std::string suggestion;  // first suggestion, rendered
+};
+OwnedFinding Own(const Finding& f, bool mask);
+// {"rule","category","severity","byte_start","byte_end","start","end","matched","suggestion",
+//  "reason"} — the field names of tests/testdata/golden.jsonl, plus the reason.
+nlohmann::ordered_json FindingJson(const OwnedFinding& f);
+
+// Scans one message with the setup, returning owned findings.
+absl::StatusOr<std::vector<OwnedFinding>> ScanOwned(Scanner& scanner, const ScanSetup& setup,
+                                                    std::string_view text);
+
+// ---- text output ----
+// Appends `s` as a JSON string literal. `s` must be valid UTF-8 (the audit repairs first).
+void AppendJsonString(std::string* out, std::string_view s);
+void AppendUint(std::string* out, uint64_t v);
+
+// Whether to colour stdout: --color=always, or auto and stdout is a terminal (and TERM != dumb,
+// NO_COLOR unset).
+bool UseColor(const std::string& color_flag);
+// ANSI colour of a severity (background for highlights).
+const char* SeverityColor(Severity s);
+inline constexpr const char* kReset = "\x1b[0m";
+// The message with the findings' spans highlighted (colour) — or, without colour, the message and
+// a line of '^' under the spans (East Asian wide characters count two columns).
+std::string Highlight(std::string_view text, const std::vector<OwnedFinding>& findings,
+                      bool color);
+// Terminal columns of a UTF-8 string (wide CJK = 2).
+size_t DisplayWidth(std::string_view s);
+
+// Debian's Abseil has its own string_view type: convert at the boundary.
+inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// Severity from a flag value, with a usage error naming the flag.
+absl::StatusOr<Severity> SeverityFlag(std::string_view flag, std::string_view value);
+
+}  // namespace scriptqa::cli
+
+#endif  // SCRIPTQA_TOOLS_CLI_COMMON_H_

@@ -1,0 +1,406 @@
+#include "input.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace scriptqa::cli {
+
+namespace {
+
+constexpr size_t kRawBlock = 256 << 10;
+
+size_t CountNewlines(const char* p, size_t n) {
+  size_t count = 0;
+  const char* end = p + n;
+  while ((p = static_cast<const char*>(memchr(p, '\n', end - p))) != nullptr) {
+    ++count;
+    ++p;
+  }
+  return count;
+}
+
+// RFC 4180 record boundaries: a newline outside quotes ends a record. An escaped quote ("")
+// toggles the state twice, so tracking the parity of quotes is exact. Scans data[from, limit)
+// starting in state *in_quotes; returns the position after the first (or last) boundary, or 0.
+size_t ScanCsvBoundary(const char* data, size_t from, size_t limit, bool* in_quotes, bool first) {
+  size_t found = 0;
+  bool q = *in_quotes;
+  for (size_t i = from; i < limit; ++i) {
+    char c = data[i];
+    if (c == '"') {
+      q = !q;
+    } else if (c == '\n' && !q) {
+      found = i + 1;
+      if (first) break;
+    }
+  }
+  // The state at `found` (first) is "outside quotes"; otherwise the state at `limit`.
+  *in_quotes = (first && found != 0) ? false : q;
+  return found;
+}
+
+}  // namespace
+
+struct ChunkReader::Inflater {
+  z_stream zs{};
+  bool member_done = false;  // the last inflate() ended a gzip member
+  ~Inflater() { inflateEnd(&zs); }
+};
+
+ChunkReader::~ChunkReader() {
+  if (own_fd_ && fd_ >= 0) close(fd_);
+}
+
+absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string& path,
+                                                               InputFormat format,
+                                                               size_t max_record_bytes) {
+  std::unique_ptr<ChunkReader> r(new ChunkReader());
+  r->format_ = format;
+  r->max_record_ = std::max<size_t>(max_record_bytes, 1024);
+  if (path == "-") {
+    r->fd_ = STDIN_FILENO;
+  } else {
+    r->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (r->fd_ < 0) return absl::NotFoundError(absl::StrCat(path, ": ", strerror(errno)));
+    r->own_fd_ = true;
+    struct stat st;
+    if (fstat(r->fd_, &st) == 0 && S_ISREG(st.st_mode)) r->raw_size_ = st.st_size;
+    if (fstat(r->fd_, &st) == 0 && S_ISDIR(st.st_mode))
+      return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory"));
+  }
+  // Sniff gzip from the first bytes.
+  r->raw_.resize(kRawBlock);
+  ssize_t n;
+  size_t got = 0;
+  while (got < 2) {
+    do n = read(r->fd_, r->raw_.data() + got, kRawBlock - got);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return absl::DataLossError(absl::StrCat(path, ": ", strerror(errno)));
+    if (n == 0) break;
+    got += n;
+  }
+  r->raw_.resize(got);
+  r->raw_read_ = got;
+  if (got >= 2 && static_cast<unsigned char>(r->raw_[0]) == 0x1f &&
+      static_cast<unsigned char>(r->raw_[1]) == 0x8b) {
+    r->gzip_ = true;
+    r->inflater_ = std::make_unique<Inflater>();
+    if (inflateInit2(&r->inflater_->zs, 16 + MAX_WBITS) != Z_OK)
+      return absl::ResourceExhaustedError("zlib: cannot initialise");
+  } else {
+    r->buf_ = std::move(r->raw_);
+    r->raw_.clear();
+    if (got == 0) r->eof_ = true;
+  }
+  // A UTF-8 byte order mark is not part of the first record.
+  while (!r->eof_ && r->buf_.size() < 3 && r->Fill(kRawBlock)) {
+  }
+  if (r->buf_.compare(0, 3, "\xEF\xBB\xBF") == 0) r->buf_.erase(0, 3);
+  if (format == InputFormat::kCsv) {
+    Chunk first;
+    if (r->Next(1, &first) && !first.oversized) {
+      size_t pos = 0, count = 0;
+      std::string error;
+      if (!ParseCsvRecord(first.data, &pos, &r->header_, &count, &error))
+        return absl::InvalidArgumentError(absl::StrCat(path, ":1: CSV header: ", error));
+      r->header_.resize(count);
+      // Only the header: give back what followed it.
+      r->buf_.insert(0, first.data, pos, std::string::npos);
+      r->scanned_ = 0;
+      r->last_boundary_ = 0;
+      r->in_quotes_ = false;
+      r->line_ = 1 + CountNewlines(first.data.data(), pos);
+    }
+    if (!r->status_.ok()) return r->status_;
+  }
+  return r;
+}
+
+bool ChunkReader::Fill(size_t n) {
+  if (eof_ || !status_.ok()) return false;
+  size_t old = buf_.size();
+  if (!gzip_) {
+    buf_.resize(old + n);
+    ssize_t r;
+    do r = read(fd_, buf_.data() + old, n);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) status_ = absl::DataLossError(strerror(errno));
+    buf_.resize(old + std::max<ssize_t>(r, 0));
+    if (r <= 0) eof_ = true;
+    raw_read_ += std::max<ssize_t>(r, 0);
+    return r > 0;
+  }
+  z_stream& zs = inflater_->zs;
+  buf_.resize(old + n);
+  size_t produced = 0;
+  while (produced == 0) {
+    if (raw_pos_ >= raw_.size()) {
+      raw_.resize(kRawBlock);
+      ssize_t r;
+      do r = read(fd_, raw_.data(), kRawBlock);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) status_ = absl::DataLossError(strerror(errno));
+      raw_.resize(std::max<ssize_t>(r, 0));
+      raw_pos_ = 0;
+      raw_read_ += raw_.size();
+      if (r <= 0) {
+        if (status_.ok() && !inflater_->member_done)
+          status_ = absl::DataLossError("gzip data ends in the middle of a stream (truncated)");
+        eof_ = true;
+        break;
+      }
+    }
+    if (inflater_->member_done) {  // more data after a member: the next member
+      inflateReset(&zs);
+      inflater_->member_done = false;
+    }
+    zs.next_in = reinterpret_cast<Bytef*>(raw_.data() + raw_pos_);
+    zs.avail_in = static_cast<uInt>(raw_.size() - raw_pos_);
+    zs.next_out = reinterpret_cast<Bytef*>(buf_.data() + old + produced);
+    zs.avail_out = static_cast<uInt>(n - produced);
+    int ret = inflate(&zs, Z_NO_FLUSH);
+    produced = n - zs.avail_out;
+    raw_pos_ = raw_.size() - zs.avail_in;
+    if (ret == Z_STREAM_END) {
+      inflater_->member_done = true;
+    } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+      status_ = absl::DataLossError(
+          absl::StrCat("corrupt gzip data: ", zs.msg != nullptr ? zs.msg : "inflate failed"));
+      eof_ = true;
+      break;
+    }
+  }
+  buf_.resize(old + produced);
+  return produced > 0;
+}
+
+size_t ChunkReader::LastBoundary(size_t limit) {
+  if (format_ == InputFormat::kJsonl) {
+    const void* nl = memrchr(buf_.data(), '\n', limit);
+    return nl == nullptr ? 0 : static_cast<const char*>(nl) - buf_.data() + 1;
+  }
+  size_t found = ScanCsvBoundary(buf_.data(), scanned_, limit, &in_quotes_, /*first=*/false);
+  if (found != 0) last_boundary_ = found;
+  scanned_ = limit;
+  return last_boundary_;
+}
+
+bool ChunkReader::Next(size_t target, Chunk* chunk) {
+  chunk->oversized = false;
+  chunk->skipped_lines = 0;
+  chunk->data.clear();
+  if (!status_.ok()) return false;
+  const size_t read_size = std::max<size_t>(target, 64 << 10);
+  while (true) {
+    if (buf_.size() >= target || eof_) {
+      size_t cut = LastBoundary(buf_.size());
+      if (eof_ && cut < buf_.size()) cut = buf_.size();  // the last record has no newline
+      if (cut > 0) {
+        chunk->data.reserve(cut + kChunkPadding);
+        chunk->data.assign(buf_.data(), cut);
+        buf_.erase(0, cut);
+        if (format_ == InputFormat::kCsv) {
+          scanned_ -= std::min(scanned_, cut);
+          last_boundary_ = 0;
+        }
+        chunk->first_line = line_;
+        line_ += CountNewlines(chunk->data.data(), cut);
+        return true;
+      }
+      if (eof_) return false;
+      if (buf_.size() >= max_record_) break;  // one record longer than the limit
+    }
+    Fill(std::min(read_size, max_record_ + 1 - std::min(buf_.size(), max_record_)));
+    if (!status_.ok()) return false;
+  }
+  // Skip the oversized record up to its end, keeping memory bounded.
+  chunk->oversized = true;
+  chunk->first_line = line_;
+  uint64_t lines = CountNewlines(buf_.data(), buf_.size());
+  bool q = in_quotes_;  // CSV: quote state at the end of buf_ (LastBoundary scanned it all)
+  buf_.clear();
+  scanned_ = last_boundary_ = 0;
+  while (true) {
+    if (!Fill(read_size)) break;
+    size_t end;
+    if (format_ == InputFormat::kJsonl) {
+      const void* nl = memchr(buf_.data(), '\n', buf_.size());
+      end = nl == nullptr ? 0 : static_cast<const char*>(nl) - buf_.data() + 1;
+    } else {
+      end = ScanCsvBoundary(buf_.data(), 0, buf_.size(), &q, /*first=*/true);
+    }
+    if (end != 0) {
+      lines += CountNewlines(buf_.data(), end);
+      buf_.erase(0, end);
+      in_quotes_ = false;
+      break;
+    }
+    lines += CountNewlines(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+  chunk->skipped_lines = std::max<uint64_t>(lines, 1);
+  line_ += lines;
+  return status_.ok();
+}
+
+bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>* fields,
+                    size_t* field_count, std::string* error) {
+  size_t start = *pos;
+  bool q = false;
+  size_t rec_end = ScanCsvBoundary(data.data(), start, data.size(), &q, /*first=*/true);
+  if (rec_end == 0) rec_end = data.size();
+  *pos = rec_end;
+  // The record without its line end.
+  size_t end = rec_end;
+  if (end > start && data[end - 1] == '\n') --end;
+  if (end > start && data[end - 1] == '\r') --end;
+  size_t n = 0;
+  size_t p = start;
+  while (true) {
+    if (fields->size() <= n) fields->emplace_back();
+    std::string& f = (*fields)[n++];
+    f.clear();
+    if (p < end && data[p] == '"') {
+      ++p;
+      while (true) {
+        size_t qpos = data.find('"', p);
+        if (qpos == std::string_view::npos || qpos >= end) {
+          *error = "unterminated quoted field";
+          *field_count = n;
+          return false;
+        }
+        f.append(data.data() + p, qpos - p);
+        p = qpos + 1;
+        if (p < end && data[p] == '"') {
+          f.push_back('"');
+          ++p;
+          continue;
+        }
+        break;
+      }
+      if (p < end && data[p] != ',') {
+        *error = absl::StrCat("unexpected character after a closing quote in field ", n);
+        *field_count = n;
+        return false;
+      }
+    } else {
+      size_t comma = data.find(',', p);
+      size_t fend = (comma == std::string_view::npos || comma > end) ? end : comma;
+      f.append(data.data() + p, fend - p);
+      p = fend;
+    }
+    if (p < end && data[p] == ',') {
+      ++p;
+      continue;
+    }
+    break;
+  }
+  *field_count = n;
+  return true;
+}
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+bool EpochNumberToMs(double v, int64_t* ms) {
+  if (!std::isfinite(v) || v < 0 || v > 1e16) return false;
+  *ms = static_cast<int64_t>(v > 1e11 ? std::llround(v) : std::llround(v * 1000.0));
+  return true;
+}
+
+bool ParseTimestampMs(std::string_view s, int64_t* ms) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  if (s.empty()) return false;
+  if (s.find_first_not_of("0123456789.") == std::string_view::npos) {
+    char* end = nullptr;
+    std::string copy(s);
+    double v = std::strtod(copy.c_str(), &end);
+    if (end != copy.c_str() + copy.size()) return false;
+    return EpochNumberToMs(v, ms);
+  }
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d))
+    return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31) return false;
+  size_t p = 10;
+  int64_t frac_ms = 0;
+  int64_t offset_s = 0;
+  if (p < s.size()) {
+    if (s[p] != 'T' && s[p] != 't' && s[p] != ' ') return false;
+    if (!Digits(s, p + 1, 2, &h) || p + 3 >= s.size() || s[p + 3] != ':' ||
+        !Digits(s, p + 4, 2, &mi))
+      return false;
+    p += 6;
+    if (p < s.size() && s[p] == ':') {
+      if (!Digits(s, p + 1, 2, &sec)) return false;
+      p += 3;
+      if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
+        ++p;
+        int64_t scale = 100;
+        while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+          frac_ms += (s[p] - '0') * scale;
+          scale /= 10;
+          ++p;
+        }
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 60) return false;
+    if (p < s.size()) {
+      if ((s[p] == 'Z' || s[p] == 'z') && p + 1 == s.size()) {
+        p = s.size();
+      } else if (s[p] == '+' || s[p] == '-') {
+        int sign = s[p] == '-' ? -1 : 1;
+        int oh, om = 0;
+        if (!Digits(s, p + 1, 2, &oh)) return false;
+        size_t q = p + 3;
+        if (q < s.size() && s[q] == ':') ++q;
+        if (q < s.size()) {
+          if (!Digits(s, q, 2, &om)) return false;
+          q += 2;
+        }
+        if (q != s.size() || oh > 23 || om > 59) return false;
+        offset_s = sign * (oh * 3600 + om * 60);
+      } else {
+        return false;
+      }
+    }
+  }
+  int64_t days = DaysFromCivil(y, mo, d);
+  *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - offset_s) * 1000 + frac_ms;
+  return true;
+}
+
+}  // namespace scriptqa::cli

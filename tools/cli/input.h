@@ -1,0 +1,96 @@
+// Transcript input for `scriptqa audit`: files or stdin, plain or gzip, JSONL or CSV, read in
+// chunks that end on record boundaries so that workers can parse them independently and memory
+// stays bounded whatever the size of the archive.
+#ifndef SCRIPTQA_TOOLS_CLI_INPUT_H_
+#define SCRIPTQA_TOOLS_CLI_INPUT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace scriptqa::cli {
+
+enum class InputFormat : uint8_t { kJsonl, kCsv };
+
+// Bytes readable past the end of a chunk's data (simdjson reads up to 64 bytes ahead).
+inline constexpr size_t kChunkPadding = 64;
+
+// A run of whole records of one input.
+struct Chunk {
+  std::string data;         // whole records; capacity() >= size() + kChunkPadding
+  uint64_t first_line = 1;  // physical line number (1-based) of the first record
+  // A record longer than the limit was skipped: `data` is empty and the chunk stands for that one
+  // record, which spanned `skipped_lines` physical lines.
+  bool oversized = false;
+  uint64_t skipped_lines = 0;
+};
+
+// Reads one input. Gzip is recognised by its magic bytes (concatenated members are read in turn);
+// anything else is read as is.
+class ChunkReader {
+ public:
+  // `path` "-" is standard input. For CSV the header line is consumed here (header()).
+  static absl::StatusOr<std::unique_ptr<ChunkReader>> Open(const std::string& path,
+                                                           InputFormat format,
+                                                           size_t max_record_bytes);
+  ~ChunkReader();
+
+  // The next chunk of about `target` bytes (at least one record). false at the end; check
+  // status() then.
+  bool Next(size_t target, Chunk* chunk);
+  const absl::Status& status() const { return status_; }
+
+  // CSV: the header's column names (empty for JSONL).
+  const std::vector<std::string>& header() const { return header_; }
+  // Progress: raw (compressed) bytes consumed so far and the input's size (-1 when unknown).
+  uint64_t raw_bytes_read() const { return raw_read_; }
+  int64_t raw_size() const { return raw_size_; }
+
+ private:
+  ChunkReader() = default;
+  // Appends up to `n` decoded bytes to buf_; false at the end of input or on error.
+  bool Fill(size_t n);
+  // Position after the last record boundary in buf_[0, limit), 0 if none.
+  size_t LastBoundary(size_t limit);
+
+  int fd_ = -1;
+  bool own_fd_ = false;
+  InputFormat format_ = InputFormat::kJsonl;
+  size_t max_record_ = 0;
+  bool gzip_ = false;
+  struct Inflater;
+  std::unique_ptr<Inflater> inflater_;
+  std::string raw_;  // compressed bytes not yet inflated
+  size_t raw_pos_ = 0;
+  std::string buf_;  // decoded bytes not yet handed out
+  size_t scanned_ = 0;      // CSV: buf_[0, scanned_) has been scanned for quotes
+  bool in_quotes_ = false;  // CSV: quote state at scanned_
+  size_t last_boundary_ = 0;  // CSV: last boundary found in [0, scanned_)
+  bool eof_ = false;
+  uint64_t line_ = 1;
+  uint64_t raw_read_ = 0;
+  int64_t raw_size_ = -1;
+  std::vector<std::string> header_;
+  absl::Status status_;
+};
+
+// Splits one CSV record (RFC 4180) starting at *pos of `data`; *pos moves past its line end.
+// Fields are unescaped into `fields` (reusing their storage). Returns false with `error` set for
+// a malformed record (text after a closing quote, an unterminated quote).
+bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>* fields,
+                    size_t* field_count, std::string* error);
+
+// Parses a timestamp: epoch seconds or milliseconds (number or digit string; values above 1e11
+// are milliseconds) or ISO 8601 ("2024-05-01T10:00:05+08:00", "2024-05-01 10:00:05.250Z"; without
+// a zone it is read as UTC, which keeps differences within one export right). Returns false when
+// it is neither.
+bool ParseTimestampMs(std::string_view s, int64_t* ms);
+bool EpochNumberToMs(double v, int64_t* ms);
+
+}  // namespace scriptqa::cli
+
+#endif  // SCRIPTQA_TOOLS_CLI_INPUT_H_

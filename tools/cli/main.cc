@@ -1,0 +1,87 @@
+// scriptqa — the command-line front end of the scriptqa library (docs/cli.md).
+//
+//   scriptqa check "亲，加我薇信发你优惠券"        one message: findings, highlighted
+//   scriptqa rewrite "这款是全网最低价"            the compliant version
+//   scriptqa explain "第一时间为您处理"            every raw hit and why it was kept or not
+//   scriptqa audit chats.jsonl --out audit/      transcripts → findings.jsonl, summary, report
+//   scriptqa compile --rules my.rules -o my.db   rule packs → serialized database
+//   scriptqa lint dictionaries/*.rules           load errors and hit/miss examples
+//
+// Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (lint: problems);
+// 2 usage, rule or input error.
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "audit.h"
+#include "commands.h"
+#include "common.h"
+
+int main(int argc, char** argv) {
+  using namespace scriptqa::cli;
+  CLI::App app{
+      "scriptqa — compliance checks for e-commerce customer-service messages\n"
+      "(ad-law absolute terms, deflection, off-platform contact, paid reviews, personal data).",
+      "scriptqa"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("scriptqa ") + SCRIPTQA_VERSION);
+  app.footer(
+      "Exit codes: 0 nothing at or above --fail-on (default block); 1 findings at or above it "
+      "(lint: problems found); 2 usage, rule or input error.\nSee docs/cli.md.");
+
+  CommonFlags flags;
+  std::vector<std::string> words;
+  auto add_message = [&](CLI::App* sub) {
+    sub->add_option("message", words,
+                    "The message (several words are joined by spaces); none or - reads stdin")
+        ->type_name("TEXT");
+    AddCommonFlags(sub, &flags, FlagSet::kScan);
+  };
+  CLI::App* check = app.add_subcommand("check", "Check one message: findings with their spans");
+  add_message(check);
+  CLI::App* rewrite = app.add_subcommand("rewrite", "Print the compliant version of a message");
+  add_message(rewrite);
+  CLI::App* explain =
+      app.add_subcommand("explain", "Every raw hit of a message and why it was kept or dropped");
+  add_message(explain);
+
+  AuditConfig audit_config;
+  CLI::App* audit =
+      app.add_subcommand("audit", "Audit chat transcripts: findings JSONL, summary, HTML report");
+  AddCommonFlags(audit, &flags, FlagSet::kScan);
+  AddAuditFlags(audit, &audit_config);
+
+  std::vector<std::string> files;
+  std::string output;
+  CLI::App* compile =
+      app.add_subcommand("compile", "Compile rule packs into a serialized database (--db)");
+  compile->add_option("files", files, "Rule packs / term lists (default: the shipped packs)")
+      ->type_name("FILE...")
+      ->check(CLI::ExistingFile);
+  compile->add_option("--output,-o", output, "Database file to write")
+      ->type_name("FILE")
+      ->required();
+  AddCommonFlags(compile, &flags, FlagSet::kRulesOnly);
+  compile->add_flag("--json", flags.json, "Machine-readable JSON output");
+
+  CLI::App* lint = app.add_subcommand(
+      "lint", "Check rule packs: load errors (file:line) and every rule's hit/miss examples");
+  lint->add_option("files", files, "Rule packs / term lists (default: the shipped packs)")
+      ->type_name("FILE...")
+      ->check(CLI::ExistingFile);
+  AddCommonFlags(lint, &flags, FlagSet::kRulesOnly);
+  lint->add_flag("--json", flags.json, "Machine-readable JSON output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (check->parsed()) return RunCheck(flags, words);
+  if (rewrite->parsed()) return RunRewrite(flags, words);
+  if (explain->parsed()) return RunExplain(flags, words);
+  if (audit->parsed()) return RunAudit(flags, audit_config);
+  if (compile->parsed()) return RunCompile(flags, files, output);
+  if (lint->parsed()) return RunLint(flags, files);
+  return kExitUsage;
+}
