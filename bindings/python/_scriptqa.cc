@@ -20,6 +20,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pybind11/pybind11.h>
+#include <structmember.h>
 
 #include <algorithm>
 #include <atomic>
@@ -591,6 +592,79 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
   return out;
 }
 
+// ---- BoundScan: filter.scan for one set of options, called without pybind11's dispatcher ----
+
+// The per-message hot path. pybind11's generic dispatcher (argument vectors, type look-ups by
+// std::type_info) costs more than scanning a short message, so scan(text) for a fixed
+// (filter, options) pair is a small vectorcall object of its own.
+struct BoundScan {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;
+  std::shared_ptr<NativeFilter>* filter;
+  std::shared_ptr<NativeOptions>* options;
+};
+
+PyTypeObject* g_bound_scan_type = nullptr;
+
+PyObject* BoundScanCall(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  auto* b = reinterpret_cast<BoundScan*>(self);
+  if (PyVectorcall_NARGS(nargsf) != 1 || (kwnames && PyTuple_GET_SIZE(kwnames) > 0)) {
+    PyErr_SetString(PyExc_TypeError, "scan() takes exactly one argument (the text)");
+    return nullptr;
+  }
+  try {
+    return Scan(**b->filter, args[0], **b->options).release().ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+void BoundScanDealloc(PyObject* self) {
+  auto* b = reinterpret_cast<BoundScan*>(self);
+  PyTypeObject* tp = Py_TYPE(self);
+  delete b->filter;
+  delete b->options;
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+PyMemberDef g_bound_scan_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, static_cast<Py_ssize_t>(offsetof(BoundScan, vectorcall)),
+     READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyType_Slot g_bound_scan_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(&BoundScanDealloc)},
+    {Py_tp_call, reinterpret_cast<void*>(&PyVectorcall_Call)},
+    {Py_tp_members, g_bound_scan_members},
+    {Py_tp_doc, const_cast<char*>("scan(text) -> list[Finding] for one filter and one set of options")},
+    {0, nullptr},
+};
+
+PyType_Spec g_bound_scan_spec = {
+    "scriptqa._scriptqa.BoundScan", sizeof(BoundScan), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL, g_bound_scan_slots};
+
+py::object Bind(std::shared_ptr<NativeFilter> f, std::shared_ptr<NativeOptions> o) {
+  if (!f || !o) throw py::value_error("bind: filter and options required");
+  if (o->profile && o->profile->filter != f) throw py::value_error("the options belong to another filter");
+  PyObject* obj = g_bound_scan_type->tp_alloc(g_bound_scan_type, 0);
+  if (!obj) throw py::error_already_set();
+  auto* b = reinterpret_cast<BoundScan*>(obj);
+  b->vectorcall = &BoundScanCall;
+  b->filter = new std::shared_ptr<NativeFilter>(std::move(f));
+  b->options = new std::shared_ptr<NativeOptions>(std::move(o));
+  return py::reinterpret_steal<py::object>(obj);
+}
+
 // ---- building and loading ------------------------------------------------------------------------
 
 std::shared_ptr<NativeFilter> Wrap(absl::StatusOr<std::shared_ptr<const sq::Filter>> f) {
@@ -785,7 +859,12 @@ PYBIND11_MODULE(_scriptqa, m) {
   m.attr("StatusError") = py::handle(g_status_error);
   m.attr("EncodeError") = py::handle(g_encode_error);
 
+  g_bound_scan_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&g_bound_scan_spec));
+  if (!g_bound_scan_type) throw py::error_already_set();
+  m.attr("BoundScan") = py::handle(reinterpret_cast<PyObject*>(g_bound_scan_type));
+
   m.def("_register", &Register);
+  m.def("bind", &Bind);
   m.def("default_dictionary_dir", [] { return sq::Filter::DefaultDictionaryDir(); });
 
   py::class_<NativeFilter, std::shared_ptr<NativeFilter>>(m, "NativeFilter")

@@ -218,7 +218,8 @@ class Filter:
     ============  ===========  ==========================================================
     """
 
-    __slots__ = ("_native", "_recipe", "_blob", "_default_opts", "_opts", "_profiles", "_rules", "__weakref__")
+    __slots__ = ("_native", "_recipe", "_blob", "_default_opts", "_scan_default", "_opts", "_profiles", "_rules",
+                 "__weakref__")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -233,6 +234,8 @@ class Filter:
         self._recipe = recipe
         self._blob = blob
         self._default_opts = native.options(0, 0, False, None)
+        # scan(text) with the default options, as one native call (no pybind11 dispatch).
+        self._scan_default = _native.bind(native, self._default_opts)
         self._opts: Dict[Any, Any] = {}
         self._profiles: Dict[Any, Profile] = {}
         self._rules: Optional[Tuple[Rule, ...]] = None
@@ -441,12 +444,13 @@ class Filter:
         profile: Optional[Profile],
         overlap: str,
         errors: str,
-    ) -> Any:
+    ) -> Tuple[Any, Any]:
+        """(native options, bound scan function) for these options; cached."""
         cats = None if categories is None else frozenset(_strings(categories, "categories"))
         key = (min_severity, cats, id(profile) if profile is not None else None, overlap, errors)
         hit = self._opts.get(key)
-        if hit is not None and hit[1] is profile:
-            return hit[0]
+        if hit is not None and hit[2] is profile:
+            return hit[0], hit[1]
         if overlap not in _OVERLAP:
             raise ValueError(f"overlap must be 'longest' or 'all', not {overlap!r}")
         if errors not in _ERRORS:
@@ -465,10 +469,11 @@ class Filter:
                 raise ValueError("the profile was created for another filter")
         sev = 0 if min_severity is None else Severity.parse(min_severity).rank
         native = self._native.options(sev, _OVERLAP[overlap], _ERRORS[errors], None if profile is None else profile._native)
+        bound = _native.bind(self._native, native)
         if len(self._opts) >= _OPTIONS_CACHE_LIMIT:
             self._opts.clear()
-        self._opts[key] = (native, profile)
-        return native
+        self._opts[key] = (native, bound, profile)
+        return native, bound
 
     # ---- scanning ---------------------------------------------------------------------------
 
@@ -488,11 +493,11 @@ class Filter:
         docstring for the options.
         """
         if min_severity is None and categories is None and profile is None and overlap == "longest" and errors == "strict":
-            opts = self._default_opts
+            scan = self._scan_default
         else:
-            opts = self._options(min_severity, categories, profile, overlap, errors)
+            scan = self._options(min_severity, categories, profile, overlap, errors)[1]
         try:
-            return self._native.scan(text, opts)
+            return scan(text)
         except (_native.StatusError, _native.EncodeError) as e:
             raise _scan_error(e) from None
 
@@ -506,7 +511,7 @@ class Filter:
         errors: str = "strict",
     ) -> bool:
         """Whether ``text`` has a finding at least ``at_least`` severe; the cheapest gate."""
-        opts = self._options(None, categories, profile, "longest", errors)
+        opts = self._options(None, categories, profile, "longest", errors)[0]
         try:
             return self._native.has_finding(text, Severity.parse(at_least).rank, opts)
         except (_native.StatusError, _native.EncodeError) as e:
@@ -532,7 +537,7 @@ class Filter:
         exception names the first failing message (``EncodingError.index``).
         """
         batch = texts if isinstance(texts, list) else list(texts)
-        opts = self._options(min_severity, categories, profile, overlap, errors)
+        opts = self._options(min_severity, categories, profile, overlap, errors)[0]
         if threads is None:
             threads = _cpu_count()
         if threads < 1:
@@ -558,7 +563,7 @@ class Filter:
         rounds, then masking with ``*``). ``.text`` is the result, ``.replaced`` the findings of
         the original text that were replaced, ``.clean`` whether no block/review finding remains.
         """
-        opts = self._options(min_severity, categories, profile, overlap, errors)
+        opts = self._options(min_severity, categories, profile, overlap, errors)[0]
         try:
             out, replaced, clean = self._native.rewrite(text, opts)
         except (_native.StatusError, _native.EncodeError) as e:
@@ -578,7 +583,7 @@ class Filter:
         """Every raw hit and why it was reported or suppressed (allow-context, negation cue,
         overlap, ...), for debugging rules and settling QA disputes. ``str()`` of the result is a
         readable report."""
-        opts = self._options(min_severity, categories, profile, overlap, errors)
+        opts = self._options(min_severity, categories, profile, overlap, errors)[0]
         try:
             normalized, raw, findings, report = self._native.explain(text, opts)
         except (_native.StatusError, _native.EncodeError) as e:
