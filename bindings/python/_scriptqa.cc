@@ -482,7 +482,7 @@ struct BatchHit {
   uint32_t rendered_begin, rendered_count;
 };
 
-struct Worker {
+struct alignas(64) Worker {  // one cache line apart: workers append to their own vectors
   std::unique_ptr<Slot> slot;
   std::vector<BatchHit> hits;
   std::vector<std::string> rendered;
