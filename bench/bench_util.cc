@@ -1,6 +1,7 @@
 #include "bench_util.h"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -326,6 +327,12 @@ double Percentile(std::vector<double> v, double p) {
   double rank = std::ceil(p / 100.0 * static_cast<double>(v.size()));
   size_t i = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
   return v[std::min(i, v.size() - 1)];
+}
+
+double ThreadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
 double Median(std::vector<double> v) { return Percentile(std::move(v), 50); }

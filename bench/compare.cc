@@ -3,14 +3,22 @@
 //
 //   scriptqa_compare [--rules=100,1000,5000,default] [--lengths=16,64,256,1024,4096]
 //                    [--threads=1,2] [--cell-seconds=0.25] [--synthetic] [--quick]
+//   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=DIR/cg.out \
+//       scriptqa_compare --instructions=DIR/cg.out [--rules=...]
+//
+// The second form counts instructions per message instead of timing (only the scan loops are
+// instrumented): a view of the same comparison that no other job on the machine can disturb.
 //
 // Per-message latency: every scan is timed on its own with std::chrono::steady_clock (the cost of
 // reading the clock, measured first, is subtracted); p50/p99 are over all timed scans.
-// Throughput: batches of whole passes over the messages without per-message timers; the median
-// batch is reported. With 2 threads, the messages are split between two workers that run at once.
+// Throughput: batches of whole passes over the messages without per-message timers, timed in CPU
+// time of each scanning thread (time spent descheduled by other jobs on this shared machine is not
+// counted); the median batch is reported. With 2 threads, the messages are split between two
+// workers that run at once, and their rates are added.
 #include <algorithm>
 #include <atomic>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +27,14 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define SCRIPTQA_HAVE_CALLGRIND 1
+#endif
+
+#include <fstream>
+#include <functional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -116,8 +132,6 @@ Result Measure(const Engine& engine, const std::vector<std::string>& msgs, int t
   std::vector<const std::string*> sample = Subsample(msgs, per_msg, budget / 5, &r.step);
   std::vector<std::vector<const std::string*>> share(threads);
   for (size_t i = 0; i < sample.size(); ++i) share[i % threads].push_back(sample[i]);
-  size_t sample_bytes = 0;
-  for (const std::string* m : sample) sample_bytes += m->size();
   const double pass_ns = per_msg * static_cast<double>(sample.size()) / threads;
 
   if (latency) {
@@ -144,16 +158,24 @@ Result Measure(const Engine& engine, const std::vector<std::string>& msgs, int t
   if (throughput) {
     const int batches = 5;
     int rounds = std::max(1, static_cast<int>(budget / batches / std::max(pass_ns, 1.0)));
+    std::vector<size_t> share_bytes(threads, 0);
+    for (int t = 0; t < threads; ++t)
+      for (const std::string* m : share[t]) share_bytes[t] += m->size();
     std::vector<double> mbps;
     for (int b = 0; b < batches; ++b) {
-      double t0 = NowNs();
+      std::vector<double> cpu(threads, 0);
       RunThreads(threads, [&](int t) {
         Worker* w = workers[t].get();
+        double t0 = ThreadCpuNs();
         for (int k = 0; k < rounds; ++k)
           for (const std::string* m : share[t]) w->Scan(*m);
+        cpu[t] = ThreadCpuNs() - t0;
       });
-      double dt = NowNs() - t0;
-      mbps.push_back(static_cast<double>(sample_bytes) * rounds / (dt / 1e9) / 1e6);
+      // Sum of the threads' rates, each in bytes per CPU-second of that thread.
+      double total = 0;
+      for (int t = 0; t < threads; ++t)
+        total += static_cast<double>(share_bytes[t]) * rounds / (cpu[t] / 1e9) / 1e6;
+      mbps.push_back(total);
     }
     r.mbps = Median(mbps);
   }
@@ -428,6 +450,112 @@ void BuildAndLoad() {
       Median(load) <= 5);
 }
 
+
+// ---- instruction counts (under callgrind) -------------------------------------------------------
+
+class InstructionCounter {
+ public:
+  explicit InstructionCounter(std::string prefix) : prefix_(std::move(prefix)) {}
+  // Instructions executed by `body`; 0 when not running under callgrind.
+  uint64_t Count(const std::function<void()>& body) {
+#ifdef SCRIPTQA_HAVE_CALLGRIND
+    CALLGRIND_START_INSTRUMENTATION;
+    CALLGRIND_ZERO_STATS;
+    body();
+    CALLGRIND_STOP_INSTRUMENTATION;
+    CALLGRIND_DUMP_STATS_AT("compare");
+    ++dumps_;
+    std::ifstream in(prefix_ + "." + std::to_string(dumps_));
+    uint64_t total = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("totals: ", 0) == 0) return std::stoull(line.substr(8));
+      if (line.rfind("summary: ", 0) == 0) total = std::stoull(line.substr(9));
+    }
+    return total;
+#else
+    body();
+    return 0;
+#endif
+  }
+
+ private:
+  std::string prefix_;
+  int dumps_ = 0;
+};
+
+void RunInstructions(const std::vector<std::string>& specs, const MessageSet& msgs,
+                     const std::string& prefix) {
+  InstructionCounter counter(prefix);
+  // About 300 messages spread over the set.
+  std::vector<const std::string*> sample;
+  size_t step = std::max<size_t>(1, msgs.messages.size() / 300);
+  for (size_t i = 0; i < msgs.messages.size(); i += step) sample.push_back(&msgs.messages[i]);
+  std::vector<std::string> names;
+  std::vector<std::string> labels;
+  std::map<std::string, std::vector<double>> per;  // engine -> per rule set
+  for (const std::string& spec : specs) {
+    RuleSet rs = MakeRuleSet(spec);
+    labels.push_back(rs.label);
+    std::vector<std::unique_ptr<Engine>> engines;
+    engines.push_back(MakeScriptqaEngine("scriptqa full", rs.full, rs.full_ms));
+    engines.push_back(MakeScriptqaEngine("scriptqa match-only", rs.match_only, rs.match_only_ms));
+    engines.push_back(MakeHyperscanRawEngine(rs.terms));
+    engines.push_back(MakeNaiveEngine(rs.terms));
+    if (auto e = MakeRe2SetEngine(rs.terms, rs.regexes)) engines.push_back(std::move(e));
+    if (auto e = MakeIcuEngine(rs.terms, rs.regexes)) engines.push_back(std::move(e));
+    for (const auto& e : engines) {
+      if (std::find(names.begin(), names.end(), e->name()) == names.end())
+        names.push_back(e->name());
+      auto w = e->NewWorker();
+      // Warm up on a few messages and size the sample so that slow engines stay affordable
+      // under valgrind (instrumented code runs ~50x slower than native).
+      double t0 = NowNs();
+      size_t warm = std::min<size_t>(20, sample.size());
+      for (size_t i = 0; i < warm; ++i) w->Scan(*sample[i]);
+      double per_msg = (NowNs() - t0) / static_cast<double>(warm);
+      size_t n = sample.size();
+      if (per_msg * 8 * static_cast<double>(n) > 5e9)
+        n = std::max<size_t>(10, static_cast<size_t>(5e9 / (per_msg * 8)));
+      std::vector<const std::string*> sub;
+      size_t k = std::max<size_t>(1, sample.size() / n);
+      for (size_t i = 0; i < sample.size(); i += k) sub.push_back(sample[i]);
+      for (const std::string* m : sub) w->Scan(*m);  // DFA caches, buffers
+      uint64_t ir = counter.Count([&] {
+        for (const std::string* m : sub) w->Scan(*m);
+      });
+      per[e->name()].resize(specs.size(), 0);
+      per[e->name()][labels.size() - 1] = static_cast<double>(ir) / static_cast<double>(sub.size());
+      std::fprintf(stderr, "instructions: %s / %s: %zu messages\n", rs.label.c_str(),
+                   e->name().c_str(), sub.size());
+    }
+  }
+  std::printf("\n## Instructions per message (callgrind, %zu agent messages of the %s)\n\n",
+              sample.size(),
+              msgs.source.rfind("corpus", 0) == 0 ? "real corpus" : "bundled synthetic set");
+  std::printf("Counted inside the scan loops only; independent of machine load. Instructions are "
+              "not time (SIMD code does more per instruction, a DFA waits on memory), so read these "
+              "as a cross-check of the timed ratios.\n\n| engine |");
+  for (const auto& l : labels) std::printf(" %s |", l.c_str());
+  std::printf("\n|---|");
+  for (size_t i = 0; i < labels.size(); ++i) std::printf("--:|");
+  std::printf("\n");
+  const std::vector<double>& base = per["scriptqa full"];
+  for (const std::string& name : names) {
+    std::printf("| %s |", name.c_str());
+    for (size_t i = 0; i < labels.size(); ++i) {
+      double v = per[name][i];
+      if (v == 0) {
+        std::printf(" – |");
+      } else if (name == "scriptqa full") {
+        std::printf(" %.0f |", v);
+      } else {
+        std::printf(" %.0f (%s) |", v, Ratio(v / base[i]).c_str());
+      }
+    }
+    std::printf("\n");
+  }
+}
+
 std::vector<std::string> SplitList(std::string_view s) {
   std::vector<std::string> out;
   size_t p = 0;
@@ -446,6 +574,7 @@ std::vector<std::string> SplitList(std::string_view s) {
 int main(int argc, char** argv) {
   using namespace scriptqa::bench;
   Config cfg;
+  std::string instructions;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto val = [&](std::string_view key, std::string_view* v) {
@@ -464,6 +593,8 @@ int main(int argc, char** argv) {
       for (const auto& s : SplitList(v)) cfg.threads.push_back(std::stoi(s));
     } else if (val("--cell-seconds=", &v)) {
       cfg.cell_seconds = std::stod(std::string(v));
+    } else if (val("--instructions=", &v)) {
+      instructions = std::string(v);
     } else if (a == "--synthetic") {
       cfg.synthetic = true;
     } else if (a == "--quick") {
@@ -473,7 +604,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--rules=100,1000,5000,default] [--lengths=16,...] "
-                   "[--threads=1,2] [--cell-seconds=S] [--synthetic] [--quick]\n",
+                   "[--threads=1,2] [--cell-seconds=S] [--synthetic] [--quick] [--instructions=CALLGRIND_OUT]\n",
                    argv[0]);
       return 2;
     }
@@ -482,6 +613,10 @@ int main(int argc, char** argv) {
   if (!msgs.ok()) {
     std::fprintf(stderr, "compare: %s\n", std::string(msgs.status().message()).c_str());
     return 1;
+  }
+  if (!instructions.empty()) {
+    RunInstructions(cfg.rule_sets, *msgs, instructions);
+    return 0;
   }
   MeasureTimerOverhead();
   std::printf("# scriptqa vs peers\n\nMessages: %s (%zu agent messages, %zu bytes, mean %.0f B). "

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# One command for every scriptqa benchmark: builds in Release, then runs, on the same terms and the
+# same messages, scriptqa (full pipeline and match-only) against a naive find loop, RE2::Set + RE2,
+# ICU regex and raw Hyperscan; the Google Benchmark suite; the rule-cost tool; the instruction
+# budget; and bench/python_bench.py when it exists. Writes a Markdown report.
+#
+#   bench/run.sh                  full run (about 10 minutes on 2 cores)
+#   bench/run.sh --quick          a smoke run (about 1 minute): fewer rule sets, lengths, time
+#   bench/run.sh --update-budget  re-measure and rewrite bench/budget.json, nothing else
+#   bench/run.sh --no-build       use the existing build
+#   bench/run.sh -- ARGS          extra arguments for scriptqa_compare (e.g. --rules=1000)
+#
+# Environment: BUILD_DIR (default build-bench), OUT_DIR (default out/bench-<date>),
+# SCRIPTQA_CORPUS (default ../shared/corpus/jddc_sample_dialogues.jsonl when present).
+# Packages: tools/deps/bench.txt (libbenchmark-dev, libre2-dev, valgrind).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${BUILD_DIR:-build-bench}
+quick=0
+update_budget=0
+do_build=1
+compare_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --update-budget) update_budget=1 ;;
+    --no-build) do_build=0 ;;
+    --) shift; compare_args=("$@"); break ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$do_build" = 1 ]; then
+  # Front ends other engineers are writing are left out: the benchmarks need only the library.
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCRIPTQA_BUILD_BENCHMARKS=ON \
+    -DSCRIPTQA_BUILD_TESTS=ON -DSCRIPTQA_BUILD_TOOLS=OFF -DSCRIPTQA_BUILD_EXAMPLES=OFF >&2
+  targets="scriptqa_compare scriptqa_rulecost scriptqa_budget_scan"
+  grep -q '^CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" ||
+    { echo "run.sh: $build is not a Release build" >&2; exit 1; }
+  if grep -q 'scriptqa_bench' "$build/build.ninja"; then targets="$targets scriptqa_bench"; fi
+  # shellcheck disable=SC2086
+  cmake --build "$build" -j2 --target $targets >&2
+fi
+
+if [ "$update_budget" = 1 ]; then
+  cmake --build "$build" --target update_budget
+  exit 0
+fi
+
+out=${OUT_DIR:-out/bench-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+echo "run.sh: writing $out/report.md" >&2
+
+# The machine.
+{
+  echo "## Machine"
+  echo
+  echo '```'
+  lscpu | grep -E '^(Architecture|Model name|CPU\(s\)|Thread|Core|Socket|L1d|L2|L3|Hypervisor|Flags)' |
+    sed -E 's/^(Flags:\s+).*/\1'"$(grep -o -w -E 'avx2|avx512f|avx512bw|sse4_2|bmi2' /proc/cpuinfo | sort -u | xargs)"' (relevant subset)/'
+  free -h | head -2
+  uname -srm
+  echo "compiler: $(c++ --version | head -1)"
+  echo "engine: $(dpkg-query -W -f='${Package} ${Version}' libvectorscan5 2>/dev/null || echo unknown)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  echo '```'
+} > "$out/machine.md"
+
+if [ "$quick" = 1 ]; then
+  compare_default=(--quick)
+  gbench_args=(--benchmark_min_time=0.05 --benchmark_repetitions=3)
+  rulecost_args=(--no-loo --passes=3 --top=5)
+else
+  compare_default=()
+  gbench_args=(--benchmark_repetitions=5)
+  rulecost_args=(--top=10)
+fi
+
+# 1. scriptqa vs peers.
+"$build/bench/scriptqa_compare" "${compare_default[@]}" "${compare_args[@]}" > "$out/compare.md"
+
+# 2. Google Benchmark suite (medians of the repetitions).
+if [ -x "$build/bench/scriptqa_bench" ]; then
+  "$build/bench/scriptqa_bench" "${gbench_args[@]}" --benchmark_report_aggregates_only=true \
+    --benchmark_out="$out/gbench.json" --benchmark_out_format=json > "$out/gbench.txt" 2>&1 ||
+    echo "(scriptqa_bench failed)" >> "$out/gbench.txt"
+else
+  echo "scriptqa_bench not built (libbenchmark-dev missing)" > "$out/gbench.txt"
+fi
+
+# 3. Rule cost of the default packs.
+"$build/bench/scriptqa_rulecost" "${rulecost_args[@]}" > "$out/rulecost.txt" 2> "$out/rulecost.log" ||
+  echo "(rulecost failed; see rulecost.log)" >> "$out/rulecost.txt"
+
+# 4. Instruction budget (the CI check).
+budget_status=0
+cmake -DVALGRIND="$(command -v valgrind || true)" \
+  -DPROGRAM="$build/tests/budget/scriptqa_budget_scan" -DBUDGET="$root/bench/budget.json" \
+  -DWORKDIR="$out/callgrind" -P tests/budget/check_budget.cmake > "$out/budget.txt" 2>&1 ||
+  budget_status=$?
+
+# 5. Python: scriptqa's binding vs pyahocorasick (bench/python_bench.py, when it exists).
+if [ -f bench/python_bench.py ]; then
+  BUILD_DIR="$build" python3 bench/python_bench.py > "$out/python.md" 2>&1 ||
+    echo "(python_bench.py failed; output above)" >> "$out/python.md"
+fi
+
+{
+  echo "# scriptqa benchmark run, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  cat "$out/machine.md"
+  echo
+  sed -e '1{/^# /d}' "$out/compare.md"
+  echo
+  echo "## Google Benchmark suite (aggregates of the repetitions)"
+  echo
+  echo '```'
+  grep -E '^(BM_|Benchmark|-----)' "$out/gbench.txt" | grep -v -E '_(mean|stddev|cv) ' || cat "$out/gbench.txt"
+  echo '```'
+  echo
+  echo "## Rule cost (default packs)"
+  echo
+  echo '```'
+  cat "$out/rulecost.txt"
+  echo '```'
+  echo
+  echo "## Instruction budget"
+  echo
+  echo '```'
+  grep -v '^$' "$out/budget.txt"
+  echo '```'
+  if [ -f "$out/python.md" ]; then
+    echo
+    echo "## Python"
+    echo
+    cat "$out/python.md"
+  fi
+} > "$out/report.md"
+echo "$out/report.md"
+exit "$budget_status"

@@ -1,0 +1,118 @@
+// Streaming vs block mode, per byte (issue 6 bar: streaming <= 2x block with chunks of 1–8
+// characters). Each iteration checks one whole message: block = one Scanner::Scan; stream = Reset,
+// one Write per chunk, Finish — what a chat server does for one LLM reply.
+//
+//   build-srv/bench/scriptqa_stream_bench --benchmark_repetitions=3 \
+//       --benchmark_report_aggregates_only=true
+//
+// The last line printed is the ratio stream/block per byte for each setting (computed in-process
+// from separate timed loops, so it is stable across machines of different speed).
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "bench_util.h"
+#include "scriptqa/scanner.h"
+#include "scriptqa/stream.h"
+
+namespace scriptqa::bench {
+namespace {
+
+template <typename T>
+T OrDie(absl::StatusOr<T> v) {
+  if (!v.ok()) {
+    std::fprintf(stderr, "scriptqa_stream_bench: %s\n", std::string(v.status().message()).c_str());
+    std::exit(1);
+  }
+  return *std::move(v);
+}
+
+const MessageSet& Messages() {
+  static const MessageSet* set = new MessageSet(OrDie(LoadAgentMessages()));
+  return *set;
+}
+
+std::shared_ptr<const Filter> DefaultFilter() {
+  static auto* f = new std::shared_ptr<const Filter>(OrDie(Filter::Default()));
+  return *f;
+}
+
+// Each message cut into chunks of lo..hi characters (never inside a character: that is what an
+// LLM token stream looks like; the tests cover splits inside characters).
+std::vector<std::vector<std::string>> Chunked(size_t lo, size_t hi) {
+  std::mt19937 rng(42);
+  std::vector<std::vector<std::string>> out;
+  for (const std::string& m : Messages().messages) {
+    std::vector<std::string> chunks;
+    size_t pos = 0;
+    while (pos < m.size()) {
+      size_t want = lo + rng() % (hi - lo + 1), end = pos;
+      for (size_t c = 0; c < want && end < m.size(); ++c) {
+        ++end;
+        while (end < m.size() && (static_cast<unsigned char>(m[end]) & 0xC0) == 0x80) ++end;
+      }
+      chunks.push_back(m.substr(pos, end - pos));
+      pos = end;
+    }
+    out.push_back(std::move(chunks));
+  }
+  return out;
+}
+
+void BM_Block(benchmark::State& state) {
+  Scanner scanner = OrDie(Scanner::Create(DefaultFilter()));
+  const auto& msgs = Messages().messages;
+  size_t i = 0, bytes = 0, findings = 0;
+  for (auto _ : state) {
+    const std::string& m = msgs[i++ % msgs.size()];
+    auto st = scanner.Scan(m, {}, [&](const Finding&) {
+      ++findings;
+      return ScanControl::kContinue;
+    });
+    benchmark::DoNotOptimize(st);
+    bytes += m.size();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["findings"] = static_cast<double>(findings);
+}
+BENCHMARK(BM_Block);
+
+// Arg 0: min_scan_bytes; args 1, 2: chunk size range in characters.
+void BM_Stream(benchmark::State& state) {
+  StreamOptions so;
+  so.min_scan_bytes = static_cast<size_t>(state.range(0));
+  StreamScanner stream = OrDie(StreamScanner::Create(DefaultFilter(), so));
+  const auto chunked = Chunked(static_cast<size_t>(state.range(1)), static_cast<size_t>(state.range(2)));
+  size_t i = 0, bytes = 0, findings = 0, writes = 0;
+  for (auto _ : state) {
+    const auto& chunks = chunked[i++ % chunked.size()];
+    stream.Reset();
+    for (const std::string& c : chunks) {
+      auto u = stream.Write(c);
+      findings += u->new_findings.size();
+      bytes += c.size();
+    }
+    auto u = stream.Finish();
+    findings += u->new_findings.size();
+    writes += chunks.size();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["findings"] = static_cast<double>(findings);
+  state.counters["writes_per_msg"] =
+      benchmark::Counter(static_cast<double>(writes), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_Stream)
+    ->ArgNames({"min_scan", "lo", "hi"})
+    ->Args({24, 1, 8})
+    ->Args({0, 1, 8})
+    ->Args({8, 1, 8})
+    ->Args({48, 1, 8})
+    ->Args({24, 1, 1})
+    ->Args({24, 8, 8});
+
+}  // namespace
+}  // namespace scriptqa::bench
+
+BENCHMARK_MAIN();
