@@ -1,6 +1,7 @@
 """Dask: the same audit on a distributed.LocalCluster with two worker processes gives exactly the
 single-process results, and each worker receives the filter once."""
 import logging
+import time
 
 import dask
 import dask.bag as db
@@ -66,15 +67,21 @@ def test_audit_dataframe_equals_audit_frame(client, default_filter, messages):
 
 
 def test_filter_shipped_once_per_worker(client, default_filter, messages):
-    # Runs after (and alongside) the tests above: however many tasks and calls, one copy each.
+    # Runs after the tests above: however many tasks and calls, one copy per worker — also after
+    # the scheduler's active memory manager (2 s interval) had time to drop spare replicas.
+    time.sleep(2.5)
     scriptqa.dask.scan_bag(db.from_sequence(messages * 4, npartitions=8)).compute()
     counts = unpickled_per_worker(client)
     assert len(counts) == 2 and set(counts.values()) == {1}, counts
-    # A different filter is shipped separately (once more per worker).
+    # A different filter is shipped separately (once more per worker), and can be released.
     other = scriptqa.Filter.from_terms(["最佳"])
     got = scriptqa.dask.scan_bag(db.from_sequence(messages, npartitions=4), other).compute()
     assert got == [other.scan(m) for m in messages]
     assert set(unpickled_per_worker(client).values()) == {2}
+    ref = scriptqa.dask.ship(other)
+    assert set(client.run(lambda: ref.name in scriptqa.dask._installed).values()) == {True}
+    scriptqa.dask.release(other)
+    assert set(client.run(lambda: ref.name in scriptqa.dask._installed).values()) == {False}
 
 
 def test_local_scheduler_without_client(default_filter, messages):

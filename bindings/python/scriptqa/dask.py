@@ -1,11 +1,13 @@
 """Audit messages with Dask: a dask.bag or dask.dataframe, on one machine or a cluster.
 
 The filter is shipped once per worker, not once per task: with a ``distributed`` client (the
-current one, or ``client=``) it is scattered to every worker with ``broadcast=True`` and the
-tasks receive the worker's copy; it pickles as its compiled database, so a worker loads it in
-milliseconds and compiles nothing. Without a client (Dask's local schedulers) the filter object
-itself is passed to the tasks. Within a worker, the tasks of all its threads share one filter
-(each thread scans with its own C++ scanner).
+current one, or ``client=``) it is installed on every worker by a worker plugin (also on workers
+that join later) and the tasks carry only a small handle to it. It pickles as its compiled
+database, so a worker loads it in milliseconds and compiles nothing. (Scattering it with
+``broadcast=True`` is not enough: the scheduler's active memory manager drops the extra replicas
+between computations, and the next task fetches and unpickles it again.) Without a client (Dask's
+local schedulers) the filter object itself is passed to the tasks. Within a worker, the tasks of
+all its threads share one filter (each thread scans with its own C++ scanner).
 
 The same code runs on a laptop and on a multi-machine cluster::
 
@@ -24,8 +26,9 @@ filter from the dictionary text carried in the pickle.
 
 from __future__ import annotations
 
+import uuid
 import weakref
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import dask
 import dask.bag
@@ -33,10 +36,59 @@ import dask.bag
 from ._filter import Filter
 from ._types import Finding
 
-__all__ = ["scan_bag", "audit_bag", "audit_dataframe", "ship"]
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
+except ImportError:  # dask without distributed: only the local schedulers
+    _WorkerPlugin = object  # type: ignore[assignment,misc]
 
-# Filter -> {client id: Future}: ship a filter to a cluster once, however many calls use it.
-_shipped: "weakref.WeakKeyDictionary[Filter, Dict[str, Any]]" = weakref.WeakKeyDictionary()
+__all__ = ["scan_bag", "audit_bag", "audit_dataframe", "ship", "release", "FilterRef"]
+
+# Client side: Filter -> {client id: plugin name}, so a filter is installed once per cluster.
+_shipped: "weakref.WeakKeyDictionary[Filter, Dict[str, str]]" = weakref.WeakKeyDictionary()
+# Worker side: plugin name -> the filter it installed.
+_installed: Dict[str, Filter] = {}
+
+
+class _FilterPlugin(_WorkerPlugin):  # type: ignore[misc,valid-type]
+    """Installs one filter in each worker process (pickled once per worker)."""
+
+    def __init__(self, name: str, filter: Filter) -> None:
+        self.name = name
+        self.filter = filter
+
+    def setup(self, worker: Any) -> None:
+        _installed[self.name] = self.filter
+
+    def teardown(self, worker: Any) -> None:
+        _installed.pop(self.name, None)
+
+
+class FilterRef:
+    """What tasks carry instead of a filter installed on the workers: its plugin name."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def resolve(self) -> Filter:
+        try:
+            return _installed[self.name]
+        except KeyError:
+            raise RuntimeError(
+                f"scriptqa filter {self.name} is not installed in this process (it is installed on "
+                "the workers of the client that shipped it; was it released?)"
+            ) from None
+
+    def __reduce__(self) -> Any:
+        return (FilterRef, (self.name,))
+
+    def __repr__(self) -> str:
+        return f"<scriptqa.dask.FilterRef {self.name}>"
+
+
+def _resolve(f: Union[Filter, FilterRef]) -> Filter:
+    return f.resolve() if isinstance(f, FilterRef) else f
 
 
 def _current_client(client: Any) -> Any:
@@ -57,12 +109,13 @@ def _current_client(client: Any) -> Any:
     return c if getattr(scheduler, "__self__", None) is c else None
 
 
-def ship(filter: Optional[Filter] = None, client: Any = None) -> Any:
-    """What to pass to tasks for ``filter``: with a distributed client, a Future of the filter
-    scattered to every worker (once per client; later calls reuse it); else the filter.
+def ship(filter: Optional[Filter] = None, client: Any = None) -> Union[Filter, FilterRef]:
+    """What to pass to tasks for ``filter``: with a distributed client, a :class:`FilterRef` to
+    the filter installed on every worker (once per client and filter; later calls reuse it);
+    else the filter itself.
 
     ``client``: a ``distributed.Client``; None: the current client if Dask's default scheduler is
-    one; False: never scatter (the filter is pickled into the graph instead, e.g. when you will
+    one; False: never install (the filter is pickled into the graph instead, e.g. when you will
     compute with ``scheduler="processes"``).
     """
     f = filter if filter is not None else Filter.default()
@@ -70,11 +123,22 @@ def ship(filter: Optional[Filter] = None, client: Any = None) -> Any:
     if client is None:
         return f
     per_client = _shipped.setdefault(f, {})
-    fut = per_client.get(client.id)
-    if fut is None or fut.status in ("error", "cancelled", "lost"):
-        fut = client.scatter(f, broadcast=True, hash=False)
-        per_client[client.id] = fut
-    return fut
+    name = per_client.get(client.id)
+    if name is None:
+        name = f"scriptqa-filter-{uuid.uuid4().hex}"
+        client.register_worker_plugin(_FilterPlugin(name, f), name=name)
+        per_client[client.id] = name
+    return FilterRef(name)
+
+
+def release(filter: Filter, client: Any = None) -> None:
+    """Removes ``filter`` from the workers of ``client`` (default: the current client)."""
+    client = _current_client(client)
+    if client is None:
+        return
+    name = _shipped.get(filter, {}).pop(client.id, None)
+    if name is not None:
+        client.unregister_worker_plugin(name)
 
 
 def _texts(items: Iterable[Any], text: Optional[str]) -> List[Any]:
@@ -85,10 +149,10 @@ def _texts(items: Iterable[Any], text: Optional[str]) -> List[Any]:
     return out
 
 
-def _scan_partition(items: Iterable[Any], filter: Filter, text: Optional[str], threads: int,
+def _scan_partition(items: Iterable[Any], filter: Union[Filter, FilterRef], text: Optional[str], threads: int,
                     options: Dict[str, Any]) -> List[List[Finding]]:
     items = list(items)
-    return filter.scan_many(_texts(items, text), threads=threads, **options)
+    return _resolve(filter).scan_many(_texts(items, text), threads=threads, **options)
 
 
 def scan_bag(
@@ -110,11 +174,11 @@ def scan_bag(
     return bag.map_partitions(_scan_partition, ref, text, threads, options)
 
 
-def _audit_partition(items: Iterable[Any], filter: Filter, text: str, role: Optional[str],
+def _audit_partition(items: Iterable[Any], filter: Union[Filter, FilterRef], text: str, role: Optional[str],
                      roles: Optional[Sequence[str]], keep: Sequence[str], threads: int,
                      options: Dict[str, Any]) -> List[Dict[str, Any]]:
     items = [it for it in items if roles is None or role is None or it.get(role) in roles]
-    results = filter.scan_many(_texts(items, text), threads=threads, **options)
+    results = _resolve(filter).scan_many(_texts(items, text), threads=threads, **options)
     out = []
     for it, fs in zip(items, results):
         base = {k: it.get(k) for k in keep}
@@ -151,10 +215,10 @@ def audit_bag(
     return bag.map_partitions(_audit_partition, ref, text, role, roles_t, tuple(keep), threads, options)
 
 
-def _audit_frame_partition(part: Any, filter: Filter, kwargs: Dict[str, Any]) -> Any:
+def _audit_frame_partition(part: Any, filter: Union[Filter, FilterRef], kwargs: Dict[str, Any]) -> Any:
     from ._frame import audit_frame
 
-    return audit_frame(part, filter, **kwargs)
+    return audit_frame(part, _resolve(filter), **kwargs)
 
 
 def audit_dataframe(
