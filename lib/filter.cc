@@ -414,9 +414,7 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.Str(std::string_view(bytes, len));
     std::free(bytes);
   }
-  Hasher h;
-  h.Bytes(w.data().data(), w.data().size());
-  w.U64(h.value());
+  w.U64(internal::Checksum64(w.data().data(), w.data().size()));
   return std::move(w.data());
 }
 
@@ -432,12 +430,11 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
         "database format version ", version, ", this library reads version ", kFormatVersion,
         ": recompile it from the dictionaries"));
   {
-    Hasher h;
-    h.Bytes(bytes.data(), bytes.size() - 8);
     Reader tail(bytes.substr(bytes.size() - 8));
     uint64_t sum = 0;
     tail.U64(&sum);
-    if (sum != h.value()) return absl::DataLossError("database is damaged (checksum mismatch)");
+    if (sum != internal::Checksum64(bytes.data(), bytes.size() - 8))
+      return absl::DataLossError("database is damaged (checksum mismatch)");
   }
   Reader r(bytes.substr(sizeof kMagic + 4, bytes.size() - sizeof kMagic - 4 - 8));
   auto bad = [](const char* what) {

@@ -61,14 +61,26 @@ class Normalizer {
     return blocks_[(static_cast<size_t>(stage1_[cp >> 7]) << 7) | (cp & 127)];
   }
 
+  // The dense table, for the build-time baker (tools/bake_normtable.cc).
+  const std::vector<uint16_t>& stage1_table() const { return own_stage1_; }
+  const std::vector<uint32_t>& block_table() const { return own_blocks_; }
+  const std::vector<uint32_t>& pool_table() const { return own_pool_; }
+
  private:
   template <bool kWithMap>
   void Run(std::string_view in, std::string* out, OffsetMap* map, size_t* invalid_at) const;
 
   NormalizationOptions options_;
-  std::vector<uint16_t> stage1_;  // cp >> 7 -> block number
-  std::vector<uint32_t> blocks_;  // block number * 128 + (cp & 127) -> entry
-  std::vector<uint32_t> pool_;    // multi-character replacements: length, code points...
+  void Build();  // composes the table for options_ into own_*
+
+  // The table in use: the one baked at build time for the default options (no work at load), or
+  // own_* built for other options (about a millisecond).
+  const uint16_t* stage1_ = nullptr;  // cp >> 7 -> block number
+  const uint32_t* blocks_ = nullptr;  // block number * 128 + (cp & 127) -> entry
+  const uint32_t* pool_ = nullptr;    // multi-character replacements: length, code points...
+  std::vector<uint16_t> own_stage1_;
+  std::vector<uint32_t> own_blocks_;
+  std::vector<uint32_t> own_pool_;
   uint64_t hash_ = 0;
 };
 

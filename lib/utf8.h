@@ -21,6 +21,18 @@ inline uint32_t DecodeUtf8(const unsigned char* p, const unsigned char* end, int
     *len = 1;
     return c;
   }
+  // Fast path for well-formed 2- and 3-byte sequences (all of CJK); anything unusual falls
+  // through to the exact maximal-subpart logic below.
+  if ((c & 0xF0) == 0xE0 && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+    uint32_t cp = ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+    if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) {
+      *len = 3;
+      return cp;
+    }
+  } else if ((c & 0xE0) == 0xC0 && c >= 0xC2 && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+    *len = 2;
+    return ((c & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+  }
   int need;
   unsigned lo = 0x80, hi = 0xBF;
   uint32_t cp;

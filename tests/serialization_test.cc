@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 #include "scriptqa/scanner.h"
@@ -28,14 +29,22 @@ std::string Describe(Scanner& s, std::string_view msg) {
   return out;
 }
 
-// FNV-1a over all but the trailing checksum, as the format defines it; lets a test forge a
-// blob whose checksum is right but whose content is wrong.
+// The format's checksum over all but the trailing 8 bytes (lib/hash.h Checksum64, restated here);
+// lets a test forge a blob whose checksum is right but whose content is wrong.
 void FixChecksum(std::string* blob) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i + 8 < blob->size() + 0 && i < blob->size() - 8; ++i) {
-    h ^= static_cast<unsigned char>((*blob)[i]);
-    h *= 1099511628211ull;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(blob->data());
+  size_t n = blob->size() - 8;
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
   }
+  uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 29;
   for (int i = 0; i < 8; ++i) (*blob)[blob->size() - 8 + i] = static_cast<char>(h >> (8 * i));
 }
 
