@@ -16,7 +16,6 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "filter_impl.h"
@@ -61,15 +60,17 @@ int HexValue(char c) {
   return -1;
 }
 
-// Parses the escape at re[*i] == '\\'. Adds its characters; false when it is not understood.
-bool Escape(std::string_view re, size_t* i, Ranges* out, uint32_t* single) {
-  if (*i + 1 >= re.size()) return false;
+enum class Kind { kKnown, kAny, kUnsafe };
+
+// Parses the escape at re[*i] == '\\'. Adds its characters (sets *single for one character).
+Kind Escape(std::string_view re, size_t* i, Ranges* out, uint32_t* single) {
+  if (*i + 1 >= re.size()) return Kind::kUnsafe;
   char e = re[*i + 1];
   *single = kInvalidCp;
   if (e == 'd') {
     out->push_back({'0', '9'});
     *i += 2;
-    return true;
+    return Kind::kKnown;
   }
   if (e == 'x') {
     size_t j = *i + 2;
@@ -78,81 +79,102 @@ bool Escape(std::string_view re, size_t* i, Ranges* out, uint32_t* single) {
       ++j;
       size_t digits = 0;
       while (j < re.size() && HexValue(re[j]) >= 0 && digits < 8) v = v * 16 + HexValue(re[j++]), ++digits;
-      if (j >= re.size() || re[j] != '}' || digits == 0) return false;
+      if (j >= re.size() || re[j] != '}' || digits == 0) return Kind::kUnsafe;
       ++j;
     } else {
-      if (j + 2 > re.size() || HexValue(re[j]) < 0 || HexValue(re[j + 1]) < 0) return false;
+      if (j + 2 > re.size() || HexValue(re[j]) < 0 || HexValue(re[j + 1]) < 0) return Kind::kUnsafe;
       v = static_cast<uint32_t>(HexValue(re[j]) * 16 + HexValue(re[j + 1]));
       j += 2;
     }
     *single = v;
     out->push_back({v, v});
     *i = j;
-    return true;
+    return Kind::kKnown;
   }
-  static constexpr std::string_view kPunct = ".^$|?*+()[]{}\\/-@#%&~'\"!,:;<=>_`";
+  static constexpr std::string_view kPunct = ".^$|?*+()[]{}\\/-@#%&~'\"!,:;<=>_` ";
   if (kPunct.find(e) != std::string_view::npos) {
     *single = static_cast<unsigned char>(e);
     out->push_back({*single, *single});
     *i += 2;
-    return true;
+    return Kind::kKnown;
   }
-  return false;  // \w, \s, \b, \p{..}, back references, ...: not understood
+  // Character types and control characters: some character, unknown which.
+  static constexpr std::string_view kTypes = "wWsSDpPhHvVNtnrfae";
+  if (kTypes.find(e) != std::string_view::npos) return Kind::kAny;
+  return Kind::kUnsafe;  // assertions (\b \B \A \z \Z \G), back references, \Q..\E, \K, ...
 }
 
-// The characters a regex (Hyperscan syntax, no flags but UTF-8) can match, or false for "any".
-bool Alphabet(std::string_view re, Ranges* out) {
+// What a regex (Hyperscan syntax, UTF-8 mode, no other flags) can match:
+//   kKnown  — only characters in *out;
+//   kAny    — characters we do not enumerate (., \w, negated classes);
+//   kUnsafe — assertions or anchors (^ $ \b, look-around, flags): its matches depend on where the
+//             scanned buffer starts or ends, so it must not be matched on a window of the text.
+Kind Alphabet(std::string_view re, Ranges* out) {
+  Kind kind = Kind::kKnown;
   size_t i = 0;
   while (i < re.size()) {
     char c = re[i];
     if (c == '\\') {
       uint32_t single;
-      if (!Escape(re, &i, out, &single)) return false;
+      Kind k = Escape(re, &i, out, &single);
+      if (k == Kind::kUnsafe) return k;
+      if (k == Kind::kAny) {
+        kind = Kind::kAny;
+        i += 2;
+      }
     } else if (c == '[') {
       ++i;
-      if (i < re.size() && re[i] == '^') return false;
+      if (i < re.size() && re[i] == '^') kind = Kind::kAny;
       bool first = true;
       while (i < re.size() && (re[i] != ']' || first)) {
         first = false;
         uint32_t lo;
         if (re[i] == '\\') {
           Ranges tmp;
-          if (!Escape(re, &i, &tmp, &lo)) return false;
+          Kind k = Escape(re, &i, &tmp, &lo);
+          if (k == Kind::kUnsafe) return k;
+          if (k == Kind::kAny) {
+            kind = Kind::kAny;
+            i += 2;
+            continue;
+          }
           if (lo == kInvalidCp) {  // a class escape such as \d
             out->insert(out->end(), tmp.begin(), tmp.end());
             continue;
           }
         } else if (re[i] == '[') {
-          return false;  // POSIX classes [:alpha:] etc.
+          return Kind::kUnsafe;  // POSIX classes [:alpha:]: not parsed
         } else if (!DecodeAt(re, &i, &lo)) {
-          return false;
+          return Kind::kUnsafe;
         }
         uint32_t hi = lo;
         if (i + 1 < re.size() && re[i] == '-' && re[i + 1] != ']') {
           ++i;
           if (re[i] == '\\') {
             Ranges tmp;
-            if (!Escape(re, &i, &tmp, &hi) || hi == kInvalidCp) return false;
+            if (Escape(re, &i, &tmp, &hi) != Kind::kKnown || hi == kInvalidCp) return Kind::kUnsafe;
           } else if (!DecodeAt(re, &i, &hi)) {
-            return false;
+            return Kind::kUnsafe;
           }
-          if (hi < lo) return false;
+          if (hi < lo) return Kind::kUnsafe;
         }
         out->push_back({lo, hi});
       }
-      if (i >= re.size()) return false;
+      if (i >= re.size()) return Kind::kUnsafe;
       ++i;  // ']'
     } else if (c == '(') {
       if (i + 1 < re.size() && re[i + 1] == '?') {
         if (i + 2 < re.size() && re[i + 2] == ':') {
           i += 3;
         } else {
-          return false;  // flags, look-around, named groups
+          return Kind::kUnsafe;  // flags, look-around, named groups
         }
       } else {
         ++i;
       }
-    } else if (c == ')' || c == '|' || c == '?' || c == '*' || c == '+' || c == '^' || c == '$') {
+    } else if (c == '^' || c == '$') {
+      return Kind::kUnsafe;
+    } else if (c == ')' || c == '|' || c == '?' || c == '*' || c == '+') {
       ++i;
     } else if (c == '{') {
       size_t j = i + 1;
@@ -164,14 +186,15 @@ bool Alphabet(std::string_view re, Ranges* out) {
         ++i;
       }
     } else if (c == '.') {
-      return false;
+      kind = Kind::kAny;
+      ++i;
     } else {
       uint32_t cp;
-      if (!DecodeAt(re, &i, &cp)) return false;
+      if (!DecodeAt(re, &i, &cp)) return Kind::kUnsafe;
       out->push_back({cp, cp});
     }
   }
-  return true;
+  return kind;
 }
 
 }  // namespace
@@ -180,30 +203,93 @@ bool Alphabet(std::string_view re, Ranges* out) {
 // shared by all its stream scanners.
 struct StreamPlan {
   std::vector<uint32_t> rule_literal_width;  // per rule: longest normalised literal (0: none)
-  bool alphabets = false;                    // regex alphabets known (at most 64 regexes)
+  std::vector<uint32_t> regex_min_width;     // per regex, bytes
+  // Regexes are matched on a window of the text (block mode) when every regex is free of anchors
+  // and assertions and none is both unbounded and of unknown alphabet; otherwise with the
+  // streaming database.
+  bool regex_window = false;
   uint64_t ascii[128] = {};                  // per ASCII character: regexes whose alphabet has it
   uint64_t any_non_ascii = 0;                // regexes that accept (almost) any non-ASCII character
-  absl::flat_hash_map<uint32_t, uint64_t> non_ascii;  // other non-ASCII characters
-  uint64_t filter_bits[64] = {};             // cheap pre-check for non_ascii (cp & 4095)
+  std::vector<std::pair<uint32_t, uint64_t>> non_ascii;  // other non-ASCII characters, sorted
+  // The listed non-ASCII characters again as a collision-free hash table (a multiplier is
+  // searched for at build time), so a lookup is one load and a compare, without branches.
+  std::vector<uint32_t> keys;
+  std::vector<uint64_t> values;
+  uint32_t multiplier = 2654435761u, shift = 0, slot_mask = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> overflow;  // when no multiplier works (never seen)
 
   uint64_t Mask(uint32_t cp) const {
     if (cp < 128) return ascii[cp];
-    uint32_t k = cp & 4095;
-    if (!(filter_bits[k >> 6] >> (k & 63) & 1)) return any_non_ascii;
-    auto it = non_ascii.find(cp);
-    return any_non_ascii | (it == non_ascii.end() ? 0 : it->second);
+    const uint32_t i = (cp * multiplier) >> shift & slot_mask;
+    const uint64_t hit = 0 - static_cast<uint64_t>(keys[i] == cp);  // all ones or zero
+    uint64_t m = any_non_ascii | (values[i] & hit);
+    if (!overflow.empty()) {
+      auto it = std::lower_bound(overflow.begin(), overflow.end(), std::make_pair(cp, uint64_t{0}));
+      if (it != overflow.end() && it->first == cp) m |= it->second;
+    }
+    return m;
+  }
+
+  void BuildTable() {
+    size_t size = 64;
+    while (size < 8 * non_ascii.size()) size *= 2;
+    int bits = 0;
+    while ((size_t{1} << bits) < size) ++bits;
+    shift = static_cast<uint32_t>(32 - bits);
+    slot_mask = static_cast<uint32_t>(size - 1);
+    overflow.clear();
+    for (uint32_t attempt = 0; attempt < 1000; ++attempt) {
+      multiplier = 2654435761u + 2 * attempt * 40503u;
+      keys.assign(size, 0);
+      values.assign(size, 0);
+      bool ok = true;
+      for (auto [cp, m] : non_ascii) {
+        const uint32_t i = (cp * multiplier) >> shift & slot_mask;
+        if (keys[i] != 0) {
+          ok = false;
+          break;
+        }
+        keys[i] = cp;
+        values[i] = m;
+      }
+      if (ok) return;
+    }
+    keys.assign(size, 0);
+    values.assign(size, 0);
+    overflow = non_ascii;
   }
 
   explicit StreamPlan(const FilterImpl& f) {
     rule_literal_width.assign(f.rules.size(), 0);
     for (const LiteralPattern& p : f.literals.patterns)
       rule_literal_width[p.rule] = std::max(rule_literal_width[p.rule], p.length);
-    if (f.regexes.size() > 64) return;
-    alphabets = true;
+    regex_min_width.assign(f.regexes.size(), 1);
+    for (size_t r = 0; r < f.regexes.size(); ++r) {
+      hs_expr_info_t* info = nullptr;
+      hs_compile_error_t* err = nullptr;
+      if (hs_expression_info(f.regex_exprs[r].c_str(), HS_FLAG_UTF8, &info, &err) == HS_SUCCESS) {
+        regex_min_width[r] = std::max(info->min_width, 1u);
+        std::free(info);
+      } else {
+        hs_free_compile_error(err);
+      }
+    }
+    BuildTable();
+    if (f.regexes.empty() || f.regexes.size() > 64) return;
+    regex_window = true;
     for (size_t r = 0; r < f.regexes.size(); ++r) {
       const uint64_t bit = uint64_t{1} << r;
       Ranges ranges;
-      if (!Alphabet(f.regex_exprs[r], &ranges)) {
+      Kind kind = Alphabet(f.regex_exprs[r], &ranges);
+      if (kind == Kind::kUnsafe || (kind == Kind::kAny && f.regexes[r].max_width == kUnbounded)) {
+        regex_window = false;
+        any_non_ascii = 0;
+        non_ascii.clear();
+        for (uint64_t& m : ascii) m = 0;
+        BuildTable();
+        return;
+      }
+      if (kind == Kind::kAny) {
         for (uint64_t& m : ascii) m |= bit;
         any_non_ascii |= bit;
         continue;
@@ -217,11 +303,13 @@ struct StreamPlan {
           continue;
         }
         for (uint32_t c = nlo; c <= hi; ++c) {
-          non_ascii[c] |= bit;
-          filter_bits[(c & 4095) >> 6] |= uint64_t{1} << (c & 63);
+          auto it = std::lower_bound(non_ascii.begin(), non_ascii.end(), std::make_pair(c, uint64_t{0}));
+          if (it == non_ascii.end() || it->first != c) it = non_ascii.insert(it, {c, 0});
+          it->second |= bit;
         }
       }
     }
+    BuildTable();
   }
 };
 
@@ -313,32 +401,36 @@ class StreamScannerImpl {
   const FilterImpl* f = nullptr;
   std::shared_ptr<const internal::StreamPlan> plan;
   internal::ScratchPtr scratch;
-  internal::StreamPtr lit_stream, re_stream;
+  internal::StreamPtr re_stream;  // only when regexes cannot be matched on windows
   std::atomic<bool> busy{false};
 
   StreamOptions options;
   const ProfileImpl* profile = nullptr;
   // Per option set: what can still report.
   std::vector<uint32_t> literal_width;  // per category (deny terms last): longest active literal
-  std::vector<uint8_t> regex_active;    // per regex pattern
-  uint64_t active_regex_bits = 0;
-  uint32_t walk_limit = 0;              // bytes to look back for regex runs
+  uint32_t literal_reach = 0;           // longest active literal of any category
+  uint32_t deny_reach = 0;              // longest shop deny term
+  std::vector<std::vector<uint32_t>> category_regexes;  // active regexes per category
+  std::vector<std::pair<uint32_t, int64_t>> release_regexes;  // active: (regex, capped width)
+  uint64_t active_bits = 0;             // active regexes (window mode)
 
   // The message.
   State state = State::kOpen;
   std::string text;
   size_t decoded = 0;       // text[0, decoded) is normalised
-  uint32_t char_count = 0;  // characters in text[0, decoded)
+  size_t counted_bytes = 0, counted_chars = 0;  // a known character offset, for findings
   std::string norm;
   internal::OffsetMap map;
   size_t scanned = 0;  // norm[0, scanned) has been matched
+  // Window mode: regexes whose alphabet run reaches `scanned`, and where each run began.
+  uint64_t alive = 0;
+  std::vector<uint32_t> run_begin;
   std::vector<RawHit> all_raw;  // every raw hit, for the final resolution
   std::vector<RawHit> fresh_raw;
   std::vector<Hit> hits;  // de-duplicated, with their state
   absl::flat_hash_set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
   size_t open_hits = 0;   // hits pending or confirmed but not yet reported/dropped
   std::vector<uint32_t> category_end;  // per category: end of the last reported hit
-  std::vector<uint32_t> run_start;     // per regex: start of the run of its alphabet before `scanned`
   std::vector<Finding> reported, fresh;
   size_t releasable = 0;
 
@@ -350,6 +442,7 @@ class StreamScannerImpl {
   std::vector<RawHit> final_raw;
   std::vector<Finding> final_findings;
   std::vector<uint32_t> order;
+  size_t window_base = 0, window_after = 0;  // for the match callbacks
 
   absl::Status Configure(const StreamOptions& o);
   void Clear();
@@ -360,13 +453,18 @@ class StreamScannerImpl {
  private:
   absl::Status NormalizeMore(bool final);
   absl::Status ScanMore();
+  absl::Status ScanWindow(hs_database_t* db, size_t lo, match_event_handler on_match);
+  size_t TrackRuns();
   absl::Status Absorb();
-  void Decide(bool final);
-  void ComputeRuns();
+  void Decide();
   uint64_t FutureStart(uint32_t category, bool for_release) const;
   void UpdateReleasable();
   void Report(Hit& h);
   void RepointFindings();
+  size_t CharStart(size_t pos) const {
+    while (pos > 0 && pos < norm.size() && (static_cast<unsigned char>(norm[pos]) & 0xC0) == 0x80) --pos;
+    return pos;
+  }
   StreamUpdate Update(bool finished) {
     StreamUpdate u;
     u.releasable = releasable;
@@ -379,36 +477,35 @@ class StreamScannerImpl {
     return st;
   }
 
+  // Match callbacks: offsets are relative to the window starting at `window_base`; a hit that
+  // ends at or before `window_after` was found by an earlier window.
   static int OnLiteral(unsigned id, unsigned long long, unsigned long long to, unsigned,
                        void* ctx) {
     auto* self = static_cast<StreamScannerImpl*>(ctx);
     const auto& pats = self->f->literals.patterns;
-    if (id >= pats.size()) return 0;
+    const size_t end = self->window_base + to;
+    if (id >= pats.size() || end <= self->window_after) return 0;
     const auto& p = pats[id];
-    self->fresh_raw.push_back({p.rule, id, static_cast<uint32_t>(to - p.length),
-                               static_cast<uint32_t>(to), false, p.edges});
+    self->fresh_raw.push_back({p.rule, id, static_cast<uint32_t>(end - p.length),
+                               static_cast<uint32_t>(end), false, p.edges});
     return 0;
   }
   static int OnRegex(unsigned id, unsigned long long, unsigned long long to, unsigned,
                      void* ctx) {
     auto* self = static_cast<StreamScannerImpl*>(ctx);
-    if (id >= self->f->regexes.size()) return 0;
+    const size_t end = self->window_base + to;
+    if (id >= self->f->regexes.size() || end <= self->window_after) return 0;
     self->fresh_raw.push_back(
-        {self->f->regexes[id].rule, id, kNoStart, static_cast<uint32_t>(to), true, 0});
+        {self->f->regexes[id].rule, id, kNoStart, static_cast<uint32_t>(end), true, 0});
     return 0;
   }
-  struct DenyCtx {
-    StreamScannerImpl* self;
-    size_t base, after;
-  };
   static int OnDeny(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
-    auto* d = static_cast<DenyCtx*>(ctx);
-    const auto& pats = d->self->profile->deny.patterns;
-    if (id >= pats.size()) return 0;
-    size_t end = d->base + to;
-    if (end <= d->after) return 0;  // found by an earlier window
-    d->self->fresh_raw.push_back({kDenyRule, id, static_cast<uint32_t>(end - pats[id].length),
-                                  static_cast<uint32_t>(end), false, 0});
+    auto* self = static_cast<StreamScannerImpl*>(ctx);
+    const auto& pats = self->profile->deny.patterns;
+    const size_t end = self->window_base + to;
+    if (id >= pats.size() || end <= self->window_after) return 0;
+    self->fresh_raw.push_back({kDenyRule, id, static_cast<uint32_t>(end - pats[id].length),
+                               static_cast<uint32_t>(end), false, 0});
     return 0;
   }
 };
@@ -428,7 +525,7 @@ absl::Status StreamScannerImpl::Configure(const StreamOptions& o) {
   profile = p;
 
   // Which rules can still report under these options decides how far back a future finding can
-  // start: literal widths per category, and the active regexes.
+  // start (literal widths per category, the active regexes) and which hits must be found at all.
   const size_t ncat = f->categories.size() + 1;  // + profile deny terms
   literal_width.assign(ncat, 0);
   auto active = [&](uint32_t rule) {
@@ -444,19 +541,23 @@ absl::Status StreamScannerImpl::Configure(const StreamOptions& o) {
       uint32_t& w = literal_width[f->rule_category[r]];
       w = std::max(w, plan->rule_literal_width[r]);
     }
-  if (p && p->deny.db && p->deny_rule.severity >= o.scan.min_severity)
-    for (const auto& dp : p->deny.patterns)
-      literal_width[ncat - 1] = std::max(literal_width[ncat - 1], dp.length);
-  regex_active.assign(f->regexes.size(), 0);
-  active_regex_bits = 0;
-  walk_limit = 0;
+  literal_reach = *std::max_element(literal_width.begin(), literal_width.end());
+  deny_reach = 0;
+  if (p && p->deny.db && p->deny_rule.severity >= o.scan.min_severity) {
+    for (const auto& dp : p->deny.patterns) deny_reach = std::max(deny_reach, dp.length);
+    literal_width[ncat - 1] = deny_reach;
+  }
+  category_regexes.assign(ncat, {});
+  release_regexes.clear();
+  active_bits = 0;
   for (size_t r = 0; r < f->regexes.size(); ++r) {
     if (!active(f->regexes[r].rule)) continue;
-    regex_active[r] = 1;
-    if (r < 64) active_regex_bits |= uint64_t{1} << r;
-    walk_limit = std::max(walk_limit, std::min(f->regexes[r].max_width, internal::kUnboundedHoldback));
+    category_regexes[f->rule_category[f->regexes[r].rule]].push_back(static_cast<uint32_t>(r));
+    release_regexes.push_back(
+        {static_cast<uint32_t>(r), std::min(f->regexes[r].max_width, internal::kUnboundedHoldback)});
+    if (plan->regex_window) active_bits |= uint64_t{1} << r;
   }
-  run_start.assign(f->regexes.size(), 0);
+  run_begin.assign(f->regexes.size(), 0);
   category_end.assign(ncat, 0);
   return absl::OkStatus();
 }
@@ -465,28 +566,27 @@ void StreamScannerImpl::Clear() {
   state = State::kOpen;
   text.clear();
   decoded = 0;
-  char_count = 0;
+  counted_bytes = 0;
+  counted_chars = 0;
   norm.clear();
   map.Clear();
   scanned = 0;
+  alive = 0;
   all_raw.clear();
   fresh_raw.clear();
   hits.clear();
   seen.clear();
   open_hits = 0;
   std::fill(category_end.begin(), category_end.end(), 0);
-  std::fill(run_start.begin(), run_start.end(), 0);
   reported.clear();
   fresh.clear();
   releasable = 0;
 }
 
 void StreamScannerImpl::Discard() {
-  if (state != State::kFinished) {
-    // Drop the engine state of the unfinished message; no end-of-data matches wanted.
-    if (lit_stream) hs_reset_stream(lit_stream.get(), 0, nullptr, nullptr, nullptr);
-    if (re_stream) hs_reset_stream(re_stream.get(), 0, nullptr, nullptr, nullptr);
-  }
+  // Drop the engine state of an unfinished message; no end-of-data matches wanted.
+  if (state != State::kFinished && re_stream)
+    hs_reset_stream(re_stream.get(), 0, nullptr, nullptr, nullptr);
   Clear();
 }
 
@@ -518,46 +618,110 @@ absl::Status StreamScannerImpl::NormalizeMore(bool final) {
       } while (k > 0 && (static_cast<unsigned char>(norm[k]) & 0xC0) == 0x80);
     }
   }
+  // (map.src_char is not kept: nothing in the confirmation stage reads it, and findings count
+  // their characters from the text.)
   const uint32_t off = static_cast<uint32_t>(decoded);
   norm.append(seg_norm, drop, std::string::npos);
-  for (size_t i = drop; i < seg_norm.size(); ++i) {
-    map.src_begin.push_back(seg_map.src_begin[i] + off);
-    map.src_end.push_back(seg_map.src_end[i] + off);
-    map.src_char.push_back(seg_map.src_char[i] + char_count);
+  const size_t add = seg_norm.size() - drop, at = map.src_begin.size();
+  map.src_begin.resize(at + add);
+  map.src_end.resize(at + add);
+  uint32_t* sb = map.src_begin.data() + at;
+  uint32_t* se = map.src_end.data() + at;
+  const uint32_t* tb = seg_map.src_begin.data() + drop;
+  const uint32_t* te = seg_map.src_end.data() + drop;
+  for (size_t i = 0; i < add; ++i) {
+    sb[i] = tb[i] + off;
+    se[i] = te[i] + off;
   }
   for (uint32_t b : seg_map.clause_breaks) {
     const uint32_t pos = static_cast<uint32_t>(b == 0 ? base : base + b - drop);
     if (map.clause_breaks.empty() || map.clause_breaks.back() != pos)
       map.clause_breaks.push_back(pos);
   }
-  char_count += static_cast<uint32_t>(internal::CountChars(seg));
   decoded = end;
   return absl::OkStatus();
+}
+
+absl::Status StreamScannerImpl::ScanWindow(hs_database_t* db, size_t lo,
+                                           match_event_handler on_match) {
+  window_base = lo;
+  window_after = scanned;
+  hs_error_t rc = hs_scan(db, norm.data() + lo, static_cast<unsigned>(norm.size() - lo), 0,
+                          scratch.get(), on_match, this);
+  if (rc != HS_SUCCESS)
+    return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  return absl::OkStatus();
+}
+
+// Follows the regex alphabet runs over norm[scanned, size). Returns where a regex window must
+// start so that every match ending after `scanned` is inside it, or npos when no regex can have
+// such a match: a match lies within one run of its alphabet and is at least min_width long.
+size_t StreamScannerImpl::TrackRuns() {
+  const size_t s = scanned, n = norm.size();
+  size_t lo = std::string::npos;
+  auto consider = [&](uint32_t r, size_t begin, size_t end) {
+    if (end <= s || end - begin < plan->regex_min_width[r]) return;
+    const uint32_t w = f->regexes[r].max_width;  // bounded, or the alphabet is known
+    size_t start = begin;
+    if (w != internal::kUnbounded && s + 1 > w) start = std::max(start, s + 1 - w);
+    lo = std::min(lo, start);
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(norm.data());
+  for (size_t pos = s; pos < n;) {
+    // Normalised text is valid UTF-8 (invalid input became U+FFFD).
+    uint32_t cp = p[pos];
+    int len = 1;
+    if (cp >= 0xF0) {
+      cp = (cp & 0x07) << 18 | (p[pos + 1] & 0x3Fu) << 12 | (p[pos + 2] & 0x3Fu) << 6 | (p[pos + 3] & 0x3Fu);
+      len = 4;
+    } else if (cp >= 0xE0) {
+      cp = (cp & 0x0F) << 12 | (p[pos + 1] & 0x3Fu) << 6 | (p[pos + 2] & 0x3Fu);
+      len = 3;
+    } else if (cp >= 0xC0) {
+      cp = (cp & 0x1F) << 6 | (p[pos + 1] & 0x3Fu);
+      len = 2;
+    }
+    const uint64_t m = plan->Mask(cp) & active_bits;
+    for (uint64_t d = alive & ~m; d != 0; d &= d - 1) {
+      const uint32_t r = static_cast<uint32_t>(__builtin_ctzll(d));
+      consider(r, run_begin[r], pos);
+    }
+    for (uint64_t b = m & ~alive; b != 0; b &= b - 1) run_begin[__builtin_ctzll(b)] = static_cast<uint32_t>(pos);
+    alive = m;
+    pos += static_cast<size_t>(len);
+  }
+  for (uint64_t a = alive; a != 0; a &= a - 1) {
+    const uint32_t r = static_cast<uint32_t>(__builtin_ctzll(a));
+    consider(r, run_begin[r], n);
+  }
+  return lo;
 }
 
 absl::Status StreamScannerImpl::ScanMore() {
   const size_t n = norm.size();
   if (n == scanned) return absl::OkStatus();
-  const char* data = norm.data() + scanned;
-  const unsigned len = static_cast<unsigned>(n - scanned);
-  if (lit_stream) {
-    hs_error_t rc = hs_scan_stream(lit_stream.get(), data, len, 0, scratch.get(), &OnLiteral, this);
-    if (rc != HS_SUCCESS)
-      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  // Regex runs first, while the text is hot in the cache and before the engine evicts the tables.
+  const size_t regex_lo = plan->regex_window && active_bits != 0 ? TrackRuns() : std::string::npos;
+  // Literals (and shop deny terms) on a window reaching back by the longest active one: every
+  // literal hit that ends after `scanned` lies inside it.
+  if (f->literals.db && literal_reach > 0) {
+    const size_t lo = scanned + 1 > literal_reach ? CharStart(scanned + 1 - literal_reach) : 0;
+    absl::Status st = ScanWindow(f->literals.db.get(), lo, &OnLiteral);
+    if (!st.ok()) return st;
   }
-  if (re_stream) {
-    hs_error_t rc = hs_scan_stream(re_stream.get(), data, len, 0, scratch.get(), &OnRegex, this);
-    if (rc != HS_SUCCESS)
-      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  if (deny_reach > 0) {
+    const size_t lo = scanned + 1 > deny_reach ? CharStart(scanned + 1 - deny_reach) : 0;
+    absl::Status st = ScanWindow(profile->deny.db.get(), lo, &OnDeny);
+    if (!st.ok()) return st;
   }
-  if (profile && profile->deny.db) {
-    // Shop deny terms: block mode over the new text plus the longest term's reach into the old.
-    size_t reach = 0;
-    for (const auto& p : profile->deny.patterns) reach = std::max<size_t>(reach, p.length);
-    const size_t lo = scanned >= reach ? scanned - reach + 1 : 0;
-    DenyCtx ctx{this, lo, scanned};
-    hs_error_t rc = hs_scan(profile->deny.db.get(), norm.data() + lo, static_cast<unsigned>(n - lo),
-                            0, scratch.get(), &OnDeny, &ctx);
+  if (regex_lo != std::string::npos) {
+    absl::Status st = ScanWindow(f->regex_db.get(), CharStart(regex_lo), &OnRegex);
+    if (!st.ok()) return st;
+  } else if (re_stream) {
+    window_base = 0;
+    window_after = 0;
+    hs_error_t rc = hs_scan_stream(re_stream.get(), norm.data() + scanned,
+                                   static_cast<unsigned>(n - scanned), 0, scratch.get(), &OnRegex, this);
     if (rc != HS_SUCCESS)
       return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
   }
@@ -588,39 +752,20 @@ absl::Status StreamScannerImpl::Absorb() {
   return absl::OkStatus();
 }
 
-// For each active regex, where the run of characters of its alphabet that ends at `scanned`
-// begins: a future match (it ends after `scanned`) cannot start before that.
-void StreamScannerImpl::ComputeRuns() {
-  if (!plan->alphabets || active_regex_bits == 0) return;
-  uint64_t alive = active_regex_bits;
-  const std::string_view s(norm.data(), scanned);
-  size_t pos = scanned;
-  while (alive != 0 && pos > 0 && scanned - pos < walk_limit) {
-    size_t q = pos - 1;
-    while (q > 0 && (static_cast<unsigned char>(s[q]) & 0xC0) == 0x80) --q;
-    const uint64_t dead = alive & ~plan->Mask(internal::CpAt(s, q));
-    for (uint64_t d = dead; d != 0; d &= d - 1) run_start[__builtin_ctzll(d)] = static_cast<uint32_t>(pos);
-    alive &= ~dead;
-    pos = q;
-  }
-  for (uint64_t a = alive; a != 0; a &= a - 1) run_start[__builtin_ctzll(a)] = static_cast<uint32_t>(pos);
-}
-
-// The earliest normalised offset at which a raw hit of `category` not found yet can start.
-// UINT64_MAX when none can.
+// The earliest normalised offset at which a raw hit of `category` not found yet can start, or
+// UINT64_MAX when none can. Such a hit ends after `scanned`.
 uint64_t StreamScannerImpl::FutureStart(uint32_t category, bool for_release) const {
-  const int64_t next_end = static_cast<int64_t>(scanned) + 1;  // future hits end after `scanned`
+  const int64_t next_end = static_cast<int64_t>(scanned) + 1;
   int64_t best = INT64_MAX;
   if (uint32_t w = literal_width[category]; w > 0) best = next_end - w;
-  if (category < f->categories.size()) {
-    for (size_t r = 0; r < f->regexes.size(); ++r) {
-      if (!regex_active[r] || f->rule_category[f->regexes[r].rule] != category) continue;
-      uint32_t w = f->regexes[r].max_width;
-      if (w == internal::kUnbounded && for_release) w = internal::kUnboundedHoldback;
-      int64_t start = w == internal::kUnbounded ? 0 : next_end - w;
-      if (plan->alphabets) start = std::max<int64_t>(start, run_start[r]);
-      best = std::min(best, start);
-    }
+  for (uint32_t r : category_regexes[category]) {
+    uint32_t w = f->regexes[r].max_width;
+    if (w == internal::kUnbounded && for_release) w = internal::kUnboundedHoldback;
+    int64_t start = w == internal::kUnbounded ? 0 : next_end - w;
+    // In window mode a future match continues the current run of its alphabet (or starts anew).
+    if (plan->regex_window)
+      start = std::max<int64_t>(start, (alive >> r & 1) ? run_begin[r] : static_cast<int64_t>(scanned));
+    best = std::min(best, start);
   }
   if (best == INT64_MAX) return UINT64_MAX;
   return best < 0 ? 0 : static_cast<uint64_t>(best);
@@ -634,21 +779,23 @@ void StreamScannerImpl::Report(Hit& h) {
   fd.rule = &r;
   fd.severity = h.severity;
   fd.bytes = {map.src_begin[h.raw.nb], map.src_end[h.raw.ne - 1]};
-  fd.chars.begin = map.src_char[h.raw.nb];
-  fd.chars.end = fd.chars.begin + internal::CountChars(
-                                      std::string_view(text).substr(fd.bytes.begin, fd.bytes.size()));
+  const std::string_view t = text;
+  if (fd.bytes.begin < counted_bytes) counted_bytes = counted_chars = 0;
+  counted_chars += internal::CountChars(t.substr(counted_bytes, fd.bytes.begin - counted_bytes));
+  counted_bytes = fd.bytes.begin;
+  fd.chars = {counted_chars, counted_chars + internal::CountChars(t.substr(fd.bytes.begin, fd.bytes.size()))};
   fd.text = std::string_view(text).substr(fd.bytes.begin, fd.bytes.size());
   reported.push_back(fd);
   fresh.push_back(fd);
 }
 
-void StreamScannerImpl::Decide(bool final) {
+void StreamScannerImpl::Decide() {
   if (open_hits == 0) return;
   const size_t n = norm.size();
   for (Hit& h : hits) {
     if (h.state != kPending) continue;
     internal::Confirmation c =
-        internal::Confirm(*f, profile, options.scan, norm, map, h.raw, final, nullptr);
+        internal::Confirm(*f, profile, options.scan, norm, map, h.raw, /*complete=*/false, nullptr);
     if (c.pending) continue;
     h.severity = c.severity;
     if (c.decision == Decision::kReported) {
@@ -660,7 +807,7 @@ void StreamScannerImpl::Decide(bool final) {
   }
   // With collapse_repeats the last character's source run can still grow.
   const bool collapse = f->options.normalization.collapse_repeats;
-  auto span_final = [&](const Hit& h) { return final || !collapse || h.raw.ne < n; };
+  auto span_final = [&](const Hit& h) { return !collapse || h.raw.ne < n; };
 
   if (options.scan.overlap == Overlap::kAll) {
     for (Hit& h : hits)
@@ -688,7 +835,7 @@ void StreamScannerImpl::Decide(bool final) {
     Hit& h = hits[i];
     if (h.category != cat) {
       cat = h.category;
-      future = final ? UINT64_MAX : FutureStart(cat, /*for_release=*/false);
+      future = FutureStart(cat, /*for_release=*/false);
       blocked = false;
     }
     if (blocked) continue;
@@ -707,8 +854,19 @@ void StreamScannerImpl::Decide(bool final) {
 }
 
 void StreamScannerImpl::UpdateReleasable() {
-  uint64_t p = UINT64_MAX;
-  for (uint32_t c = 0; c < literal_width.size(); ++c) p = std::min(p, FutureStart(c, true));
+  // The earliest start of a hit not found yet, over all categories (as FutureStart, but capping
+  // unbounded regexes), and of the hits still open.
+  const int64_t next_end = static_cast<int64_t>(scanned) + 1;
+  int64_t best = INT64_MAX;
+  if (literal_reach > 0) best = next_end - literal_reach;
+  if (deny_reach > 0) best = std::min<int64_t>(best, next_end - deny_reach);
+  for (const auto& [r, w] : release_regexes) {
+    int64_t start = next_end - w;
+    if (plan->regex_window)
+      start = std::max<int64_t>(start, (alive >> r & 1) ? run_begin[r] : static_cast<int64_t>(scanned));
+    best = std::min(best, start);
+  }
+  uint64_t p = best == INT64_MAX ? UINT64_MAX : best < 0 ? 0 : static_cast<uint64_t>(best);
   if (open_hits > 0)
     for (const Hit& h : hits)
       if (h.state == kPending || h.state == kConfirmed) p = std::min<uint64_t>(p, h.raw.nb);
@@ -739,8 +897,7 @@ absl::StatusOr<StreamUpdate> StreamScannerImpl::Write(std::string_view chunk) {
   absl::Status st = NormalizeMore(false);
   if (st.ok()) st = ScanMore();
   if (!st.ok()) return Fail(st);
-  ComputeRuns();
-  Decide(false);
+  Decide();
   UpdateReleasable();
   return Update(false);
 }
@@ -754,11 +911,11 @@ absl::StatusOr<StreamUpdate> StreamScannerImpl::Finish() {
   absl::Status st = NormalizeMore(true);
   if (st.ok()) st = ScanMore();
   if (!st.ok()) return Fail(st);
-  // End of data: patterns anchored at the end report now; the streams are ready for reuse.
-  for (auto* s : {lit_stream.get(), re_stream.get()}) {
-    if (!s) continue;
-    hs_error_t rc = hs_reset_stream(s, 0, scratch.get(), s == lit_stream.get() ? &OnLiteral : &OnRegex,
-                                    this);
+  if (re_stream) {
+    // End of data: regexes anchored at the end report now; the stream is ready for reuse.
+    window_base = 0;
+    window_after = 0;
+    hs_error_t rc = hs_reset_stream(re_stream.get(), 0, scratch.get(), &OnRegex, this);
     if (rc != HS_SUCCESS)
       return Fail(absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc))));
   }
@@ -785,9 +942,7 @@ absl::StatusOr<StreamUpdate> StreamScannerImpl::Finish() {
     for (const Finding& r : reported) known |= same(r, fd);
     if (!known) fresh.push_back(fd);
   }
-  reported = final_findings;
-  for (Hit& h : hits)
-    if (h.state == kPending || h.state == kConfirmed) h.state = kDropped;
+  reported.swap(final_findings);
   open_hits = 0;
   releasable = text.size();
   return Update(true);
@@ -814,17 +969,15 @@ absl::StatusOr<StreamScanner> StreamScanner::Create(std::shared_ptr<const Filter
           absl::StrCat("cannot allocate scratch space: ", internal::HsErrorName(rc)));
     impl->scratch.reset(s);
   }
-  for (auto [db, out] : {std::pair{f.literal_stream_db.get(), &impl->lit_stream},
-                         std::pair{f.regex_stream_db.get(), &impl->re_stream}}) {
-    if (!db) continue;
+  impl->plan = internal::PlanFor(filter);
+  if (!impl->plan->regex_window && f.regex_stream_db) {
     hs_stream_t* s = nullptr;
-    hs_error_t rc = hs_open_stream(db, 0, &s);
+    hs_error_t rc = hs_open_stream(f.regex_stream_db.get(), 0, &s);
     if (rc != HS_SUCCESS)
       return absl::ResourceExhaustedError(
           absl::StrCat("cannot open an engine stream: ", internal::HsErrorName(rc)));
-    out->reset(s);
+    impl->re_stream.reset(s);
   }
-  impl->plan = internal::PlanFor(filter);
   impl->filter = std::move(filter);
   absl::Status st = impl->Configure(options);
   if (!st.ok()) return st;

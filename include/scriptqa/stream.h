@@ -66,12 +66,12 @@ namespace scriptqa {
 // | option         | default | effect                                                             |
 // |----------------|---------|--------------------------------------------------------------------|
 // | scan           | {}      | as for Scanner::Scan: min_severity, overlap, invalid_utf8, profile |
-// | min_scan_bytes | 24      | new text is normalised and matched once this many bytes are waiting |
+// | min_scan_bytes | 32      | new text is normalised and matched once this many bytes are waiting |
 // |                |         | (and always at Finish). 0: on every chunk. Larger: cheaper per      |
 // |                |         | byte, findings and releasable text come later by that much.          |
 struct StreamOptions {
   ScanOptions scan;
-  size_t min_scan_bytes = 24;
+  size_t min_scan_bytes = 32;
 };
 
 // What one Write() or Finish() changed.
