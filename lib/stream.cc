@@ -510,7 +510,9 @@ class StreamScannerImpl {
   }
 };
 
-absl::Status StreamScannerImpl::Configure(const StreamOptions& o) {
+absl::Status StreamScannerImpl::Configure(const StreamOptions& given) {
+  StreamOptions o = given;
+  if (o.profile) o.scan.profile = o.profile.get();
   const ProfileImpl* p = o.scan.profile ? &o.scan.profile->impl() : nullptr;
   if (p && p->filter.get() != filter.get())
     return absl::InvalidArgumentError("the profile was created for another filter");
@@ -521,7 +523,7 @@ absl::Status StreamScannerImpl::Configure(const StreamOptions& o) {
     scratch.release();
     scratch.reset(s);
   }
-  options = o;
+  options = std::move(o);
   profile = p;
 
   // Which rules can still report under these options decides how far back a future finding can
@@ -534,7 +536,7 @@ absl::Status StreamScannerImpl::Configure(const StreamOptions& o) {
       if (!p->enabled[rule]) return false;
       if (p->severity[rule] >= 0) sev = static_cast<Severity>(p->severity[rule]);
     }
-    return sev >= o.scan.min_severity;
+    return sev >= options.scan.min_severity;
   };
   for (size_t r = 0; r < f->rules.size(); ++r)
     if (active(static_cast<uint32_t>(r))) {
@@ -543,7 +545,7 @@ absl::Status StreamScannerImpl::Configure(const StreamOptions& o) {
     }
   literal_reach = *std::max_element(literal_width.begin(), literal_width.end());
   deny_reach = 0;
-  if (p && p->deny.db && p->deny_rule.severity >= o.scan.min_severity) {
+  if (p && p->deny.db && p->deny_rule.severity >= options.scan.min_severity) {
     for (const auto& dp : p->deny.patterns) deny_reach = std::max(deny_reach, dp.length);
     literal_width[ncat - 1] = deny_reach;
   }

@@ -66,11 +66,16 @@ namespace scriptqa {
 // | option         | default | effect                                                             |
 // |----------------|---------|--------------------------------------------------------------------|
 // | scan           | {}      | as for Scanner::Scan: min_severity, overlap, invalid_utf8, profile |
+// | profile        | nullptr | a profile held by shared_ptr (kept alive); overrides scan.profile  |
 // | min_scan_bytes | 32      | new text is normalised and matched once this many bytes are waiting |
 // |                |         | (and always at Finish). 0: on every chunk. Larger: cheaper per      |
 // |                |         | byte, findings and releasable text come later by that much.          |
 struct StreamOptions {
   ScanOptions scan;
+  // Optional: a profile the stream keeps alive for as long as it uses it (for servers whose
+  // profiles are replaced on reload while messages are in flight). Takes precedence over
+  // scan.profile.
+  std::shared_ptr<const Profile> profile;
   size_t min_scan_bytes = 32;
 };
 
