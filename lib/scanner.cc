@@ -221,25 +221,37 @@ absl::StatusOr<Explanation> Scanner::Explain(std::string_view text, const ScanOp
 
 namespace {
 
-// Picks non-overlapping findings: most severe first, then leftmost-longest.
-std::vector<Finding> ChooseReplacements(const std::vector<Finding>& all) {
-  std::vector<Finding> order = all;
-  std::stable_sort(order.begin(), order.end(), [](const Finding& a, const Finding& b) {
-    if (a.severity != b.severity) return a.severity > b.severity;
-    if (a.bytes.begin != b.bytes.begin) return a.bytes.begin < b.bytes.begin;
-    return a.bytes.size() > b.bytes.size();
+// Groups overlapping findings and returns one replacement per group: the group's most severe
+// finding (then the longest, then the leftmost), widened to the union of the group's spans, so
+// that no part of an overlapping finding (say, a contact ID after a replaced "加vx") survives.
+std::vector<Finding> ChooseReplacements(const std::vector<Finding>& all, std::string_view text) {
+  std::vector<Finding> sorted = all;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Finding& a, const Finding& b) {
+    return a.bytes.begin < b.bytes.begin;
   });
-  std::map<size_t, size_t> taken;  // begin -> end
+  auto better = [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity > b.severity;
+    if (a.bytes.size() != b.bytes.size()) return a.bytes.size() > b.bytes.size();
+    return a.bytes.begin < b.bytes.begin;
+  };
   std::vector<Finding> chosen;
-  for (const Finding& f : order) {
-    auto next = taken.lower_bound(f.bytes.begin);
-    if (next != taken.end() && next->first < f.bytes.end) continue;
-    if (next != taken.begin() && std::prev(next)->second > f.bytes.begin) continue;
-    taken.emplace(f.bytes.begin, f.bytes.end);
-    chosen.push_back(f);
+  for (size_t i = 0; i < sorted.size();) {
+    Finding best = sorted[i];
+    Span bytes = sorted[i].bytes, chars = sorted[i].chars;
+    size_t j = i + 1;
+    for (; j < sorted.size() && sorted[j].bytes.begin < bytes.end; ++j) {
+      if (better(sorted[j], best)) best = sorted[j];
+      if (sorted[j].bytes.end > bytes.end) {
+        bytes.end = sorted[j].bytes.end;
+        chars.end = sorted[j].chars.end;
+      }
+    }
+    best.bytes = bytes;
+    best.chars = chars;
+    best.text = text.substr(bytes.begin, bytes.size());
+    chosen.push_back(best);
+    i = j;
   }
-  std::sort(chosen.begin(), chosen.end(),
-            [](const Finding& a, const Finding& b) { return a.bytes.begin < b.bytes.begin; });
   return chosen;
 }
 
@@ -272,7 +284,7 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
   Rewritten result;
   absl::Status st = impl_->Run(text, options, nullptr);
   if (!st.ok()) return st;
-  std::vector<Finding> chosen = ChooseReplacements(impl_->findings);
+  std::vector<Finding> chosen = ChooseReplacements(impl_->findings, text);
   result.replaced = chosen;
   std::string cur = Apply(text, chosen, false);
   // Later rounds: only what is still block/review is replaced again; the last round masks.
@@ -282,7 +294,7 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
     st = impl_->Run(cur, strict, nullptr);
     if (!st.ok()) return st;
     if (!Dirty(impl_->findings)) break;
-    std::vector<Finding> again = ChooseReplacements(impl_->findings);
+    std::vector<Finding> again = ChooseReplacements(impl_->findings, cur);
     cur = Apply(cur, again, /*mask_only=*/round >= 2);
   }
   st = impl_->Run(cur, strict, nullptr);

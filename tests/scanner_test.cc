@@ -244,6 +244,28 @@ TEST(Rewrite, DirtySuggestionIsMaskedInLaterRounds) {
   EXPECT_EQ(r->text, "这是**的");
 }
 
+// Regression: two overlapping findings of different categories; the one chosen for its
+// suggestion used to be replaced alone, so the rest of the other (a contact ID) survived while the
+// rewrite still reported clean, because the ID's rule needs the label that was replaced.
+TEST(Rewrite, OverlappingFindingsAreReplacedAsOneSoNothingLeaks) {
+  auto f = testing::FilterFromText(
+      "%format scriptqa-rules 1\n%default severity block\n"
+      "rule o.add\n  category off_platform\n  literal 加vx\n  suggest 在平台内沟通\n  reason r\n"
+      "rule p.id\n  category privacy\n  regex vx[a-z0-9]{4,20}\n  suggest （已隐藏）\n  reason r\n");
+  Scanner s = MakeScanner(f);
+  std::string msg = "亲加vx：abc123哦";
+  ASSERT_EQ(ScanOk(s, msg).size(), 2u);
+  auto r = s.Rewrite(msg);
+  ASSERT_TRUE(r.ok());
+  // Both are block; the longer finding's suggestion replaces the whole group.
+  EXPECT_EQ(r->text, "亲（已隐藏）哦");
+  EXPECT_EQ(r->text.find("abc123"), std::string::npos);
+  EXPECT_TRUE(r->clean);
+  ASSERT_EQ(r->replaced.size(), 1u);
+  EXPECT_EQ(r->replaced[0].rule_id(), "p.id");
+  EXPECT_EQ(r->replaced[0].text, "加vx：abc123");  // the whole replaced span
+}
+
 TEST(Rewrite, EveryCoreRuleExampleRewritesClean) {
   auto f = CoreFilter();
   Scanner s = MakeScanner(f);

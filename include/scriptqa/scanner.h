@@ -104,9 +104,11 @@ struct Explanation {
 };
 
 struct Rewritten {
-  std::string text;               // the message with suggestions applied
-  std::vector<Finding> replaced;  // the findings of the original message that were replaced
-  bool clean = false;             // the result has no block or review finding
+  std::string text;  // the message with suggestions applied
+  // What was replaced in the original message, one entry per group of overlapping findings: the
+  // group's most severe (then longest) finding, its spans widened to the whole group.
+  std::vector<Finding> replaced;
+  bool clean = false;  // the result has no block or review finding
 };
 
 // Per-shop or per-channel configuration, prepared once and applied per scan at the cost of a few
@@ -157,13 +159,14 @@ class Scanner {
   // All findings. They view `text`: keep it alive while you use them.
   absl::StatusOr<std::vector<Finding>> Scan(std::string_view text,
                                             const ScanOptions& options = {});
-  // The highest severity found, or nullopt-like `false` when nothing is found; cheapest gate.
+  // Whether any finding at or above `at_least` is present: the gate a chat server needs.
   absl::StatusOr<bool> HasFinding(std::string_view text, Severity at_least,
                                   const ScanOptions& options = {});
-  // Applies the first suggestion of each finding (across categories the most severe, then the
-  // leftmost-longest finding wins where they overlap), re-scans, and repeats up to three times.
-  // Whatever still is block/review after that is masked with '*', so `clean` is true unless
-  // masking itself is not enough (never observed; reported honestly if so).
+  // Replaces each finding by its first suggestion and re-scans. Overlapping findings are replaced
+  // as one: their whole union by the suggestion of the most severe (then longest) of them, so no
+  // fragment of a finding survives. What is still block/review is replaced again, up to three
+  // more rounds, the last of which masks it with '*'; `clean` says whether the result is free of
+  // block and review findings.
   absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {});
   // Every decision, for debugging rules and for QA disputes.
   absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {});
