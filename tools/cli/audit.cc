@@ -185,16 +185,22 @@ struct Batch {
   bool done = false;
 };
 
-// An identity greeting: a greeting word and a self-introduction (您好，我是XX店客服小A).
+// An identity greeting: a greeting word and a self-introduction (您好，我是XX店客服小A). Checked on
+// every agent message (the worker does not know which reply opens a conversation), so the rarer
+// self-introduction is looked for first.
+bool Contains(std::string_view t, std::string_view w) {
+  return memmem(t.data(), t.size(), w.data(), w.size()) != nullptr;
+}
+
 bool HasIdentityGreeting(std::string_view t) {
+  static constexpr std::string_view kWho[] = {"我是", "这里是", "客服", "为您服务"};
   static constexpr std::string_view kHello[] = {"您好", "你好", "亲爱的", "hello", "Hello",
                                                 "hi", "Hi", "嗨", "早上好", "下午好", "晚上好"};
-  static constexpr std::string_view kWho[] = {"我是", "这里是", "客服", "为您服务"};
-  bool hello = false;
-  for (std::string_view h : kHello) hello = hello || t.find(h) != std::string_view::npos;
-  if (!hello) return false;
-  for (std::string_view w : kWho)
-    if (t.find(w) != std::string_view::npos) return true;
+  bool who = false;
+  for (std::string_view w : kWho) who = who || Contains(t, w);
+  if (!who) return false;
+  for (std::string_view h : kHello)
+    if (Contains(t, h)) return true;
   return false;
 }
 
@@ -322,6 +328,10 @@ class Worker {
     }
   }
 
+  static bool SameKey(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && (a.empty() || (a[0] == b[0] && memcmp(a.data(), b.data(), a.size()) == 0));
+  }
+
   const char* FieldName(int f) const { return sh_.names[f].data(); }
 
   // ---- JSON ----
@@ -371,7 +381,7 @@ class Worker {
     std::array<bool, kFieldCount> has{};
     for (simdjson::dom::key_value_pair kv : obj) {
       int f = 0;
-      while (f < kFieldCount && kv.key != sh_.names[f]) ++f;
+      while (f < kFieldCount && !SameKey(kv.key, sh_.names[f])) ++f;
       if (f == kFieldCount || has[f]) continue;
       simdjson::dom::element v = kv.value;
       if (v.is_null()) continue;

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
 namespace scriptqa::cli {
@@ -245,9 +247,20 @@ int RunLint(const CommonFlags& flags, const std::vector<std::string>& files) {
   absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(f, &source);
   size_t examples = 0;
   if (!filter.ok()) {
-    // One problem per line, each already "file:line: rule ID: message".
-    for (absl::string_view line : absl::StrSplit(filter.status().message(), '\n', absl::SkipEmpty()))
-      problems.push_back({"", 0, "", std::string(line), false});
+    // The status holds one problem per line, "file:line: rule ID: message", after a heading.
+    for (absl::string_view line : absl::StrSplit(filter.status().message(), '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> parts = absl::StrSplit(line, absl::MaxSplits(": ", 2));
+      size_t colon = parts[0].rfind(':');
+      uint32_t number = 0;
+      if (parts.size() < 3 || colon == absl::string_view::npos ||
+          !absl::SimpleAtoi(parts[0].substr(colon + 1), &number) || !absl::StartsWith(parts[1], "rule ")) {
+        if (problems.empty() && parts.size() == 1 && absl::EndsWith(line, ":")) continue;  // heading
+        problems.push_back({"", 0, "", std::string(line), false});
+        continue;
+      }
+      problems.push_back({std::string(parts[0].substr(0, colon)), number,
+                          std::string(parts[1].substr(5)), std::string(parts[2]), false});
+    }
   } else {
     absl::StatusOr<Scanner> scanner = Scanner::Create(*filter);
     if (!scanner.ok()) return Fail("lint", scanner.status());
