@@ -43,6 +43,12 @@ if [ "$do_build" = 1 ]; then
   if grep -q 'scriptqa_bench' "$build/build.ninja"; then targets="$targets scriptqa_bench"; fi
   # shellcheck disable=SC2086
   cmake --build "$build" -j2 --target $targets >&2
+  # The Python package, for bench/python_bench.py (optional: its failure does not stop the run).
+  if [ -f bench/python_bench.py ] && [ -f bindings/python/CMakeLists.txt ]; then
+    { cmake -S . -B "$build" -DSCRIPTQA_BUILD_PYTHON=ON >&2 &&
+      cmake --build "$build" -j2 --target scriptqa_python >&2; } ||
+      echo "run.sh: the Python package did not build; python_bench.py is skipped" >&2
+  fi
 fi
 
 if [ "$update_budget" = 1 ]; then
@@ -50,6 +56,7 @@ if [ "$update_budget" = 1 ]; then
   exit 0
 fi
 
+build=$(cd "$build" && pwd)
 out=${OUT_DIR:-out/bench-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 echo "run.sh: writing $out/report.md" >&2
@@ -103,9 +110,19 @@ cmake -DVALGRIND="$(command -v valgrind || true)" \
   -DWORKDIR="$out/callgrind" -P tests/budget/check_budget.cmake > "$out/budget.txt" 2>&1 ||
   budget_status=$?
 
-# 5. Python: scriptqa's binding vs pyahocorasick (bench/python_bench.py, when it exists).
-if [ -f bench/python_bench.py ]; then
-  BUILD_DIR="$build" python3 bench/python_bench.py > "$out/python.md" 2>&1 ||
+# 5. The same comparison in instructions per message (callgrind): immune to machine load.
+if command -v valgrind > /dev/null && [ "$quick" = 0 ]; then
+  mkdir -p "$out/cgcompare"
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cgcompare/cg.out" \
+    "$build/bench/scriptqa_compare" --instructions="$out/cgcompare/cg.out" "${compare_args[@]}" \
+    > "$out/instructions.md" 2> "$out/instructions.log" ||
+    echo "(instruction count failed; see instructions.log)" >> "$out/instructions.md"
+fi
+
+# 6. Python: scriptqa's binding vs pyahocorasick (bench/python_bench.py, when it exists).
+if [ -f bench/python_bench.py ] && [ -d "$build/bindings/python/scriptqa" ]; then
+  PYTHONPATH="$(cd "$build" && pwd)/bindings/python" /usr/bin/python3 bench/python_bench.py \
+    --json "$out/python.json" > "$out/python.md" 2>&1 ||
     echo "(python_bench.py failed; output above)" >> "$out/python.md"
 fi
 
@@ -116,6 +133,10 @@ fi
   echo
   sed -e '1{/^# /d}' "$out/compare.md"
   echo
+  if [ -f "$out/instructions.md" ]; then
+    cat "$out/instructions.md"
+    echo
+  fi
   echo "## Google Benchmark suite (aggregates of the repetitions)"
   echo
   echo '```'
@@ -135,9 +156,11 @@ fi
   echo '```'
   if [ -f "$out/python.md" ]; then
     echo
-    echo "## Python"
+    echo "## Python (bench/python_bench.py)"
     echo
+    echo '```'
     cat "$out/python.md"
+    echo '```'
   fi
 } > "$out/report.md"
 echo "$out/report.md"
