@@ -386,6 +386,10 @@ class Parser {
       r.reason = std::string(value);
     } else if (key == "allow") {
       AddTerms(ln, value, &r.allow, true, "allow-context");
+    } else if (key == "allow-before") {
+      AddTerms(ln, value, &r.allow_before, true, "allow-before term");
+    } else if (key == "allow-after") {
+      AddTerms(ln, value, &r.allow_after, true, "allow-after term");
     } else if (key == "negate") {
       AddTerms(ln, value, &r.negate, true, "negation cue");
     } else if (key == "near") {

@@ -110,7 +110,8 @@ void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.category);
   h->U64(static_cast<uint64_t>(r.severity));
   h->Str(r.reason);
-  for (const auto* v : {&r.literals, &r.regexes, &r.suggestions, &r.allow, &r.negate, &r.near}) {
+  for (const auto* v : {&r.literals, &r.regexes, &r.suggestions, &r.allow, &r.negate, &r.near,
+                        &r.allow_before, &r.allow_after}) {
     h->U64(v->size());
     for (const auto& s : *v) h->Str(s);
   }
@@ -380,6 +381,8 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.Strs(r.allow);
     w.Strs(r.negate);
     w.Strs(r.near);
+    w.Strs(r.allow_before);
+    w.Strs(r.allow_after);
     w.U32(r.window);
     w.U8(static_cast<uint8_t>(r.validator));
     w.U8(static_cast<uint8_t>(r.boundary));
@@ -467,7 +470,8 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     if (!r.Str(&rule.id) || !r.Str(&rule.category) || !r.U8(&sev) || sev > 2 ||
         !r.Str(&rule.reason) || !r.Strs(&rule.literals) || !r.Strs(&rule.regexes) ||
         !r.Strs(&rule.suggestions) || !r.Strs(&rule.allow) || !r.Strs(&rule.negate) ||
-        !r.Strs(&rule.near) || !r.U32(&rule.window) || !r.U8(&val) || val > 4 || !r.U8(&bnd) ||
+        !r.Strs(&rule.near) || !r.Strs(&rule.allow_before) || !r.Strs(&rule.allow_after) ||
+        !r.U32(&rule.window) || !r.U8(&val) || val > 4 || !r.U8(&bnd) ||
         bnd > 3 || !r.Strs(&rule.hit_examples) || !r.Strs(&rule.miss_examples) ||
         !r.Str(&rule.file) || !r.U32(&rule.line))
       return bad("rule");

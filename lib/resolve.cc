@@ -133,6 +133,24 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       c.pending = true;  // an allow-context starting at or before the hit may still complete
     }
   }
+  if (d == Decision::kReported && !r.allow_after.empty()) {
+    for (const std::string& t : r.allow_after) {
+      if (h.ne + t.size() <= s.size() && s.substr(h.ne, t.size()) == t) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("followed by allow-after '", t, "'"); });
+        break;
+      }
+    }
+    if (d == Decision::kReported && !complete && h.ne + MaxSize(r.allow_after) > s.size())
+      c.pending = true;  // the text that could follow the hit has not arrived yet
+  }
+  if (d == Decision::kReported && !r.allow_before.empty()) {
+    for (const std::string& t : r.allow_before) {
+      if (h.nb >= t.size() && s.substr(h.nb - t.size(), t.size()) == t) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("preceded by allow-before '", t, "'"); });
+        break;
+      }
+    }
+  }
   if (d == Decision::kReported && !r.negate.empty()) {
     // Only text before the hit matters, and clause breaks at or before its start are final.
     size_t lo = BackChars(s, h.nb, r.window);

@@ -131,6 +131,28 @@ TEST(Confirmation, NegationCueBeforeTheHitWithinTheClause) {
   EXPECT_EQ(Ids(ScanOk(s, "加微信是不能的吗")), std::vector<std::string>{"t.wechat"});
 }
 
+TEST(Confirmation, AllowBeforeAndAllowAfterLookRightNextToTheHit) {
+  auto f = testing::FilterFromText(
+      "%format scriptqa-rules 1\n%default category deflection\n%default severity review\n"
+      "rule d.unclear\n  regex (?:我们|这边)不清楚\n  allow-after 您 | 你\n  allow-before 如果\n"
+      "  reason r\n");
+  Scanner s = MakeScanner(f);
+  EXPECT_EQ(Ids(ScanOk(s, "这个我们这边不清楚")), std::vector<std::string>{"d.unclear"});
+  EXPECT_TRUE(ScanOk(s, "我们这边不清楚您的型号，麻烦发一下").empty());
+  EXPECT_TRUE(ScanOk(s, "如果我们不清楚，会再问您").empty());
+  // Only directly adjacent text counts (after normalisation: noise in between is skipped).
+  EXPECT_TRUE(ScanOk(s, "这边不清楚，您看").empty());
+  EXPECT_EQ(Ids(ScanOk(s, "这边不清楚的话您看")), std::vector<std::string>{"d.unclear"});
+  auto e = s.Explain("我们这边不清楚您的型号");
+  ASSERT_TRUE(e.ok());
+  EXPECT_NE(e->ToString().find("followed by allow-after '您'"), std::string::npos) << e->ToString();
+  // Survives serialization.
+  auto loaded = Filter::Deserialize(*f->Serialize());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->rules()[0].allow_after, (std::vector<std::string>{"您", "你"}));
+  EXPECT_EQ((*loaded)->rules()[0].allow_before, (std::vector<std::string>{"如果"}));
+}
+
 TEST(Confirmation, RequiredContextNear) {
   Scanner s = MakeScanner(CoreFilter());
   EXPECT_EQ(Ids(ScanOk(s, "我的qq是 123456789 哦")), std::vector<std::string>{"t.qq"});

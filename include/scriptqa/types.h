@@ -72,6 +72,8 @@ struct Rule {
   std::vector<std::string> regexes;      // as written in the dictionary
   std::vector<std::string> suggestions;  // templates; see docs/dictionary-format.md
   std::vector<std::string> allow;        // allow-contexts, normalised
+  std::vector<std::string> allow_before;  // a hit right after one of these is suppressed
+  std::vector<std::string> allow_after;   // a hit right before one of these is suppressed
   std::vector<std::string> negate;       // negation cues, normalised
   std::vector<std::string> near;         // required context, normalised
   uint32_t window = 8;                   // characters, for negate and near
