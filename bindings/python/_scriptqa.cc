@@ -22,6 +22,8 @@
 #include <pybind11/pybind11.h>
 #include <structmember.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -225,45 +227,81 @@ RuleStrings MakeRuleStrings(const sq::Rule& r) {
   return s;
 }
 
+// Findings gathered without the GIL, turned into Python objects afterwards. A finding's `text`
+// views a buffer that the next scan reuses, so it is cleared, and suggestion templates are
+// rendered while it is still valid.
+struct Hit {
+  uint32_t message;     // index in the batch (0 for a single text)
+  sq::Finding finding;  // `text` cleared
+  uint32_t rendered_begin, rendered_count;
+};
+
+struct Collected {
+  std::vector<Hit> hits;
+  std::vector<std::string> rendered;
+  void Clear() {
+    hits.clear();
+    rendered.clear();
+  }
+  void Add(uint32_t message, const sq::Finding& f, bool templated) {
+    Hit h{message, f, 0, 0};
+    if (templated) {
+      h.rendered_begin = static_cast<uint32_t>(rendered.size());
+      for (std::string& r : f.Suggestions()) rendered.push_back(std::move(r));
+      h.rendered_count = static_cast<uint32_t>(rendered.size()) - h.rendered_begin;
+    }
+    h.finding.text = {};
+    hits.push_back(h);
+  }
+};
+
 // One Scanner and its reusable buffers; used by one thread at a time.
 struct Slot {
   explicit Slot(sq::Scanner s) : scanner(std::move(s)) {}
   sq::Scanner scanner;
   std::string buf;
-  std::vector<sq::Finding> found;
+  Collected collected;
 };
 
 std::atomic<uint64_t> g_next_serial{1};
+// Bumped in a forked child: the per-thread tables of the parent describe threads that do not
+// exist there (and a scanner that was busy in one of them would stay busy).
+std::atomic<uint64_t> g_fork_generation{0};
 
 class NativeFilter {
  public:
   explicit NativeFilter(std::shared_ptr<const sq::Filter> f)
-      : filter(std::move(f)), serial(g_next_serial.fetch_add(1)) {
-    for (const sq::Rule& r : filter->rules()) rules.push_back(MakeRuleStrings(r));
+      : filter(std::move(f)), serial_(g_next_serial.fetch_add(1)), fork_generation_(g_fork_generation.load()) {
+    for (const sq::Rule& r : filter->rules()) {
+      rules.push_back(MakeRuleStrings(r));
+      templated.push_back(rules.back().suggestions.is_none());
+    }
   }
 
   std::shared_ptr<const sq::Filter> filter;
   std::vector<RuleStrings> rules;
-  const uint64_t serial;
+  std::vector<uint8_t> templated;  // per rule: suggestions are rendered per hit (readable without GIL)
 
-  // The calling thread's scanner. GIL held.
+  // The calling thread's scanner. GIL held (the GIL is what serialises these tables).
   Slot& ThreadSlot() {
     struct Cached {
       uint64_t serial = 0;
       Slot* slot = nullptr;
     };
     static thread_local Cached cache[4];
-    Cached& c = cache[serial & 3];
-    if (c.serial == serial) return *c.slot;
+    if (fork_generation_ != g_fork_generation.load(std::memory_order_relaxed)) AfterFork();
+    Cached& c = cache[serial_ & 3];
+    if (c.serial == serial_) return *c.slot;
     auto& slot = slots_[std::this_thread::get_id()];
     if (!slot) slot = NewSlot();
-    c.serial = serial;
+    c.serial = serial_;
     c.slot = slot.get();
     return *slot;
   }
 
   // Scanners for scan_many's workers. GIL held.
   std::unique_ptr<Slot> TakePooled() {
+    if (fork_generation_ != g_fork_generation.load(std::memory_order_relaxed)) AfterFork();
     if (pool_.empty()) return NewSlot();
     std::unique_ptr<Slot> s = std::move(pool_.back());
     pool_.pop_back();
@@ -274,11 +312,22 @@ class NativeFilter {
   }
 
  private:
+  void AfterFork() {
+    // The parent's scanners may be mid-scan in threads that do not exist here: drop them (their
+    // memory is this process's copy) and give the filter a new serial so that no thread_local
+    // cache entry points at them.
+    slots_.clear();
+    pool_.clear();
+    serial_ = g_next_serial.fetch_add(1);
+    fork_generation_ = g_fork_generation.load();
+  }
   std::unique_ptr<Slot> NewSlot() {
     absl::StatusOr<sq::Scanner> s = sq::Scanner::Create(filter);
     if (!s.ok()) ThrowStatus(s.status());
     return std::make_unique<Slot>(std::move(*s));
   }
+  uint64_t serial_;
+  uint64_t fork_generation_;
   std::unordered_map<std::thread::id, std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> pool_;
 };
@@ -287,6 +336,7 @@ struct NativeProfile {
   std::shared_ptr<NativeFilter> filter;
   std::shared_ptr<const sq::Profile> profile;
   RuleStrings deny;  // strings of the profile's deny rule
+  bool deny_templated = false;
 };
 
 struct NativeOptions {
@@ -302,9 +352,18 @@ sq::Severity ToSeverity(int s) {
 
 // ---- findings ------------------------------------------------------------------------------------
 
+bool InFilter(const NativeFilter& nf, const sq::Rule* r) {
+  return r->index < nf.rules.size() && &nf.filter->rules()[r->index] == r;
+}
+
+// Readable without the GIL.
+bool Templated(const NativeFilter& nf, const NativeOptions& o, const sq::Rule* r) {
+  return InFilter(nf, r) ? nf.templated[r->index] != 0 : o.profile->deny_templated;
+}
+
 const RuleStrings& StringsFor(const NativeFilter& nf, const NativeOptions& o, const sq::Rule* r) {
-  if (r->index < nf.rules.size() && &nf.filter->rules()[r->index] == r) return nf.rules[r->index];
-  return o.profile->deny;  // the only rules outside the filter are profile deny rules
+  // The only rules outside the filter are the deny rules of profiles.
+  return InFilter(nf, r) ? nf.rules[r->index] : o.profile->deny;
 }
 
 PyObject* CheckedNew(PyObject* o) {
@@ -312,10 +371,10 @@ PyObject* CheckedNew(PyObject* o) {
   return o;
 }
 
-// Builds one Finding. `rendered` holds the rendered suggestions when the rule's are templates.
-PyObject* MakeFinding(const sq::Finding& f, const TextRef& t, const RuleStrings& rs,
-                      const std::string* rendered, size_t n_rendered) {
-  PyObject* items[kFindingFields];
+// Builds one Finding tuple in place.
+PyObject* MakeFinding(const Hit& h, const TextRef& t, const RuleStrings& rs, const Collected& c) {
+  const sq::Finding& f = h.finding;
+  PyObject* items[kFindingFields] = {};
   items[0] = rs.id.ptr();
   items[1] = rs.category.ptr();
   items[2] = g_types.severity[static_cast<int>(f.severity)];
@@ -324,59 +383,60 @@ PyObject* MakeFinding(const sq::Finding& f, const TextRef& t, const RuleStrings&
   Py_INCREF(items[1]);
   Py_INCREF(items[2]);
   Py_INCREF(items[9]);
-  int made = 0;
   try {
     items[3] = CheckedNew(PyLong_FromSize_t(f.chars.begin));
-    made = 1;
     items[4] = CheckedNew(PyLong_FromSize_t(f.chars.end));
-    made = 2;
     items[5] = CheckedNew(PyLong_FromSize_t(f.bytes.begin));
-    made = 3;
     items[6] = CheckedNew(PyLong_FromSize_t(f.bytes.end));
-    made = 4;
     items[7] = CheckedNew(
         t.is_bytes ? PyBytes_FromStringAndSize(static_cast<const char*>(t.data) + f.bytes.begin,
                                                static_cast<Py_ssize_t>(f.bytes.size()))
                    : PyUnicode_Substring(t.obj, static_cast<Py_ssize_t>(f.chars.begin),
                                          static_cast<Py_ssize_t>(f.chars.end)));
-    made = 5;
     if (!rs.suggestions.is_none()) {
       items[8] = rs.suggestions.ptr();
       Py_INCREF(items[8]);
     } else {
-      items[8] = CheckedNew(PyTuple_New(static_cast<Py_ssize_t>(n_rendered)));
-      made = 6;
-      for (size_t i = 0; i < n_rendered; ++i)
-        PyTuple_SET_ITEM(items[8], i, NewStr(rendered[i]));
+      items[8] = CheckedNew(PyTuple_New(static_cast<Py_ssize_t>(h.rendered_count)));
+      for (uint32_t i = 0; i < h.rendered_count; ++i)
+        PyTuple_SET_ITEM(items[8], i, NewStr(c.rendered[h.rendered_begin + i]));
     }
-    made = 6;
     PyObject* o = CheckedNew(g_types.finding->tp_alloc(g_types.finding, kFindingFields));
     for (Py_ssize_t i = 0; i < kFindingFields; ++i) PyTuple_SET_ITEM(o, i, items[i]);
     return o;
   } catch (...) {
-    Py_DECREF(items[0]);
-    Py_DECREF(items[1]);
-    Py_DECREF(items[2]);
-    Py_DECREF(items[9]);
-    for (int i = 0; i < made; ++i) Py_DECREF(items[3 + i]);
+    for (PyObject* p : items) Py_XDECREF(p);
     throw;
   }
 }
 
+// The findings of one text as a list. Building objects may run the garbage collector and so
+// arbitrary finalizers, which may scan again on this thread: `c` must not be the slot's own.
 py::list MakeFindings(const NativeFilter& nf, const NativeOptions& o, const TextRef& t,
-                      const std::vector<sq::Finding>& found) {
-  PyObject* list = PyList_New(static_cast<Py_ssize_t>(found.size()));
-  if (!list) throw py::error_already_set();
+                      const Collected& c) {
+  PyObject* list = CheckedNew(PyList_New(static_cast<Py_ssize_t>(c.hits.size())));
   py::list out = py::reinterpret_steal<py::list>(list);
-  std::vector<std::string> rendered;
-  for (size_t i = 0; i < found.size(); ++i) {
-    const sq::Finding& f = found[i];
-    const RuleStrings& rs = StringsFor(nf, o, f.rule);
-    if (rs.suggestions.is_none()) rendered = f.Suggestions();  // f.text is still valid here
-    PyList_SET_ITEM(list, i, MakeFinding(f, t, rs, rendered.data(), rendered.size()));
+  for (size_t i = 0; i < c.hits.size(); ++i) {
+    const Hit& h = c.hits[i];
+    PyList_SET_ITEM(list, i, MakeFinding(h, t, StringsFor(nf, o, h.finding.rule), c));
   }
   return out;
 }
+
+// Moves the slot's collected findings out for the time the Python objects are built, and back.
+class Borrowed {
+ public:
+  explicit Borrowed(Collected* home) : home_(home), c_(std::move(*home)) { home_->Clear(); }
+  ~Borrowed() {
+    c_.Clear();
+    if (c_.hits.capacity() >= home_->hits.capacity()) *home_ = std::move(c_);
+  }
+  const Collected& get() const { return c_; }
+
+ private:
+  Collected* home_;
+  Collected c_;
+};
 
 // ---- scanning --------------------------------------------------------------------------------------
 
@@ -391,16 +451,18 @@ py::list Scan(NativeFilter& self, py::handle text, const NativeOptions& o) {
     NoGil nogil;
     std::string_view view;
     bad = Encode(t, o.replace, &s.buf, &view);
-    s.found.clear();
+    s.collected.Clear();
     if (bad < 0)
-      st = s.scanner.Scan(view, o.options, [&s](const sq::Finding& f) {
-        s.found.push_back(f);
+      st = s.scanner.Scan(view, o.options, [&](const sq::Finding& f) {
+        s.collected.Add(0, f, Templated(self, o, f.rule));
         return sq::ScanControl::kContinue;
       });
   }
   if (bad >= 0) ThrowEncode(-1, bad);
   if (!st.ok()) ThrowStatus(st);
-  return MakeFindings(self, o, t, s.found);
+  if (s.collected.hits.empty()) return py::reinterpret_steal<py::list>(CheckedNew(PyList_New(0)));
+  Borrowed c(&s.collected);
+  return MakeFindings(self, o, t, c.get());
 }
 
 bool HasFinding(NativeFilter& self, py::handle text, int at_least, const NativeOptions& o) {
@@ -427,18 +489,20 @@ py::tuple Rewrite(NativeFilter& self, py::handle text, const NativeOptions& o) {
   CaptureOrThrow(text.ptr(), &t);
   Slot& s = self.ThreadSlot();
   absl::StatusOr<sq::Rewritten> r;
+  Collected replaced;
   Py_ssize_t bad;
   {
     NoGil nogil;
     std::string_view view;
     bad = Encode(t, o.replace, &s.buf, &view);
     if (bad < 0) r = s.scanner.Rewrite(view, o.options);
+    if (bad < 0 && r.ok())
+      for (const sq::Finding& f : r->replaced) replaced.Add(0, f, Templated(self, o, f.rule));
   }
   if (bad >= 0) ThrowEncode(-1, bad);
   if (!r.ok()) ThrowStatus(r.status());
-  py::object out_text =
-      t.is_bytes ? py::object(py::bytes(r->text)) : py::object(Str(r->text));
-  return py::make_tuple(out_text, MakeFindings(self, o, t, r->replaced), r->clean);
+  py::object out_text = t.is_bytes ? py::object(py::bytes(r->text)) : py::object(Str(r->text));
+  return py::make_tuple(out_text, MakeFindings(self, o, t, replaced), r->clean);
 }
 
 // (normalized, traces, findings, report); a trace is
@@ -450,14 +514,16 @@ py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
   Slot& s = self.ThreadSlot();
   absl::StatusOr<sq::Explanation> e;
   std::string report;
+  Collected findings;
   Py_ssize_t bad;
   {
     NoGil nogil;
     std::string_view view;
     bad = Encode(t, o.replace, &s.buf, &view);
-    if (bad < 0) {
-      e = s.scanner.Explain(view, o.options);
-      if (e.ok()) report = e->ToString();
+    if (bad < 0) e = s.scanner.Explain(view, o.options);
+    if (bad < 0 && e.ok()) {
+      report = e->ToString();
+      for (const sq::Finding& f : e->findings) findings.Add(0, f, Templated(self, o, f.rule));
     }
   }
   if (bad >= 0) ThrowEncode(-1, bad);
@@ -471,21 +537,12 @@ py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
         tr.normalized.begin, tr.normalized.end);
     PyList_SET_ITEM(traces.ptr(), i, row.release().ptr());
   }
-  return py::make_tuple(Str(e->normalized), traces, MakeFindings(self, o, t, e->findings),
-                        Str(report));
+  return py::make_tuple(Str(e->normalized), traces, MakeFindings(self, o, t, findings), Str(report));
 }
 
-// One finding of a batch, kept by a worker until the GIL is back.
-struct BatchHit {
-  uint32_t message;
-  sq::Finding finding;  // `text` is cleared: it viewed the worker's reused buffer
-  uint32_t rendered_begin, rendered_count;
-};
-
-struct alignas(64) Worker {  // one cache line apart: workers append to their own vectors
+struct alignas(64) Worker {  // a cache line apart: each worker appends to its own vectors
   std::unique_ptr<Slot> slot;
-  std::vector<BatchHit> hits;
-  std::vector<std::string> rendered;
+  Collected collected;
   // The first failure, by message index.
   Py_ssize_t fail_message = -1;
   Py_ssize_t fail_position = -1;  // lone surrogate position, or -1 for a status
@@ -496,36 +553,34 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
                   int chunk) {
   RequireRegistered();
   if (!PyList_Check(texts.ptr())) throw py::type_error("scan_many: expected a list");
-  const Py_ssize_t n = PyList_GET_SIZE(texts.ptr());
+  // Our own reference: the list cannot change size under us (finalizers run while we build).
+  py::list batch = py::reinterpret_borrow<py::list>(texts);
+  const Py_ssize_t n = PyList_GET_SIZE(batch.ptr());
   std::vector<TextRef> refs(static_cast<size_t>(n));
+  std::vector<py::object> keep(static_cast<size_t>(n));  // the texts outlive the call's uses
   for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* item = PyList_GET_ITEM(texts.ptr(), i);
+    PyObject* item = PyList_GET_ITEM(batch.ptr(), i);
     if (!Capture(item, &refs[i]))
       throw py::type_error("scan_many: item " + std::to_string(i) + ": expected str or bytes, got " +
                            Py_TYPE(item)->tp_name);
+    keep[i] = py::reinterpret_borrow<py::object>(item);
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (chunk <= 0) chunk = 64;
   // No more workers than chunks of work.
-  threads = static_cast<int>(std::min<Py_ssize_t>(threads, std::max<Py_ssize_t>(1, (n + chunk - 1) / chunk)));
+  threads = static_cast<int>(
+      std::min<Py_ssize_t>(threads, std::max<Py_ssize_t>(1, (n + chunk - 1) / chunk)));
   std::vector<Worker> workers(static_cast<size_t>(threads));
   for (Worker& w : workers) w.slot = self.TakePooled();
   std::atomic<Py_ssize_t> next{0};
-  // The per-rule "is a template" flags, read by the workers without the GIL.
-  std::vector<uint8_t> templated(self.rules.size());
-  for (size_t i = 0; i < self.rules.size(); ++i) templated[i] = self.rules[i].suggestions.is_none();
-  const sq::Rule* rules_begin = self.filter->rules().data();
-  const size_t rule_count = self.filter->rules().size();
-  const bool deny_templated = o.profile && o.profile->deny.suggestions.is_none();
 
   auto run = [&](Worker& w) {
     Slot& s = *w.slot;
     for (;;) {
       Py_ssize_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
-      if (begin >= n) break;
+      if (begin >= n) return;
       Py_ssize_t end = std::min<Py_ssize_t>(n, begin + chunk);
       for (Py_ssize_t i = begin; i < end; ++i) {
-        if (w.fail_message >= 0) return;
         std::string_view view;
         Py_ssize_t bad = Encode(refs[i], o.replace, &s.buf, &view);
         if (bad >= 0) {
@@ -534,15 +589,7 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
           return;
         }
         absl::Status st = s.scanner.Scan(view, o.options, [&](const sq::Finding& f) {
-          BatchHit h{static_cast<uint32_t>(i), f, 0, 0};
-          const bool in_filter = f.rule >= rules_begin && f.rule < rules_begin + rule_count;
-          if (in_filter ? templated[f.rule->index] : deny_templated) {
-            h.rendered_begin = static_cast<uint32_t>(w.rendered.size());
-            for (std::string& r : f.Suggestions()) w.rendered.push_back(std::move(r));
-            h.rendered_count = static_cast<uint32_t>(w.rendered.size()) - h.rendered_begin;
-          }
-          h.finding.text = {};
-          w.hits.push_back(h);
+          w.collected.Add(static_cast<uint32_t>(i), f, Templated(self, o, f.rule));
           return sq::ScanControl::kContinue;
         });
         if (!st.ok()) {
@@ -563,28 +610,24 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
   }
   for (Worker& w : workers) self.ReturnPooled(std::move(w.slot));
 
+  // Chunks are handed out in order and a worker stops at its first failure, so the smallest
+  // failing index over all workers is the first failure of the batch.
   const Worker* failed = nullptr;
   for (const Worker& w : workers)
     if (w.fail_message >= 0 && (!failed || w.fail_message < failed->fail_message)) failed = &w;
   if (failed) {
     if (failed->fail_position >= 0) ThrowEncode(failed->fail_message, failed->fail_position);
-    absl::Status st = failed->fail_status;
+    const absl::Status& st = failed->fail_status;
     ThrowStatus(absl::Status(st.code(), "item " + std::to_string(failed->fail_message) + ": " +
                                             std::string(st.message())));
   }
 
   py::list out(static_cast<size_t>(n));
-  for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* l = PyList_New(0);
-    if (!l) throw py::error_already_set();
-    PyList_SET_ITEM(out.ptr(), i, l);
-  }
+  for (Py_ssize_t i = 0; i < n; ++i) PyList_SET_ITEM(out.ptr(), i, CheckedNew(PyList_New(0)));
   for (const Worker& w : workers) {
-    for (const BatchHit& h : w.hits) {
-      const RuleStrings& rs = StringsFor(self, o, h.finding.rule);
+    for (const Hit& h : w.collected.hits) {
       py::object f = py::reinterpret_steal<py::object>(
-          MakeFinding(h.finding, refs[h.message], rs, w.rendered.data() + h.rendered_begin,
-                      h.rendered_count));
+          MakeFinding(h, refs[h.message], StringsFor(self, o, h.finding.rule), w.collected));
       if (PyList_Append(PyList_GET_ITEM(out.ptr(), h.message), f.ptr()) < 0)
         throw py::error_already_set();
     }
@@ -801,6 +844,7 @@ std::shared_ptr<NativeProfile> MakeProfile(std::shared_ptr<NativeFilter> nf, py:
   deny_rule.category = deny_category;
   deny_rule.reason = deny_reason;
   out->deny = MakeRuleStrings(deny_rule);
+  out->deny_templated = out->deny.suggestions.is_none();
   return out;
 }
 
@@ -858,6 +902,8 @@ PYBIND11_MODULE(_scriptqa, m) {
   if (!g_status_error || !g_encode_error) throw py::error_already_set();
   m.attr("StatusError") = py::handle(g_status_error);
   m.attr("EncodeError") = py::handle(g_encode_error);
+
+  pthread_atfork(nullptr, nullptr, [] { g_fork_generation.fetch_add(1); });
 
   g_bound_scan_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&g_bound_scan_spec));
   if (!g_bound_scan_type) throw py::error_already_set();

@@ -1,4 +1,7 @@
 """Threads: one Filter shared by many threads, the GIL released while scanning, scan_many."""
+import gc
+import multiprocessing
+import os
 import threading
 import time
 
@@ -89,3 +92,85 @@ def test_scan_many_releases_the_gil(default_filter):
     batch = [text] * 6
     pause, total = _longest_pause(lambda: default_filter.scan_many(batch, threads=2))
     assert pause < total / 3, (pause, total)
+
+
+def test_fork_while_another_thread_scans(default_filter, hit_examples):
+    # A thread is inside a scan (GIL released) when the process forks. In the child that thread
+    # does not exist, but a new thread may get its id (glibc reuses the stack): it must get a
+    # working scanner, not the parent's busy one.
+    msgs = [m for _, m in hit_examples]
+    expected = [default_filter.scan(m) for m in msgs]
+    text, took = _big_text(default_filter, 0.3)
+    inside = threading.Event()
+
+    def long_scan():
+        inside.set()
+        default_filter.scan(text)
+
+    def child():
+        result = {}
+
+        def work():
+            result["got"] = [default_filter.scan(m) for m in msgs]
+            result["many"] = default_filter.scan_many(msgs, threads=2)
+
+        th = threading.Thread(target=work)
+        th.start()
+        th.join()
+        os._exit(0 if result.get("got") == expected and result.get("many") == expected else 3)
+
+    t = threading.Thread(target=long_scan)
+    t.start()
+    inside.wait()
+    time.sleep(took / 2)  # well inside the scan (reading the text takes a few per cent)
+    p = multiprocessing.get_context("fork").Process(target=child)
+    p.start()
+    p.join(60)
+    t.join()
+    assert p.exitcode == 0
+
+
+def test_finalizers_that_scan_while_results_are_built(default_filter, hit_examples):
+    # Building result objects can run the garbage collector, and so __del__ methods that scan
+    # on the same thread (same scanner). The outer call's results must not be disturbed.
+    singles = [m for _, m in hit_examples]
+    # Messages with many findings, so that a nested scan overwriting the outer call's buffers
+    # would show up in the outer results.
+    msgs = singles + ["。".join(singles[i:i + 8]) for i in range(0, len(singles), 8)]
+    expected = [default_filter.scan(m) for m in msgs]
+    nested_text = "。".join(reversed(singles[:16]))
+    nested_expected = default_filter.scan(nested_text)
+    nested = []
+
+    class Scans:
+        def __init__(self):
+            self.me = self  # a cycle: only the collector frees it
+
+        def __del__(self):
+            nested.append(default_filter.scan(nested_text) == nested_expected)
+
+    scan, scan_many = default_filter.scan, default_filter.scan_many
+    old = gc.get_threshold()
+    gc.set_threshold(1)
+    try:
+        for _ in range(2):
+            for m, want in zip(msgs, expected):
+                # Garbage with finalizers, pending: the first allocation inside the next scan's
+                # result building runs the collector (nothing is allocated before it).
+                gc.disable()
+                for _ in range(3):
+                    Scans()
+                gc.enable()
+                got = scan(m)
+                assert got == want
+            gc.disable()
+            for _ in range(3):
+                Scans()
+            gc.enable()
+            got = scan_many(msgs, threads=2)
+            assert got == expected
+    finally:
+        gc.set_threshold(*old)
+        gc.enable()
+        gc.collect()
+    assert nested and all(nested)  # the finalizers did run, and scanned correctly
