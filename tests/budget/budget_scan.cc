@@ -115,7 +115,10 @@ int main(int argc, char** argv) {
           ++findings;
           return scriptqa::ScanControl::kContinue;
         });
-        if (!st.ok()) std::exit(1);
+        if (!st.ok()) {
+          std::fprintf(stderr, "budget_scan: scan failed: %s\n", std::string(st.message()).c_str());
+          std::exit(1);
+        }
       }
     };
     pass();  // warm: buffers grow to their final size outside the counted region
