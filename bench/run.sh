@@ -11,7 +11,8 @@
 #   bench/run.sh -- ARGS          extra arguments for scriptqa_compare (e.g. --rules=1000)
 #
 # Environment: BUILD_DIR (default build-bench), OUT_DIR (default out/bench-<date>),
-# SCRIPTQA_CORPUS (default ../shared/corpus/jddc_sample_dialogues.jsonl when present).
+# SCRIPTQA_CORPUS (default ../shared/corpus/jddc_sample_dialogues.jsonl when present),
+# SCRIPTQA_COMMIT (what to call the sources in the report when they are not a git checkout).
 # Packages: tools/deps/bench.txt (libbenchmark-dev, libre2-dev, valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +74,11 @@ echo "run.sh: writing $out/report.md" >&2
   echo "compiler: $(c++ --version | head -1)"
   echo "engine: $(dpkg-query -W -f='${Package} ${Version}' libvectorscan5 2>/dev/null || echo unknown)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  if git rev-parse --short HEAD > /dev/null 2>&1; then
+    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+  else
+    echo "commit: ${SCRIPTQA_COMMIT:-unknown (not a git checkout)}"
+  fi
   echo '```'
 } > "$out/machine.md"
 
@@ -121,8 +126,10 @@ fi
 
 # 6. Python: scriptqa's binding vs pyahocorasick (bench/python_bench.py, when it exists).
 if [ -f bench/python_bench.py ] && [ -d "$build/bindings/python/scriptqa" ]; then
-  PYTHONPATH="$(cd "$build" && pwd)/bindings/python" /usr/bin/python3 bench/python_bench.py \
-    --json "$out/python.json" > "$out/python.md" 2>&1 ||
+  corpus_args=()
+  [ -n "${SCRIPTQA_CORPUS:-}" ] && corpus_args=(--corpus "$SCRIPTQA_CORPUS")
+  PYTHONPATH="$build/bindings/python" /usr/bin/python3 bench/python_bench.py \
+    "${corpus_args[@]}" --json "$out/python.json" > "$out/python.md" 2>&1 ||
     echo "(python_bench.py failed; output above)" >> "$out/python.md"
 fi
 
