@@ -14,8 +14,9 @@
 //
 // For every rule it measures, through the public API only:
 //   alone:         a filter holding only this rule (FilterOptions::disabled_rules = every other
-//                  rule): compile time, database bytes, scan time per message above the baseline
-//                  of a filter that never matches (normalisation + engine call);
+//                  rule): compile time, database bytes, scan time per message above the cheapest
+//                  one-rule filter (which is itself reported against a filter that never
+//                  matches: normalisation + engine call);
 //   leave-one-out: the full filter without this rule: the database bytes and scan time it saves;
 //   raw hits:      over the messages (Scanner::Explain), how often the rule's patterns hit and how
 //                  many of those hits the confirmation stage suppressed — each one costs a check.
@@ -245,8 +246,7 @@ int Main(int argc, char** argv) {
     std::shared_ptr<const Filter> alone = OrDie(b.Alone(*full, i), "alone");
     costs[i].alone_compile_ms = (NowNs() - c0) / 1e6;
     costs[i].alone_bytes = alone->info().database_bytes;
-    costs[i].alone_scan_ns =
-        std::max(0.0, ScanNsPerMessage(alone, msgs.messages, opt.passes) - baseline);
+    costs[i].alone_scan_ns = ScanNsPerMessage(alone, msgs.messages, opt.passes);
     if (opt.loo) {
       std::shared_ptr<const Filter> without = OrDie(b.Without(*full, i), "leave-one-out");
       costs[i].loo_saved_bytes = static_cast<long long>(info.database_bytes) -
@@ -256,13 +256,21 @@ int Main(int argc, char** argv) {
     if ((i + 1) % 50 == 0) std::fprintf(stderr, "  %zu/%zu\n", i + 1, n);
   }
 
+  // Every one-rule filter pays the engine's fixed cost for its kind of database (a literal
+  // matcher, a regex engine), which the never-matching baseline does not show; measure the extra
+  // cost of each rule against the cheapest one-rule filter instead.
+  double cheapest = 1e300;
+  for (const Cost& c : costs) cheapest = std::min(cheapest, c.alone_scan_ns);
+  for (Cost& c : costs) c.alone_scan_ns -= cheapest;
+  std::printf("cheapest one-rule filter: %.0f ns/message (%.0f above the baseline)\n", cheapest,
+              cheapest - baseline);
   std::vector<const Cost*> rows;
   for (const Cost& c : costs) rows.push_back(&c);
   PrintTop("Largest databases (the rule alone; bytes of all its compiled databases):", rows,
            opt.top, [](const Cost& c) { return static_cast<double>(c.alone_bytes); }, "bytes");
   PrintTop("Slowest to compile (the rule alone):", rows, opt.top,
            [](const Cost& c) { return c.alone_compile_ms; }, "ms");
-  PrintTop("Slowest to scan (the rule alone, above the baseline):", rows, opt.top,
+  PrintTop("Slowest to scan (the rule alone, above the cheapest one-rule filter):", rows, opt.top,
            [](const Cost& c) { return c.alone_scan_ns; }, "ns/message");
   if (opt.loo) {
     PrintTop("Scan time saved by leaving the rule out of the full set:", rows, opt.top,
@@ -284,9 +292,10 @@ int Main(int argc, char** argv) {
   }
   double sum_alone = 0;
   for (const Cost& c : costs) sum_alone += c.alone_scan_ns;
-  std::printf("\nSum of per-rule scan costs alone: %.0f ns/message; all rules together: %.0f "
-              "ns/message above the baseline (Hyperscan shares work between patterns).\n",
-              sum_alone, std::max(0.0, full_ns - baseline));
+  std::printf("\nSum of the per-rule extra costs: %.0f ns/message; all rules together: %.0f "
+              "ns/message above the cheapest one-rule filter (Hyperscan shares work between "
+              "patterns, so the sum overstates the whole).\n",
+              sum_alone, std::max(0.0, full_ns - cheapest));
   return 0;
 }
 
