@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs scriptqa into a temporary prefix and builds tiny consumers against it: one with CMake
+# (find_package(scriptqa) -> scriptqa::scriptqa, C++ and C) and one with pkg-config (C++ and C).
+#   run_install_test.sh SOURCE_DIR BUILD_DIR WORK_DIR [shared]
+# Without "shared", BUILD_DIR is the project's own (static) build and is installed as is. With
+# "shared", the library alone is built again as a shared library in WORK_DIR/build and installed
+# from there; the exported symbols are checked as well.
+set -euo pipefail
+src=$1 build=$2 work=$3 mode=${4:-static}
+prefix=$work/prefix
+rm -rf "$prefix" "$work/consumer" "$work"/pc_*
+mkdir -p "$work"
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+
+if [ "$mode" = shared ]; then
+  cmake -S "$src" -B "$work/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+    -DSCRIPTQA_BUILD_TESTS=OFF -DSCRIPTQA_BUILD_BENCHMARKS=OFF -DSCRIPTQA_BUILD_EXAMPLES=OFF \
+    -DSCRIPTQA_BUILD_TOOLS=OFF -DSCRIPTQA_BUILD_PYTHON=OFF >/dev/null
+  cmake --build "$work/build" -j2 --target scriptqa >/dev/null
+  build=$work/build
+fi
+cmake --install "$build" --prefix "$prefix" >/dev/null
+test -f "$prefix/include/scriptqa/scriptqa.h"
+test -f "$prefix/share/scriptqa/dictionaries/ad_law.rules"
+export SCRIPTQA_DICTIONARIES=$prefix/share/scriptqa/dictionaries
+
+if [ "$mode" = shared ]; then
+  lib=$(find "$prefix" -name "libscriptqa.so*" -type f | head -1)
+  test -n "$lib"
+  # Only the scriptqa API is exported: no Abseil, Hyperscan or C++ runtime symbols are defined.
+  leaked=$(nm -D --defined-only -C "$lib" | awk '{ $1=""; $2=""; print substr($0, 3) }' |
+           grep -v -E '^(scriptqa_|scriptqa::|SCRIPTQA)' | grep -v -E '^$' || true)
+  if [ -n "$leaked" ]; then
+    echo "install test: symbols outside the scriptqa API are exported:" >&2
+    echo "$leaked" | head -20 >&2
+    exit 1
+  fi
+  nm -D --defined-only "$lib" | grep -q ' T scriptqa_scan$'
+  export LD_LIBRARY_PATH=$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+
+# 1. CMake consumer.
+cmake -S "$src/tests/install/consumer" -B "$work/consumer" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/consumer" -j2 >/dev/null
+"$work/consumer/consumer_cxx"
+"$work/consumer/consumer_c"
+
+# 2. pkg-config consumers (the .pc file is relocatable: the prefix is found from its own path).
+export PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name scriptqa.pc | head -1)")
+pkg-config --exists scriptqa
+test "$(pkg-config --variable=dictionarydir scriptqa)" -ef "$prefix/share/scriptqa/dictionaries"
+c++ -std=c++17 -O1 "$src/tests/install/consumer/consumer.cc" \
+  -DDICTIONARY_DIR="\"$prefix/share/scriptqa/dictionaries\"" \
+  $(pkg-config --cflags --libs scriptqa) -o "$work/pc_cxx"
+cc -std=c99 -O1 "$src/tests/install/consumer/consumer.c" $(pkg-config --cflags --libs scriptqa) \
+  -o "$work/pc_c"
+"$work/pc_cxx"
+"$work/pc_c"
+echo "install test ($mode): CMake and pkg-config consumers built and ran"
