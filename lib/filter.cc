@@ -144,7 +144,7 @@ absl::Status FilterImpl::Finish() {
   }
   hs_scratch_t* scratch = nullptr;
   for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
-                            literal_stream_db.get(), regex_stream_db.get()}) {
+                            regex_stream_db.get()}) {
     if (!db) continue;
     hs_error_t rc = hs_alloc_scratch(db, &scratch);
     if (rc != HS_SUCCESS) {
@@ -175,7 +175,7 @@ absl::Status FilterImpl::Finish() {
   info.engine_version = hs_version();
   info.database_bytes = 0;
   for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
-                            literal_stream_db.get(), regex_stream_db.get()}) {
+                            regex_stream_db.get()}) {
     size_t n = 0;
     if (db && hs_database_size(db, &n) == HS_SUCCESS) info.database_bytes += n;
   }
@@ -310,9 +310,6 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
   };
   absl::Status st = internal::CompileLiterals(&impl->literals, lit_at, HS_MODE_BLOCK, nullptr);
   if (!st.ok()) return st;
-  st = internal::CompileLiterals(&impl->literals, lit_at, HS_MODE_STREAM,
-                                 &impl->literal_stream_db);
-  if (!st.ok()) return st;
 
   if (!impl->regex_exprs.empty()) {
     std::vector<const char*> exprs;
@@ -404,7 +401,7 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.U32(regexes[i].max_width);
   }
   for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
-                            literal_stream_db.get(), regex_stream_db.get()}) {
+                            regex_stream_db.get()}) {
     if (!db) {
       w.Str("");
       continue;
@@ -502,10 +499,10 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     impl->regexes.push_back(p);
   }
   DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_som_db,
-                        &impl->literal_stream_db, &impl->regex_stream_db};
+                        &impl->regex_stream_db};
   const bool has_lit = !impl->literals.patterns.empty(), has_re = !impl->regexes.empty();
-  const bool needed[] = {has_lit, has_re, has_re, has_lit, has_re};
-  for (int i = 0; i < 5; ++i) {
+  const bool needed[] = {has_lit, has_re, has_re, has_re};
+  for (int i = 0; i < 4; ++i) {
     std::string_view blob;
     if (!r.StrView(&blob)) return bad("engine database");
     if (blob.empty() != !needed[i]) return bad("engine database presence");

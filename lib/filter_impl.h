@@ -84,9 +84,9 @@ class FilterImpl {
   std::vector<internal::RegexPattern> regexes;
   internal::DatabasePtr regex_db;      // no start of match: the fast scan
   internal::DatabasePtr regex_som_db;  // leftmost start of match: run on a window after a hit
-  // Streaming-mode twins of the literal and regex databases, for StreamScanner (same pattern
-  // ids). Start offsets of regex hits still come from regex_som_db, run on a window.
-  internal::DatabasePtr literal_stream_db;
+  // Streaming-mode twin of the regex database (same pattern ids), for StreamScanner when regexes
+  // cannot be matched on windows of the text. (Literals need no twin: the stream scanner matches
+  // them on block-mode windows.) Start offsets still come from regex_som_db.
   internal::DatabasePtr regex_stream_db;
   internal::ScratchPtr prototype;      // scratch sized for all databases; cloned per scanner
 
