@@ -26,6 +26,8 @@
 
 namespace scriptqa::cli {
 
+using namespace std::string_view_literals;
+
 // ---- flags ----
 
 void AddAuditFlags(CLI::App* app, AuditConfig* c) {
@@ -231,6 +233,7 @@ class Worker {
     b->counts = Counts();
     b->counts.Init(CategoryCount(), sh_.rule_category.size());
     example_count_.assign(sh_.rule_category.size(), 0);
+    last_agent_conv_.clear();
     if (b->chunk.oversized) {
       line_ = b->chunk.first_line;
       Error(absl::StrCat("record longer than --max-record-bytes (",
@@ -448,17 +451,17 @@ class Worker {
   // ---- output ----
   void Begin() {
     std::string& o = b_->out;
-    o += "{\"file\":";
+    o += "{\"file\":"sv;
     o += sh_.file_json[b_->input];
-    o += ",\"line\":";
+    o += ",\"line\":"sv;
     AppendUint(&o, line_);
   }
 
   void Error(const std::string& message) {
     Begin();
-    b_->out += ",\"error\":";
+    b_->out += ",\"error\":"sv;
     AppendJsonString(&b_->out, message);
-    b_->out += "}\n";
+    b_->out += "}\n"sv;
     b_->metas.emplace_back();
     ++b_->counts.records;
     ++b_->counts.errors;
@@ -486,10 +489,10 @@ class Worker {
 
     std::string& o = b_->out;
     Begin();
-    o += ",\"conversation_id\":";
+    o += ",\"conversation_id\":"sv;
     AppendJsonString(&o, r.conv);
     if (r.has_turn) {
-      o += ",\"turn\":";
+      o += ",\"turn\":"sv;
       if (r.turn_is_int) {
         if (r.turn_int < 0) o.push_back('-');
         AppendUint(&o, static_cast<uint64_t>(r.turn_int < 0 ? -r.turn_int : r.turn_int));
@@ -497,18 +500,18 @@ class Worker {
         AppendJsonString(&o, r.turn_str);
       }
     }
-    o += ",\"role\":";
+    o += ",\"role\":"sv;
     AppendJsonString(&o, r.role);
     if (!r.agent.empty()) {
-      o += ",\"agent_id\":";
+      o += ",\"agent_id\":"sv;
       AppendJsonString(&o, r.agent);
     }
     if (!r.shop.empty()) {
-      o += ",\"shop_id\":";
+      o += ",\"shop_id\":"sv;
       AppendJsonString(&o, r.shop);
     }
     if (r.time_ms != kNoTime) {
-      o += ",\"time_ms\":";
+      o += ",\"time_ms\":"sv;
       AppendUint(&o, static_cast<uint64_t>(r.time_ms));
       ++c.with_time;
     }
@@ -522,7 +525,7 @@ class Worker {
       });
       if (!st.ok()) r.warnings.push_back(absl::StrCat("not scanned: ", st.message()));
     }
-    o += scan ? ",\"scanned\":true,\"findings\":[" : ",\"scanned\":false,\"findings\":[";
+    o += scan ? ",\"scanned\":true,\"findings\":["sv : ",\"scanned\":false,\"findings\":["sv;
     for (size_t i = 0; i < findings_.size(); ++i) {
       if (i > 0) o.push_back(',');
       o += FindingJson(findings_[i]).dump();
@@ -537,16 +540,16 @@ class Worker {
           if (IsPersonalData(*f.rule)) spans_.push_back(f.bytes);
         MaskSpans(&masked, spans_);
       }
-      o += ",\"text\":";
+      o += ",\"text\":"sv;
       AppendJsonString(&o, masked);
     }
     if (!r.warnings.empty()) {
-      o += ",\"warning\":";
+      o += ",\"warning\":"sv;
       AppendJsonString(&o, absl::StrJoin(r.warnings, "; "));
       b_->errors.push_back(
           InputError{b_->input, line_, "warning: " + absl::StrJoin(r.warnings, "; ")});
     }
-    o += "}\n";
+    o += "}\n"sv;
 
     // Counters.
     Meta m;
@@ -559,7 +562,13 @@ class Worker {
       std::string_view agent = r.agent.empty() ? std::string_view(kUnknownAgent) : r.agent;
       m.agent_off = Intern(agent);
       m.agent_len = static_cast<uint32_t>(agent.size());
-      m.greeting = HasIdentityGreeting(r.text);
+      // Only the first agent reply of a conversation is checked for a greeting. A worker cannot know
+      // which that is, but a reply that follows another agent reply of the same conversation in
+      // this chunk is not it.
+      if (last_agent_conv_ != r.conv) {
+        m.greeting = HasIdentityGreeting(r.text);
+        last_agent_conv_.assign(r.conv);
+      }
       auto it = c.agents.find(AV(agent));
       if (it == c.agents.end()) {
         it = c.agents.emplace(std::string(agent), AgentStats{}).first;
@@ -609,6 +618,7 @@ class Worker {
   std::array<std::string, kFieldCount> number_;
   std::string repaired_line_;
   std::vector<size_t> example_count_;
+  std::string last_agent_conv_;  // conversation of the previous agent message in this chunk
 };
 
 // The order-dependent part: conversations, response times, greetings, examples, errors.
@@ -659,13 +669,17 @@ class OrderedStage {
     if (m.kind != Kind::kAgent && m.kind != Kind::kCustomer) return;
     ++tick_;
     std::string_view id(b.arena.data() + m.conv_off, m.conv_len);
-    auto it = open_.find(AV(id));
-    if (it == open_.end()) {
-      if (open_.size() >= kMaxOpenConversations) Evict();
-      it = open_.emplace(std::string(id), ConvState{}).first;
-      ++res_->conversations;
+    if (last_ == nullptr || id != last_id_) {  // messages of a conversation usually come together
+      auto it = open_.find(AV(id));
+      if (it == open_.end()) {
+        if (open_.size() >= kMaxOpenConversations) Evict();
+        it = open_.emplace(std::string(id), ConvState{}).first;
+        ++res_->conversations;
+      }
+      last_ = &it->second;
+      last_id_.assign(id);
     }
-    ConvState& s = it->second;
+    ConvState& s = *last_;
     s.last_seen = tick_;
     if (m.kind == Kind::kCustomer) {
       if (!s.waiting) {
@@ -707,6 +721,7 @@ class OrderedStage {
   // Forget the least recently seen half: memory stays bounded on archives with any number of
   // conversations; a conversation that comes back after that long counts as a new one.
   void Evict() {
+    last_ = nullptr;
     std::vector<uint64_t> seen;
     seen.reserve(open_.size());
     for (const auto& [id, s] : open_) seen.push_back(s.last_seen);
@@ -722,6 +737,8 @@ class OrderedStage {
   AuditResult* res_;
   const int64_t first_limit_ms_, reply_limit_ms_;
   absl::flat_hash_map<std::string, ConvState> open_;
+  ConvState* last_ = nullptr;  // the entry of last_id_ (pointers are stable until the next insert)
+  std::string last_id_;
   uint64_t tick_ = 0;
   size_t printed_ = 0;
   std::vector<size_t> example_count_;

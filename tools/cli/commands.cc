@@ -207,7 +207,7 @@ int RunCompile(const CommonFlags& flags, const std::vector<std::string>& files,
   CommonFlags f = flags;
   f.rules.insert(f.rules.end(), files.begin(), files.end());
   std::string source;
-  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(f, &source);
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(f, &source, /*use_cache=*/false);
   if (!filter.ok()) return Fail("compile", filter.status());
   absl::Status st = (*filter)->SaveFile(output);
   if (!st.ok()) return Fail("compile", st);
@@ -244,7 +244,7 @@ int RunLint(const CommonFlags& flags, const std::vector<std::string>& files) {
     bool warning;
   };
   std::vector<Problem> problems;
-  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(f, &source);
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(f, &source, /*use_cache=*/false);
   size_t examples = 0;
   if (!filter.ok()) {
     // The status holds one problem per line, "file:line: rule ID: message", after a heading.

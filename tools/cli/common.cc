@@ -1,12 +1,17 @@
 #include "common.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "utf8util.h"
 
@@ -56,23 +61,110 @@ absl::StatusOr<Severity> SeverityFlag(std::string_view flag, std::string_view va
   return s;
 }
 
+namespace {
+
+// ---- compiled-rule cache ----
+// Compiling the default packs takes a few hundred milliseconds; loading a serialized database takes
+// a few. Databases compiled for the scanning commands are kept in the cache directory, keyed by a
+// hash of the rule files' names and contents and of this executable (a rebuilt tool, with perhaps
+// another normaliser, never reuses an old entry). The library itself rejects a blob made for
+// another engine version or CPU (FailedPrecondition), and a damaged one (DataLoss): both simply
+// mean "compile again".
+std::string CacheDir() {
+  if (const char* off = std::getenv("SCRIPTQA_CACHE"); off != nullptr && std::string_view(off) == "off")
+    return "";
+  if (const char* dir = std::getenv("SCRIPTQA_CACHE_DIR"); dir != nullptr && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg)
+    return std::string(xdg) + "/scriptqa";
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home)
+    return std::string(home) + "/.cache/scriptqa";
+  return "";
+}
+
+void Fnv(uint64_t* h, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    *h ^= c;
+    *h *= 0x100000001b3ULL;
+  }
+  *h ^= 0xff;  // separator
+  *h *= 0x100000001b3ULL;
+}
+
+// Keeps the newest entries only (every rebuild of the tool makes new keys).
+void PruneCache(const std::string& dir) {
+  constexpr size_t kKeep = 8;
+  std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> entries;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("rules-", 0) == 0 && e.path().extension() == ".db")
+      entries.emplace_back(e.last_write_time(ec), e.path());
+  }
+  if (entries.size() <= kKeep) return;
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = kKeep; i < entries.size(); ++i) std::filesystem::remove(entries[i].second, ec);
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> CompileCached(const std::vector<std::string>& paths) {
+  std::string dir = CacheDir();
+  struct stat exe;
+  if (dir.empty() || stat("/proc/self/exe", &exe) != 0) return Filter::FromFiles(paths);
+  uint64_t h = 0xcbf29ce484222325ULL;
+  Fnv(&h, SCRIPTQA_VERSION);
+  Fnv(&h, absl::StrCat(exe.st_size, ".", exe.st_mtim.tv_sec, ".", exe.st_mtim.tv_nsec));
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream contents;
+    contents << in.rdbuf();
+    if (!in) return Filter::FromFiles(paths);  // let the loader report it
+    Fnv(&h, path);
+    Fnv(&h, contents.str());
+  }
+  std::string file = absl::StrFormat("%s/rules-%016x.db", dir, h);
+  absl::StatusOr<std::shared_ptr<const Filter>> cached = Filter::LoadFile(file);
+  if (cached.ok()) return cached;
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = Filter::FromFiles(paths);
+  if (filter.ok()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::string tmp = absl::StrCat(file, ".", getpid());
+    if (!ec && (*filter)->SaveFile(tmp).ok() && std::rename(tmp.c_str(), file.c_str()) != 0)
+      std::remove(tmp.c_str());
+    PruneCache(dir);
+  }
+  return filter;
+}
+
+std::vector<std::string> DefaultPackPaths() {
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(Filter::DefaultDictionaryDir(), ec))
+    if (e.path().extension() == ".rules") paths.push_back(e.path().string());
+  std::sort(paths.begin(), paths.end());  // the order Filter::Default() uses
+  return paths;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
-                                                        std::string* source) {
+                                                        std::string* source, bool use_cache) {
   if (!flags.db.empty()) {
     *source = flags.db;
     return Filter::LoadFile(flags.db);
   }
   if (!flags.rules.empty()) {
     *source = absl::StrJoin(flags.rules, " ");
-    return Filter::FromFiles(flags.rules);
+    return use_cache ? CompileCached(flags.rules) : Filter::FromFiles(flags.rules);
   }
   *source = "default packs (" + Filter::DefaultDictionaryDir() + ")";
-  return Filter::Default();
+  std::vector<std::string> paths = DefaultPackPaths();
+  if (!use_cache || paths.empty()) return Filter::Default();
+  return CompileCached(paths);
 }
 
 absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags) {
   ScanSetup setup;
-  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(flags, &setup.rules_source);
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = LoadRules(flags, &setup.rules_source, /*use_cache=*/true);
   if (!filter.ok()) return filter.status();
   setup.filter = *std::move(filter);
   absl::StatusOr<Severity> min = SeverityFlag("--min-severity", flags.min_severity);

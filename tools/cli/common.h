@@ -61,8 +61,10 @@ struct ScanSetup {
 // Loads the rules (--rules / --db / default) and validates the filter flags. Errors are ready to
 // print and mean exit code 2.
 absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags);
+// `use_cache`: keep compiled rule files in the cache directory ($SCRIPTQA_CACHE_DIR, else
+// $XDG_CACHE_HOME/scriptqa or ~/.cache/scriptqa; SCRIPTQA_CACHE=off disables it).
 absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
-                                                        std::string* source);
+                                                        std::string* source, bool use_cache);
 
 // ---- personal data masking ----
 // A finding of category "privacy" is personal data. Masking replaces the identifying characters
