@@ -11,7 +11,6 @@ import pytest
 
 
 import scriptqa
-import scriptqa._filter as impl
 import scriptqa.dask
 
 import distributed
@@ -30,7 +29,7 @@ def client():
 
 
 def unpickled_per_worker(client):
-    return client.run(lambda: impl._stats["unpickled"])
+    return {w: c["unpickled"] for w, c in client.run(scriptqa.counters).items()}
 
 
 def test_scan_bag_equals_single_process(client, default_filter, messages):
@@ -78,10 +77,20 @@ def test_filter_shipped_once_per_worker(client, default_filter, messages):
     got = scriptqa.dask.scan_bag(db.from_sequence(messages, npartitions=4), other).compute()
     assert got == [other.scan(m) for m in messages]
     assert set(unpickled_per_worker(client).values()) == {2}
-    ref = scriptqa.dask.ship(other)
-    assert set(client.run(lambda: ref.name in scriptqa.dask._installed).values()) == {True}
+    ref = scriptqa.dask.ship(other)  # the same installation, not a new one
+    assert isinstance(ref, scriptqa.dask.FilterRef)
+    assert set(client.run(lambda: len(ref.resolve().rules)).values()) == {len(other.rules)}
+    assert set(unpickled_per_worker(client).values()) == {2}
     scriptqa.dask.release(other)
-    assert set(client.run(lambda: ref.name in scriptqa.dask._installed).values()) == {False}
+
+    def gone():
+        try:
+            ref.resolve()
+        except RuntimeError:
+            return True
+        return False
+
+    assert set(client.run(gone).values()) == {True}
 
 
 def test_local_scheduler_without_client(default_filter, messages):

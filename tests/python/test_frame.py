@@ -79,7 +79,8 @@ def test_audit_frame_empty_and_encoding_errors(default_filter):
     empty = pd.DataFrame({"role": pd.Series([], dtype=object), "text": pd.Series([], dtype=object)})
     findings, summary = scriptqa.audit_frame(empty)
     assert len(findings) == 0 and len(summary) == 0
-    assert list(findings.columns) == list(scriptqa._frame.FINDING_COLUMNS)
+    assert list(summary.columns) == list(scriptqa.SUMMARY_COLUMNS)
+    assert list(findings.columns) == list(scriptqa.FINDING_COLUMNS)
     bad = pd.DataFrame({"role": ["agent", "agent"], "text": ["ok", "x\ud800"]}, index=[10, 20])
     with pytest.raises(scriptqa.EncodingError) as info:
         scriptqa.audit_frame(bad)

@@ -4,7 +4,6 @@ import multiprocessing
 import pickle
 
 import scriptqa
-import scriptqa._filter as impl
 
 _worker_filter = None
 
@@ -15,16 +14,16 @@ def _init_worker(f):
 
 
 def _scan_in_worker(text):
-    return _worker_filter.scan(text), impl._stats["compiled"]
+    return _worker_filter.scan(text), scriptqa.counters()["compiled"]
 
 
 def test_round_trip(default_filter, messages):
     data = pickle.dumps(default_filter)
     assert default_filter.serialize() in data  # the compiled database itself travels
-    before = dict(impl._stats)
+    before = scriptqa.counters()
     g = pickle.loads(data)
-    assert impl._stats["compiled"] == before["compiled"]  # nothing recompiled
-    assert impl._stats["unpickled"] == before["unpickled"] + 1
+    assert scriptqa.counters()["compiled"] == before["compiled"]  # nothing recompiled
+    assert scriptqa.counters()["unpickled"] == before["unpickled"] + 1
     assert g is not default_filter and g.info == default_filter.info
     assert [r.id for r in g.rules] == [r.id for r in default_filter.rules]
     assert [g.scan(m) for m in messages] == [default_filter.scan(m) for m in messages]
@@ -53,9 +52,9 @@ def test_database_from_another_machine_is_recompiled(messages):
     # the same path as another engine version or CPU platform).
     foreign = blob[:8] + (99).to_bytes(4, "little") + blob[12:]
     assert data.count(blob) == 1
-    before = impl._stats["compiled"]
+    before = scriptqa.counters()["compiled"]
     g = pickle.loads(data.replace(blob, foreign))
-    assert impl._stats["compiled"] == before + 1  # rebuilt from the dictionary text it carries
+    assert scriptqa.counters()["compiled"] == before + 1  # rebuilt from the dictionary text it carries
     assert [g.scan(m) for m in messages] == [f.scan(m) for m in messages]
     # Without dictionary text (a filter loaded from a database) there is nothing to rebuild from.
     loaded = scriptqa.Filter.load(blob)

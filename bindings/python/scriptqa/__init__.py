@@ -41,7 +41,7 @@ from .errors import (
     ProfileError,
     ScanError,
 )
-from ._filter import Filter, Profile
+from ._filter import Filter, Profile, counters
 
 __version__ = "0.1.0"
 
@@ -65,14 +65,17 @@ __all__ = [
     "ProfileError",
     "EncodingError",
     "ScanError",
+    "counters",
     "audit_frame",
     "AuditResult",
+    "FINDING_COLUMNS",
+    "SUMMARY_COLUMNS",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # pandas is imported only by those who use it.
-    if name in ("audit_frame", "AuditResult"):
+    if name in ("audit_frame", "AuditResult", "FINDING_COLUMNS", "SUMMARY_COLUMNS"):
         from . import _frame
 
         return getattr(_frame, name)

@@ -43,7 +43,7 @@ from .errors import (
     code_name,
 )
 
-__all__ = ["Filter", "Profile"]
+__all__ = ["Filter", "Profile", "counters"]
 
 # The extension allocates Finding tuples itself; tell it which class and severities to use.
 _native._register(Finding, _SEVERITIES)
@@ -60,9 +60,18 @@ _DEFAULT_DB = os.path.join(_PACKAGE_DIR, "default.sqdb")
 _OPTIONS_CACHE_LIMIT = 256
 
 # Diagnostics (per process): how many filters were compiled from dictionaries and how many were
-# rebuilt from a pickle. The tests use them to show that unpickling compiles nothing and that a
-# Dask worker receives a filter once.
+# rebuilt from a pickle. See counters().
 _stats = {"compiled": 0, "unpickled": 0}
+
+
+def counters() -> Dict[str, int]:
+    """Per-process counts: ``compiled`` (filters compiled from dictionaries, including fallbacks)
+    and ``unpickled`` (filters rebuilt from a pickle). For checking that worker processes load
+    filters without compiling them, and receive each filter once::
+
+        client.run(scriptqa.counters)   # on every Dask worker
+    """
+    return dict(_stats)
 
 # What the filter was compiled from: (sources, normalization, severity_overrides, disabled).
 # Kept so that a pickled filter can be recompiled where its database does not fit the CPU.
