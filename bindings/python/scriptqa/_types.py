@@ -86,6 +86,9 @@ class Severity(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    def __repr__(self) -> str:
+        return f"Severity.{self.name}"
+
     # Keep str's hash and equality: Severity.BLOCK == "block" and both hash alike.
     __hash__ = str.__hash__
 
