@@ -4,8 +4,8 @@
 # ICU regex and raw Hyperscan; the Google Benchmark suite; the rule-cost tool; the instruction
 # budget; and bench/python_bench.py when it exists. Writes a Markdown report.
 #
-#   bench/run.sh                  full run (about 10 minutes on 2 cores)
-#   bench/run.sh --quick          a smoke run (about 1 minute): fewer rule sets, lengths, time
+#   bench/run.sh                  full run (20–30 minutes on the 2-core machine, with the build)
+#   bench/run.sh --quick          a smoke run (a few minutes): fewer rule sets, lengths, time
 #   bench/run.sh --update-budget  re-measure and rewrite bench/budget.json, nothing else
 #   bench/run.sh --no-build       use the existing build
 #   bench/run.sh -- ARGS          extra arguments for scriptqa_compare (e.g. --rules=1000)
