@@ -1,13 +1,15 @@
 // StreamScanner: the block pipeline (normalise, match, confirm, resolve) run incrementally.
 //
 // How it stays exact: the normaliser is per character and append-only, so normalising the message
-// chunk by chunk (whole characters only; see CompleteEnd) and splicing the pieces gives the same
-// text and offset map as normalising it at once. The engine runs the streaming twins of the block
-// databases, which report the same (pattern, end offset) pairs. Finish() hands all raw hits of the
-// message to internal::Resolve, the very code Scanner::Scan uses, so the final findings are the
-// block findings by construction. Before the end, a hit is reported only when nothing that can
-// still arrive could change its fate (resolve.h, Confirm with complete = false; plus the overlap
-// argument in Decide()).
+// batch by batch (whole characters only; see CompleteEnd) and splicing the pieces gives the same
+// text and offset map as normalising it at once. New text is matched in block mode on windows that
+// reach back far enough for every hit ending in it (the longest active literal; for regexes, the
+// run of characters their alphabet allows), or, for regexes with anchors or assertions, with the
+// engine's streaming database; either way the raw hits are those of the block scan. Finish() hands
+// all raw hits of the message to internal::Resolve, the very code Scanner::Scan uses, so the final
+// findings are the block findings by construction. Before the end, a hit is reported only when
+// nothing that can still arrive could change its fate (resolve.h, Confirm with complete = false;
+// plus the overlap argument in Decide()). docs/server.md has the full argument and measurements.
 #include "scriptqa/stream.h"
 
 #include <algorithm>

@@ -274,6 +274,44 @@ TEST(StreamDifferential, CollapseRepeatsAndNoNoiseSkipping) {
   }
 }
 
+// Regexes the window matching has to treat specially: of unknown alphabet (.), unbounded, and
+// anchored (^ $), which switch the regexes to the engine's streaming database.
+TEST(StreamDifferential, UnusualRegexes) {
+  const std::string base = R"(%format scriptqa-rules 1
+%default category privacy
+%default severity review
+rule privacy.any
+  regex 加.{0,3}微信
+  reason r
+rule privacy.unbounded
+  regex vx[0-9a-z]+
+  reason r
+rule ad_law.lit
+  category ad_law
+  literal 最佳
+  reason r
+)";
+  const std::string anchored = base + R"(rule privacy.anchored
+  regex ^亲
+  regex 吗$
+  reason r
+)";
+  std::vector<std::string> msgs;
+  std::mt19937 rng(11);
+  const std::vector<std::string> pieces = {"加", "微信", "我", "vx", "123", "abc", "亲", "吗", "，",
+                                           " ", "最佳", "好", "a", "\xE4\xB8"};
+  for (int i = 0; i < 150; ++i) {
+    std::string m;
+    for (int k = 0, n = 1 + rng() % 16; k < n; ++k) m += pieces[rng() % pieces.size()];
+    msgs.push_back(m);
+  }
+  msgs.push_back("亲，加个微信吧，vx12345678901234567890abc，好吗");
+  for (const std::string* rules : {&base, &anchored}) {
+    SCOPED_TRACE(rules == &base ? "window matching" : "streaming regex database");
+    Differential(testing::FilterFromText(*rules), msgs, 5, 12);
+  }
+}
+
 TEST(StreamDifferential, InvalidUtf8RejectedAtTheSameByte) {
   auto filter = testing::DefaultFilter();
   auto scanner = Scanner::Create(filter);
