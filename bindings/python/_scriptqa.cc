@@ -206,6 +206,13 @@ struct RuleStrings {
   py::object suggestions;  // a tuple when no suggestion is a template; else None (render per hit)
 };
 
+// Whether a rule's suggestions are templates, rendered per hit (else they are one shared tuple).
+bool HasTemplate(const sq::Rule& r) {
+  for (const std::string& t : r.suggestions)
+    if (t.find_first_of("{}") != std::string::npos) return true;
+  return false;
+}
+
 RuleStrings MakeRuleStrings(const sq::Rule& r) {
   RuleStrings s;
   s.id = Str(r.id);
@@ -213,10 +220,7 @@ RuleStrings MakeRuleStrings(const sq::Rule& r) {
   s.category = Str(r.category);
   PyUnicode_InternInPlace(&s.category.ptr());
   s.reason = Str(r.reason);
-  bool constant = true;
-  for (const std::string& t : r.suggestions)
-    if (t.find_first_of("{}") != std::string::npos) constant = false;
-  if (constant) {
+  if (!HasTemplate(r)) {
     py::tuple t(r.suggestions.size());
     for (size_t i = 0; i < r.suggestions.size(); ++i)
       PyTuple_SET_ITEM(t.ptr(), i, NewStr(r.suggestions[i]));
@@ -274,7 +278,7 @@ class NativeFilter {
       : filter(std::move(f)), serial_(g_next_serial.fetch_add(1)), fork_generation_(g_fork_generation.load()) {
     for (const sq::Rule& r : filter->rules()) {
       rules.push_back(MakeRuleStrings(r));
-      templated.push_back(rules.back().suggestions.is_none());
+      templated.push_back(HasTemplate(r));
     }
   }
 
@@ -335,8 +339,10 @@ class NativeFilter {
 struct NativeProfile {
   std::shared_ptr<NativeFilter> filter;
   std::shared_ptr<const sq::Profile> profile;
-  RuleStrings deny;  // strings of the profile's deny rule
-  bool deny_templated = false;
+  // Strings of the profile's deny rule (the one rule of a finding that is not the filter's),
+  // made from that rule on first use. GIL held.
+  const sq::Rule* deny_rule = nullptr;
+  RuleStrings deny;
 };
 
 struct NativeOptions {
@@ -356,14 +362,20 @@ bool InFilter(const NativeFilter& nf, const sq::Rule* r) {
   return r->index < nf.rules.size() && &nf.filter->rules()[r->index] == r;
 }
 
-// Readable without the GIL.
-bool Templated(const NativeFilter& nf, const NativeOptions& o, const sq::Rule* r) {
-  return InFilter(nf, r) ? nf.templated[r->index] != 0 : o.profile->deny_templated;
+// Whether the rule's suggestions are rendered per hit. Needs no GIL.
+bool Templated(const NativeFilter& nf, const sq::Rule* r) {
+  return InFilter(nf, r) ? nf.templated[r->index] != 0 : HasTemplate(*r);
 }
 
+// GIL held. The only rules outside the filter are the deny rules of profiles.
 const RuleStrings& StringsFor(const NativeFilter& nf, const NativeOptions& o, const sq::Rule* r) {
-  // The only rules outside the filter are the deny rules of profiles.
-  return InFilter(nf, r) ? nf.rules[r->index] : o.profile->deny;
+  if (InFilter(nf, r)) return nf.rules[r->index];
+  NativeProfile& p = *o.profile;
+  if (p.deny_rule != r) {
+    p.deny = MakeRuleStrings(*r);
+    p.deny_rule = r;
+  }
+  return p.deny;
 }
 
 PyObject* CheckedNew(PyObject* o) {
@@ -454,7 +466,7 @@ py::list Scan(NativeFilter& self, py::handle text, const NativeOptions& o) {
     s.collected.Clear();
     if (bad < 0)
       st = s.scanner.Scan(view, o.options, [&](const sq::Finding& f) {
-        s.collected.Add(0, f, Templated(self, o, f.rule));
+        s.collected.Add(0, f, Templated(self, f.rule));
         return sq::ScanControl::kContinue;
       });
   }
@@ -497,7 +509,7 @@ py::tuple Rewrite(NativeFilter& self, py::handle text, const NativeOptions& o) {
     bad = Encode(t, o.replace, &s.buf, &view);
     if (bad < 0) r = s.scanner.Rewrite(view, o.options);
     if (bad < 0 && r.ok())
-      for (const sq::Finding& f : r->replaced) replaced.Add(0, f, Templated(self, o, f.rule));
+      for (const sq::Finding& f : r->replaced) replaced.Add(0, f, Templated(self, f.rule));
   }
   if (bad >= 0) ThrowEncode(-1, bad);
   if (!r.ok()) ThrowStatus(r.status());
@@ -523,7 +535,7 @@ py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
     if (bad < 0) e = s.scanner.Explain(view, o.options);
     if (bad < 0 && e.ok()) {
       report = e->ToString();
-      for (const sq::Finding& f : e->findings) findings.Add(0, f, Templated(self, o, f.rule));
+      for (const sq::Finding& f : e->findings) findings.Add(0, f, Templated(self, f.rule));
     }
   }
   if (bad >= 0) ThrowEncode(-1, bad);
@@ -589,7 +601,7 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
           return;
         }
         absl::Status st = s.scanner.Scan(view, o.options, [&](const sq::Finding& f) {
-          w.collected.Add(static_cast<uint32_t>(i), f, Templated(self, o, f.rule));
+          w.collected.Add(static_cast<uint32_t>(i), f, Templated(self, f.rule));
           return sq::ScanControl::kContinue;
         });
         if (!st.ok()) {
@@ -838,13 +850,6 @@ std::shared_ptr<NativeProfile> MakeProfile(std::shared_ptr<NativeFilter> nf, py:
   auto out = std::make_shared<NativeProfile>();
   out->filter = std::move(nf);
   out->profile = std::move(*p);
-  // The deny rule's strings: the core names it "<deny_category>.shop_deny".
-  sq::Rule deny_rule;
-  deny_rule.id = deny_category + ".shop_deny";
-  deny_rule.category = deny_category;
-  deny_rule.reason = deny_reason;
-  out->deny = MakeRuleStrings(deny_rule);
-  out->deny_templated = out->deny.suggestions.is_none();
   return out;
 }
 
