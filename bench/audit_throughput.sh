@@ -11,7 +11,7 @@ size_mb=${1:-512}
 threads=${2:-2}
 build=${BUILD_DIR:-build-cli}
 corpus=${CORPUS:-../shared/corpus/jddc_sample_dialogues.jsonl}
-bin="$build/tools/scriptqa"
+bin="$(realpath -m "$build/tools/scriptqa")"
 [ -x "$bin" ] || { echo "build $bin first (cmake --build $build --target scriptqa_cli)" >&2; exit 2; }
 [ -f "$corpus" ] || { echo "no corpus at $corpus" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package 'time')" >&2; exit 2; }
@@ -38,8 +38,9 @@ out="$work/out"
 rm -rf "$out"
 log="$work/time.log"
 set +e
-/usr/bin/time -v "$bin" audit "$big" --threads "$threads" --out "$out" --progress never --quiet \
-  2> "$log"
+# Run where the archive is, as a user would (the file name is part of every output record).
+(cd "$work" && /usr/bin/time -v "$bin" audit "$(basename "$big")" --threads "$threads" --out "$out" \
+  --progress never --quiet 2> "$log")
 rc=$?
 set -e
 wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}')

@@ -838,7 +838,7 @@ void PrintHuman(std::ostream& os, const nlohmann::ordered_json& s, const std::st
   } else {
     os << "response times: not computed (" << conv["timing_note"].get<std::string>() << ")\n";
   }
-  if (findings_path != "-") os << "findings: " << findings_path << "\n";
+  if (findings_path != "-") os << "records:  " << findings_path << "\n";
   os << "summary:  " << summary_path << "\n";
   os << "report:   " << report_path << "\n";
 }
