@@ -48,7 +48,7 @@
 
 namespace scriptqa {
 
-class FilterHandle : public std::enable_shared_from_this<FilterHandle> {
+class FilterHandle {
  public:
   // One immutable version of the rules: the filter, the profiles built for it, its generation.
   class Snapshot {
