@@ -236,8 +236,7 @@ class Worker {
     last_agent_conv_.clear();
     if (b->chunk.oversized) {
       line_ = b->chunk.first_line;
-      Error(absl::StrCat("record longer than --max-record-bytes (",
-                         sh_.config->max_record_bytes, " bytes); skipped"));
+      TooLong();
     } else if (b->format == InputFormat::kJsonl) {
       ProcessJsonl();
     } else {
@@ -278,8 +277,7 @@ class Worker {
       size_t lines = std::count(data.begin() + start, data.begin() + p, '\n');
       std::string_view raw(data.data() + start, p - start);
       if (raw.size() > sh_.config->max_record_bytes) {
-        Error(absl::StrCat("record longer than --max-record-bytes (",
-                           sh_.config->max_record_bytes, " bytes); skipped"));
+        TooLong();
       } else if (raw.find_first_not_of(" \t\r\n") == std::string_view::npos) {
         Error("empty line");
       } else if (!ok) {
@@ -335,6 +333,11 @@ class Worker {
     return a.size() == b.size() && (a.empty() || (a[0] == b[0] && memcmp(a.data(), b.data(), a.size()) == 0));
   }
 
+  void TooLong() {
+    Error(absl::StrCat("record longer than --max-record-bytes (", sh_.config->max_record_bytes,
+                       " bytes); skipped"));
+  }
+
   const char* FieldName(int f) const { return sh_.names[f].data(); }
 
   // ---- JSON ----
@@ -349,8 +352,7 @@ class Worker {
 
   void JsonRecord(const char* p, size_t len) {
     if (len > sh_.config->max_record_bytes) {
-      Error(absl::StrCat("record longer than --max-record-bytes (", sh_.config->max_record_bytes,
-                         " bytes); skipped"));
+      TooLong();
       return;
     }
     std::string_view line(p, len);
@@ -847,7 +849,7 @@ void PrintHuman(std::ostream& os, const nlohmann::ordered_json& s, const std::st
 
 // ---- summary ----
 
-nlohmann::ordered_json SummaryJson(const AuditResult& r, const ScanSetup& setup, const AuditConfig& cfg,
+static nlohmann::ordered_json SummaryJson(const AuditResult& r, const ScanSetup& setup, const AuditConfig& cfg,
                            int exit_code) {
   using json = nlohmann::ordered_json;
   const Counts& c = r.counts;
