@@ -13,6 +13,11 @@
 
 #include "absl/strings/str_cat.h"
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define SCRIPTQA_HAVE_CALLGRIND 1
+#endif
+
 #ifndef SCRIPTQA_BENCH_SOURCE_DIR
 #define SCRIPTQA_BENCH_SOURCE_DIR "."
 #endif
@@ -327,6 +332,39 @@ double Percentile(std::vector<double> v, double p) {
   double rank = std::ceil(p / 100.0 * static_cast<double>(v.size()));
   size_t i = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
   return v[std::min(i, v.size() - 1)];
+}
+
+bool InstructionCounter::UnderValgrind() {
+#ifdef SCRIPTQA_HAVE_CALLGRIND
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return false;
+#endif
+}
+
+uint64_t InstructionCounter::Count(const std::function<void()>& body) {
+#ifdef SCRIPTQA_HAVE_CALLGRIND
+  if (!UnderValgrind()) {
+    body();
+    return 0;
+  }
+  CALLGRIND_START_INSTRUMENTATION;
+  CALLGRIND_ZERO_STATS;
+  body();
+  CALLGRIND_STOP_INSTRUMENTATION;
+  CALLGRIND_DUMP_STATS_AT("bench");
+  ++dumps_;
+  std::ifstream in(prefix_ + "." + std::to_string(dumps_));
+  uint64_t total = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("totals: ", 0) == 0) return std::stoull(line.substr(8));
+    if (line.rfind("summary: ", 0) == 0) total = std::stoull(line.substr(9));
+  }
+  return total;
+#else
+  body();
+  return 0;
+#endif
 }
 
 double ThreadCpuNs() {

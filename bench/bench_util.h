@@ -9,6 +9,7 @@
 #define SCRIPTQA_BENCH_BENCH_UTIL_H_
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -63,6 +64,21 @@ absl::StatusOr<std::shared_ptr<const Filter>> TrivialFilter(const NormalizationO
 std::vector<std::string> LiteralsOf(const Filter& filter);
 // Every regex of every rule of `filter`.
 std::vector<std::string> RegexesOf(const Filter& filter);
+
+// Counts the instructions a piece of code executes, when the program runs under
+//   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=PREFIX
+// (callgrind client requests: only `body` is instrumented; each call dumps PREFIX.<n>, which is
+// read back). Returns 0 when not running under callgrind.
+class InstructionCounter {
+ public:
+  explicit InstructionCounter(std::string prefix) : prefix_(std::move(prefix)) {}
+  uint64_t Count(const std::function<void()>& body);
+  static bool UnderValgrind();
+
+ private:
+  std::string prefix_;
+  int dumps_ = 0;
+};
 
 // p in [0, 100]; sorts a copy. Nearest-rank.
 double Percentile(std::vector<double> v, double p);

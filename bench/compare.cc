@@ -29,12 +29,6 @@
 #include <thread>
 #include <vector>
 
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#define SCRIPTQA_HAVE_CALLGRIND 1
-#endif
-
-#include <fstream>
 #include <functional>
 
 #include "absl/strings/numbers.h"
@@ -481,36 +475,6 @@ void BuildAndLoad() {
 
 
 // ---- instruction counts (under callgrind) -------------------------------------------------------
-
-class InstructionCounter {
- public:
-  explicit InstructionCounter(std::string prefix) : prefix_(std::move(prefix)) {}
-  // Instructions executed by `body`; 0 when not running under callgrind.
-  uint64_t Count(const std::function<void()>& body) {
-#ifdef SCRIPTQA_HAVE_CALLGRIND
-    CALLGRIND_START_INSTRUMENTATION;
-    CALLGRIND_ZERO_STATS;
-    body();
-    CALLGRIND_STOP_INSTRUMENTATION;
-    CALLGRIND_DUMP_STATS_AT("compare");
-    ++dumps_;
-    std::ifstream in(prefix_ + "." + std::to_string(dumps_));
-    uint64_t total = 0;
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("totals: ", 0) == 0) return std::stoull(line.substr(8));
-      if (line.rfind("summary: ", 0) == 0) total = std::stoull(line.substr(9));
-    }
-    return total;
-#else
-    body();
-    return 0;
-#endif
-  }
-
- private:
-  std::string prefix_;
-  int dumps_ = 0;
-};
 
 void RunInstructions(const std::vector<std::string>& specs, const MessageSet& msgs,
                      const std::string& prefix) {

@@ -11,6 +11,10 @@
 //     --top=N           rows per table (default 10)
 //     --passes=N        timed passes over the messages per measurement, fastest kept (default 7)
 //     --no-loo          skip the leave-one-out builds
+//     --instructions=P  count instructions instead of timing (deterministic; on at most ~1,000
+//                       of the messages), when run as
+//                         valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=P \
+//                             scriptqa_rulecost --instructions=P ...
 //
 // For every rule it measures, through the public API only:
 //   alone:         a filter holding only this rule (FilterOptions::disabled_rules = every other
@@ -27,6 +31,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -57,11 +62,14 @@ struct Options {
   size_t top = 10;
   int passes = 7;
   bool loo = true;
+  std::string instructions;  // callgrind output prefix
 };
 
 // Nanoseconds per message of scanning `msgs` with `filter`: the fastest of `passes` passes, in
 // CPU time of this thread. On a shared machine other jobs only ever add time, so the minimum is
 // the most repeatable estimate, and CPU time leaves out the time this thread was descheduled.
+InstructionCounter* g_counter = nullptr;  // --instructions: count instead of timing
+
 double ScanNsPerMessage(const std::shared_ptr<const Filter>& filter,
                         const std::vector<std::string>& msgs, int passes) {
   Scanner scanner = OrDie(Scanner::Create(filter), "scanner");
@@ -77,6 +85,10 @@ double ScanNsPerMessage(const std::shared_ptr<const Filter>& filter,
     }
   };
   pass();  // warm the buffers
+  if (g_counter) {
+    uint64_t ir = g_counter->Count(pass);
+    return static_cast<double>(ir) / static_cast<double>(msgs.size());
+  }
   double best = 1e300;
   for (int i = 0; i < passes; ++i) {
     double t0 = ThreadCpuNs();
@@ -165,10 +177,12 @@ int Main(int argc, char** argv) {
       if (!absl::SimpleAtoi(v, &opt.passes) || opt.passes < 1) return 2;
     } else if (a == "--no-loo") {
       opt.loo = false;
+    } else if (val("--instructions=", &v)) {
+      opt.instructions = v;
     } else if (a == "-h" || a == "--help" || (a.size() > 1 && a[0] == '-')) {
       std::fprintf(stderr,
                    "usage: %s [--generated=N] [--messages=FILE] [--synthetic] [--top=N] "
-                   "[--passes=N] [--no-loo] [DICTIONARY ...]\n",
+                   "[--passes=N] [--no-loo] [--instructions=CALLGRIND_OUT] [DICTIONARY ...]\n",
                    argv[0]);
       return 2;
     } else {
@@ -196,6 +210,27 @@ int Main(int argc, char** argv) {
     msgs = OrDie(LoadAgentMessages(opt.synthetic), "messages");
   }
 
+  std::unique_ptr<InstructionCounter> counter;
+  const char* unit = "ns/message";
+  if (!opt.instructions.empty()) {
+    if (!InstructionCounter::UnderValgrind()) {
+      std::fprintf(stderr, "rulecost: --instructions needs valgrind --tool=callgrind "
+                           "--instr-atstart=no --callgrind-out-file=%s\n",
+                   opt.instructions.c_str());
+      return 2;
+    }
+    counter = std::make_unique<InstructionCounter>(opt.instructions);
+    g_counter = counter.get();
+    unit = "instr/message";
+    // Every k-th message, at most ~1,000: instrumented code runs ~50x slower.
+    if (msgs.messages.size() > 1000) {
+      std::vector<std::string> sub;
+      size_t k = (msgs.messages.size() + 999) / 1000;
+      for (size_t i = 0; i < msgs.messages.size(); i += k) sub.push_back(msgs.messages[i]);
+      msgs.messages = std::move(sub);
+      msgs.source += " (every " + std::to_string(k) + "th message)";
+    }
+  }
   double t0 = NowNs();
   std::shared_ptr<const Filter> full = OrDie(b.Full(), "dictionaries");
   const double full_compile_ms = (NowNs() - t0) / 1e6;
@@ -209,9 +244,9 @@ int Main(int argc, char** argv) {
               full_compile_ms);
   std::printf("messages: %s, %zu messages, %zu bytes\n", msgs.source.c_str(), msgs.messages.size(),
               msgs.bytes());
-  std::printf("scan: %.0f ns/message with all rules; %.0f ns/message baseline (a filter that "
-              "never matches: normalisation + engine call)\n",
-              full_ns, baseline);
+  std::printf("scan: %.0f %s with all rules; %.0f %s baseline (a filter that never matches: "
+              "normalisation + engine call)\n",
+              full_ns, unit, baseline, unit);
 
   // Raw hits per rule over the messages.
   const size_t n = full->rules().size();
@@ -262,7 +297,7 @@ int Main(int argc, char** argv) {
   double cheapest = 1e300;
   for (const Cost& c : costs) cheapest = std::min(cheapest, c.alone_scan_ns);
   for (Cost& c : costs) c.alone_scan_ns -= cheapest;
-  std::printf("cheapest one-rule filter: %.0f ns/message (%.0f above the baseline)\n", cheapest,
+  std::printf("cheapest one-rule filter: %.0f %s (%.0f above the baseline)\n", cheapest, unit,
               cheapest - baseline);
   std::vector<const Cost*> rows;
   for (const Cost& c : costs) rows.push_back(&c);
@@ -271,10 +306,10 @@ int Main(int argc, char** argv) {
   PrintTop("Slowest to compile (the rule alone):", rows, opt.top,
            [](const Cost& c) { return c.alone_compile_ms; }, "ms");
   PrintTop("Slowest to scan (the rule alone, above the cheapest one-rule filter):", rows, opt.top,
-           [](const Cost& c) { return c.alone_scan_ns; }, "ns/message");
+           [](const Cost& c) { return c.alone_scan_ns; }, unit);
   if (opt.loo) {
     PrintTop("Scan time saved by leaving the rule out of the full set:", rows, opt.top,
-             [](const Cost& c) { return c.loo_saved_ns; }, "ns/message");
+             [](const Cost& c) { return c.loo_saved_ns; }, unit);
     PrintTop("Database bytes saved by leaving the rule out of the full set:", rows, opt.top,
              [](const Cost& c) { return static_cast<double>(c.loo_saved_bytes); }, "bytes");
   }
@@ -292,10 +327,10 @@ int Main(int argc, char** argv) {
   }
   double sum_alone = 0;
   for (const Cost& c : costs) sum_alone += c.alone_scan_ns;
-  std::printf("\nSum of the per-rule extra costs: %.0f ns/message; all rules together: %.0f "
-              "ns/message above the cheapest one-rule filter (Hyperscan shares work between "
-              "patterns, so the sum overstates the whole).\n",
-              sum_alone, std::max(0.0, full_ns - cheapest));
+  std::printf("\nSum of the per-rule extra costs: %.0f %s; all rules together: %.0f %s above the "
+              "cheapest one-rule filter (Hyperscan shares work between patterns, so the sum "
+              "overstates the whole).\n",
+              sum_alone, unit, std::max(0.0, full_ns - cheapest), unit);
   return 0;
 }
 

@@ -124,6 +124,16 @@ if command -v valgrind > /dev/null && [ "$quick" = 0 ]; then
     echo "(instruction count failed; see instructions.log)" >> "$out/instructions.md"
 fi
 
+# 5b. Rule cost in instructions (deterministic ranking; alone only, leave-one-out is too slow
+# under valgrind).
+if command -v valgrind > /dev/null && [ "$quick" = 0 ]; then
+  mkdir -p "$out/cgrulecost"
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cgrulecost/cg.out" \
+    "$build/bench/scriptqa_rulecost" --instructions="$out/cgrulecost/cg.out" --no-loo --top=10 \
+    > "$out/rulecost_instructions.txt" 2> "$out/rulecost_instructions.log" ||
+    echo "(failed; see rulecost_instructions.log)" >> "$out/rulecost_instructions.txt"
+fi
+
 # 6. Python: scriptqa's binding vs pyahocorasick (bench/python_bench.py, when it exists).
 if [ -f bench/python_bench.py ] && [ -d "$build/bindings/python/scriptqa" ]; then
   corpus_args=()
@@ -156,6 +166,14 @@ fi
   cat "$out/rulecost.txt"
   echo '```'
   echo
+  if [ -f "$out/rulecost_instructions.txt" ]; then
+    echo "## Rule cost in instructions (default packs, callgrind)"
+    echo
+    echo '```'
+    cat "$out/rulecost_instructions.txt"
+    echo '```'
+    echo
+  fi
   echo "## Instruction budget"
   echo
   echo '```'
