@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "dictionary.h"
 #include "filter_impl.h"
 #include "hash.h"
+#include "regex_class.h"
 #include "serial.h"
 
 #ifndef SCRIPTQA_SOURCE_DICTIONARY_DIR
@@ -143,8 +145,10 @@ absl::Status FilterImpl::Finish() {
     rule_category[i] = it->second;
   }
   hs_scratch_t* scratch = nullptr;
-  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
-                            regex_stream_db.get()}) {
+  std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_som_db.get(),
+                                         regex_stream_db.get()};
+  for (const RegexGroup& g : regex_groups) all_dbs.push_back(g.db.get());
+  for (hs_database_t* db : all_dbs) {
     if (!db) continue;
     hs_error_t rc = hs_alloc_scratch(db, &scratch);
     if (rc != HS_SUCCESS) {
@@ -174,8 +178,7 @@ absl::Status FilterImpl::Finish() {
   info.rules_hash = h.value();
   info.engine_version = hs_version();
   info.database_bytes = 0;
-  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
-                            regex_stream_db.get()}) {
+  for (hs_database_t* db : all_dbs) {
     size_t n = 0;
     if (db && hs_database_size(db, &n) == HS_SUCCESS) info.database_bytes += n;
   }
@@ -343,6 +346,29 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
       (pass == 0 ? impl->regex_db : pass == 1 ? impl->regex_som_db : impl->regex_stream_db)
           .reset(db);
     }
+    // Gated groups for the block scan (skipped when every regex would land in the always group:
+    // then regex_db serves).
+    std::map<uint32_t, std::vector<unsigned>> by_class;
+    for (size_t i = 0; i < impl->regex_exprs.size(); ++i)
+      by_class[internal::RequiredClasses(impl->regex_exprs[i])].push_back(static_cast<unsigned>(i));
+    if (!(by_class.size() == 1 && by_class.begin()->first == 0)) {
+      for (const auto& [required, members] : by_class) {
+        std::vector<const char*> g_exprs;
+        std::vector<unsigned> g_flags(members.size(), HS_FLAG_UTF8);
+        for (unsigned id : members) g_exprs.push_back(impl->regex_exprs[id].c_str());
+        hs_database_t* db = nullptr;
+        hs_compile_error_t* err = nullptr;
+        hs_error_t rc = hs_compile_multi(g_exprs.data(), g_flags.data(), members.data(),
+                                         static_cast<unsigned>(members.size()), HS_MODE_BLOCK,
+                                         nullptr, &db, &err);
+        if (rc != HS_SUCCESS) {
+          std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
+          hs_free_compile_error(err);
+          return absl::InternalError(absl::StrCat("engine rejected a gated regex group: ", msg));
+        }
+        impl->regex_groups.push_back({required, internal::DatabasePtr(db)});
+      }
+    }
   }
 
   st = impl->Finish();
@@ -411,6 +437,17 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     hs_error_t rc = hs_serialize_database(db, &bytes, &len);
     if (rc != HS_SUCCESS)
       return absl::InternalError(absl::StrCat("cannot serialize database: ", internal::HsErrorName(rc)));
+    w.Str(std::string_view(bytes, len));
+    std::free(bytes);
+  }
+  w.U32(static_cast<uint32_t>(regex_groups.size()));
+  for (const RegexGroup& g : regex_groups) {
+    char* bytes = nullptr;
+    size_t len = 0;
+    hs_error_t rc = hs_serialize_database(g.db.get(), &bytes, &len);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("cannot serialize database: ", internal::HsErrorName(rc)));
+    w.U32(g.required);
     w.Str(std::string_view(bytes, len));
     std::free(bytes);
   }
@@ -517,6 +554,24 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
       return absl::DataLossError(
           absl::StrCat("engine database is damaged: ", internal::HsErrorName(rc)));
     dbs[i]->reset(db);
+  }
+  uint32_t groups = 0;
+  if (!r.U32(&groups) || groups > 8 || (groups > 0 && impl->regexes.empty())) return bad("regex groups");
+  for (uint32_t g = 0; g < groups; ++g) {
+    uint32_t required = 0;
+    std::string_view blob;
+    if (!r.U32(&required) || required > 7 || !r.StrView(&blob) || blob.empty())
+      return bad("regex group");
+    hs_database_t* db = nullptr;
+    hs_error_t rc = hs_deserialize_database(blob.data(), blob.size(), &db);
+    if (rc == HS_DB_VERSION_ERROR || rc == HS_DB_PLATFORM_ERROR)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "engine database does not fit this machine (", internal::HsErrorName(rc),
+          "): recompile it from the dictionaries"));
+    if (rc != HS_SUCCESS)
+      return absl::DataLossError(
+          absl::StrCat("engine database is damaged: ", internal::HsErrorName(rc)));
+    impl->regex_groups.push_back({required, internal::DatabasePtr(db)});
   }
   if (r.remaining() != 0) return bad("trailing bytes");
   impl->normalizer = std::make_unique<internal::Normalizer>(n);

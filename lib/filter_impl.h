@@ -82,7 +82,15 @@ class FilterImpl {
   internal::LiteralSet literals;
   std::vector<std::string> regex_exprs;  // as compiled
   std::vector<internal::RegexPattern> regexes;
-  internal::DatabasePtr regex_db;      // no start of match: the fast scan
+  internal::DatabasePtr regex_db;      // no start of match: all regexes (stream windows, fallback)
+  // The block scan's regex databases, gated: a group holds the regexes whose matches must contain
+  // a character of `required` (regex_class.h), and is scanned only when the normalised message
+  // has one; required == 0 is always scanned. Same pattern ids as regex_db.
+  struct RegexGroup {
+    uint32_t required = 0;
+    internal::DatabasePtr db;
+  };
+  std::vector<RegexGroup> regex_groups;
   internal::DatabasePtr regex_som_db;  // leftmost start of match: run on a window after a hit
   // Streaming-mode twin of the regex database (same pattern ids), for StreamScanner when regexes
   // cannot be matched on windows of the text. (Literals need no twin: the stream scanner matches

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hash.h"
+#include "regex_class.h"
 #include "normdata.inc"
 #ifndef SCRIPTQA_NO_BAKED_TABLE
 #include "normtable.inc"
@@ -197,11 +198,11 @@ void Normalizer::Build() {
 }
 
 void Normalizer::Normalize(std::string_view in, std::string* out, OffsetMap* map,
-                           size_t* invalid_at) const {
+                           size_t* invalid_at, uint32_t* classes) const {
   if (map) {
-    Run<true>(in, out, map, invalid_at);
+    Run<true>(in, out, map, invalid_at, classes);
   } else {
-    Run<false>(in, out, nullptr, invalid_at);
+    Run<false>(in, out, nullptr, invalid_at, classes);
   }
 }
 
@@ -236,8 +237,9 @@ inline int EncodeUtf8(uint32_t cp, char* b) {
 // shrink, since noise is removed), and the offset map, when asked for, is written in step.
 template <bool kWithMap>
 void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
-                     size_t* invalid_at) const {
+                     size_t* invalid_at, uint32_t* classes) const {
   if (invalid_at) *invalid_at = std::string::npos;
+  uint32_t cls = 0;  // character classes emitted (for regex gating)
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const auto* const end = p + in.size();
   const auto* const begin = p;
@@ -293,6 +295,7 @@ void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
       return;
     }
     ensure(4);
+    if (cp < 0x80) cls |= AsciiClass(cp);
     last_start = n;
     last_cp = cp;
     n += static_cast<size_t>(EncodeUtf8(cp, out->data() + n));
@@ -322,6 +325,7 @@ void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
       const size_t from = n;
       char* w = out->data() + n;
       w[0] = static_cast<char>(p[0]);
+      if (len == 1) cls |= AsciiClass(p[0]);
       if (len > 1) {
         w[1] = static_cast<char>(p[1]);
         if (len > 2) {
@@ -352,6 +356,7 @@ void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
     ++char_index;
   }
   out->resize(n);
+  if (classes) *classes = cls;
   if (kWithMap) {
     map->src_begin.resize(n);
     map->src_end.resize(n);
@@ -359,7 +364,9 @@ void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
   }
 }
 
-template void Normalizer::Run<true>(std::string_view, std::string*, OffsetMap*, size_t*) const;
-template void Normalizer::Run<false>(std::string_view, std::string*, OffsetMap*, size_t*) const;
+template void Normalizer::Run<true>(std::string_view, std::string*, OffsetMap*, size_t*,
+                                    uint32_t*) const;
+template void Normalizer::Run<false>(std::string_view, std::string*, OffsetMap*, size_t*,
+                                     uint32_t*) const;
 
 }  // namespace scriptqa::internal

@@ -40,8 +40,10 @@ class Normalizer {
   // Normalises `in` into *out (replacing its contents). With `map`, records offsets too.
   // Invalid UTF-8 is read as U+FFFD; when `invalid_at` is non-null, it receives the offset of the
   // first invalid sequence (npos when there is none).
+  // With `classes`, also receives the character classes present in the output
+  // (regex_class.h: kClassDigit | kClassLetter | kClassAt), for gating the regex databases.
   void Normalize(std::string_view in, std::string* out, OffsetMap* map,
-                 size_t* invalid_at = nullptr) const;
+                 size_t* invalid_at = nullptr, uint32_t* classes = nullptr) const;
 
   // Convenience for patterns and tools.
   std::string Normalize(std::string_view in) const {
@@ -68,7 +70,8 @@ class Normalizer {
 
  private:
   template <bool kWithMap>
-  void Run(std::string_view in, std::string* out, OffsetMap* map, size_t* invalid_at) const;
+  void Run(std::string_view in, std::string* out, OffsetMap* map, size_t* invalid_at,
+           uint32_t* classes) const;
 
   NormalizationOptions options_;
   void Build();  // composes the table for options_ into own_*

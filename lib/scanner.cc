@@ -82,7 +82,8 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
   profile_ = profile;
 
   size_t invalid_at = std::string::npos;
-  f->normalizer->Normalize(text, &norm, nullptr, &invalid_at);
+  uint32_t classes = 0;
+  f->normalizer->Normalize(text, &norm, nullptr, &invalid_at, &classes);
   if (invalid_at != std::string::npos && options.invalid_utf8 == InvalidUtf8::kReject)
     return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
 
@@ -94,7 +95,16 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
       if (rc != HS_SUCCESS)
         return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
     }
-    if (f->regex_db) {
+    if (!f->regex_groups.empty()) {
+      // Gated: a group whose regexes need a digit, letter or '@' is skipped when there is none.
+      for (const FilterImpl::RegexGroup& g : f->regex_groups) {
+        if (g.required != 0 && (classes & g.required) == 0) continue;
+        hs_error_t rc = hs_scan(g.db.get(), norm.data(), len, 0, scratch.get(),
+                                &ScannerImpl::OnRegex, this);
+        if (rc != HS_SUCCESS)
+          return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+      }
+    } else if (f->regex_db) {
       hs_error_t rc = hs_scan(f->regex_db.get(), norm.data(), len, 0, scratch.get(),
                               &ScannerImpl::OnRegex, this);
       if (rc != HS_SUCCESS)

@@ -153,6 +153,47 @@ TEST(Confirmation, AllowBeforeAndAllowAfterLookRightNextToTheHit) {
   EXPECT_EQ((*loaded)->rules()[0].allow_before, (std::vector<std::string>{"如果"}));
 }
 
+// The block scan skips a regex database when the message lacks a character every match of its
+// regexes must contain (a digit, a letter, '@'). This checks, through the public API, that the
+// analysis behind it never skips a regex that can match: each regex below must find its message.
+TEST(RegexGating, NeverSkipsARegexThatCanMatch) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"1[3-9][0-9]{9}", "电话13812345678"},
+      {"[a-z0-9]{2,10}@[a-z0-9]{2,10}com", "邮箱ab@cdcom"},
+      {"(?:qq)?[a-z]{3}号", "xyz号"},                 // optional group, then letters
+      {"[0-9]?好评返现", "好评返现"},                  // optional digit
+      {"[0-9]*返现", "返现"},
+      {"[0-9]{0,3}元红包", "元红包"},
+      {"返[0-9一二三]{1,4}元", "返三元"},              // class with non-ASCII members
+      {"返(?:[0-9]+|[一二三]+)元", "返二元"},          // alternation inside a group
+      {"[0-9]+元|免费送", "免费送"},                   // top-level alternation
+      {"\\d{3}号", "123号"},                          // escape class
+      {"[^0-9]{2}券", "优惠券"},                        // negated class
+      {"微信[a-z][a-z0-9]{5,19}", "微信abcdef"},
+      {"v信(?:号)?(?:是|为)?[a-z][a-z0-9]{5,19}", "v信是abcdef"},
+      {"[0-9]+?号楼", "12号楼"},                        // lazy quantifier
+      {"(?:路|街)[0-9]{1,5}号", "路88号"},
+      {"@[a-z]+", "@abc"},
+      {"x{0,2}好", "好"},
+  };
+  for (const auto& [re, msg] : cases) {
+    SCOPED_TRACE(re + " on " + msg);
+    auto f = Filter::FromDictionaries({DictionarySource::Text(
+        "g.rules", "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
+                   "rule g.one\n  regex " + re + "\n  reason r\n"
+                   "rule g.two\n  regex [a-z]{30}\n  reason r\n"
+                   "rule g.three\n  regex 1[0-9]{20}\n  reason r\n")});
+    ASSERT_TRUE(f.ok()) << f.status();
+    Scanner s = MakeScanner(*f);
+    EXPECT_EQ(Ids(ScanOk(s, msg)), std::vector<std::string>{"g.one"});
+    // And after a round trip through the serialized form.
+    auto loaded = Filter::Deserialize(*(*f)->Serialize());
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    Scanner s2 = MakeScanner(*loaded);
+    EXPECT_EQ(Ids(ScanOk(s2, msg)), std::vector<std::string>{"g.one"});
+  }
+}
+
 TEST(Confirmation, RequiredContextNear) {
   Scanner s = MakeScanner(CoreFilter());
   EXPECT_EQ(Ids(ScanOk(s, "我的qq是 123456789 哦")), std::vector<std::string>{"t.qq"});

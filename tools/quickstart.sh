@@ -34,7 +34,8 @@ done
 case "$mode" in
   run)
     if [ -x "$build/tools/scriptqa" ] && [ -f examples/sample_transcripts.jsonl ]; then
-      "$build/tools/scriptqa" audit examples/sample_transcripts.jsonl --out "$build/audit"
+      # The main job: an audit of the bundled sample (it has findings by design; do not gate on them).
+      "$build/tools/scriptqa" audit examples/sample_transcripts.jsonl --out "$build/audit" --fail-on none
     else
       "$build/examples/scan_messages" examples/sample_messages.txt
     fi

@@ -1,0 +1,31 @@
+// Which characters a regex's matches must contain, for gating the regex databases: a message
+// without any such character cannot match, so its database is not scanned at all.
+#ifndef SCRIPTQA_LIB_REGEX_CLASS_H_
+#define SCRIPTQA_LIB_REGEX_CLASS_H_
+
+#include <cstdint>
+#include <string_view>
+
+namespace scriptqa::internal {
+
+// Character-class bits of normalised text, collected by the normaliser.
+inline constexpr uint32_t kClassDigit = 1;   // 0-9
+inline constexpr uint32_t kClassLetter = 2;  // a-z (A-Z)
+inline constexpr uint32_t kClassAt = 4;      // @
+
+// Class bit of an ASCII character (0 for others).
+inline uint32_t AsciiClass(uint32_t c) {
+  if (c >= '0' && c <= '9') return kClassDigit;
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return kClassLetter;
+  return c == '@' ? kClassAt : 0;
+}
+
+// A mask M such that every match of `re` contains a character whose class is in M; 0 when no such
+// guarantee could be derived (the regex is always scanned). Conservative: it looks only at the
+// mandatory items of the top-level sequence (no top-level alternation; an item followed by ?, *
+// or {0,…} is optional), and at single characters, escapes and character classes.
+uint32_t RequiredClasses(std::string_view re);
+
+}  // namespace scriptqa::internal
+
+#endif  // SCRIPTQA_LIB_REGEX_CLASS_H_
