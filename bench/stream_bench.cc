@@ -206,7 +206,8 @@ BENCHMARK(BM_StreamOverBlock)
     ->Args({24, 1, 8})
     ->Args({0, 1, 8})
     ->Args({48, 1, 8})
-    ->Args({32, 1, 8});
+    ->Args({32, 1, 8})
+    ->Args({64, 1, 8});
 
 }  // namespace
 }  // namespace scriptqa::bench

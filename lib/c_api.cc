@@ -104,7 +104,7 @@ struct scriptqa_stream {
   std::optional<scriptqa::StreamScanner> stream;
   scriptqa::ScanOptions scan;
   std::string profile;
-  size_t min_scan_bytes = 32;
+  size_t min_scan_bytes = 48;
   FindingStore fresh, all;
   std::atomic<bool> busy{false};
 };

@@ -213,52 +213,51 @@ struct StreamPlan {
   uint64_t ascii[128] = {};                  // per ASCII character: regexes whose alphabet has it
   uint64_t any_non_ascii = 0;                // regexes that accept (almost) any non-ASCII character
   std::vector<std::pair<uint32_t, uint64_t>> non_ascii;  // other non-ASCII characters, sorted
-  // The listed non-ASCII characters again as a collision-free hash table (a multiplier is
-  // searched for at build time), so a lookup is one load and a compare, without branches.
+  // The listed non-ASCII characters again: a membership bitmap of the Basic Multilingual Plane
+  // (8 KB) in front of a collision-free hash table (a multiplier and size are searched for at
+  // build time), so most characters cost one load and a lookup never branches on a collision.
+  std::vector<uint64_t> bmp_member = std::vector<uint64_t>(1024, 0);
   std::vector<uint32_t> keys;
   std::vector<uint64_t> values;
-  uint32_t multiplier = 2654435761u, shift = 0, slot_mask = 0;
-  std::vector<std::pair<uint32_t, uint64_t>> overflow;  // when no multiplier works (never seen)
+  uint32_t multiplier = 2654435761u, shift = 26, slot_mask = 63;
 
+  uint64_t Listed(uint32_t cp) const {
+    const uint32_t i = (cp * multiplier) >> shift & slot_mask;
+    return values[i] & (0 - static_cast<uint64_t>(keys[i] == cp));
+  }
   uint64_t Mask(uint32_t cp) const {
     if (cp < 128) return ascii[cp];
-    const uint32_t i = (cp * multiplier) >> shift & slot_mask;
-    const uint64_t hit = 0 - static_cast<uint64_t>(keys[i] == cp);  // all ones or zero
-    uint64_t m = any_non_ascii | (values[i] & hit);
-    if (!overflow.empty()) {
-      auto it = std::lower_bound(overflow.begin(), overflow.end(), std::make_pair(cp, uint64_t{0}));
-      if (it != overflow.end() && it->first == cp) m |= it->second;
-    }
-    return m;
+    if (cp < 0x10000 && !(bmp_member[cp >> 6] >> (cp & 63) & 1)) return any_non_ascii;
+    return any_non_ascii | Listed(cp);
   }
 
   void BuildTable() {
-    size_t size = 64;
-    while (size < 8 * non_ascii.size()) size *= 2;
-    int bits = 0;
-    while ((size_t{1} << bits) < size) ++bits;
-    shift = static_cast<uint32_t>(32 - bits);
-    slot_mask = static_cast<uint32_t>(size - 1);
-    overflow.clear();
-    for (uint32_t attempt = 0; attempt < 1000; ++attempt) {
-      multiplier = 2654435761u + 2 * attempt * 40503u;
-      keys.assign(size, 0);
-      values.assign(size, 0);
-      bool ok = true;
-      for (auto [cp, m] : non_ascii) {
-        const uint32_t i = (cp * multiplier) >> shift & slot_mask;
-        if (keys[i] != 0) {
-          ok = false;
-          break;
+    std::fill(bmp_member.begin(), bmp_member.end(), 0);
+    for (auto [cp, m] : non_ascii)
+      if (cp < 0x10000) bmp_member[cp >> 6] |= uint64_t{1} << (cp & 63);
+    for (size_t size = 64;; size *= 2) {
+      if (size < 8 * non_ascii.size()) continue;
+      int bits = 0;
+      while ((size_t{1} << bits) < size) ++bits;
+      shift = static_cast<uint32_t>(32 - bits);
+      slot_mask = static_cast<uint32_t>(size - 1);
+      for (uint32_t attempt = 0; attempt < 200; ++attempt) {
+        multiplier = 2654435761u + 2 * attempt * 40503u;
+        keys.assign(size, 0);
+        values.assign(size, 0);
+        bool ok = true;
+        for (auto [cp, m] : non_ascii) {
+          const uint32_t i = (cp * multiplier) >> shift & slot_mask;
+          if (keys[i] != 0) {
+            ok = false;
+            break;
+          }
+          keys[i] = cp;
+          values[i] = m;
         }
-        keys[i] = cp;
-        values[i] = m;
+        if (ok) return;
       }
-      if (ok) return;
     }
-    keys.assign(size, 0);
-    values.assign(size, 0);
-    overflow = non_ascii;
   }
 
   explicit StreamPlan(const FilterImpl& f) {
@@ -436,6 +435,17 @@ class StreamScannerImpl {
   std::vector<Finding> reported, fresh;
   size_t releasable = 0;
 
+  // The offset map is built lazily: most messages have no hit, and the map is then needed only
+  // to turn one normalised position per batch into an original offset, which SourceOffset() gets
+  // by walking one batch. `segments` are the normalised batches; map covers segments[0, mapped).
+  struct Segment {
+    uint32_t orig_begin, orig_end, norm_begin, norm_end;
+  };
+  std::vector<Segment> segments;
+  size_t mapped = 0;
+  bool lazy_map = true;  // off with collapse_repeats (its junction needs the map) or after a walk
+                         // disagreed with the normaliser (then everything is mapped eagerly)
+
   // Reusable buffers.
   std::string seg_norm;
   internal::OffsetMap seg_map;
@@ -454,6 +464,9 @@ class StreamScannerImpl {
 
  private:
   absl::Status NormalizeMore(bool final);
+  void SpliceMap(uint32_t orig_offset, size_t base, size_t drop);
+  void EnsureMap();
+  size_t SourceOffset(size_t p);
   absl::Status ScanMore();
   absl::Status ScanWindow(hs_database_t* db, size_t lo, match_event_handler on_match);
   size_t TrackRuns();
@@ -574,6 +587,9 @@ void StreamScannerImpl::Clear() {
   counted_chars = 0;
   norm.clear();
   map.Clear();
+  segments.clear();
+  mapped = 0;
+  lazy_map = !f->options.normalization.collapse_repeats;
   scanned = 0;
   alive = 0;
   all_raw.clear();
@@ -599,34 +615,49 @@ absl::Status StreamScannerImpl::NormalizeMore(bool final) {
   if (end == decoded) return absl::OkStatus();
   const std::string_view seg(text.data() + decoded, end - decoded);
   size_t invalid_at = std::string::npos;
-  f->normalizer->Normalize(seg, &seg_norm, &seg_map, &invalid_at);
-  if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
-    return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
-
-  // Splice: offsets shift by what came before; a clause break at the junction is recorded once;
-  // with collapse_repeats, a run that continues across the junction stays one character.
   const size_t base = norm.size();
-  size_t drop = 0;
-  if (f->options.normalization.collapse_repeats && base > 0 && !seg_norm.empty()) {
-    const uint32_t last = internal::CpBefore(norm, base);
-    int len;
-    const auto* q = reinterpret_cast<const unsigned char*>(seg_norm.data());
-    const uint32_t first = internal::DecodeUtf8(q, q + seg_norm.size(), &len);
-    if (first == last) {
-      drop = static_cast<size_t>(len);
-      const uint32_t new_end = static_cast<uint32_t>(decoded) + seg_map.src_end[0];
-      size_t k = base;
-      do {
-        --k;
-        map.src_end[k] = new_end;
-      } while (k > 0 && (static_cast<unsigned char>(norm[k]) & 0xC0) == 0x80);
+  if (lazy_map) {
+    f->normalizer->Normalize(seg, &seg_norm, nullptr, &invalid_at);
+    if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
+      return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
+    norm.append(seg_norm);
+  } else {
+    f->normalizer->Normalize(seg, &seg_norm, &seg_map, &invalid_at);
+    if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
+      return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
+    // With collapse_repeats, a run that continues across the junction stays one character.
+    size_t drop = 0;
+    if (f->options.normalization.collapse_repeats && base > 0 && !seg_norm.empty()) {
+      const uint32_t last = internal::CpBefore(norm, base);
+      int len;
+      const auto* q = reinterpret_cast<const unsigned char*>(seg_norm.data());
+      const uint32_t first = internal::DecodeUtf8(q, q + seg_norm.size(), &len);
+      if (first == last) {
+        drop = static_cast<size_t>(len);
+        const uint32_t new_end = static_cast<uint32_t>(decoded) + seg_map.src_end[0];
+        size_t k = base;
+        do {
+          --k;
+          map.src_end[k] = new_end;
+        } while (k > 0 && (static_cast<unsigned char>(norm[k]) & 0xC0) == 0x80);
+      }
     }
+    norm.append(seg_norm, drop, std::string::npos);
+    SpliceMap(static_cast<uint32_t>(decoded), base, drop);
   }
-  // (map.src_char is not kept: nothing in the confirmation stage reads it, and findings count
-  // their characters from the text.)
-  const uint32_t off = static_cast<uint32_t>(decoded);
-  norm.append(seg_norm, drop, std::string::npos);
-  const size_t add = seg_norm.size() - drop, at = map.src_begin.size();
+  segments.push_back({static_cast<uint32_t>(decoded), static_cast<uint32_t>(end),
+                      static_cast<uint32_t>(base), static_cast<uint32_t>(norm.size())});
+  if (!lazy_map) mapped = segments.size();
+  decoded = end;
+  return absl::OkStatus();
+}
+
+// Appends seg_map (the map of one normalised batch, minus its first `drop` bytes) to `map`:
+// offsets shift by what came before; a clause break at the junction is recorded once.
+// (map.src_char is not kept: nothing in the confirmation stage reads it, and findings count their
+// characters from the text.)
+void StreamScannerImpl::SpliceMap(uint32_t orig_offset, size_t base, size_t drop) {
+  const size_t add = seg_map.src_begin.size() - drop, at = map.src_begin.size();
   map.src_begin.resize(at + add);
   map.src_end.resize(at + add);
   uint32_t* sb = map.src_begin.data() + at;
@@ -634,16 +665,76 @@ absl::Status StreamScannerImpl::NormalizeMore(bool final) {
   const uint32_t* tb = seg_map.src_begin.data() + drop;
   const uint32_t* te = seg_map.src_end.data() + drop;
   for (size_t i = 0; i < add; ++i) {
-    sb[i] = tb[i] + off;
-    se[i] = te[i] + off;
+    sb[i] = tb[i] + orig_offset;
+    se[i] = te[i] + orig_offset;
   }
   for (uint32_t b : seg_map.clause_breaks) {
     const uint32_t pos = static_cast<uint32_t>(b == 0 ? base : base + b - drop);
     if (map.clause_breaks.empty() || map.clause_breaks.back() != pos)
       map.clause_breaks.push_back(pos);
   }
-  decoded = end;
-  return absl::OkStatus();
+}
+
+// Builds the offset map of the batches normalised without one (the confirmation stage and
+// finding spans need it).
+void StreamScannerImpl::EnsureMap() {
+  for (; mapped < segments.size(); ++mapped) {
+    const Segment& g = segments[mapped];
+    f->normalizer->Normalize(std::string_view(text).substr(g.orig_begin, g.orig_end - g.orig_begin),
+                             &seg_norm, &seg_map, nullptr);
+    SpliceMap(g.orig_begin, g.norm_begin, 0);
+  }
+}
+
+// The original offset of the character that produced normalised byte p (src_begin[p]), without
+// building the map: walks p's batch with the normaliser's table up to p. If the walk does not
+// reach p inside the batch (the normaliser changed in a way this walk does not know), the map is
+// built instead, now and for the rest of the message. (The differential test checks that no
+// finding ever starts in text released earlier, which a wrong walk would break.)
+size_t StreamScannerImpl::SourceOffset(size_t p) {
+  if (p < map.src_begin.size()) return map.src_begin[p];
+  auto it = std::upper_bound(segments.begin(), segments.end(), p,
+                             [](size_t q, const Segment& g) { return q < g.norm_end; });
+  if (lazy_map && it != segments.end()) {
+    const internal::Normalizer& nz = *f->normalizer;
+    const auto* t = reinterpret_cast<const unsigned char*>(text.data());
+    size_t out = it->norm_begin, found = std::string::npos;
+    for (size_t pos = it->orig_begin; pos < it->orig_end;) {
+      uint32_t cp = t[pos];
+      int len = 1;
+      bool invalid = false;
+      if (cp >= 0x80) {
+        cp = internal::DecodeUtf8(t + pos, t + it->orig_end, &len);
+        if (cp == internal::kInvalidCp) {
+          cp = 0xFFFD;
+          invalid = true;
+        }
+      }
+      const uint32_t e = nz.Lookup(cp);
+      size_t olen;
+      if (e == 0 && !invalid) {
+        olen = static_cast<size_t>(len);
+      } else if (e & internal::Normalizer::kSkip) {
+        olen = 0;
+      } else if (e & internal::Normalizer::kMulti) {
+        olen = nz.Normalize(std::string_view(text).substr(pos, static_cast<size_t>(len))).size();
+      } else {
+        const uint32_t to = e & internal::Normalizer::kCpMask;
+        const uint32_t c = to == 0 ? cp : to;
+        olen = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+      }
+      if (olen > 0 && out + olen > p) {
+        found = pos;
+        break;
+      }
+      out += olen;
+      pos += static_cast<size_t>(len);
+    }
+    if (found != std::string::npos) return found;
+    lazy_map = false;  // disagreement: fall back to the exact map from now on
+  }
+  EnsureMap();
+  return map.src_begin[p];
 }
 
 absl::Status StreamScannerImpl::ScanWindow(hs_database_t* db, size_t lo,
@@ -663,38 +754,55 @@ absl::Status StreamScannerImpl::ScanWindow(hs_database_t* db, size_t lo,
 size_t StreamScannerImpl::TrackRuns() {
   const size_t s = scanned, n = norm.size();
   size_t lo = std::string::npos;
+  const internal::StreamPlan& pl = *plan;
   auto consider = [&](uint32_t r, size_t begin, size_t end) {
-    if (end <= s || end - begin < plan->regex_min_width[r]) return;
+    if (end <= s || end - begin < pl.regex_min_width[r]) return;
     const uint32_t w = f->regexes[r].max_width;  // bounded, or the alphabet is known
     size_t start = begin;
     if (w != internal::kUnbounded && s + 1 > w) start = std::max(start, s + 1 - w);
     lo = std::min(lo, start);
   };
+  const uint64_t act = active_bits, any = pl.any_non_ascii & act;
+  const uint64_t* ascii = pl.ascii;
+  const uint64_t* member = pl.bmp_member.data();
+  uint64_t live = alive;
   const auto* p = reinterpret_cast<const unsigned char*>(norm.data());
   for (size_t pos = s; pos < n;) {
     // Normalised text is valid UTF-8 (invalid input became U+FFFD).
-    uint32_t cp = p[pos];
-    int len = 1;
-    if (cp >= 0xF0) {
-      cp = (cp & 0x07) << 18 | (p[pos + 1] & 0x3Fu) << 12 | (p[pos + 2] & 0x3Fu) << 6 | (p[pos + 3] & 0x3Fu);
-      len = 4;
-    } else if (cp >= 0xE0) {
-      cp = (cp & 0x0F) << 12 | (p[pos + 1] & 0x3Fu) << 6 | (p[pos + 2] & 0x3Fu);
-      len = 3;
-    } else if (cp >= 0xC0) {
-      cp = (cp & 0x1F) << 6 | (p[pos + 1] & 0x3Fu);
-      len = 2;
+    const uint32_t c0 = p[pos];
+    uint64_t m;
+    size_t len;
+    if (c0 < 0x80) {
+      m = ascii[c0] & act;
+      len = 1;
+    } else {
+      uint32_t cp;
+      if (c0 >= 0xF0) {
+        cp = (c0 & 0x07) << 18 | (p[pos + 1] & 0x3Fu) << 12 | (p[pos + 2] & 0x3Fu) << 6 | (p[pos + 3] & 0x3Fu);
+        len = 4;
+      } else if (c0 >= 0xE0) {
+        cp = (c0 & 0x0F) << 12 | (p[pos + 1] & 0x3Fu) << 6 | (p[pos + 2] & 0x3Fu);
+        len = 3;
+      } else {
+        cp = (c0 & 0x1F) << 6 | (p[pos + 1] & 0x3Fu);
+        len = 2;
+      }
+      m = any;
+      if (cp >= 0x10000 || (member[cp >> 6] >> (cp & 63) & 1)) m |= pl.Listed(cp) & act;
     }
-    const uint64_t m = plan->Mask(cp) & active_bits;
-    for (uint64_t d = alive & ~m; d != 0; d &= d - 1) {
-      const uint32_t r = static_cast<uint32_t>(__builtin_ctzll(d));
-      consider(r, run_begin[r], pos);
+    if (m != live) {  // a run of some regex ends or starts here
+      for (uint64_t d = live & ~m; d != 0; d &= d - 1) {
+        const uint32_t r = static_cast<uint32_t>(__builtin_ctzll(d));
+        consider(r, run_begin[r], pos);
+      }
+      for (uint64_t b = m & ~live; b != 0; b &= b - 1)
+        run_begin[__builtin_ctzll(b)] = static_cast<uint32_t>(pos);
+      live = m;
     }
-    for (uint64_t b = m & ~alive; b != 0; b &= b - 1) run_begin[__builtin_ctzll(b)] = static_cast<uint32_t>(pos);
-    alive = m;
-    pos += static_cast<size_t>(len);
+    pos += len;
   }
-  for (uint64_t a = alive; a != 0; a &= a - 1) {
+  alive = live;
+  for (uint64_t a = live; a != 0; a &= a - 1) {
     const uint32_t r = static_cast<uint32_t>(__builtin_ctzll(a));
     consider(r, run_begin[r], n);
   }
@@ -795,6 +903,7 @@ void StreamScannerImpl::Report(Hit& h) {
 
 void StreamScannerImpl::Decide() {
   if (open_hits == 0) return;
+  EnsureMap();
   const size_t n = norm.size();
   for (Hit& h : hits) {
     if (h.state != kPending) continue;
@@ -874,7 +983,7 @@ void StreamScannerImpl::UpdateReleasable() {
   if (open_hits > 0)
     for (const Hit& h : hits)
       if (h.state == kPending || h.state == kConfirmed) p = std::min<uint64_t>(p, h.raw.nb);
-  size_t rel = p >= norm.size() ? decoded : map.src_begin[p];
+  size_t rel = p >= norm.size() ? decoded : SourceOffset(p);
   releasable = std::max(releasable, rel);
 }
 
@@ -930,6 +1039,7 @@ absl::StatusOr<StreamUpdate> StreamScannerImpl::Finish() {
   // The final answer is the block pipeline's, on all raw hits of the message.
   final_findings.clear();
   if (!all_raw.empty()) {
+    EnsureMap();
     final_raw = all_raw;
     for (RawHit& h : final_raw)
       if (h.regex) h.nb = kNoStart;

@@ -58,7 +58,7 @@ struct Config {
   std::string profiles;      // JSON file of per-shop profiles
   int threads = 32;
   int reload_every_ms = 0;   // 0: only on POST /reload
-  size_t min_scan_bytes = 32;
+  size_t min_scan_bytes = 48;
 };
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -410,7 +410,7 @@ int Usage(const char* argv0) {
                "usage: %s [--db RULES.sqdb | --dictionaries DIR [--save-db RULES.sqdb]]\n"
                "          [--profiles profiles.json] [--host 127.0.0.1] [--port 8080 | 0]\n"
                "          [--port-file FILE] [--threads 32] [--reload-every-ms 0]\n"
-               "          [--min-scan-bytes 32]\n",
+               "          [--min-scan-bytes 48]\n",
                argv0);
   return 2;
 }

@@ -208,7 +208,7 @@ typedef struct scriptqa_stream_update {
 } scriptqa_stream_update;
 
 /* A stream for one message at a time. `min_scan_bytes` batches engine calls (0: every chunk;
- * the C++ default is 32). */
+ * the C++ default is 48). */
 SCRIPTQA_C_API scriptqa_code scriptqa_stream_new(scriptqa_rules* rules,
                                                  const scriptqa_scan_options* options,
                                                  size_t min_scan_bytes, scriptqa_stream** out,

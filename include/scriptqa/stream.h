@@ -67,7 +67,7 @@ namespace scriptqa {
 // |----------------|---------|--------------------------------------------------------------------|
 // | scan           | {}      | as for Scanner::Scan: min_severity, overlap, invalid_utf8, profile |
 // | profile        | nullptr | a profile held by shared_ptr (kept alive); overrides scan.profile  |
-// | min_scan_bytes | 32      | new text is normalised and matched once this many bytes are waiting |
+// | min_scan_bytes | 48      | new text is normalised and matched once this many bytes are waiting |
 // |                |         | (and always at Finish). 0: on every chunk. Larger: cheaper per      |
 // |                |         | byte, findings and releasable text come later by that much.          |
 struct StreamOptions {
@@ -76,7 +76,7 @@ struct StreamOptions {
   // profiles are replaced on reload while messages are in flight). Takes precedence over
   // scan.profile.
   std::shared_ptr<const Profile> profile;
-  size_t min_scan_bytes = 32;
+  size_t min_scan_bytes = 48;
 };
 
 // What one Write() or Finish() changed.
