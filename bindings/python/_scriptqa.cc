@@ -51,6 +51,7 @@ constexpr Py_ssize_t kFindingFields = 10;
 struct Registry {
   PyTypeObject* finding = nullptr;  // scriptqa.Finding, a NamedTuple (tuple subclass)
   PyObject* severity[3] = {nullptr, nullptr, nullptr};  // scriptqa.Severity members
+  PyObject* translate = nullptr;  // scan error (StatusError/EncodeError) -> scriptqa.Error
 };
 Registry g_types;
 
@@ -720,6 +721,118 @@ py::object Bind(std::shared_ptr<NativeFilter> f, std::shared_ptr<NativeOptions> 
   return py::reinterpret_steal<py::object>(obj);
 }
 
+// ---- ScanMethod: Filter.scan without a Python frame ------------------------------------------
+
+// Installed as the `scan` attribute of the Python class Filter. A call `f.scan(text)` with no
+// keyword arguments goes straight to the filter's default BoundScan (found through the
+// `_scan_default` slot of the instance); anything else — keyword options, a wrong argument — calls
+// the Python implementation, which is also what `Filter.scan` shows to help() and inspect.
+// Errors of the fast path are translated into the package's exceptions by a registered function.
+struct ScanMethod {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;
+  PyObject* impl;  // the Python function Filter.scan
+  PyObject* slot;  // the member descriptor of Filter._scan_default
+};
+
+PyTypeObject* g_scan_method_type = nullptr;
+
+PyObject* TranslateError() {
+  if (!g_types.translate) return nullptr;
+  if (!PyErr_ExceptionMatches(g_status_error) && !PyErr_ExceptionMatches(g_encode_error)) return nullptr;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  PyObject* translated = PyObject_CallOneArg(g_types.translate, value);
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  if (translated) {
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(translated)), translated);
+    Py_DECREF(translated);
+  }
+  return nullptr;
+}
+
+PyObject* ScanMethodCall(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  auto* m = reinterpret_cast<ScanMethod*>(self);
+  if (PyVectorcall_NARGS(nargsf) == 2 && (!kwnames || PyTuple_GET_SIZE(kwnames) == 0)) {
+    PyObject* bound = Py_TYPE(m->slot)->tp_descr_get(m->slot, args[0], nullptr);
+    if (bound && Py_TYPE(bound) == g_bound_scan_type) {
+      PyObject* r = BoundScanCall(bound, args + 1, 1, nullptr);
+      Py_DECREF(bound);
+      return r ? r : TranslateError();
+    }
+    Py_XDECREF(bound);
+    PyErr_Clear();  // not a Filter: the Python implementation says what is wrong
+  }
+  return PyObject_Vectorcall(m->impl, args, nargsf, kwnames);
+}
+
+PyObject* ScanMethodGet(PyObject* self, PyObject* obj, PyObject*) {
+  auto* m = reinterpret_cast<ScanMethod*>(self);
+  if (!obj || obj == Py_None) {
+    Py_INCREF(m->impl);
+    return m->impl;
+  }
+  return PyMethod_New(self, obj);  // `scan = f.scan; scan(text)` keeps the fast path
+}
+
+// help() and inspect see the Python implementation (inspect follows __wrapped__).
+PyObject* ScanMethodImplAttr(PyObject* self, void* name) {
+  return PyObject_GetAttrString(reinterpret_cast<ScanMethod*>(self)->impl, static_cast<const char*>(name));
+}
+
+PyGetSetDef g_scan_method_getset[] = {
+    {"__doc__", &ScanMethodImplAttr, nullptr, nullptr, const_cast<char*>("__doc__")},
+    {"__name__", &ScanMethodImplAttr, nullptr, nullptr, const_cast<char*>("__name__")},
+    {"__qualname__", &ScanMethodImplAttr, nullptr, nullptr, const_cast<char*>("__qualname__")},
+    {"__module__", &ScanMethodImplAttr, nullptr, nullptr, const_cast<char*>("__module__")},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+void ScanMethodDealloc(PyObject* self) {
+  auto* m = reinterpret_cast<ScanMethod*>(self);
+  PyTypeObject* tp = Py_TYPE(self);
+  Py_XDECREF(m->impl);
+  Py_XDECREF(m->slot);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+PyMemberDef g_scan_method_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, static_cast<Py_ssize_t>(offsetof(ScanMethod, vectorcall)),
+     READONLY, nullptr},
+    {"__wrapped__", T_OBJECT, static_cast<Py_ssize_t>(offsetof(ScanMethod, impl)), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyType_Slot g_scan_method_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(&ScanMethodDealloc)},
+    {Py_tp_call, reinterpret_cast<void*>(&PyVectorcall_Call)},
+    {Py_tp_descr_get, reinterpret_cast<void*>(&ScanMethodGet)},
+    {Py_tp_members, g_scan_method_members},
+    {Py_tp_getset, g_scan_method_getset},
+    {0, nullptr},
+};
+
+PyType_Spec g_scan_method_spec = {
+    "scriptqa._scriptqa.ScanMethod", sizeof(ScanMethod), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    g_scan_method_slots};
+
+py::object MakeScanMethod(py::object impl, py::object slot) {
+  if (!PyCallable_Check(impl.ptr())) throw py::type_error("scan_method: impl must be callable");
+  if (!Py_TYPE(slot.ptr())->tp_descr_get) throw py::type_error("scan_method: slot must be a descriptor");
+  PyObject* obj = g_scan_method_type->tp_alloc(g_scan_method_type, 0);
+  if (!obj) throw py::error_already_set();
+  auto* m = reinterpret_cast<ScanMethod*>(obj);
+  m->vectorcall = &ScanMethodCall;
+  m->impl = impl.release().ptr();
+  m->slot = slot.release().ptr();
+  return py::reinterpret_steal<py::object>(obj);
+}
+
 // ---- building and loading ------------------------------------------------------------------------
 
 std::shared_ptr<NativeFilter> Wrap(absl::StatusOr<std::shared_ptr<const sq::Filter>> f) {
@@ -870,7 +983,7 @@ std::shared_ptr<NativeOptions> MakeOptions(const NativeFilter& nf, int min_sever
   return o;
 }
 
-void Register(py::handle finding_type, py::sequence severities) {
+void Register(py::handle finding_type, py::sequence severities, py::object translate) {
   PyObject* t = finding_type.ptr();
   if (!PyType_Check(t) || !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(t), &PyTuple_Type))
     throw py::type_error("Finding must be a tuple subclass");
@@ -897,6 +1010,7 @@ void Register(py::handle finding_type, py::sequence severities) {
     Py_INCREF(s);
     Py_XSETREF(g_types.severity[i], s);
   }
+  Py_XSETREF(g_types.translate, translate.release().ptr());
 }
 
 PYBIND11_MODULE(_scriptqa, m) {
@@ -914,8 +1028,13 @@ PYBIND11_MODULE(_scriptqa, m) {
   if (!g_bound_scan_type) throw py::error_already_set();
   m.attr("BoundScan") = py::handle(reinterpret_cast<PyObject*>(g_bound_scan_type));
 
+  g_scan_method_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&g_scan_method_spec));
+  if (!g_scan_method_type) throw py::error_already_set();
+  m.attr("ScanMethod") = py::handle(reinterpret_cast<PyObject*>(g_scan_method_type));
+
   m.def("_register", &Register);
   m.def("bind", &Bind);
+  m.def("scan_method", &MakeScanMethod);
   m.def("default_dictionary_dir", [] { return sq::Filter::DefaultDictionaryDir(); });
 
   py::class_<NativeFilter, std::shared_ptr<NativeFilter>>(m, "NativeFilter")

@@ -187,3 +187,21 @@ def test_explain(default_filter, messages):
 def test_normalize(default_filter):
     assert default_filter.normalize("加 Ｖ-信") == default_filter.normalize("加v信")
     assert default_filter.normalization == scriptqa.NormalizationOptions()
+
+
+def test_scan_is_one_method_however_it_is_called(default_filter, messages):
+    import inspect
+
+    bound = default_filter.scan
+    for m in messages:
+        expected = default_filter.scan(m)
+        assert bound(m) == expected
+        assert scriptqa.Filter.scan(default_filter, m) == expected
+        assert default_filter.scan(m, overlap="longest") == expected  # the keyword path
+    params = inspect.signature(bound).parameters
+    assert list(params)[:2] == ["text", "min_severity"] and "Finding" in scriptqa.Filter.scan.__doc__ + str(
+        inspect.signature(scriptqa.Filter.scan).return_annotation)
+    with pytest.raises(TypeError):
+        bound()
+    with pytest.raises(TypeError):
+        bound("a", "b")

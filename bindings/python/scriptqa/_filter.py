@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     Iterable,
@@ -45,8 +46,6 @@ from .errors import (
 
 __all__ = ["Filter", "Profile", "counters"]
 
-# The extension allocates Finding tuples itself; tell it which class and severities to use.
-_native._register(Finding, _SEVERITIES)
 
 Text = Union[str, bytes]
 SeverityLike = Union[Severity, str]
@@ -670,6 +669,15 @@ def _unpickle(blob: bytes, recipe: Optional[_Recipe]) -> Filter:
             return Filter._compile(recipe)  # another machine: recompile from the dictionaries
         raise err from None
 
+
+# The extension allocates Finding tuples itself and raises the package's errors from its fast
+# path: tell it which class, severities and translation to use.
+_native._register(Finding, _SEVERITIES, _scan_error)
+
+# `f.scan(text)` without options runs without a Python frame (see ScanMethod in _scriptqa.cc);
+# `Filter.scan` is still the Python function above for help(), inspect and keyword options.
+if not TYPE_CHECKING:
+    Filter.scan = _native.scan_method(Filter.__dict__["scan"], Filter.__dict__["_scan_default"])
 
 _default_lock = threading.Lock()
 _default_filter: Optional[Filter] = None
