@@ -205,3 +205,36 @@ def test_scan_is_one_method_however_it_is_called(default_filter, messages):
         bound()
     with pytest.raises(TypeError):
         bound("a", "b")
+
+
+def _default_in_copy(tmp_path, damage):
+    """Runs Filter.default() in a fresh interpreter on a copy of the package; returns the
+    counters and the findings of a few messages."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    pkg = os.path.dirname(scriptqa.__file__)
+    shutil.copytree(pkg, tmp_path / "scriptqa", ignore=shutil.ignore_patterns("__pycache__"))
+    damage(tmp_path / "scriptqa" / "default.sqdb")
+    code = ("import json, scriptqa; f = scriptqa.Filter.default(); "
+            "print(json.dumps([scriptqa.counters(), [[x.rule for x in f.scan(m)] for m in "
+            "['这款是最佳选择', '加我薇信', '您好']]]))")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), SCRIPTQA_DICTIONARIES="")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_default_loads_the_prebuilt_database_or_compiles(tmp_path, default_filter):
+    expected = [[x.rule for x in default_filter.scan(m)] for m in ["这款是最佳选择", "加我薇信", "您好"]]
+    counts, got = _default_in_copy(tmp_path / "ok", lambda p: None)
+    assert counts["compiled"] == 0 and got == expected  # the database made at build time
+
+    def truncate(p):
+        p.write_bytes(p.read_bytes()[:100])
+
+    counts, got = _default_in_copy(tmp_path / "damaged", truncate)
+    assert counts["compiled"] == 1 and got == expected  # compiled from the bundled packs
+    counts, got = _default_in_copy(tmp_path / "missing", lambda p: p.unlink())
+    assert counts["compiled"] == 1 and got == expected
