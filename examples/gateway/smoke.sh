@@ -14,7 +14,7 @@ corpus=${SCRIPTQA_CORPUS:-$src/../shared/corpus/jddc_sample_dialogues.jsonl}
   --threads $((conns + 4)) >"$work/gateway.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 500); do
+for _ in $(seq 1 3000); do  # up to 60 s: the gateway compiles the packs first (slow on a loaded CI machine)
   [ -s "$work/port" ] && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/gateway.log" >&2; exit 1; }
   sleep 0.02
