@@ -80,18 +80,27 @@ def _longest_pause(call):
     return max(gaps), took
 
 
+def _runs_without_the_gil(call):
+    # Holding the GIL would freeze this thread for the whole call (pause ≈ total) every time; a
+    # busy machine may preempt it now and then, so one clean run out of three is enough.
+    runs = []
+    for _ in range(3):
+        pause, total = _longest_pause(call)
+        runs.append((pause, total))
+        if pause < total / 3:
+            return runs
+    raise AssertionError(f"this thread was frozen while the call ran: (pause, total) = {runs}")
+
+
 def test_scan_releases_the_gil(default_filter):
-    text, took = _big_text(default_filter, 0.25)
-    pause, total = _longest_pause(lambda: default_filter.scan(text))
-    # Holding the GIL would freeze this thread for the whole scan (pause ≈ total).
-    assert pause < total / 3, (pause, total)
+    text, _ = _big_text(default_filter, 0.25)
+    _runs_without_the_gil(lambda: default_filter.scan(text))
 
 
 def test_scan_many_releases_the_gil(default_filter):
-    text, took = _big_text(default_filter, 0.05)
+    text, _ = _big_text(default_filter, 0.05)
     batch = [text] * 6
-    pause, total = _longest_pause(lambda: default_filter.scan_many(batch, threads=2))
-    assert pause < total / 3, (pause, total)
+    _runs_without_the_gil(lambda: default_filter.scan_many(batch, threads=2))
 
 
 def test_fork_while_another_thread_scans(default_filter, hit_examples):
