@@ -27,6 +27,9 @@ class ScannerImpl {
   std::shared_ptr<const Filter> filter;
   const FilterImpl* f = nullptr;
   ScratchPtr scratch;
+  // The profile deny database the scratch was last grown for: growing costs about a microsecond,
+  // so it is done once per profile, not per scan.
+  const hs_database_t* deny_scratch_for = nullptr;
   std::atomic<bool> busy{false};
 
   std::string norm;
@@ -111,15 +114,26 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
         return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
     }
     if (profile && profile->deny.db) {
-      hs_scratch_t* s = scratch.get();
-      if (hs_alloc_scratch(profile->deny.db.get(), &s) != HS_SUCCESS)
-        return absl::ResourceExhaustedError("cannot grow scratch space for the profile");
-      scratch.release();
-      scratch.reset(s);
-      hs_error_t rc = hs_scan(profile->deny.db.get(), norm.data(), len, 0, scratch.get(),
-                              &ScannerImpl::OnDeny, this);
-      if (rc != HS_SUCCESS)
+      hs_database_t* deny_db = profile->deny.db.get();
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        if (deny_scratch_for != deny_db) {
+          hs_scratch_t* s = scratch.get();
+          if (hs_alloc_scratch(deny_db, &s) != HS_SUCCESS)
+            return absl::ResourceExhaustedError("cannot grow scratch space for the profile");
+          scratch.release();
+          scratch.reset(s);
+          deny_scratch_for = deny_db;
+        }
+        hs_error_t rc = hs_scan(deny_db, norm.data(), len, 0, scratch.get(),
+                                &ScannerImpl::OnDeny, this);
+        if (rc == HS_SUCCESS) break;
+        // A new profile's database at a reused address may need more scratch: grow, retry once.
+        if (rc == HS_INVALID && attempt == 0) {
+          deny_scratch_for = nullptr;
+          continue;
+        }
         return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+      }
     }
   }
   if (raw.empty()) {
