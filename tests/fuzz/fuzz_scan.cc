@@ -51,6 +51,12 @@ bool SameFindings(const std::vector<Finding>& a, const std::vector<Finding>& b) 
 void CheckOrder(const std::vector<Finding>& fs, std::string_view text) {
   for (size_t i = 1; i < fs.size(); ++i) {
     const Finding &a = fs[i - 1], &b = fs[i];
+    const bool duplicate = a.rule == b.rule && a.bytes == b.bytes;
+    if (!Ignored("duplicate_findings"))
+      FUZZ_CHECK(!duplicate, "the same finding twice: %s; text %s", Describe(fs).c_str(),
+                 Hex(text).c_str());
+    if (Ignored("findings_order")) continue;
+    // Order: byte begin, longer first, rule index (scanner.h).
     bool ok = a.bytes.begin < b.bytes.begin ||
               (a.bytes.begin == b.bytes.begin &&
                (a.bytes.end > b.bytes.end ||

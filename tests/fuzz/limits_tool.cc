@@ -8,6 +8,8 @@
 //   limits_tool run FAMILY OP K
 //       one operation on one message, with callgrind instrumentation on only around it
 //       (tools/ci/linearity.sh runs this under valgrind --tool=callgrind --instr-atstart=no).
+//   limits_tool holdback FAMILY K CHUNK
+//       the largest number of bytes a StreamScanner holds back while the message is fed.
 //   limits_tool compile [--timeout=S] [--memory-mb=M] [--cases=name,...]
 //       compile time, peak memory and outcome of pathological user dictionaries (each in a child
 //       process with a CPU-time and address-space limit, so a runaway case is reported, not hung).
@@ -121,6 +123,29 @@ int Linearity(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+  return 0;
+}
+
+// The largest lag (text size - releasable) seen while a message is fed in `chunk`-byte pieces.
+int Holdback(int argc, char** argv) {
+  if (argc < 5) return 2;
+  const Family* fam = FindFamily(argv[2]);
+  if (fam == nullptr) return 2;
+  std::string text = fam->make(std::stoul(argv[3]));
+  const size_t chunk = std::stoul(argv[4]);
+  auto filter = Default();
+  StreamOptions so;
+  so.min_scan_bytes = 0;
+  auto s = StreamScanner::Create(filter, so);
+  size_t max_lag = 0, at = 0;
+  for (size_t p = 0; p < text.size(); p += chunk) {
+    auto u = s->Write(std::string_view(text).substr(p, chunk));
+    if (!u.ok()) return 1;
+    size_t lag = s->text().size() - u->releasable;
+    if (lag > max_lag) max_lag = lag, at = s->text().size();
+  }
+  std::printf("%s k=%s (%zu bytes), chunks of %zu: largest hold-back %zu bytes (at %zu)\n", argv[2],
+              argv[3], text.size(), chunk, max_lag, at);
   return 0;
 }
 
@@ -343,6 +368,7 @@ int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "linearity") return Linearity(argc, argv);
   if (cmd == "run") return RunOnce(argc, argv);
+  if (cmd == "holdback") return Holdback(argc, argv);
   if (cmd == "compile") return Compile(argc, argv);
   if (cmd == "messages") return Messages(argc, argv);
   std::fprintf(stderr, "usage: limits_tool linearity|run|compile|messages ... (see the source)\n");
