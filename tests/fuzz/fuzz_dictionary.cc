@@ -4,9 +4,32 @@
 //   * a filter that loads has complete rules, scans its own hit/miss examples and the dictionary
 //     text itself with valid spans, and survives Serialize -> Deserialize -> Serialize unchanged.
 // Input: byte 0 selects the kind (auto / rules / term list) and options, the rest is the file.
+#include <hs.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 
 #include "fuzz_util.h"
+
+namespace {
+
+// A regex whose matches have no length bound (a+b, .*ab): with such a regex, Vectorscan 5.4.9
+// aborts in its start-of-match runtime on 255+ bytes before the match (docs/reliability.md,
+// open bug "engine_som_overflow"). Used only to skip that known crash when asked to.
+bool Unbounded(const std::string& regex) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_expression_info(regex.c_str(), HS_FLAG_UTF8, &info, &err) != HS_SUCCESS) {
+    hs_free_compile_error(err);
+    return false;
+  }
+  bool unbounded = info->max_width == UINT_MAX;
+  std::free(info);
+  return unbounded;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace scriptqa;
@@ -48,6 +71,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const std::string& s : r.suggestions) (void)RenderSuggestion(s, "13812345678");
   }
 
+  if (Ignored("engine_som_overflow")) {
+    for (const Rule& r : filter.rules())
+      for (const std::string& x : r.regexes)
+        if (Unbounded(x)) return 0;
+  }
   absl::StatusOr<Scanner> scanner = Scanner::Create(*f);
   FUZZ_CHECK(scanner.ok(), "Scanner::Create: %s", std::string(scanner.status().message()).c_str());
   std::vector<std::string> messages = {src.content, "加微信13812345678，最佳选择"};
