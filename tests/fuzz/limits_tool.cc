@@ -294,7 +294,7 @@ void InChild(const std::string& label, int timeout_s, size_t memory_mb,
 std::string OneLine(std::string s, size_t limit = 160) {
   for (char& c : s)
     if (c == '\n' || c == '|') c = ' ';
-  if (s.size() > limit) s = s.substr(0, limit) + "…";
+  if (s.size() > limit) s = s.substr(0, limit / 3) + " … " + s.substr(s.size() - 2 * limit / 3);
   return s;
 }
 
