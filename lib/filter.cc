@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -294,6 +295,14 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
       if (empty_match) {
         errors.push_back(absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": regex '", x,
                                       "' matches the empty string"));
+        continue;
+      }
+      // The engine's start-of-match runtime (Vectorscan 5.4.9) aborts the process on unbounded
+      // matches of 255+ bytes (docs/reliability.md), so every regex needs a bounded width.
+      if (max_width == UINT_MAX) {
+        errors.push_back(absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": regex '", x,
+                                      "' has no upper bound on its match length (use a bounded "
+                                      "repetition such as {1,64} instead of + or *)"));
         continue;
       }
       impl->regex_exprs.push_back(x);

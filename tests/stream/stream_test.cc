@@ -284,7 +284,7 @@ rule privacy.any
   regex 加.{0,3}微信
   reason r
 rule privacy.unbounded
-  regex vx[0-9a-z]+
+  regex vx[0-9a-z]{1,40}
   reason r
 rule ad_law.lit
   category ad_law
