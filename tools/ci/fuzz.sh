@@ -29,7 +29,7 @@ seconds=${FUZZ_SECONDS:-30}
 timeout_s=${FUZZ_TIMEOUT:-25}
 jobs=${FUZZ_JOBS:-2}
 # Open bugs (docs/reliability.md, "Open"); remove a name when its bug is fixed.
-export SCRIPTQA_FUZZ_IGNORE=${SCRIPTQA_FUZZ_IGNORE-duplicate_findings,findings_order,engine_som_overflow}
+export SCRIPTQA_FUZZ_IGNORE=${SCRIPTQA_FUZZ_IGNORE-duplicate_findings,findings_order}
 all_targets="normalize scan stream dictionary deserialize cli_input"
 targets=${*:-$all_targets}
 
