@@ -7,7 +7,8 @@
 //     are already UTF-8) or transcoded into a per-scanner buffer with the GIL released. A lone
 //     surrogate cannot be UTF-8: strict mode raises EncodeError(index), replace mode writes '?'
 //     (one code point for one code point, so offsets still index the caller's str).
-//   * The GIL is released for all scanning, compiling and loading.
+//   * The GIL is released for scanning (single texts from kReleaseGilFrom code units on), compiling
+//     and loading.
 //   * Each Python thread gets its own C++ Scanner (they are not thread-safe), kept in a per-filter
 //     table and found through a small thread_local cache; scan_many() runs its own worker threads,
 //     each with its own Scanner from a per-filter pool. The tables are only touched with the GIL
@@ -91,6 +92,26 @@ class NoGil {
   ~NoGil() { PyEval_RestoreThread(state_); }
   NoGil(const NoGil&) = delete;
   NoGil& operator=(const NoGil&) = delete;
+
+ private:
+  PyThreadState* state_;
+};
+
+// Single scans release the GIL from this many code units (str) or bytes on. A short message
+// scans in about a microsecond, less than handing the GIL to another thread and getting it back
+// costs when other threads are busy (a wake-up each way, and up to the interpreter's switch
+// interval of waiting to get it back): releasing it there would make every caller slower and
+// parallelise nothing. Long texts, scan_many, compiling and loading always release it.
+constexpr Py_ssize_t kReleaseGilFrom = 1024;
+
+class MaybeNoGil {
+ public:
+  explicit MaybeNoGil(bool release) : state_(release ? PyEval_SaveThread() : nullptr) {}
+  ~MaybeNoGil() {
+    if (state_) PyEval_RestoreThread(state_);
+  }
+  MaybeNoGil(const MaybeNoGil&) = delete;
+  MaybeNoGil& operator=(const MaybeNoGil&) = delete;
 
  private:
   PyThreadState* state_;
@@ -461,7 +482,7 @@ py::list Scan(NativeFilter& self, py::handle text, const NativeOptions& o) {
   absl::Status st;
   Py_ssize_t bad;
   {
-    NoGil nogil;
+    MaybeNoGil nogil(t.len >= kReleaseGilFrom);
     std::string_view view;
     bad = Encode(t, o.replace, &s.buf, &view);
     s.collected.Clear();
@@ -486,7 +507,7 @@ bool HasFinding(NativeFilter& self, py::handle text, int at_least, const NativeO
   absl::StatusOr<bool> r;
   Py_ssize_t bad;
   {
-    NoGil nogil;
+    MaybeNoGil nogil(t.len >= kReleaseGilFrom);
     std::string_view view;
     bad = Encode(t, o.replace, &s.buf, &view);
     if (bad < 0) r = s.scanner.HasFinding(view, sev, o.options);
