@@ -13,7 +13,7 @@
 //   limits_tool compile [--timeout=S] [--memory-mb=M] [--cases=name,...]
 //       compile time, peak memory and outcome of pathological user dictionaries (each in a child
 //       process with a CPU-time and address-space limit, so a runaway case is reported, not hung).
-//   limits_tool messages
+//   limits_tool messages [--only=SUBSTRING] [--timeout=S] [--memory-mb=M]
 //       time and peak memory of very large messages and of messages with very many findings.
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -337,14 +337,18 @@ int Messages(int argc, char** argv) {
       {"10 MiB of 最佳 (1.7M findings), scan", [&] { return Repeat("最佳，", mib10 / 9); }, Op::kScan},
       {"10 MiB ordinary text + one hit, stream (4 KiB chunks)", [&] { return Repeat("您好，订单已经发出，请耐心等待。", mib10 / 48) + "加微信"; }, Op::kStream64},
       {"10 MiB of ℡ (expands 3 -> 3 bytes), scan", [&] { return Repeat("℡", mib10 / 3); }, Op::kScan},
-      {"10 MiB of U+FDFA (expands 3 -> 33 bytes), scan", [&] { return Repeat("\xef\xb7\xba", mib10 / 3) + "加微信"; }, Op::kScan},
+      {"10 MiB of U+FDFA (expands 3 -> 33 bytes), scan", [&] { return Repeat("\xef\xb7\xba", mib10 / 3); }, Op::kScan},
+      {"10 MiB of U+FDFA + one hit, scan", [&] { return Repeat("\xef\xb7\xba", mib10 / 3) + "加微信"; }, Op::kScan},
+      {"100 MiB of U+FDFA + one hit, scan", [&] { return Repeat("\xef\xb7\xba", 100 * (1u << 20) / 3) + "加微信"; }, Op::kScan},
       {"100,000 banned terms 最佳 back to back (600 KB), scan", [] { return Repeat("最佳", 100000); }, Op::kScan},
       {"100,000 banned terms 最佳，(900 KB), scan", [] { return Repeat("最佳，", 100000); }, Op::kScan},
       {"100,000 banned terms, rewrite", [] { return Repeat("最佳，", 100000); }, Op::kRewrite},
       {"100,000 banned terms, explain", [] { return Repeat("最佳，", 100000); }, Op::kExplain},
       {"100,000 overlapping 加微信, explain", [] { return Repeat("加微信", 100000); }, Op::kExplain},
   };
+  const std::string only = Flag(argc, argv, "only", "");
   for (const M& m : ms) {
+    if (!only.empty() && std::string(m.name).find(only) == std::string::npos) continue;
     InChild(m.name, timeout_s, memory_mb, [&] {
       auto filter = Default();
       auto s = Scanner::Create(filter);
