@@ -27,6 +27,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <system_error>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -294,10 +297,40 @@ std::atomic<uint64_t> g_next_serial{1};
 // exist there (and a scanner that was busy in one of them would stay busy).
 std::atomic<uint64_t> g_fork_generation{0};
 
+// Scanners for scan_many's worker threads. Shared with those threads (a helper thread that
+// starts late may outlive the call that spawned it), so it holds only C++ objects and a mutex.
+struct SlotPool {
+  explicit SlotPool(std::shared_ptr<const sq::Filter> f) : filter(std::move(f)) {}
+  std::shared_ptr<const sq::Filter> filter;
+  std::mutex mu;
+  std::vector<std::unique_ptr<Slot>> slots;
+
+  absl::StatusOr<std::unique_ptr<Slot>> Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!slots.empty()) {
+        std::unique_ptr<Slot> s = std::move(slots.back());
+        slots.pop_back();
+        return s;
+      }
+    }
+    absl::StatusOr<sq::Scanner> sc = sq::Scanner::Create(filter);
+    if (!sc.ok()) return sc.status();
+    return std::make_unique<Slot>(std::move(*sc));
+  }
+  void Give(std::unique_ptr<Slot> s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (slots.size() < 64) slots.push_back(std::move(s));
+  }
+};
+
 class NativeFilter {
  public:
   explicit NativeFilter(std::shared_ptr<const sq::Filter> f)
-      : filter(std::move(f)), serial_(g_next_serial.fetch_add(1)), fork_generation_(g_fork_generation.load()) {
+      : filter(std::move(f)),
+        serial_(g_next_serial.fetch_add(1)),
+        fork_generation_(g_fork_generation.load()),
+        pool_(std::make_shared<SlotPool>(filter)) {
     for (const sq::Rule& r : filter->rules()) {
       rules.push_back(MakeRuleStrings(r));
       templated.push_back(HasTemplate(r));
@@ -325,16 +358,10 @@ class NativeFilter {
     return *slot;
   }
 
-  // Scanners for scan_many's workers. GIL held.
-  std::unique_ptr<Slot> TakePooled() {
+  // The scanners of scan_many's workers. GIL held.
+  const std::shared_ptr<SlotPool>& Pool() {
     if (fork_generation_ != g_fork_generation.load(std::memory_order_relaxed)) AfterFork();
-    if (pool_.empty()) return NewSlot();
-    std::unique_ptr<Slot> s = std::move(pool_.back());
-    pool_.pop_back();
-    return s;
-  }
-  void ReturnPooled(std::unique_ptr<Slot> s) {
-    if (pool_.size() < 64) pool_.push_back(std::move(s));
+    return pool_;
   }
 
  private:
@@ -343,7 +370,10 @@ class NativeFilter {
     // memory is this process's copy) and give the filter a new serial so that no thread_local
     // cache entry points at them.
     slots_.clear();
-    pool_.clear();
+    // The pool's mutex may have been held by a thread that does not exist here: leave the old
+    // pool alone (a small leak, once per fork) and start a new one.
+    static_cast<void>(new std::shared_ptr<SlotPool>(std::move(pool_)));
+    pool_ = std::make_shared<SlotPool>(filter);
     serial_ = g_next_serial.fetch_add(1);
     fork_generation_ = g_fork_generation.load();
   }
@@ -355,7 +385,7 @@ class NativeFilter {
   uint64_t serial_;
   uint64_t fork_generation_;
   std::unordered_map<std::thread::id, std::unique_ptr<Slot>> slots_;
-  std::vector<std::unique_ptr<Slot>> pool_;
+  std::shared_ptr<SlotPool> pool_;
 };
 
 struct NativeProfile {
@@ -574,24 +604,90 @@ py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
   return py::make_tuple(Str(e->normalized), traces, MakeFindings(self, o, t, findings), Str(report));
 }
 
-struct alignas(64) Worker {  // a cache line apart: each worker appends to its own vectors
-  std::unique_ptr<Slot> slot;
+// One worker of a scan_many call: its findings and its first failure.
+struct Worker {
   Collected collected;
-  // The first failure, by message index.
-  Py_ssize_t fail_message = -1;
+  Py_ssize_t fail_message = -1;   // index of the first message that failed, or -1
   Py_ssize_t fail_position = -1;  // lone surrogate position, or -1 for a status
   absl::Status fail_status;
 };
+
+// A scan_many call, shared with its helper threads. Messages are handed out in chunks through
+// `next`; the calling thread works too, and when no chunk is left it closes the hand-out and
+// waits only for the chunks helpers have actually taken. A helper that starts late (a busy
+// machine can take milliseconds to schedule a new thread) finds nothing left, returns its
+// scanner and exits without touching the call's data, which may be gone by then: it holds only
+// this object and the pool.
+struct Job {
+  std::atomic<Py_ssize_t> next{0};
+  std::atomic<Py_ssize_t> done{0};  // messages of taken chunks that are finished (or abandoned)
+  std::atomic<bool> stop{false};    // a worker failed: take no more chunks
+  std::mutex mu;
+  std::condition_variable cv;
+  std::shared_ptr<SlotPool> pool;
+  // Valid while the calling thread waits; used only for chunks taken before the hand-out closed.
+  Py_ssize_t n = 0;
+  Py_ssize_t chunk = 64;
+  const TextRef* refs = nullptr;
+  const NativeFilter* filter = nullptr;
+  const NativeOptions* options = nullptr;
+};
+
+void RunWorker(Job& job, Slot& s, Worker& w) {
+  for (;;) {
+    if (job.stop.load(std::memory_order_relaxed)) return;
+    const Py_ssize_t begin = job.next.fetch_add(job.chunk, std::memory_order_relaxed);
+    if (begin >= job.n) return;
+    const Py_ssize_t end = std::min(job.n, begin + job.chunk);
+    Py_ssize_t i = begin;
+    for (; i < end; ++i) {
+      std::string_view view;
+      Py_ssize_t bad = Encode(job.refs[i], job.options->replace, &s.buf, &view);
+      if (bad >= 0) {
+        w.fail_message = i;
+        w.fail_position = bad;
+        break;
+      }
+      absl::Status st = s.scanner.Scan(view, job.options->options, [&](const sq::Finding& f) {
+        w.collected.Add(static_cast<uint32_t>(i), f, Templated(*job.filter, f.rule));
+        return sq::ScanControl::kContinue;
+      });
+      if (!st.ok()) {
+        w.fail_message = i;
+        w.fail_status = st;
+        break;
+      }
+    }
+    if (i < end) job.stop.store(true, std::memory_order_relaxed);
+    job.done.fetch_add(end - begin, std::memory_order_release);  // all of the chunk, even on failure
+    {
+      std::lock_guard<std::mutex> lock(job.mu);
+    }
+    job.cv.notify_all();
+    if (i < end) return;
+  }
+}
+
+void RunHelper(std::shared_ptr<Job> job, std::shared_ptr<Worker> w) {
+  absl::StatusOr<std::unique_ptr<Slot>> slot = job->pool->Take();
+  if (!slot.ok()) {
+    // Take nothing: the other workers (at least the calling thread) do the work.
+    return;
+  }
+  RunWorker(*job, **slot, *w);
+  job->pool->Give(std::move(*slot));
+}
 
 py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, int threads,
                   int chunk) {
   RequireRegistered();
   if (!PyList_Check(texts.ptr())) throw py::type_error("scan_many: expected a list");
-  // Our own reference: the list cannot change size under us (finalizers run while we build).
+  // Our own references: the list and its texts stay as they are while we use them (finalizers
+  // may run while the results are built).
   py::list batch = py::reinterpret_borrow<py::list>(texts);
   const Py_ssize_t n = PyList_GET_SIZE(batch.ptr());
   std::vector<TextRef> refs(static_cast<size_t>(n));
-  std::vector<py::object> keep(static_cast<size_t>(n));  // the texts outlive the call's uses
+  std::vector<py::object> keep(static_cast<size_t>(n));
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PyList_GET_ITEM(batch.ptr(), i);
     if (!Capture(item, &refs[i]))
@@ -604,51 +700,47 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
   // No more workers than chunks of work.
   threads = static_cast<int>(
       std::min<Py_ssize_t>(threads, std::max<Py_ssize_t>(1, (n + chunk - 1) / chunk)));
-  std::vector<Worker> workers(static_cast<size_t>(threads));
-  for (Worker& w : workers) w.slot = self.TakePooled();
-  std::atomic<Py_ssize_t> next{0};
 
-  auto run = [&](Worker& w) {
-    Slot& s = *w.slot;
-    for (;;) {
-      Py_ssize_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
-      if (begin >= n) return;
-      Py_ssize_t end = std::min<Py_ssize_t>(n, begin + chunk);
-      for (Py_ssize_t i = begin; i < end; ++i) {
-        std::string_view view;
-        Py_ssize_t bad = Encode(refs[i], o.replace, &s.buf, &view);
-        if (bad >= 0) {
-          w.fail_message = i;
-          w.fail_position = bad;
-          return;
-        }
-        absl::Status st = s.scanner.Scan(view, o.options, [&](const sq::Finding& f) {
-          w.collected.Add(static_cast<uint32_t>(i), f, Templated(self, f.rule));
-          return sq::ScanControl::kContinue;
-        });
-        if (!st.ok()) {
-          w.fail_message = i;
-          w.fail_status = st;
-          return;
-        }
-      }
-    }
-  };
+  auto job = std::make_shared<Job>();
+  job->pool = self.Pool();
+  job->n = n;
+  job->chunk = chunk;
+  job->refs = refs.data();
+  job->filter = &self;
+  job->options = &o;
+  std::vector<std::shared_ptr<Worker>> workers;
+  for (int i = 0; i < threads; ++i) workers.push_back(std::make_shared<Worker>());
+
+  absl::Status setup;
   {
     NoGil nogil;
-    std::vector<std::thread> pool;
-    pool.reserve(workers.size() - 1);
-    for (size_t i = 1; i < workers.size(); ++i) pool.emplace_back(run, std::ref(workers[i]));
-    run(workers[0]);
-    for (std::thread& th : pool) th.join();
+    for (int i = 1; i < threads; ++i) {
+      try {
+        std::thread(RunHelper, job, workers[i]).detach();
+      } catch (const std::system_error&) {
+        break;  // no more threads: fewer workers
+      }
+    }
+    absl::StatusOr<std::unique_ptr<Slot>> slot = job->pool->Take();
+    if (slot.ok()) {
+      RunWorker(*job, **slot, *workers[0]);
+      job->pool->Give(std::move(*slot));
+    } else {
+      setup = slot.status();
+      job->stop.store(true);
+    }
+    // Close the hand-out, then wait for the chunks that were taken.
+    const Py_ssize_t taken = std::min(n, job->next.fetch_add(n + chunk, std::memory_order_relaxed));
+    std::unique_lock<std::mutex> lock(job->mu);
+    job->cv.wait(lock, [&] { return job->done.load(std::memory_order_acquire) >= taken; });
   }
-  for (Worker& w : workers) self.ReturnPooled(std::move(w.slot));
+  if (!setup.ok()) ThrowStatus(setup);
 
-  // Chunks are handed out in order and a worker stops at its first failure, so the smallest
-  // failing index over all workers is the first failure of the batch.
+  // Chunks are handed out in order and every taken chunk is finished up to its first failure, so
+  // the smallest failing index over all workers is the first failure of the batch.
   const Worker* failed = nullptr;
-  for (const Worker& w : workers)
-    if (w.fail_message >= 0 && (!failed || w.fail_message < failed->fail_message)) failed = &w;
+  for (const auto& w : workers)
+    if (w->fail_message >= 0 && (!failed || w->fail_message < failed->fail_message)) failed = w.get();
   if (failed) {
     if (failed->fail_position >= 0) ThrowEncode(failed->fail_message, failed->fail_position);
     const absl::Status& st = failed->fail_status;
@@ -658,10 +750,10 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
 
   py::list out(static_cast<size_t>(n));
   for (Py_ssize_t i = 0; i < n; ++i) PyList_SET_ITEM(out.ptr(), i, CheckedNew(PyList_New(0)));
-  for (const Worker& w : workers) {
-    for (const Hit& h : w.collected.hits) {
+  for (const auto& w : workers) {
+    for (const Hit& h : w->collected.hits) {
       py::object f = py::reinterpret_steal<py::object>(
-          MakeFinding(h, refs[h.message], StringsFor(self, o, h.finding.rule), w.collected));
+          MakeFinding(h, refs[h.message], StringsFor(self, o, h.finding.rule), w->collected));
       if (PyList_Append(PyList_GET_ITEM(out.ptr(), h.message), f.ptr()) < 0)
         throw py::error_already_set();
     }
