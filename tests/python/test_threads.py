@@ -183,3 +183,19 @@ def test_finalizers_that_scan_while_results_are_built(default_filter, hit_exampl
         gc.enable()
         gc.collect()
     assert nested and all(nested)  # the finalizers did run, and scanned correctly
+
+
+@pytest.mark.parametrize("threads,chunk_size", [(2, 1), (2, 7), (3, 64), (8, 5)])
+def test_scan_many_reports_the_first_failure(default_filter, messages, threads, chunk_size):
+    batch = messages * 10
+    for first in (0, len(batch) // 3, len(batch) - 1):
+        bad = list(batch)
+        for i in (first, first + 5, first + 40, len(batch) - 1):
+            if i < len(bad):
+                bad[i] = "x\ud800"
+        with pytest.raises(scriptqa.EncodingError) as info:
+            default_filter.scan_many(bad, threads=threads, chunk_size=chunk_size)
+        assert info.value.index == first and info.value.position == 1
+    # And the filter still works afterwards, in parallel.
+    assert default_filter.scan_many(batch, threads=threads, chunk_size=chunk_size) == [
+        default_filter.scan(m) for m in batch]
