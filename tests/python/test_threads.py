@@ -199,3 +199,16 @@ def test_scan_many_reports_the_first_failure(default_filter, messages, threads, 
     # And the filter still works afterwards, in parallel.
     assert default_filter.scan_many(batch, threads=threads, chunk_size=chunk_size) == [
         default_filter.scan(m) for m in batch]
+
+
+def test_filters_freed_right_after_parallel_scans():
+    # Helper threads that start late outlive their scan_many call; freeing the filter right after
+    # must not disturb them (they hold only the scanner pool), nor the next filter's scans.
+    msgs = ["这款是最佳选择", "加我薇信", "您好"] * 50
+    for _ in range(30):
+        f = scriptqa.Filter.from_terms(["最佳", "薇信"])
+        expected = [f.scan(m) for m in msgs]
+        for _ in range(5):
+            assert f.scan_many(msgs, threads=8, chunk_size=3) == expected
+        del f
+        gc.collect()
