@@ -68,6 +68,9 @@ printf 'conversation_id,role\nc,agent\n' > notext.csv
 expect "audit CSV without a text column" 0 '' -- "$cli" audit notext.csv --out out6 --fail-on none
 printf '"unterminated,header\n' > badheader.csv
 expect "audit CSV with a broken header" 2 'CSV header' -- "$cli" audit badheader.csv --out out7 --fail-on none
+printf '{"conversation_id":"c","role":"agent","text":"好的","timestamp":"yesterday"}\n' > bad_ts.jsonl
+expect "audit unreadable timestamp (warning, scanned)" 0 'unreadable timestamp' -- \
+  sh -c "'$cli' audit bad_ts.jsonl --out out8 --fail-on none >/dev/null 2>&1; cat out8/findings.jsonl"
 if [ $fails -ne 0 ]; then
   echo "cli_bad_input: $fails case(s) failed"
   exit 1
