@@ -1,5 +1,6 @@
 #include "audit.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "input.h"
+#include "jsonout.h"
 #include "report.h"
 #include "simdjson.h"
 #include "utf8util.h"
@@ -178,7 +180,7 @@ struct Batch {
   std::shared_ptr<const std::vector<int>> columns;  // CSV: column of each field, -1 if absent
   Chunk chunk;
   // Results, filled by a worker.
-  std::string out;
+  OutBuffer out;
   std::vector<Meta> metas;
   std::string arena;
   Counts counts;
@@ -215,6 +217,9 @@ struct Shared {
   std::vector<std::string> file_json;  // each input's display name as a JSON string
   std::array<std::string_view, kFieldCount> names;
   std::vector<uint32_t> rule_category;  // rule index -> category index
+  // A finding's JSON (FindingJson's fields and escaping) around its per-finding parts, per rule:
+  // {"rule":…,"category":…,"severity":"  and  ,"reason":…}
+  std::vector<std::string> finding_head, finding_tail;
 };
 
 // One worker: its scanner and parser, reused for every record.
@@ -234,6 +239,7 @@ class Worker {
     b->counts.Init(CategoryCount(), sh_.rule_category.size());
     example_count_.assign(sh_.rule_category.size(), 0);
     last_agent_conv_.clear();
+    last_agent_ = nullptr;
     if (b->chunk.oversized) {
       line_ = b->chunk.first_line;
       TooLong();
@@ -451,23 +457,58 @@ class Worker {
   }
 
   // ---- output ----
+  // FindingJson(f).dump(), without building the JSON object.
+  void AppendFinding(const OwnedFinding& f) {
+    OutBuffer& o = b_->out;
+    o += sh_.finding_head[f.rule->index];
+    o += SeverityName(f.severity);
+    o += "\",\"byte_start\":"sv;
+    o.AppendUint(f.bytes.begin);
+    o += ",\"byte_end\":"sv;
+    o.AppendUint(f.bytes.end);
+    o += ",\"start\":"sv;
+    o.AppendUint(f.chars.begin);
+    o += ",\"end\":"sv;
+    o.AppendUint(f.chars.end);
+    o += ",\"matched\":"sv;
+    o.AppendJson(f.matched);
+    o += ",\"suggestion\":"sv;
+    o.AppendJson(f.suggestion);
+    o += sh_.finding_tail[f.rule->index];
+  }
+
   void Begin() {
-    std::string& o = b_->out;
+    OutBuffer& o = b_->out;
     o += "{\"file\":"sv;
     o += sh_.file_json[b_->input];
     o += ",\"line\":"sv;
-    AppendUint(&o, line_);
+    o.AppendUint(line_);
   }
 
   void Error(const std::string& message) {
     Begin();
-    b_->out += ",\"error\":"sv;
-    AppendJsonString(&b_->out, message);
+    OutBuffer& o = b_->out;
+    o += ",\"error\":"sv;
+    o.AppendJson(message);
     b_->out += "}\n"sv;
     b_->metas.emplace_back();
     ++b_->counts.records;
     ++b_->counts.errors;
     b_->errors.push_back(InputError{b_->input, line_, message});
+  }
+
+  // The batch's counters of an agent; consecutive messages are usually by the same agent.
+  AgentStats& AgentFor(std::string_view agent) {
+    if (last_agent_ != nullptr && agent == last_agent_name_) return *last_agent_;
+    Counts& c = b_->counts;
+    auto it = c.agents.find(AV(agent));
+    if (it == c.agents.end()) {
+      it = c.agents.emplace(std::string(agent), AgentStats{}).first;
+      it->second.by_category.assign(CategoryCount(), 0);
+    }
+    last_agent_ = &it->second;  // valid until the next insertion, which replaces it
+    last_agent_name_.assign(agent);
+    return *last_agent_;
   }
 
   uint32_t Intern(std::string_view s) {
@@ -489,32 +530,31 @@ class Worker {
              cfg.customer_roles.end())
       kind = Kind::kCustomer;
 
-    std::string& o = b_->out;
+    OutBuffer& o = b_->out;
     Begin();
     o += ",\"conversation_id\":"sv;
-    AppendJsonString(&o, r.conv);
+    o.AppendJson(r.conv);
     if (r.has_turn) {
       o += ",\"turn\":"sv;
       if (r.turn_is_int) {
-        if (r.turn_int < 0) o.push_back('-');
-        AppendUint(&o, static_cast<uint64_t>(r.turn_int < 0 ? -r.turn_int : r.turn_int));
+        o.AppendInt(r.turn_int);
       } else {
-        AppendJsonString(&o, r.turn_str);
+        o.AppendJson(r.turn_str);
       }
     }
     o += ",\"role\":"sv;
-    AppendJsonString(&o, r.role);
+    o.AppendJson(r.role);
     if (!r.agent.empty()) {
       o += ",\"agent_id\":"sv;
-      AppendJsonString(&o, r.agent);
+      o.AppendJson(r.agent);
     }
     if (!r.shop.empty()) {
       o += ",\"shop_id\":"sv;
-      AppendJsonString(&o, r.shop);
+      o.AppendJson(r.shop);
     }
     if (r.time_ms != kNoTime) {
       o += ",\"time_ms\":"sv;
-      AppendUint(&o, static_cast<uint64_t>(r.time_ms));
+      o.AppendUint(static_cast<uint64_t>(r.time_ms));
       ++c.with_time;
     }
 
@@ -530,7 +570,7 @@ class Worker {
     o += scan ? ",\"scanned\":true,\"findings\":["sv : ",\"scanned\":false,\"findings\":["sv;
     for (size_t i = 0; i < findings_.size(); ++i) {
       if (i > 0) o.push_back(',');
-      o += FindingJson(findings_[i]).dump();
+      AppendFinding(findings_[i]);
     }
     o.push_back(']');
     std::string masked;
@@ -543,11 +583,11 @@ class Worker {
         MaskSpans(&masked, spans_);
       }
       o += ",\"text\":"sv;
-      AppendJsonString(&o, masked);
+      o.AppendJson(masked);
     }
     if (!r.warnings.empty()) {
       o += ",\"warning\":"sv;
-      AppendJsonString(&o, absl::StrJoin(r.warnings, "; "));
+      o.AppendJson(absl::StrJoin(r.warnings, "; "));
       b_->errors.push_back(
           InputError{b_->input, line_, "warning: " + absl::StrJoin(r.warnings, "; ")});
     }
@@ -571,12 +611,7 @@ class Worker {
         m.greeting = HasIdentityGreeting(r.text);
         last_agent_conv_.assign(r.conv);
       }
-      auto it = c.agents.find(AV(agent));
-      if (it == c.agents.end()) {
-        it = c.agents.emplace(std::string(agent), AgentStats{}).first;
-        it->second.by_category.assign(CategoryCount(), 0);
-      }
-      AgentStats& a = it->second;
+      AgentStats& a = AgentFor(agent);
       ++a.messages;
       if (!findings_.empty()) {
         ++c.flagged;
@@ -621,6 +656,8 @@ class Worker {
   std::string repaired_line_;
   std::vector<size_t> example_count_;
   std::string last_agent_conv_;  // conversation of the previous agent message in this chunk
+  AgentStats* last_agent_ = nullptr;  // AgentFor's cache: the counters of last_agent_name_
+  std::string last_agent_name_;
 };
 
 // The order-dependent part: conversations, response times, greetings, examples, errors.
@@ -634,6 +671,7 @@ class OrderedStage {
 
   void Consume(Batch& b) {
     res_->counts.Merge(b.counts);
+    last_agent_ = nullptr;  // Merge may have moved the entries
     res_->input_records[b.input] += b.counts.records;
     for (InputError& e : b.errors) {
       if (printed_ < kMaxPrintedErrors) {
@@ -691,7 +729,11 @@ class OrderedStage {
       return;
     }
     std::string_view agent_id(b.arena.data() + m.agent_off, m.agent_len);
-    AgentStats& agent = res_->counts.agents[AV(agent_id)];
+    if (last_agent_ == nullptr || agent_id != last_agent_name_) {
+      last_agent_ = &res_->counts.agents[AV(agent_id)];  // valid until the next insertion
+      last_agent_name_.assign(agent_id);
+    }
+    AgentStats& agent = *last_agent_;
     if (!s.agent_seen) {
       s.agent_seen = true;
       ++res_->greet_n;
@@ -740,11 +782,24 @@ class OrderedStage {
   const int64_t first_limit_ms_, reply_limit_ms_;
   absl::flat_hash_map<std::string, ConvState> open_;
   ConvState* last_ = nullptr;  // the entry of last_id_ (pointers are stable until the next insert)
+  AgentStats* last_agent_ = nullptr;  // the entry of last_agent_name_ in res_->counts.agents
+  std::string last_agent_name_;
   std::string last_id_;
   uint64_t tick_ = 0;
   size_t printed_ = 0;
   std::vector<size_t> example_count_;
 };
+
+// Writes all of `data` (retrying short writes and EINTR); false on an error.
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
 
 std::string HumanBytes(double b) {
   if (b >= 1e9) return absl::StrFormat("%.2f GB", b / 1e9);
@@ -1035,14 +1090,19 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
       return kExitUsage;
     }
   }
-  FILE* out = findings_path == "-" ? stdout : std::fopen(findings_path.c_str(), "wb");
-  if (out == nullptr) {
-    std::cerr << "scriptqa audit: cannot write " << findings_path << ": " << strerror(errno)
-              << "\n";
-    return kExitUsage;
+  // The records go out with write(2) straight from each chunk's buffer: chunks are about 1 MiB,
+  // so a stdio buffer would only add a copy.
+  int out_fd = STDOUT_FILENO;
+  if (findings_path == "-") {
+    std::fflush(stdout);
+  } else {
+    out_fd = open(findings_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (out_fd < 0) {
+      std::cerr << "scriptqa audit: cannot write " << findings_path << ": " << strerror(errno)
+                << "\n";
+      return kExitUsage;
+    }
   }
-  static char out_buffer[1 << 20];
-  std::setvbuf(out, out_buffer, _IOFBF, sizeof out_buffer);
 
   Shared sh;
   sh.setup = &setup;
@@ -1053,6 +1113,16 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
   for (const Rule& rule : setup.filter->rules()) {
     auto it = std::find(categories.begin(), categories.end(), rule.category);
     sh.rule_category.push_back(static_cast<uint32_t>(it - categories.begin()));
+    std::string head = "{\"rule\":";
+    AppendJsonString(&head, rule.id);
+    head += ",\"category\":";
+    AppendJsonString(&head, rule.category);
+    head += ",\"severity\":\"";
+    std::string tail = ",\"reason\":";
+    AppendJsonString(&tail, rule.reason);
+    tail += "}";
+    sh.finding_head.push_back(std::move(head));
+    sh.finding_tail.push_back(std::move(tail));
   }
   AuditResult res;
   res.categories = categories;
@@ -1132,8 +1202,7 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
       std::unique_lock<std::mutex> lock(mu);
       done_cv.wait(lock, [&] { return b->done; });
     }
-    if (!b->out.empty() && std::fwrite(b->out.data(), 1, b->out.size(), out) != b->out.size())
-      write_failed = true;
+    if (!write_failed && !WriteAll(out_fd, b->out.view())) write_failed = true;
     res.bytes += b->chunk.data.size();
     ordered.Consume(*b);
     spare.push_back(std::move(in_flight.front()));
@@ -1201,8 +1270,7 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
   for (std::thread& t : pool) t.join();
   progress.Update(done_raw, total_size, res.counts.records, /*force=*/true);
   progress.Clear();
-  if (std::fflush(out) != 0) write_failed = true;
-  if (out != stdout) std::fclose(out);
+  if (out_fd != STDOUT_FILENO && close(out_fd) != 0) write_failed = true;
 
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int exit_code = res.counts.failing > 0 ? kExitFindings : kExitOk;

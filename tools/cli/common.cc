@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "jsonout.h"
 #include "utf8util.h"
 
 namespace scriptqa::cli {
@@ -306,38 +308,15 @@ absl::StatusOr<std::vector<OwnedFinding>> ScanOwned(Scanner& scanner, const Scan
 // ---- text output ----
 
 void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default: {
-        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-        out->append(esc, 6);
-      }
-    }
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
+  size_t old = out->size();
+  out->resize(old + EscapedBound(s.size()));
+  char* end = EscapeJson(out->data() + old, s);
+  out->resize(static_cast<size_t>(end - out->data()));
 }
 
 void AppendUint(std::string* out, uint64_t v) {
   char buf[20];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) out->push_back(buf[--n]);
+  out->append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 bool UseColor(const std::string& color_flag) {

@@ -96,7 +96,8 @@ absl::StatusOr<std::vector<OwnedFinding>> ScanOwned(Scanner& scanner, const Scan
                                                     std::string_view text);
 
 // ---- text output ----
-// Appends `s` as a JSON string literal. `s` must be valid UTF-8 (the audit repairs first).
+// Appends `s` as a JSON string literal, escaped as nlohmann::json dump() does (jsonout.h). `s`
+// must be valid UTF-8 (the audit repairs first).
 void AppendJsonString(std::string* out, std::string_view s);
 void AppendUint(std::string* out, uint64_t v);
 

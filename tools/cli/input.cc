@@ -5,6 +5,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -19,7 +23,7 @@ namespace {
 constexpr size_t kRawBlock = 256 << 10;
 
 // Counts '\n' bytes eight at a time (SWAR): the reader counts every line of the archive.
-size_t CountNewlines(const char* p, size_t n) {
+size_t CountNewlinesSwar(const char* p, size_t n) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kLow7 = 0x7F7F7F7F7F7F7F7FULL;
   size_t count = 0, i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -33,6 +37,28 @@ size_t CountNewlines(const char* p, size_t n) {
   for (; i < n; ++i) count += p[i] == '\n';
   return count;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same, 32 bytes at a time; it runs on the reading thread, which every worker waits for, so
+// its cost per byte matters more than its share of the CPU time says.
+__attribute__((target("avx2,popcnt"))) size_t CountNewlinesAvx2(const char* p, size_t n) {
+  const __m256i nl = _mm256_set1_epi8('\n');
+  size_t count = 0, i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    count += static_cast<size_t>(
+        __builtin_popcount(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl)))));
+  }
+  return count + CountNewlinesSwar(p + i, n - i);
+}
+
+size_t CountNewlines(const char* p, size_t n) {
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return avx2 ? CountNewlinesAvx2(p, n) : CountNewlinesSwar(p, n);
+}
+#else
+size_t CountNewlines(const char* p, size_t n) { return CountNewlinesSwar(p, n); }
+#endif
 
 // RFC 4180 record boundaries: a newline outside quotes ends a record. An escaped quote ("")
 // toggles the state twice, so tracking the parity of quotes is exact. Scans data[from, limit)
@@ -105,12 +131,14 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
   } else {
     r->buf_ = std::move(r->raw_);
     r->raw_.clear();
+    r->len_ = got;
+    r->buf_.resize(got + kChunkPadding);
     if (got == 0) r->eof_ = true;
   }
   // A UTF-8 byte order mark is not part of the first record.
-  while (!r->eof_ && r->buf_.size() < 3 && r->Fill(kRawBlock)) {
+  while (!r->eof_ && r->len_ < 3 && r->Fill(kRawBlock)) {
   }
-  if (r->buf_.compare(0, 3, "\xEF\xBB\xBF") == 0) r->buf_.erase(0, 3);
+  if (r->len_ >= 3 && memcmp(r->buf_.data(), "\xEF\xBB\xBF", 3) == 0) r->Consume(3);
   if (format == InputFormat::kCsv) {
     Chunk first;
     if (r->Next(1, &first) && !first.oversized) {
@@ -120,7 +148,11 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
         return absl::InvalidArgumentError(absl::StrCat(path, ":1: CSV header: ", error));
       r->header_.resize(count);
       // Only the header: give back what followed it.
-      r->buf_.insert(0, first.data, pos, std::string::npos);
+      size_t rest = first.data.size() - pos;
+      r->Reserve(rest);
+      memmove(r->buf_.data() + rest, r->buf_.data(), r->len_);
+      memcpy(r->buf_.data(), first.data.data() + pos, rest);
+      r->len_ += rest;
       r->scanned_ = 0;
       r->last_boundary_ = 0;
       r->in_quotes_ = false;
@@ -131,22 +163,33 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
   return r;
 }
 
+void ChunkReader::Reserve(size_t n) {
+  size_t need = len_ + n + kChunkPadding;
+  if (buf_.size() >= need) return;
+  // Use what is allocated (zero-filling only the gap), else grow geometrically.
+  buf_.resize(need <= buf_.capacity() ? buf_.capacity()
+                                      : std::max(need, buf_.capacity() + buf_.capacity() / 2));
+}
+
+void ChunkReader::Consume(size_t n) {
+  memmove(buf_.data(), buf_.data() + n, len_ - n);
+  len_ -= n;
+}
+
 bool ChunkReader::Fill(size_t n) {
   if (eof_ || !status_.ok()) return false;
-  size_t old = buf_.size();
+  Reserve(n);
   if (!gzip_) {
-    buf_.resize(old + n);
     ssize_t r;
-    do r = read(fd_, buf_.data() + old, n);
+    do r = read(fd_, buf_.data() + len_, n);
     while (r < 0 && errno == EINTR);
     if (r < 0) status_ = absl::DataLossError(strerror(errno));
-    buf_.resize(old + std::max<ssize_t>(r, 0));
+    len_ += std::max<ssize_t>(r, 0);
     if (r <= 0) eof_ = true;
     raw_read_ += std::max<ssize_t>(r, 0);
     return r > 0;
   }
   z_stream& zs = inflater_->zs;
-  buf_.resize(old + n);
   size_t produced = 0;
   while (produced == 0) {
     if (raw_pos_ >= raw_.size()) {
@@ -171,7 +214,7 @@ bool ChunkReader::Fill(size_t n) {
     }
     zs.next_in = reinterpret_cast<Bytef*>(raw_.data() + raw_pos_);
     zs.avail_in = static_cast<uInt>(raw_.size() - raw_pos_);
-    zs.next_out = reinterpret_cast<Bytef*>(buf_.data() + old + produced);
+    zs.next_out = reinterpret_cast<Bytef*>(buf_.data() + len_ + produced);
     zs.avail_out = static_cast<uInt>(n - produced);
     int ret = inflate(&zs, Z_NO_FLUSH);
     produced = n - zs.avail_out;
@@ -185,7 +228,7 @@ bool ChunkReader::Fill(size_t n) {
       break;
     }
   }
-  buf_.resize(old + produced);
+  len_ += produced;
   return produced > 0;
 }
 
@@ -203,17 +246,24 @@ size_t ChunkReader::LastBoundary(size_t limit) {
 bool ChunkReader::Next(size_t target, Chunk* chunk) {
   chunk->oversized = false;
   chunk->skipped_lines = 0;
-  chunk->data.clear();
-  if (!status_.ok()) return false;
+  if (!status_.ok()) {
+    chunk->data.clear();
+    return false;
+  }
   const size_t read_size = std::max<size_t>(target, 64 << 10);
   while (true) {
-    if (buf_.size() >= target || eof_) {
-      size_t cut = LastBoundary(buf_.size());
-      if (eof_ && cut < buf_.size()) cut = buf_.size();  // the last record has no newline
+    if (len_ >= target || eof_) {
+      size_t cut = LastBoundary(len_);
+      if (eof_ && cut < len_) cut = len_;  // the last record has no newline
       if (cut > 0) {
-        chunk->data.reserve(cut + kChunkPadding);
-        chunk->data.assign(buf_.data(), cut);
-        buf_.erase(0, cut);
+        // The chunk takes the buffer; the partial record after the cut moves to the chunk's old
+        // buffer, which becomes ours.
+        std::swap(chunk->data, buf_);
+        size_t tail = len_ - cut;
+        if (buf_.size() < tail + kChunkPadding) buf_.resize(tail + read_size + kChunkPadding);
+        memcpy(buf_.data(), chunk->data.data() + cut, tail);
+        len_ = tail;
+        chunk->data.resize(cut);  // shrinking keeps the capacity: >= cut + kChunkPadding
         if (format_ == InputFormat::kCsv) {
           scanned_ -= std::min(scanned_, cut);
           last_boundary_ = 0;
@@ -222,36 +272,43 @@ bool ChunkReader::Next(size_t target, Chunk* chunk) {
         line_ += CountNewlines(chunk->data.data(), cut);
         return true;
       }
-      if (eof_) return false;
-      if (buf_.size() >= max_record_) break;  // one record longer than the limit
+      if (eof_) {
+        chunk->data.clear();
+        return false;
+      }
+      if (len_ >= max_record_) break;  // one record longer than the limit
     }
-    Fill(std::min(read_size, max_record_ + 1 - std::min(buf_.size(), max_record_)));
-    if (!status_.ok()) return false;
+    Fill(std::min(read_size, max_record_ + 1 - std::min(len_, max_record_)));
+    if (!status_.ok()) {
+      chunk->data.clear();
+      return false;
+    }
   }
   // Skip the oversized record up to its end, keeping memory bounded.
+  chunk->data.clear();
   chunk->oversized = true;
   chunk->first_line = line_;
-  uint64_t lines = CountNewlines(buf_.data(), buf_.size());
+  uint64_t lines = CountNewlines(buf_.data(), len_);
   bool q = in_quotes_;  // CSV: quote state at the end of buf_ (LastBoundary scanned it all)
-  buf_.clear();
+  len_ = 0;
   scanned_ = last_boundary_ = 0;
   while (true) {
     if (!Fill(read_size)) break;
     size_t end;
     if (format_ == InputFormat::kJsonl) {
-      const void* nl = memchr(buf_.data(), '\n', buf_.size());
+      const void* nl = memchr(buf_.data(), '\n', len_);
       end = nl == nullptr ? 0 : static_cast<const char*>(nl) - buf_.data() + 1;
     } else {
-      end = ScanCsvBoundary(buf_.data(), 0, buf_.size(), &q, /*first=*/true);
+      end = ScanCsvBoundary(buf_.data(), 0, len_, &q, /*first=*/true);
     }
     if (end != 0) {
       lines += CountNewlines(buf_.data(), end);
-      buf_.erase(0, end);
+      Consume(end);
       in_quotes_ = false;
       break;
     }
-    lines += CountNewlines(buf_.data(), buf_.size());
-    buf_.clear();
+    lines += CountNewlines(buf_.data(), len_);
+    len_ = 0;
   }
   chunk->skipped_lines = std::max<uint64_t>(lines, 1);
   line_ += lines;

@@ -54,6 +54,11 @@ class ChunkReader {
   ChunkReader() = default;
   // Appends up to `n` decoded bytes to buf_; false at the end of input or on error.
   bool Fill(size_t n);
+  // Makes room for `n` more bytes after len_ (plus the padding), without zero-filling what is
+  // already allocated.
+  void Reserve(size_t n);
+  // Drops buf_[0, n).
+  void Consume(size_t n);
   // Position after the last record boundary in buf_[0, limit), 0 if none.
   size_t LastBoundary(size_t limit);
 
@@ -66,7 +71,12 @@ class ChunkReader {
   std::unique_ptr<Inflater> inflater_;
   std::string raw_;  // compressed bytes not yet inflated
   size_t raw_pos_ = 0;
-  std::string buf_;  // decoded bytes not yet handed out
+  // Decoded bytes not yet handed out are buf_[0, len_); buf_.size() is the space allocated for
+  // reading (always >= len_ + kChunkPadding), so that reads need no zero-filling. A chunk takes
+  // the whole buffer (swap) and gives back its old one, so only the partial record after the last
+  // boundary is copied.
+  std::string buf_;
+  size_t len_ = 0;
   size_t scanned_ = 0;      // CSV: buf_[0, scanned_) has been scanned for quotes
   bool in_quotes_ = false;  // CSV: quote state at scanned_
   size_t last_boundary_ = 0;  // CSV: last boundary found in [0, scanned_)
