@@ -707,6 +707,24 @@ class JobFinisher {
   Job* job_;
 };
 
+// New references to a batch's texts, dropped with the GIL held (on every way out of ScanMany).
+class OwnedTexts {
+ public:
+  explicit OwnedTexts(Py_ssize_t n) { items_.reserve(static_cast<size_t>(n)); }
+  ~OwnedTexts() {
+    for (PyObject* o : items_) Py_DECREF(o);
+  }
+  OwnedTexts(const OwnedTexts&) = delete;
+  OwnedTexts& operator=(const OwnedTexts&) = delete;
+  void Add(PyObject* o) {  // capacity reserved: cannot throw
+    Py_INCREF(o);
+    items_.push_back(o);
+  }
+
+ private:
+  std::vector<PyObject*> items_;
+};
+
 // The order of work is what makes this scale: everything that needs the GIL but not the scan
 // (the n result lists, most of the serial part: about 80 ns a message and the garbage collector
 // runs it triggers) is done by the calling thread while the helpers already scan, and only the
@@ -715,17 +733,19 @@ py::list ScanMany(NativeFilter& self, py::handle texts, const NativeOptions& o, 
                   int chunk) {
   RequireRegistered();
   if (!PyList_Check(texts.ptr())) throw py::type_error("scan_many: expected a list");
-  // Our own references: a shallow copy, so that the texts stay alive and in place whatever
-  // finalizers run while the result lists are built (the caller's list may change then).
-  py::list batch = py::reinterpret_steal<py::list>(
-      CheckedNew(PyList_GetSlice(texts.ptr(), 0, PyList_GET_SIZE(texts.ptr()))));
-  const Py_ssize_t n = PyList_GET_SIZE(batch.ptr());
+  // Our own reference to every text, taken before anything can run Python code: finalizers run
+  // by the collector while the result lists are built may change the caller's list. (Not
+  // PyList_GetSlice: on 3.11 it reads the source list after allocating, and so after any
+  // collection that allocation triggers.)
+  const Py_ssize_t n = PyList_GET_SIZE(texts.ptr());
   std::vector<TextRef> refs(static_cast<size_t>(n));
+  OwnedTexts owned(n);
   for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* item = PyList_GET_ITEM(batch.ptr(), i);
+    PyObject* item = PyList_GET_ITEM(texts.ptr(), i);
     if (!Capture(item, &refs[i]))
       throw py::type_error("scan_many: item " + std::to_string(i) + ": expected str or bytes, got " +
                            Py_TYPE(item)->tp_name);
+    owned.Add(item);
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (chunk <= 0) chunk = 64;

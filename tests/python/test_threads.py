@@ -212,3 +212,85 @@ def test_filters_freed_right_after_parallel_scans():
             assert f.scan_many(msgs, threads=8, chunk_size=3) == expected
         del f
         gc.collect()
+
+
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "corpus",
+                      "jddc_sample_dialogues.jsonl")
+
+
+def _many_messages(messages, n):
+    """n messages of every storage kind (ASCII, Latin-1, UCS-2, UCS-4 str; bytes), mixing the
+    flagged examples with plain chatter, so that findings land in chunks of every worker."""
+    out = []
+    i = 0
+    while len(out) < n:
+        m = messages[i % len(messages)]
+        kind = i % 7
+        if kind == 1:
+            m = "café " + m
+        elif kind == 2:
+            m = m + " 😀"
+        elif kind == 3:
+            m = m.encode("utf-8")
+        elif kind == 4:
+            m = "您好，这边马上为您处理，请稍等。" * (1 + i % 3)
+        out.append(m)
+        i += 1
+    return out
+
+
+@pytest.mark.parametrize("threads,chunk_size", [(2, 64), (2, 1), (3, 17), (8, 256)])
+def test_scan_many_parallel_equals_one_thread_on_many_messages(default_filter, messages, threads, chunk_size):
+    batch = _many_messages(messages, 30000)
+    one = default_filter.scan_many(batch, threads=1)
+    assert sum(map(bool, one)) > 1000  # findings in chunks of every worker
+    assert default_filter.scan_many(batch, threads=threads, chunk_size=chunk_size) == one
+    # The results are independent lists (empty ones too).
+    got = default_filter.scan_many(batch, threads=threads, chunk_size=chunk_size)
+    assert len({id(x) for x in got}) == len(got)
+
+
+@pytest.mark.skipif(not os.path.exists(CORPUS), reason="the shared corpus is not on this machine")
+def test_scan_many_parallel_equals_one_thread_on_the_corpus(default_filter):
+    import json
+
+    with open(CORPUS, encoding="utf-8") as fh:
+        msgs = [r["text"] for r in map(json.loads, fh) if r.get("role") == "agent" and r.get("text")]
+    batch = msgs * 3
+    one = default_filter.scan_many(batch, threads=1)
+    assert one == [default_filter.scan(m) for m in batch]
+    for threads in (2, 3):
+        assert default_filter.scan_many(batch, threads=threads) == one
+
+
+def test_finalizer_that_empties_the_input_while_results_are_built(default_filter, messages):
+    # The result lists are built while the helpers scan; a finalizer run by the collector then
+    # may change the caller's list. scan_many scans the texts it was given, all of them.
+    batch = _many_messages(messages, 5000)
+    expected = default_filter.scan_many(list(batch), threads=1)
+
+    class Clears:
+        def __init__(self, target):
+            self.me = self  # a cycle: only the collector frees it
+            self.target = target
+
+        def __del__(self):
+            self.target.clear()
+            self.target.append("加我薇信")
+
+    old = gc.get_threshold()
+    try:
+        for threads in (1, 2):
+            victim = [(m + m[:1])[:-1] for m in batch]  # texts only this list holds
+            assert victim == batch and victim[0] is not batch[0]
+            # The collector runs after 1,000 allocations: inside the building of the 5,000
+            # result lists, not in the few allocations before the native call.
+            gc.collect()
+            gc.set_threshold(1000)
+            Clears(victim)
+            got = default_filter.scan_many(victim, threads=threads)
+            gc.set_threshold(*old)
+            assert victim == ["加我薇信"]  # the finalizer did run, during the call
+            assert got == expected
+    finally:
+        gc.set_threshold(*old)
