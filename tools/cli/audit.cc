@@ -189,23 +189,41 @@ struct Batch {
   bool done = false;
 };
 
-// An identity greeting: a greeting word and a self-introduction (您好，我是XX店客服小A). Checked on
-// every agent message (the worker does not know which reply opens a conversation), so the rarer
-// self-introduction is looked for first.
-bool Contains(std::string_view t, std::string_view w) {
-  return memmem(t.data(), t.size(), w.data(), w.size()) != nullptr;
-}
+// Whether a text contains any of a few short words, in one pass: a table of the words' first
+// bytes picks the positions worth comparing (memmem per word cost more than the rest of a record's
+// bookkeeping).
+class WordSet {
+ public:
+  WordSet(std::initializer_list<std::string_view> words) : words_(words) {
+    for (size_t i = 0; i < words_.size(); ++i)
+      first_[static_cast<unsigned char>(words_[i][0])] |= uint32_t{1} << i;
+  }
+  bool AnyIn(std::string_view t) const {
+    const char* p = t.data();
+    for (size_t i = 0; i < t.size(); ++i) {
+      uint32_t m = first_[static_cast<unsigned char>(p[i])];
+      while (m != 0) {
+        const std::string_view& w = words_[__builtin_ctz(m)];
+        m &= m - 1;
+        if (w.size() <= t.size() - i && memcmp(p + i, w.data(), w.size()) == 0) return true;
+      }
+    }
+    return false;
+  }
 
+ private:
+  std::vector<std::string_view> words_;  // at most 32
+  uint32_t first_[256] = {};
+};
+
+// An identity greeting: a greeting word and a self-introduction (您好，我是XX店客服小A). Checked on
+// every agent message that may open a conversation, so the rarer self-introduction is looked for
+// first.
 bool HasIdentityGreeting(std::string_view t) {
-  static constexpr std::string_view kWho[] = {"我是", "这里是", "客服", "为您服务"};
-  static constexpr std::string_view kHello[] = {"您好", "你好", "亲爱的", "hello", "Hello",
-                                                "hi", "Hi", "嗨", "早上好", "下午好", "晚上好"};
-  bool who = false;
-  for (std::string_view w : kWho) who = who || Contains(t, w);
-  if (!who) return false;
-  for (std::string_view h : kHello)
-    if (Contains(t, h)) return true;
-  return false;
+  static const WordSet kWho{"我是", "这里是", "客服", "为您服务"};
+  static const WordSet kHello{"您好", "你好", "亲爱的", "hello", "Hello", "hi",
+                              "Hi",   "嗨",   "早上好", "下午好", "晚上好"};
+  return kWho.AnyIn(t) && kHello.AnyIn(t);
 }
 
 // Field positions in a CSV header / keys in a JSON object.
@@ -216,6 +234,7 @@ struct Shared {
   const AuditConfig* config;
   std::vector<std::string> file_json;  // each input's display name as a JSON string
   std::array<std::string_view, kFieldCount> names;
+  std::vector<std::string_view> agent_roles, customer_roles;  // the config's
   std::vector<uint32_t> rule_category;  // rule index -> category index
   // A finding's JSON (FindingJson's fields and escaping) around its per-finding parts, per rule:
   // {"rule":…,"category":…,"severity":"  and  ,"reason":…}
@@ -335,8 +354,30 @@ class Worker {
     }
   }
 
+  // Key comparison without a library call for the usual short keys: two overlapping loads
+  // cover 4..16 bytes.
   static bool SameKey(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && (a.empty() || (a[0] == b[0] && memcmp(a.data(), b.data(), a.size()) == 0));
+    size_t n = a.size();
+    if (n != b.size()) return false;
+    const char *x = a.data(), *y = b.data();
+    auto same = [&](auto word) {
+      constexpr size_t w = sizeof word;
+      decltype(word) x0, x1, y0, y1;
+      memcpy(&x0, x, w);
+      memcpy(&x1, x + n - w, w);
+      memcpy(&y0, y, w);
+      memcpy(&y1, y + n - w, w);
+      return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    };
+    if (n >= 8 && n <= 16) return same(uint64_t{});
+    if (n >= 4 && n < 8) return same(uint32_t{});
+    return memcmp(x, y, n) == 0;
+  }
+
+  static bool Blank(std::string_view s) {
+    for (char c : s)
+      if (c != ' ' && c != '\t' && c != '\r') return false;
+    return true;
   }
 
   void TooLong() {
@@ -362,7 +403,7 @@ class Worker {
       return;
     }
     std::string_view line(p, len);
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+    if (line.empty() || (line[0] != '{' && Blank(line))) {
       Error("empty line");
       return;
     }
@@ -462,35 +503,35 @@ class Worker {
     OutBuffer& o = b_->out;
     o += sh_.finding_head[f.rule->index];
     o += SeverityName(f.severity);
-    o += "\",\"byte_start\":"sv;
+    o.Lit("\",\"byte_start\":");
     o.AppendUint(f.bytes.begin);
-    o += ",\"byte_end\":"sv;
+    o.Lit(",\"byte_end\":");
     o.AppendUint(f.bytes.end);
-    o += ",\"start\":"sv;
+    o.Lit(",\"start\":");
     o.AppendUint(f.chars.begin);
-    o += ",\"end\":"sv;
+    o.Lit(",\"end\":");
     o.AppendUint(f.chars.end);
-    o += ",\"matched\":"sv;
+    o.Lit(",\"matched\":");
     o.AppendJson(f.matched);
-    o += ",\"suggestion\":"sv;
+    o.Lit(",\"suggestion\":");
     o.AppendJson(f.suggestion);
     o += sh_.finding_tail[f.rule->index];
   }
 
   void Begin() {
     OutBuffer& o = b_->out;
-    o += "{\"file\":"sv;
+    o.Lit("{\"file\":");
     o += sh_.file_json[b_->input];
-    o += ",\"line\":"sv;
+    o.Lit(",\"line\":");
     o.AppendUint(line_);
   }
 
   void Error(const std::string& message) {
     Begin();
     OutBuffer& o = b_->out;
-    o += ",\"error\":"sv;
+    o.Lit(",\"error\":");
     o.AppendJson(message);
-    b_->out += "}\n"sv;
+    o.Lit("}\n");
     b_->metas.emplace_back();
     ++b_->counts.records;
     ++b_->counts.errors;
@@ -524,36 +565,36 @@ class Worker {
     ++c.records;
     c.warnings += !r.warnings.empty();
     Kind kind = Kind::kOther;
-    if (std::find(cfg.agent_roles.begin(), cfg.agent_roles.end(), r.role) != cfg.agent_roles.end())
-      kind = Kind::kAgent;
-    else if (std::find(cfg.customer_roles.begin(), cfg.customer_roles.end(), r.role) !=
-             cfg.customer_roles.end())
-      kind = Kind::kCustomer;
+    for (std::string_view role : sh_.agent_roles)
+      if (SameKey(r.role, role)) kind = Kind::kAgent;
+    if (kind == Kind::kOther)
+      for (std::string_view role : sh_.customer_roles)
+        if (SameKey(r.role, role)) kind = Kind::kCustomer;
 
     OutBuffer& o = b_->out;
     Begin();
-    o += ",\"conversation_id\":"sv;
+    o.Lit(",\"conversation_id\":");
     o.AppendJson(r.conv);
     if (r.has_turn) {
-      o += ",\"turn\":"sv;
+      o.Lit(",\"turn\":");
       if (r.turn_is_int) {
         o.AppendInt(r.turn_int);
       } else {
         o.AppendJson(r.turn_str);
       }
     }
-    o += ",\"role\":"sv;
+    o.Lit(",\"role\":");
     o.AppendJson(r.role);
     if (!r.agent.empty()) {
-      o += ",\"agent_id\":"sv;
+      o.Lit(",\"agent_id\":");
       o.AppendJson(r.agent);
     }
     if (!r.shop.empty()) {
-      o += ",\"shop_id\":"sv;
+      o.Lit(",\"shop_id\":");
       o.AppendJson(r.shop);
     }
     if (r.time_ms != kNoTime) {
-      o += ",\"time_ms\":"sv;
+      o.Lit(",\"time_ms\":");
       o.AppendUint(static_cast<uint64_t>(r.time_ms));
       ++c.with_time;
     }
@@ -567,7 +608,10 @@ class Worker {
       });
       if (!st.ok()) r.warnings.push_back(absl::StrCat("not scanned: ", st.message()));
     }
-    o += scan ? ",\"scanned\":true,\"findings\":["sv : ",\"scanned\":false,\"findings\":["sv;
+    if (scan)
+      o.Lit(",\"scanned\":true,\"findings\":[");
+    else
+      o.Lit(",\"scanned\":false,\"findings\":[");
     for (size_t i = 0; i < findings_.size(); ++i) {
       if (i > 0) o.push_back(',');
       AppendFinding(findings_[i]);
@@ -582,16 +626,16 @@ class Worker {
           if (IsPersonalData(*f.rule)) spans_.push_back(f.bytes);
         MaskSpans(&masked, spans_);
       }
-      o += ",\"text\":"sv;
+      o.Lit(",\"text\":");
       o.AppendJson(masked);
     }
     if (!r.warnings.empty()) {
-      o += ",\"warning\":"sv;
+      o.Lit(",\"warning\":");
       o.AppendJson(absl::StrJoin(r.warnings, "; "));
       b_->errors.push_back(
           InputError{b_->input, line_, "warning: " + absl::StrJoin(r.warnings, "; ")});
     }
-    o += "}\n"sv;
+    o.Lit("}\n");
 
     // Counters.
     Meta m;
@@ -1108,6 +1152,8 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
   sh.setup = &setup;
   sh.config = &cfg;
   const FieldNames& fn = cfg.fields;
+  sh.agent_roles.assign(cfg.agent_roles.begin(), cfg.agent_roles.end());
+  sh.customer_roles.assign(cfg.customer_roles.begin(), cfg.customer_roles.end());
   sh.names = {fn.conversation_id, fn.turn, fn.role, fn.text, fn.timestamp, fn.agent_id, fn.shop_id};
   const std::vector<std::string>& categories = setup.filter->categories();
   for (const Rule& rule : setup.filter->rules()) {

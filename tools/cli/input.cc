@@ -166,9 +166,15 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
 void ChunkReader::Reserve(size_t n) {
   size_t need = len_ + n + kChunkPadding;
   if (buf_.size() >= need) return;
-  // Use what is allocated (zero-filling only the gap), else grow geometrically.
-  buf_.resize(need <= buf_.capacity() ? buf_.capacity()
-                                      : std::max(need, buf_.capacity() + buf_.capacity() / 2));
+  if (need <= buf_.capacity()) {  // use what is allocated, zero-filling only the gap
+    buf_.resize(buf_.capacity());
+    return;
+  }
+  // Grow geometrically, copying only the live bytes (string::resize would copy all of them).
+  std::string bigger;
+  bigger.resize(std::max(need, buf_.capacity() + buf_.capacity() / 2));
+  memcpy(bigger.data(), buf_.data(), len_);
+  buf_.swap(bigger);
 }
 
 void ChunkReader::Consume(size_t n) {
@@ -260,7 +266,8 @@ bool ChunkReader::Next(size_t target, Chunk* chunk) {
         // buffer, which becomes ours.
         std::swap(chunk->data, buf_);
         size_t tail = len_ - cut;
-        if (buf_.size() < tail + kChunkPadding) buf_.resize(tail + read_size + kChunkPadding);
+        len_ = 0;  // buf_ holds nothing live: Reserve copies nothing
+        Reserve(tail + read_size);
         memcpy(buf_.data(), chunk->data.data() + cut, tail);
         len_ = tail;
         chunk->data.resize(cut);  // shrinking keeps the capacity: >= cut + kChunkPadding

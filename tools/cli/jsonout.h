@@ -100,6 +100,13 @@ class OutBuffer {
     size_ += s.size();
     return *this;
   }
+  // A string literal: its length is a constant, so the copy is a few inline moves.
+  template <size_t N>
+  void Lit(const char (&s)[N]) {
+    char* d = Claim(N - 1);
+    std::memcpy(d, s, N - 1);
+    size_ += N - 1;
+  }
   OutBuffer& operator+=(char c) {
     *Claim(1) = c;
     ++size_;
@@ -117,7 +124,7 @@ class OutBuffer {
   }
 
  private:
-  void Grow(size_t n) {
+  __attribute__((noinline, cold)) void Grow(size_t n) {
     size_t cap = std::max(cap_ * 2, size_ + n);
     std::unique_ptr<char[]> q(new char[cap]);
     if (size_ > 0) std::memcpy(q.get(), p_.get(), size_);
