@@ -170,9 +170,13 @@ void CaptureOrThrow(PyObject* o, TextRef* t) {
     throw py::type_error(std::string("expected str or bytes, got ") + Py_TYPE(o)->tp_name);
 }
 
+// Writes the UTF-8 form of p[0, n) at the start of `out` and stores its length in `*len`. `out`
+// only grows (its size is the scanner's high-water mark, not the text's length): resizing it down
+// and up again for every message would zero-fill the difference each time.
 template <typename Unit>
-Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out) {
-  out->resize(static_cast<size_t>(n) * (sizeof(Unit) == 1 ? 2 : sizeof(Unit) == 2 ? 3 : 4));
+Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out, size_t* len) {
+  const size_t most = static_cast<size_t>(n) * (sizeof(Unit) == 1 ? 2 : sizeof(Unit) == 2 ? 3 : 4);
+  if (out->size() < most) out->resize(most);
   char* w = out->data();
   for (Py_ssize_t i = 0; i < n; ++i) {
     uint32_t c = p[i];
@@ -197,7 +201,7 @@ Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out
       *w++ = static_cast<char>(0x80 | (c & 0x3F));
     }
   }
-  out->resize(static_cast<size_t>(w - out->data()));
+  *len = static_cast<size_t>(w - out->data());
   return -1;
 }
 
@@ -205,21 +209,22 @@ Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out
 // of the first lone surrogate (strict mode), else -1.
 Py_ssize_t Encode(const TextRef& t, bool replace, std::string* buf, std::string_view* out) {
   Py_ssize_t bad = -1;
+  size_t len = 0;
   switch (t.kind) {
     case 0:
       *out = std::string_view(static_cast<const char*>(t.data), static_cast<size_t>(t.len));
       return -1;
     case PyUnicode_1BYTE_KIND:
-      bad = Transcode(static_cast<const Py_UCS1*>(t.data), t.len, replace, buf);
+      bad = Transcode(static_cast<const Py_UCS1*>(t.data), t.len, replace, buf, &len);
       break;
     case PyUnicode_2BYTE_KIND:
-      bad = Transcode(static_cast<const Py_UCS2*>(t.data), t.len, replace, buf);
+      bad = Transcode(static_cast<const Py_UCS2*>(t.data), t.len, replace, buf, &len);
       break;
     default:
-      bad = Transcode(static_cast<const Py_UCS4*>(t.data), t.len, replace, buf);
+      bad = Transcode(static_cast<const Py_UCS4*>(t.data), t.len, replace, buf, &len);
       break;
   }
-  *out = *buf;
+  *out = std::string_view(buf->data(), len);
   return bad;
 }
 
