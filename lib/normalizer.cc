@@ -1,6 +1,8 @@
 #include "normalizer.h"
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 
 #include "hash.h"
 #include "regex_class.h"
@@ -87,6 +89,7 @@ Normalizer::Normalizer(const NormalizationOptions& options) : options_(options) 
     blocks_ = own_blocks_.data();
     pool_ = own_pool_.data();
   }
+  BuildFastTables();
   internal::Hasher h;
   h.U64(normdata::kNormDataHash);
   h.U64(options.fold_width);
@@ -97,6 +100,31 @@ Normalizer::Normalizer(const NormalizationOptions& options) : options_(options) 
   h.Str(options.extra_noise);
   h.U64(options.collapse_repeats);
   hash_ = h.value();
+}
+
+void Normalizer::BuildFastTables() {
+  auto kind = [&](uint32_t cp) -> uint8_t {
+    const uint32_t e = Lookup(cp);
+    if (e == 0) return kFastKeep;
+    return (e & kSkip) ? kFastSkip : kFastOther;
+  };
+  fast_ascii_.resize(128);
+  for (uint32_t c = 0; c < 128; ++c) fast_ascii_[c] = kind(c);
+  // Block 0: every entry kFastOther (ill-formed sequences, and index slots no lead byte uses).
+  fast3_blocks_.assign(64, kFastOther);
+  fast3_index_.assign(0x3F10, 0);
+  std::map<std::string, uint16_t> seen;  // about a thousand blocks, once per load
+  std::string block(64, '\0');
+  for (uint32_t nibble = 0; nibble < 16; ++nibble) {
+    for (uint32_t b1 = 0; b1 < 64; ++b1) {
+      const uint32_t first = (nibble << 12) | (b1 << 6);
+      if (first < 0x800 || (first >= 0xD800 && first <= 0xDFFF)) continue;  // overlong, surrogate
+      for (uint32_t b2 = 0; b2 < 64; ++b2) block[b2] = static_cast<char>(kind(first | b2));
+      auto [it, inserted] = seen.try_emplace(block, static_cast<uint16_t>(fast3_blocks_.size() / 64));
+      if (inserted) fast3_blocks_.insert(fast3_blocks_.end(), block.begin(), block.end());
+      fast3_index_[((0x80 | b1) << 8 | (0xE0 | nibble)) & 0x3F0F] = it->second;
+    }
+  }
 }
 
 void Normalizer::Build() {
@@ -197,13 +225,15 @@ void Normalizer::Build() {
   compose(0xFFFD);
 }
 
-void Normalizer::Normalize(std::string_view in, std::string* out, OffsetMap* map,
-                           size_t* invalid_at, uint32_t* classes) const {
+bool Normalizer::Normalize(std::string_view in, std::string* out, OffsetMap* map,
+                           size_t* invalid_at, uint32_t* classes, size_t max_out) const {
+  const bool collapse = options_.collapse_repeats;
   if (map) {
-    Run<true>(in, out, map, invalid_at, classes);
-  } else {
-    Run<false>(in, out, nullptr, invalid_at, classes);
+    return collapse ? Run<true, true>(in, out, map, invalid_at, classes, max_out)
+                    : Run<true, false>(in, out, map, invalid_at, classes, max_out);
   }
+  return collapse ? Run<false, true>(in, out, nullptr, invalid_at, classes, max_out)
+                  : Run<false, false>(in, out, nullptr, invalid_at, classes, max_out);
 }
 
 namespace {
@@ -231,24 +261,54 @@ inline int EncodeUtf8(uint32_t cp, char* b) {
   return 4;
 }
 
+// Regex-gating class of each ASCII byte (regex_class.h).
+struct AsciiClasses {
+  uint8_t c[128];
+  constexpr AsciiClasses() : c{} {
+    for (int i = 0; i < 128; ++i) c[i] = static_cast<uint8_t>(AsciiClass(static_cast<uint32_t>(i)));
+  }
+};
+constexpr AsciiClasses kAsciiClasses;
+
 }  // namespace
 
-// The hot loop. Output goes straight into the string's buffer (grown on demand: most messages
-// shrink, since noise is removed), and the offset map, when asked for, is written in step.
-template <bool kWithMap>
-void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
-                     size_t* invalid_at, uint32_t* classes) const {
+// The hot loop: one pass, one table lookup per character, output written through raw pointers.
+//
+// Capacity invariant: before each character, the output buffers have room for at least the rest
+// of the input plus kSlack bytes. A character left unchanged (the common case: CJK, lower-case
+// ASCII, digits) writes exactly the bytes it consumes, so it keeps the invariant without a check;
+// only a replaced, expanded or invalid character checks for room. Skipped characters (noise)
+// write nothing.
+template <bool kWithMap, bool kCollapse>
+bool Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
+                     size_t* invalid_at, uint32_t* classes, size_t max_out) const {
+  constexpr size_t kSlack = 16;
   if (invalid_at) *invalid_at = std::string::npos;
   uint32_t cls = 0;  // character classes emitted (for regex gating)
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const auto* const end = p + in.size();
   const auto* const begin = p;
-  const bool collapse = options_.collapse_repeats;
+  // Locals, not members: stores through the char output pointer may alias anything, and would
+  // force the members to be reloaded after every character.
+  const uint16_t* const stage1 = stage1_;
+  const uint32_t* const blocks = blocks_;
+  const uint32_t* const pool = pool_;
+  const uint32_t* const ascii = blocks + (static_cast<size_t>(stage1[0]) << 7);
 
-  size_t cap = in.size() + 16;
+  size_t cap = in.size() + kSlack;
   if (out->size() < cap) out->resize(cap);
   cap = out->size();
-  size_t n = 0;  // bytes written
+  char* o = out->data();
+  uint32_t* mb = nullptr;  // map->src_begin
+  uint32_t* me = nullptr;  // map->src_end
+  uint32_t* mc = nullptr;  // map->src_char
+  auto bind_map = [&]() {
+    if (kWithMap) {
+      mb = map->src_begin.data();
+      me = map->src_end.data();
+      mc = map->src_char.data();
+    }
+  };
   if (kWithMap) {
     map->clause_breaks.clear();
     if (map->src_begin.size() < cap) {
@@ -256,105 +316,209 @@ void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
       map->src_end.resize(cap);
       map->src_char.resize(cap);
     }
+    bind_map();
   }
-  auto ensure = [&](size_t need) {
-    if (cap - n >= need) return;
-    cap = std::max(cap * 2, n + need + 16);
+  size_t n = 0;  // bytes written
+  bool overflow = false;
+  const size_t limit = max_out >= SIZE_MAX - kSlack ? SIZE_MAX : max_out + kSlack;
+  // Makes room for `need` more bytes; false when that would pass max_out.
+  auto ensure = [&](size_t need) -> bool {
+    if (cap - n >= need) return true;
+    if (n + need > limit) return false;
+    cap = std::max(cap * 2, n + need + kSlack);
     out->resize(cap);
+    o = out->data();
     if (kWithMap) {
       map->src_begin.resize(cap);
       map->src_end.resize(cap);
       map->src_char.resize(cap);
+      bind_map();
     }
+    return true;
   };
   uint32_t last_cp = kInvalidCp;  // last emitted code point, for collapse_repeats
   size_t last_start = 0;          // output offset of the last emitted character
   uint32_t char_index = 0;        // index of the current source character
 
-  auto mark_clause = [&]() {
-    if (kWithMap) {
-      uint32_t pos = static_cast<uint32_t>(n);
-      if (map->clause_breaks.empty() || map->clause_breaks.back() != pos)
-        map->clause_breaks.push_back(pos);
-    }
-  };
   auto record = [&](size_t from, uint32_t src_b, uint32_t src_e) {
     if (kWithMap) {
       for (size_t k = from; k < n; ++k) {
-        map->src_begin[k] = src_b;
-        map->src_end[k] = src_e;
-        map->src_char[k] = char_index;
+        mb[k] = src_b;
+        me[k] = src_e;
+        mc[k] = char_index;
       }
     }
   };
-  // Emits one code point; handles collapse_repeats.
+  // Emits one code point (room is ensured by the caller); handles collapse_repeats.
   auto emit = [&](uint32_t cp, uint32_t src_b, uint32_t src_e) {
-    if (collapse && cp == last_cp) {
+    if (kCollapse && cp == last_cp) {
       if (kWithMap)
-        for (size_t k = last_start; k < n; ++k) map->src_end[k] = src_e;
+        for (size_t k = last_start; k < n; ++k) me[k] = src_e;
       return;
     }
-    ensure(4);
-    if (cp < 0x80) cls |= AsciiClass(cp);
+    if (cp < 0x80) cls |= kAsciiClasses.c[cp];
     last_start = n;
     last_cp = cp;
-    n += static_cast<size_t>(EncodeUtf8(cp, out->data() + n));
+    n += static_cast<size_t>(EncodeUtf8(cp, o + n));
     record(last_start, src_b, src_e);
   };
 
   while (p < end) {
+    if (!kWithMap && !kCollapse) {
+      // The scan path's inner loop: unchanged ASCII and three-byte characters are copied and
+      // removed ones skipped, with everything in registers; any other character leaves the loop
+      // for the general code below. Four bytes are loaded at a time, so it stops 3 bytes early.
+      char* w = o + n;
+      const uint8_t* const fast_ascii = fast_ascii_.data();
+      const uint16_t* const fast3_index = fast3_index_.data();
+      const uint8_t* const fast3_blocks = fast3_blocks_.data();
+      while (end - p >= 4) {
+        uint32_t word;
+        std::memcpy(&word, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        word = __builtin_bswap32(word);
+#endif
+        if ((word & 0x80u) == 0) {
+          const uint32_t a = word & 0x7Fu;
+          const uint8_t k = fast_ascii[a];
+          if (k == kFastKeep) {
+            cls |= kAsciiClasses.c[a];
+            *w++ = static_cast<char>(a);
+          } else if (k != kFastSkip) {
+            break;
+          }
+          ++p;
+          continue;
+        }
+        if ((word & 0xC0C0F0u) != 0x8080E0u) break;
+        // Lead byte's low nibble and the second byte's six bits choose a block of 64; the third
+        // byte's six bits the entry. Overlong forms and surrogates lead to an all-kFastOther block.
+        const size_t block = fast3_index[word & 0x3F0Fu];
+        const uint8_t k = fast3_blocks[(block << 6) | ((word >> 16) & 0x3Fu)];
+        if (k == kFastKeep) {
+          std::memcpy(w, p, 4);  // the capacity invariant leaves room for 4 bytes
+          w += 3;
+        } else if (k != kFastSkip) {
+          break;
+        }
+        p += 3;
+      }
+      n = static_cast<size_t>(w - o);
+      if (p >= end) break;
+    }
+    const unsigned c = p[0];
     uint32_t cp;
+    uint32_t e;
     int len;
     bool invalid = false;
-    if (*p < 0x80) {
-      cp = *p;
+    if (c < 0x80) {
+      cp = c;
       len = 1;
+      e = ascii[c];
+      if (!kCollapse && e == 0) {
+        cls |= kAsciiClasses.c[c];
+        o[n] = static_cast<char>(c);
+        if (kWithMap) {
+          const uint32_t src_b = static_cast<uint32_t>(p - begin);
+          mb[n] = src_b;
+          me[n] = src_b + 1;
+          mc[n] = char_index;
+        }
+        ++n;
+        ++p;
+        ++char_index;
+        continue;
+      }
     } else {
-      cp = DecodeUtf8(p, end, &len);
+      uint32_t w = 0;
+      if (end - p >= 4) {
+        std::memcpy(&w, p, 4);  // one load, read as little-endian: p[0] is the low byte
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap32(w);
+#endif
+      }
+      if (end - p >= 4 && (w & 0xC0C0F0u) == 0x8080E0u) {
+        // Three bytes (all of CJK and its punctuation), with a word load.
+        cp = ((w & 0x0Fu) << 12) | ((w & 0x3F00u) >> 2) | ((w & 0x3F0000u) >> 16);
+        if (cp >= 0x800 && cp - 0xD800u >= 0x800u) {
+          len = 3;
+          e = blocks[(static_cast<size_t>(stage1[cp >> 7]) << 7) | (cp & 127)];
+          if (!kCollapse && e == 0) {
+            // Unchanged: copy the bytes (the invariant leaves room for 4), advance 3.
+            std::memcpy(o + n, p, 4);
+            if (kWithMap) {
+              const uint32_t src_b = static_cast<uint32_t>(p - begin);
+              for (int k = 0; k < 3; ++k) {
+                mb[n + k] = src_b;
+                me[n + k] = src_b + 3;
+                mc[n + k] = char_index;
+              }
+            }
+            n += 3;
+            p += 3;
+            ++char_index;
+            continue;
+          }
+        } else {
+          cp = DecodeUtf8Slow(p, end, &len);
+        }
+      } else {
+        cp = DecodeUtf8(p, end, &len);
+      }
       if (cp == kInvalidCp) {
         if (invalid_at && *invalid_at == std::string::npos)
           *invalid_at = static_cast<size_t>(p - begin);
         cp = 0xFFFD;
         invalid = true;
       }
-    }
-    const uint32_t e = Lookup(cp);
-    if (e == 0 && !invalid && !collapse) {
-      // Identity, the common case: copy the bytes.
-      ensure(4);
-      const size_t from = n;
-      char* w = out->data() + n;
-      w[0] = static_cast<char>(p[0]);
-      if (len == 1) cls |= AsciiClass(p[0]);
-      if (len > 1) {
-        w[1] = static_cast<char>(p[1]);
-        if (len > 2) {
-          w[2] = static_cast<char>(p[2]);
-          if (len > 3) w[3] = static_cast<char>(p[3]);
+      e = cp < 0x110000 ? blocks[(static_cast<size_t>(stage1[cp >> 7]) << 7) | (cp & 127)] : 0;
+      if (!kCollapse && e == 0 && !invalid) {
+        // Unchanged: copy the bytes (the invariant guarantees the room).
+        for (int k = 0; k < len; ++k) o[n + k] = static_cast<char>(p[k]);
+        if (kWithMap) {
+          const uint32_t src_b = static_cast<uint32_t>(p - begin);
+          for (int k = 0; k < len; ++k) {
+            mb[n + k] = src_b;
+            me[n + k] = src_b + static_cast<uint32_t>(len);
+            mc[n + k] = char_index;
+          }
         }
+        n += static_cast<size_t>(len);
+        p += len;
+        ++char_index;
+        continue;
       }
-      n += static_cast<size_t>(len);
-      if (kWithMap) {
-        const uint32_t src_b = static_cast<uint32_t>(p - begin);
-        record(from, src_b, src_b + static_cast<uint32_t>(len));
+    }
+    // Replaced, removed, expanded or invalid characters; and every character when collapsing.
+    const uint32_t src_b = static_cast<uint32_t>(p - begin);
+    const uint32_t src_e = src_b + static_cast<uint32_t>(len);
+    const size_t rest = static_cast<size_t>(end - p) - static_cast<size_t>(len);
+    if (kWithMap && (e & kClause)) {
+      const uint32_t pos = static_cast<uint32_t>(n);
+      if (map->clause_breaks.empty() || map->clause_breaks.back() != pos)
+        map->clause_breaks.push_back(pos);
+    }
+    if (e & kSkip) {
+      // removed
+    } else if (e & kMulti) {
+      const uint32_t* q = &pool[e & 0xFFFFFF];
+      if (!ensure(rest + 4 * static_cast<size_t>(q[0]) + kSlack)) {
+        overflow = true;
+        break;
       }
+      for (uint32_t k = 1; k <= q[0]; ++k) emit(q[k], src_b, src_e);
     } else {
-      const uint32_t src_b = static_cast<uint32_t>(p - begin);
-      const uint32_t src_e = src_b + static_cast<uint32_t>(len);
-      if (e & kClause) mark_clause();
-      if (e & kSkip) {
-        // removed
-      } else if (e & kMulti) {
-        const uint32_t* q = &pool_[e & 0xFFFFFF];
-        for (uint32_t k = 1; k <= q[0]; ++k) emit(q[k], src_b, src_e);
-      } else {
-        const uint32_t to = e & kCpMask;
-        emit(to == 0 ? cp : to, src_b, src_e);
+      if (!ensure(rest + 4 + kSlack)) {
+        overflow = true;
+        break;
       }
+      const uint32_t to = e & kCpMask;
+      emit(to == 0 ? cp : to, src_b, src_e);
     }
     p += len;
     ++char_index;
   }
+  if (n > max_out) overflow = true;
   out->resize(n);
   if (classes) *classes = cls;
   if (kWithMap) {
@@ -362,11 +526,16 @@ void Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
     map->src_end.resize(n);
     map->src_char.resize(n);
   }
+  return !overflow;
 }
 
-template void Normalizer::Run<true>(std::string_view, std::string*, OffsetMap*, size_t*,
-                                    uint32_t*) const;
-template void Normalizer::Run<false>(std::string_view, std::string*, OffsetMap*, size_t*,
-                                     uint32_t*) const;
+template bool Normalizer::Run<true, true>(std::string_view, std::string*, OffsetMap*, size_t*,
+                                          uint32_t*, size_t) const;
+template bool Normalizer::Run<true, false>(std::string_view, std::string*, OffsetMap*, size_t*,
+                                           uint32_t*, size_t) const;
+template bool Normalizer::Run<false, true>(std::string_view, std::string*, OffsetMap*, size_t*,
+                                           uint32_t*, size_t) const;
+template bool Normalizer::Run<false, false>(std::string_view, std::string*, OffsetMap*, size_t*,
+                                            uint32_t*, size_t) const;
 
 }  // namespace scriptqa::internal

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <climits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,8 +43,17 @@ class Normalizer {
   // first invalid sequence (npos when there is none).
   // With `classes`, also receives the character classes present in the output
   // (regex_class.h: kClassDigit | kClassLetter | kClassAt), for gating the regex databases.
-  void Normalize(std::string_view in, std::string* out, OffsetMap* map,
-                 size_t* invalid_at = nullptr, uint32_t* classes = nullptr) const;
+  // Returns false, with *out (and *map) truncated, when the output would exceed `max_out` bytes
+  // (characters such as U+FDFA expand elevenfold, and the map takes 12 bytes per output byte: the
+  // scanner bounds both with kMaxExpansion).
+  bool Normalize(std::string_view in, std::string* out, OffsetMap* map,
+                 size_t* invalid_at = nullptr, uint32_t* classes = nullptr,
+                 size_t max_out = SIZE_MAX) const;
+
+  // The output bound the scanner applies to a message of `in_size` bytes: 4× plus 64 KiB, far
+  // beyond real text (fullwidth and Traditional text keep or shrink their size; the longest
+  // common expansions, such as ㈱ -> (株), stay under 2×).
+  static size_t MaxOutput(size_t in_size) { return in_size * 4 + (size_t{64} << 10); }
 
   // Convenience for patterns and tools.
   std::string Normalize(std::string_view in) const {
@@ -69,12 +79,20 @@ class Normalizer {
   const std::vector<uint32_t>& pool_table() const { return own_pool_; }
 
  private:
-  template <bool kWithMap>
-  void Run(std::string_view in, std::string* out, OffsetMap* map, size_t* invalid_at,
-           uint32_t* classes) const;
+  template <bool kWithMap, bool kCollapse>
+  bool Run(std::string_view in, std::string* out, OffsetMap* map, size_t* invalid_at,
+           uint32_t* classes, size_t max_out) const;
 
   NormalizationOptions options_;
   void Build();  // composes the table for options_ into own_*
+  void BuildFastTables();  // derives the fast_* tables from the table in use
+
+  // The scan path's fast tables (Run without map or collapse): what to do with an ASCII byte or
+  // a three-byte sequence, decided by the lead byte's nibble and the next two bytes' six bits.
+  static constexpr uint8_t kFastKeep = 0, kFastSkip = 1, kFastOther = 2;
+  std::vector<uint8_t> fast_ascii_;    // 128 entries
+  std::vector<uint16_t> fast3_index_;  // (word & 0x3F0F) -> block of 64 in fast3_blocks_
+  std::vector<uint8_t> fast3_blocks_;  // kFast* per third byte
 
   // The table in use: the one baked at build time for the default options (no work at load), or
   // own_* built for other options (about a millisecond).

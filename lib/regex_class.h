@@ -14,7 +14,7 @@ inline constexpr uint32_t kClassLetter = 2;  // a-z (A-Z)
 inline constexpr uint32_t kClassAt = 4;      // @
 
 // Class bit of an ASCII character (0 for others).
-inline uint32_t AsciiClass(uint32_t c) {
+constexpr uint32_t AsciiClass(uint32_t c) {
   if (c >= '0' && c <= '9') return kClassDigit;
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return kClassLetter;
   return c == '@' ? kClassAt : 0;

@@ -73,6 +73,17 @@ class ScannerImpl {
   const ProfileImpl* profile_ = nullptr;
 };
 
+namespace {
+
+absl::Status ExpansionError(size_t size) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "message of ", size, " bytes normalises to more than ",
+      internal::Normalizer::MaxOutput(size),
+      " bytes (4x + 64 KiB; e.g. a long run of U+FDFA); not scanned"));
+}
+
+}  // namespace
+
 absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
                               std::vector<Trace>* traces) {
   findings.clear();
@@ -86,7 +97,9 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
 
   size_t invalid_at = std::string::npos;
   uint32_t classes = 0;
-  f->normalizer->Normalize(text, &norm, nullptr, &invalid_at, &classes);
+  const size_t max_norm = internal::Normalizer::MaxOutput(text.size());
+  if (!f->normalizer->Normalize(text, &norm, nullptr, &invalid_at, &classes, max_norm))
+    return ExpansionError(text.size());
   if (invalid_at != std::string::npos && options.invalid_utf8 == InvalidUtf8::kReject)
     return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
 
@@ -142,7 +155,8 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
   }
 
   // Slow path: hits exist. Recompute with the offset map, resolve regex starts, confirm.
-  f->normalizer->Normalize(text, &norm, &map, nullptr);
+  if (!f->normalizer->Normalize(text, &norm, &map, nullptr, nullptr, max_norm))
+    return ExpansionError(text.size());
   absl::Status st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &raw, &som);
   if (!st.ok()) return st;
   internal::Resolve(*f, profile, options, text, norm, map, &raw, &cands, &findings, traces);

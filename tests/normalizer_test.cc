@@ -1,7 +1,12 @@
 // Normalisation through the public API (Filter::Normalize): the text the matcher sees.
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 #include "scriptqa/filter.h"
+#include "scriptqa/scanner.h"
 #include "test_util.h"
 
 namespace scriptqa {
@@ -91,6 +96,48 @@ TEST(Normalize, OutputIsAlwaysValidUtf8) {
     std::string out = f->Normalize(in);
     // Re-normalising valid output must give the same output (valid UTF-8 passes unchanged).
     EXPECT_EQ(f->Normalize(out), out) << b;
+  }
+}
+
+// Normalisation is character by character (without collapse_repeats), so normalising a text must
+// equal normalising its characters one by one. Random texts over an alphabet that exercises every
+// path of the normaliser: the fast inner loop (kept and removed ASCII and three-byte characters),
+// replaced and expanded characters, two- and four-byte characters, ill-formed sequences that the
+// fast loop must hand over (overlong, surrogate, stray bytes), and texts ending inside a
+// character. The same must hold on the path that records offsets (Explain, with a hit).
+TEST(Normalize, WholeTextEqualsCharacterByCharacter) {
+  const std::vector<std::string> alphabet = {
+      "a", "Z", "7", "@", " ", "?", "-", "\t",              // ASCII kept / folded / removed
+      "一", "微", "信", "，", "。", "！", "\u3000",          // CJK kept, CJK punctuation removed
+      "這", "號", "Ａ", "１", "①", "㈱", "\ufdfa", "㍻",     // replaced / expanded
+      "é", "Ω", "ß", "\u0130", "😀", "𠀀",                   // 2- and 4-byte
+      "\u200b", "\ufeff", "\ufffd",                          // removed format characters, U+FFFD
+      "\xe0\x80\x80", "\xed\xa0\x80", "\xc0\xaf", "\xff",    // ill-formed: overlong, surrogate, stray
+      "\xef\xbf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80"};  // edges of the 3-byte range
+  const std::vector<std::string> endings = {"", "\xe4\xb8", "\xe4", "\xf0\x9f\x98"};  // truncated
+  std::shared_ptr<const Filter> f = testing::FilterFromText(
+      "%format scriptqa-rules 1\n%default category ad_law\n%default severity review\n"
+      "rule a.x\n  literal 顶级\n  reason r\n");
+  auto scanner = Scanner::Create(f);
+  ASSERT_TRUE(scanner.ok());
+  std::mt19937 rng(20261122);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text, expected;
+    const size_t n = rng() % 40;
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& t = alphabet[rng() % alphabet.size()];
+      text += t;
+      expected += f->Normalize(t);
+    }
+    const std::string& ending = endings[rng() % endings.size()];
+    text += ending;
+    expected += f->Normalize(ending);
+    ASSERT_EQ(f->Normalize(text), expected) << testing::PrintableBytes(text);
+    // With a hit, the offset-recording path produces the text the engine saw.
+    const std::string with_hit = text + "顶级";
+    auto e = scanner->Explain(with_hit);
+    ASSERT_TRUE(e.ok());
+    ASSERT_EQ(e->normalized, expected + "顶级") << testing::PrintableBytes(text);
   }
 }
 

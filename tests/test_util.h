@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +58,22 @@ inline std::shared_ptr<const Filter> DefaultFilter() {
     return *f;
   }();
   return filter;
+}
+
+// The bytes of `s` with everything but printable ASCII as \xNN, for failure messages.
+inline std::string PrintableBytes(std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 inline std::shared_ptr<const Filter> FilterFromText(const std::string& rules,
