@@ -58,11 +58,15 @@ size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missin
 
 const std::string* Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
                             size_t ne) {
+  // An occurrence of t covers [nb, ne) when it starts in [ne - |t|, nb], so it lies inside
+  // s[ne - |t|, nb + |t|). Searching only that window bounds the cost per hit by the terms'
+  // length: searching on to the end of the message made n hits cost O(n²).
   for (const std::string& t : terms) {
     if (t.size() < ne - nb) continue;
-    size_t lo = ne >= t.size() ? ne - t.size() : 0;
-    for (size_t p = s.find(t, lo); p != std::string_view::npos && p <= nb; p = s.find(t, p + 1))
-      if (p + t.size() >= ne) return &t;
+    const size_t lo = ne >= t.size() ? ne - t.size() : 0;
+    const size_t hi = std::min(s.size(), nb + t.size());
+    if (hi < lo + t.size()) continue;
+    if (s.substr(lo, hi - lo).find(t) != std::string_view::npos) return &t;
   }
   return nullptr;
 }
@@ -251,20 +255,28 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
     detail.clear();
     Confirmation c = Confirm(f, profile, options, norm, map, h, /*complete=*/true,
                              traces ? &detail : nullptr);
+    const uint32_t ob = map.src_begin[h.nb], oe = map.src_end[h.ne - 1];
+    const uint32_t trace = traces ? static_cast<uint32_t>(traces->size()) : 0;
     if (traces) {
       Trace t;
       t.rule = &r;
       t.normalized = {h.nb, h.ne};
-      t.bytes = {map.src_begin[h.nb], map.src_end[h.ne - 1]};
+      t.bytes = {ob, oe};
       t.decision = c.decision;
       t.detail = detail;
       traces->push_back(std::move(t));
     }
     if (c.decision == Decision::kReported) {
       cands.push_back({&r, deny ? deny_category : f.rule_category[h.rule], c.severity, h.nb, h.ne,
-                       deny ? kDenyRule : h.rule});
+                       deny ? kDenyRule : h.rule, ob, oe, trace});
     }
   }
+  auto lose = [&](const Candidate& c, const char* why) {
+    if (!traces) return;
+    Trace& t = (*traces)[c.trace];
+    t.decision = Decision::kOverlapped;
+    t.detail = why;
+  };
 
   if (options.overlap == Overlap::kLongestPerCategory && cands.size() > 1) {
     std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
@@ -284,22 +296,35 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
       if (c.nb >= end) {
         end = c.ne;
         cands[out++] = c;
-      } else if (traces) {
-        for (Trace& t : *traces)
-          if (t.rule == c.rule && t.normalized.begin == c.nb && t.normalized.end == c.ne &&
-              t.decision == Decision::kReported) {
-            t.decision = Decision::kOverlapped;
-            t.detail = "overlaps an earlier or longer finding of the same category";
-          }
+      } else {
+        lose(c, "overlaps an earlier or longer finding of the same category");
       }
     }
     cands.resize(out);
   }
+  // The documented order is by original span: (byte begin, longer first, rule index). Normalised
+  // order can differ from it only where hits start or end inside one expanding character; the
+  // normalised span breaks the remaining ties, so that the result never depends on the sort.
   std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.ob != b.ob) return a.ob < b.ob;
+    if (a.oe != b.oe) return a.oe > b.oe;
+    if (a.order != b.order) return a.order < b.order;
     if (a.nb != b.nb) return a.nb < b.nb;
-    if (a.ne != b.ne) return a.ne > b.ne;
-    return a.order < b.order;
+    return a.ne > b.ne;
   });
+  if (cands.size() > 1) {
+    size_t out = 1;
+    for (size_t i = 1; i < cands.size(); ++i) {
+      const Candidate& p = cands[out - 1];
+      const Candidate& c = cands[i];
+      if (c.ob == p.ob && c.oe == p.oe && c.order == p.order) {
+        lose(c, "same span in the message as another finding of this rule");
+      } else {
+        cands[out++] = c;
+      }
+    }
+    cands.resize(out);
+  }
 
   // Original spans; character offsets by one forward walk.
   size_t cursor = 0, chars = 0;
@@ -308,11 +333,7 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
     Finding fd;
     fd.rule = c.rule;
     fd.severity = c.severity;
-    fd.bytes = {map.src_begin[c.nb], map.src_end[c.ne - 1]};
-    if (fd.bytes.begin < cursor) {  // sorted by normalised start, so only equal starts go back
-      cursor = 0;
-      chars = 0;
-    }
+    fd.bytes = {c.ob, c.oe};
     chars += CountChars(text.substr(cursor, fd.bytes.begin - cursor));
     cursor = fd.bytes.begin;
     fd.chars = {chars, chars + CountChars(text.substr(fd.bytes.begin, fd.bytes.size()))};

@@ -40,7 +40,9 @@ struct Candidate {
   uint32_t category;  // index for overlap grouping
   Severity severity;
   uint32_t nb, ne;
-  uint32_t order;  // rule index, for a stable order
+  uint32_t order;   // rule index, for a stable order
+  uint32_t ob, oe;  // original byte span
+  uint32_t trace;   // index of its Trace, when traces are kept
 };
 
 struct SomReport {
@@ -87,7 +89,9 @@ absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_s
                                 std::vector<RawHit>* raw, std::vector<SomReport>* som);
 
 // Steps 3–6 on the raw hits of a whole message whose regex starts are resolved: sort and
-// de-duplicate, confirm, apply overlaps, order, map spans to `text`. Appends to *findings (which
+// de-duplicate, confirm, apply overlaps, order by original span, drop a finding whose rule and
+// original span repeat an earlier one (hits in different normalised bytes of one expanding
+// character, such as the "te" and "el" of ℡ → "tel"), map spans to `text`. Appends to *findings (which
 // view `text`); fills *traces (cleared first) when not null.
 void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
              std::string_view text, std::string_view norm, const OffsetMap& map,

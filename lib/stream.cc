@@ -430,7 +430,14 @@ class StreamScannerImpl {
   std::vector<RawHit> fresh_raw;
   std::vector<Hit> hits;  // de-duplicated, with their state
   absl::flat_hash_set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
-  size_t open_hits = 0;   // hits pending or confirmed but not yet reported/dropped
+  // Indices into `hits` of those pending or confirmed but not yet reported or dropped, in the
+  // order found. Only these are looked at again on each write, so the work per write does not
+  // grow with the hits already settled (re-examining all of them made streams quadratic).
+  std::vector<uint32_t> open;
+  // (rule, original span) of every finding reported so far: two hits of one rule in different
+  // normalised bytes of one expanding character give the same finding, reported once (as Resolve
+  // does).
+  absl::flat_hash_set<std::tuple<const Rule*, size_t, size_t>> reported_spans;
   std::vector<uint32_t> category_end;  // per category: end of the last reported hit
   std::vector<Finding> reported, fresh;
   size_t releasable = 0;
@@ -596,7 +603,8 @@ void StreamScannerImpl::Clear() {
   fresh_raw.clear();
   hits.clear();
   seen.clear();
-  open_hits = 0;
+  open.clear();
+  reported_spans.clear();
   std::fill(category_end.begin(), category_end.end(), 0);
   reported.clear();
   fresh.clear();
@@ -856,9 +864,9 @@ absl::Status StreamScannerImpl::Absorb() {
     if (h.nb == kNoStart) continue;
     if (!seen.insert({h.nb, h.ne, h.rule}).second) continue;
     const bool deny = h.rule == kDenyRule;
+    open.push_back(static_cast<uint32_t>(hits.size()));
     hits.push_back({h, deny ? deny_category : f->rule_category[h.rule], deny ? kDenyRule : h.rule,
                     Severity::kAdvice, kPending});
-    ++open_hits;
   }
   fresh_raw.clear();
   return absl::OkStatus();
@@ -885,12 +893,12 @@ uint64_t StreamScannerImpl::FutureStart(uint32_t category, bool for_release) con
 
 void StreamScannerImpl::Report(Hit& h) {
   h.state = kReported;
-  --open_hits;
   const Rule& r = h.raw.rule == kDenyRule ? profile->deny_rule : f->rules[h.raw.rule];
   Finding fd;
   fd.rule = &r;
   fd.severity = h.severity;
   fd.bytes = {map.src_begin[h.raw.nb], map.src_end[h.raw.ne - 1]};
+  if (!reported_spans.insert({&r, fd.bytes.begin, fd.bytes.end}).second) return;
   const std::string_view t = text;
   if (fd.bytes.begin < counted_bytes) counted_bytes = counted_chars = 0;
   counted_chars += internal::CountChars(t.substr(counted_bytes, fd.bytes.begin - counted_bytes));
@@ -902,37 +910,39 @@ void StreamScannerImpl::Report(Hit& h) {
 }
 
 void StreamScannerImpl::Decide() {
-  if (open_hits == 0) return;
+  if (open.empty()) return;
   EnsureMap();
   const size_t n = norm.size();
-  for (Hit& h : hits) {
+  for (uint32_t i : open) {
+    Hit& h = hits[i];
     if (h.state != kPending) continue;
     internal::Confirmation c =
         internal::Confirm(*f, profile, options.scan, norm, map, h.raw, /*complete=*/false, nullptr);
     if (c.pending) continue;
     h.severity = c.severity;
-    if (c.decision == Decision::kReported) {
-      h.state = kConfirmed;
-    } else {
-      h.state = kSuppressed;
-      --open_hits;
-    }
+    h.state = c.decision == Decision::kReported ? kConfirmed : kSuppressed;
   }
   // With collapse_repeats the last character's source run can still grow.
   const bool collapse = f->options.normalization.collapse_repeats;
   auto span_final = [&](const Hit& h) { return !collapse || h.raw.ne < n; };
+  auto still_open = [&](uint32_t i) {
+    return hits[i].state == kPending || hits[i].state == kConfirmed;
+  };
 
   if (options.scan.overlap == Overlap::kAll) {
-    for (Hit& h : hits)
-      if (h.state == kConfirmed && span_final(h)) Report(h);
+    for (uint32_t i : open)
+      if (hits[i].state == kConfirmed && span_final(hits[i])) Report(hits[i]);
+    open.erase(std::remove_if(open.begin(), open.end(), [&](uint32_t i) { return !still_open(i); }),
+               open.end());
     return;
   }
   // Leftmost-longest per category, decided greedily in the block order: a hit is settled once
   // every hit before it in that order is settled and no hit found later can come before it
-  // (a later hit ends later, so it comes first only if it starts at or before this one).
-  order.clear();
-  for (uint32_t i = 0; i < hits.size(); ++i)
-    if (hits[i].state == kPending || hits[i].state == kConfirmed) order.push_back(i);
+  // (a later hit ends later, so it comes first only if it starts at or before this one). Settled
+  // hits never matter again: category_end holds what they decided.
+  open.erase(std::remove_if(open.begin(), open.end(), [&](uint32_t i) { return !still_open(i); }),
+             open.end());
+  order.assign(open.begin(), open.end());
   std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
     const Hit& a = hits[x];
     const Hit& b = hits[y];
@@ -961,9 +971,10 @@ void StreamScannerImpl::Decide() {
       Report(h);
     } else {
       h.state = kDropped;
-      --open_hits;
     }
   }
+  open.erase(std::remove_if(open.begin(), open.end(), [&](uint32_t i) { return !still_open(i); }),
+             open.end());
 }
 
 void StreamScannerImpl::UpdateReleasable() {
@@ -980,9 +991,7 @@ void StreamScannerImpl::UpdateReleasable() {
     best = std::min(best, start);
   }
   uint64_t p = best == INT64_MAX ? UINT64_MAX : best < 0 ? 0 : static_cast<uint64_t>(best);
-  if (open_hits > 0)
-    for (const Hit& h : hits)
-      if (h.state == kPending || h.state == kConfirmed) p = std::min<uint64_t>(p, h.raw.nb);
+  for (uint32_t i : open) p = std::min<uint64_t>(p, hits[i].raw.nb);
   size_t rel = p >= norm.size() ? decoded : SourceOffset(p);
   releasable = std::max(releasable, rel);
 }
@@ -1005,7 +1014,7 @@ absl::StatusOr<StreamUpdate> StreamScannerImpl::Write(std::string_view chunk) {
   if (text.data() != before && !reported.empty()) RepointFindings();
   // Batching: the engine and the decisions run once enough new text is waiting, or on every
   // chunk while a hit waits for context.
-  if (text.size() - decoded < options.min_scan_bytes && open_hits == 0) return Update(false);
+  if (text.size() - decoded < options.min_scan_bytes && open.empty()) return Update(false);
 
   absl::Status st = NormalizeMore(false);
   if (st.ok()) st = ScanMore();
@@ -1048,16 +1057,12 @@ absl::StatusOr<StreamUpdate> StreamScannerImpl::Finish() {
     internal::Resolve(*f, profile, options.scan, text, norm, map, &final_raw, &cands,
                       &final_findings, nullptr);
   }
-  auto same = [](const Finding& a, const Finding& b) {
-    return a.rule == b.rule && a.bytes == b.bytes && a.severity == b.severity;
-  };
-  for (const Finding& fd : final_findings) {
-    bool known = false;
-    for (const Finding& r : reported) known |= same(r, fd);
-    if (!known) fresh.push_back(fd);
-  }
+  // What was not reported yet is new; reported_spans has every finding reported so far (a rule
+  // has one severity per option set, so rule and span identify a finding).
+  for (const Finding& fd : final_findings)
+    if (!reported_spans.contains({fd.rule, fd.bytes.begin, fd.bytes.end})) fresh.push_back(fd);
   reported.swap(final_findings);
-  open_hits = 0;
+  open.clear();
   releasable = text.size();
   return Update(true);
 }
