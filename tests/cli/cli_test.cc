@@ -611,6 +611,107 @@ TEST_F(Cli, ResponseTimesGreetingsAndRates) {
   EXPECT_EQ(strict.summary["conversations"]["first_response"]["within"], 0);
 }
 
+TEST_F(Cli, GreetingWordsAnywhereInTheFirstReply) {
+  // Differential: the audit's greeting check against a plain substring search, with the words at
+  // the start, in the middle and at the very end of the text, alone and in pairs.
+  const std::vector<std::string> who = {"我是", "这里是", "客服", "为您服务"};
+  const std::vector<std::string> hello = {"您好", "你好", "亲爱的", "hello", "Hello", "hi",
+                                          "Hi",   "嗨",   "早上好", "下午好", "晚上好"};
+  std::vector<std::string> texts;
+  for (const std::string& w : who)
+    for (const std::string& h : hello) {
+      texts.push_back(h + w);
+      texts.push_back(w + "小安" + h);
+      texts.push_back("嗯，" + h + "，" + w + "店铺客服");
+    }
+  for (const std::string& w : who) texts.push_back(w);      // no greeting word
+  for (const std::string& h : hello) texts.push_back(h);    // no self-introduction
+  for (std::string t : {"我", "客", "h", "hell", "您", "这里", "为您服", "我 是您好", "客户好",
+                        "H", "hI客服", "hi客", "早上", "嗨客 服", "", "亲爱 的我是"})
+    texts.push_back(t);
+  std::string in;
+  size_t expect_ok = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::string id = "g" + std::to_string(i);
+    in += Record(id, "customer", "在吗") + "\n" + Record(id, "agent", texts[i]) + "\n" +
+          Record(id, "agent", "您好，我是客服") + "\n";  // a later reply does not count
+    bool w = false, h = false;
+    for (const std::string& x : who) w = w || texts[i].find(x) != std::string::npos;
+    for (const std::string& x : hello) h = h || texts[i].find(x) != std::string::npos;
+    expect_ok += w && h;
+  }
+  Audit a = RunAudit("greetings.jsonl", in, {"--fail-on", "none", "-j", "2"});
+  ASSERT_EQ(a.run.code, 0) << a.run.err;
+  EXPECT_EQ(a.summary["conversations"]["greeting"]["checked"], texts.size());
+  EXPECT_EQ(a.summary["conversations"]["greeting"]["ok"], expect_ok);
+}
+
+TEST_F(Cli, RecordStringsAreEscapedAsJsonDumpDoes) {
+  // Every byte that needs escaping, at every position of an eight-byte word, in the conversation
+  // id and in the text of a flagged message: the output holds exactly nlohmann's dump() of them.
+  std::string specials;
+  for (int c = 1; c < 0x20; ++c) specials += static_cast<char>(c);
+  specials += "\"\\/\x7f😀é";
+  std::string in;
+  std::vector<std::string> ids, texts;
+  for (int shift = 0; shift < 9; ++shift) {
+    std::string pad(shift, 'x');
+    ids.push_back("c" + pad + specials);
+    texts.push_back(pad + specials + "这款是全网最低价" + specials + pad);
+    in += Record(ids.back(), "agent", texts.back(), ",\"turn\":" + std::to_string(shift - 4)) + "\n";
+  }
+  Audit a = RunAudit("escapes.jsonl", in, {"--fail-on", "none"});
+  ASSERT_EQ(a.run.code, 0) << a.run.err;
+  std::vector<std::string> lines = Lines(a.findings_text);
+  ASSERT_EQ(lines.size(), ids.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_NE(lines[i].find("\"conversation_id\":" + json(ids[i]).dump() + ","), std::string::npos)
+        << lines[i];
+    EXPECT_NE(lines[i].find("\"text\":" + json(texts[i]).dump() + "}"), std::string::npos)
+        << lines[i];
+    EXPECT_EQ(a.records[i]["turn"], static_cast<int>(i) - 4);
+    ASSERT_FALSE(a.records[i]["findings"].empty());
+    EXPECT_EQ(json::parse(lines[i])["findings"][0].dump(), a.records[i]["findings"][0].dump());
+  }
+}
+
+TEST_F(Cli, RecordsAcrossChunkBoundariesKeepTheirLines) {
+  // Records of every length up to a few kB, and one longer than a chunk (1 MiB), so that chunk
+  // cuts fall everywhere and the reader's buffer has to grow.
+  std::string in;
+  std::vector<std::string> ids;
+  uint32_t x = 12345;
+  for (int i = 0; in.size() < (5u << 20); ++i) {
+    x = x * 1103515245 + 12345;
+    size_t len = (i == 2000) ? (3u << 19) : (x >> 8) % 3000;
+    ids.push_back("k" + std::to_string(i));
+    std::string text(len, 'a' + i % 26);
+    if (i % 97 == 0) text += "全网最低";
+    in += Record(ids.back(), i % 2 ? "agent" : "customer", text) + (i % 5 == 0 ? "\r\n" : "\n");
+  }
+  Audit a = RunAudit("chunks.jsonl", in, {"--fail-on", "none", "-j", "3"});
+  ASSERT_EQ(a.run.code, 0) << a.run.err;
+  ASSERT_EQ(a.records.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(a.records[i]["line"], i + 1);
+    ASSERT_EQ(a.records[i]["conversation_id"], ids[i]);
+    ASSERT_EQ(a.records[i]["findings"].size(), i % 97 == 0 && i % 2 ? 1u : 0u) << i;
+  }
+  EXPECT_EQ(a.summary["records"]["errors"], 0);
+}
+
+TEST_F(Cli, TimesBefore1970StaySigned) {
+  std::string in = Record("n", "customer", "在吗", ",\"timestamp\":\"1960-01-01T00:00:00Z\"") +
+                   "\n" + Record("n", "agent", "好的", ",\"timestamp\":\"1960-01-01T00:00:10Z\"") + "\n";
+  Audit a = RunAudit("old.jsonl", in, {"--fail-on", "none"});
+  ASSERT_EQ(a.run.code, 0) << a.run.err;
+  ASSERT_EQ(a.records.size(), 2u);
+  // (json's == would equate the unsigned wrap-around with it: look at the text.)
+  EXPECT_NE(a.findings_text.find("\"time_ms\":-315619200000,"), std::string::npos)
+      << a.findings_text;
+  EXPECT_EQ(a.summary["conversations"]["first_response"]["within"], 1);
+}
+
 TEST_F(Cli, WithoutTimestampsTheReportSaysSo) {
   Audit a = RunAudit("no-time.jsonl", Synthetic(5), {"--fail-on", "none"});
   ASSERT_EQ(a.run.code, 0) << a.run.err;

@@ -75,6 +75,25 @@ inline char* EscapeJson(char* dst, std::string_view s) {
   return dst;
 }
 
+// Writes through a raw pointer into space claimed beforehand (OutBuffer::Claim with a bound the
+// caller computes). A local pointer lets the compiler keep the position in a register; through
+// OutBuffer, every char store could alias its size and capacity and forces reloads.
+struct JsonCursor {
+  char* p;
+  template <size_t N>
+  void Lit(const char (&s)[N]) {
+    std::memcpy(p, s, N - 1);
+    p += N - 1;
+  }
+  void Raw(std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  void Json(std::string_view s) { p = EscapeJson(p, s); }
+  void Uint(uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; }
+  void Int(int64_t v) { p = std::to_chars(p, p + 21, v).ptr; }
+};
+
 // A byte buffer that grows without zero-filling, for output built record by record.
 class OutBuffer {
  public:
