@@ -182,7 +182,7 @@ struct Batch {
   // Results, filled by a worker.
   OutBuffer out;
   std::vector<Meta> metas;
-  std::string arena;
+  OutBuffer arena;
   Counts counts;
   std::vector<InputError> errors;
   std::vector<Example> examples;
@@ -279,6 +279,8 @@ class Worker {
     example_count_.assign(sh_.rule_category.size(), 0);
     last_agent_conv_.clear();
     last_agent_ = nullptr;
+    staged_.clear();
+    stash_.clear();
     if (b->chunk.oversized) {
       line_ = b->chunk.first_line;
       TooLong();
@@ -287,6 +289,7 @@ class Worker {
     } else {
       ProcessCsv();
     }
+    Flush();
     b_ = nullptr;
   }
 
@@ -546,7 +549,86 @@ class Worker {
     o.AppendUint(line_);
   }
 
-  void Error(const std::string& message) {
+  // ---- staging: the chunk is parsed first, then scanned, then written ----
+  // A record's strings are copied into stash_ (the parser's views last only until the next
+  // record); offsets, because stash_ grows.
+  struct Str {
+    size_t off = 0, len = 0;
+  };
+  struct Staged {
+    uint64_t line = 0;
+    Kind kind = Kind::kError;  // kError: `error` holds the message
+    Str conv, role, text, agent, shop, turn_str, warning, error;
+    bool has_turn = false, turn_is_int = false;
+    int64_t turn_int = 0;
+    int64_t time_ms = kNoTime;
+  };
+
+  Str Keep(std::string_view v) {
+    Str x{stash_.size(), v.size()};
+    stash_ += v;
+    return x;
+  }
+  std::string_view View(Str x) const { return std::string_view(stash_.data() + x.off, x.len); }
+
+  void Error(std::string_view message) {
+    Staged st;
+    st.line = line_;
+    st.error = Keep(message);
+    staged_.push_back(st);
+  }
+
+  void Emit(Rec& r) {
+    Staged st;
+    st.line = line_;
+    st.kind = Kind::kOther;
+    for (std::string_view role : sh_.agent_roles)
+      if (SameKey(r.role, role)) st.kind = Kind::kAgent;
+    if (st.kind == Kind::kOther)
+      for (std::string_view role : sh_.customer_roles)
+        if (SameKey(r.role, role)) st.kind = Kind::kCustomer;
+    st.conv = Keep(r.conv);
+    st.role = Keep(r.role);
+    st.text = Keep(r.text);
+    st.agent = Keep(r.agent);
+    st.shop = Keep(r.shop);
+    st.turn_str = Keep(r.turn_str);
+    st.has_turn = r.has_turn;
+    st.turn_is_int = r.turn_is_int;
+    st.turn_int = r.turn_int;
+    st.time_ms = r.time_ms;
+    if (!r.warnings.empty()) st.warning = Keep(absl::StrJoin(r.warnings, "; "));
+    staged_.push_back(st);
+  }
+
+  // Scans the chunk's agent messages and writes every staged record in order. (Parsing the whole
+  // chunk first lets the scan take all of its messages at once, as Scanner::ScanBatch will.)
+  void Flush() {
+    const ScanOptions& options = sh_.setup->options;
+    const bool mask = sh_.setup->mask;
+    for (const Staged& st : staged_) {
+      findings_.clear();
+      absl::Status status;
+      if (st.kind == Kind::kAgent) {
+        status = scanner_.Scan(View(st.text), options, [&](const Finding& f) {
+          findings_.push_back(Own(f, mask));
+          return ScanControl::kContinue;
+        });
+      }
+      Write(st, status);
+    }
+  }
+
+  void Write(const Staged& st, const absl::Status& scan_status) {
+    line_ = st.line;
+    if (st.kind == Kind::kError) {
+      WriteError(View(st.error));
+    } else {
+      WriteRecord(st, scan_status);
+    }
+  }
+
+  void WriteError(std::string_view message) {
     Begin();
     OutBuffer& o = b_->out;
     o.Lit(",\"error\":");
@@ -555,7 +637,7 @@ class Worker {
     b_->metas.emplace_back();
     ++b_->counts.records;
     ++b_->counts.errors;
-    b_->errors.push_back(InputError{b_->input, line_, message});
+    b_->errors.push_back(InputError{b_->input, line_, std::string(message)});
   }
 
   // The batch's counters of an agent; consecutive messages are usually by the same agent.
@@ -574,72 +656,65 @@ class Worker {
 
   uint32_t Intern(std::string_view s) {
     uint32_t off = static_cast<uint32_t>(b_->arena.size());
-    b_->arena.append(s);
+    b_->arena += s;
     return off;
   }
 
-  void Emit(Rec& r) {
+  // One record with the findings of its scan in findings_.
+  void WriteRecord(const Staged& st, const absl::Status& scan_status) {
     const ScanSetup& setup = *sh_.setup;
     const AuditConfig& cfg = *sh_.config;
     Counts& c = b_->counts;
     ++c.records;
-    c.warnings += !r.warnings.empty();
-    Kind kind = Kind::kOther;
-    for (std::string_view role : sh_.agent_roles)
-      if (SameKey(r.role, role)) kind = Kind::kAgent;
-    if (kind == Kind::kOther)
-      for (std::string_view role : sh_.customer_roles)
-        if (SameKey(r.role, role)) kind = Kind::kCustomer;
+    Kind kind = st.kind;
+    const std::string_view conv = View(st.conv), role = View(st.role), text = View(st.text),
+                           agent_id = View(st.agent), shop = View(st.shop),
+                           turn_str = View(st.turn_str);
+    std::string warning(View(st.warning));
+    c.warnings += !warning.empty();
+    if (!scan_status.ok())
+      absl::StrAppend(&warning, warning.empty() ? "" : "; ", "not scanned: ", scan_status.message());
 
     // Everything up to the findings in one claim: 160 bytes cover the keys, the line number, the
     // turn and the time.
     OutBuffer& o = b_->out;
     const std::string& file_json = sh_.file_json[b_->input];
-    size_t bound = 160 + file_json.size() + EscapedBound(r.conv.size()) +
-                   EscapedBound(r.turn_str.size()) + EscapedBound(r.role.size()) +
-                   EscapedBound(r.agent.size()) + EscapedBound(r.shop.size());
+    size_t bound = 160 + file_json.size() + EscapedBound(conv.size()) +
+                   EscapedBound(turn_str.size()) + EscapedBound(role.size()) +
+                   EscapedBound(agent_id.size()) + EscapedBound(shop.size());
     JsonCursor w{o.Claim(bound)};
     w.Lit("{\"file\":");
     w.Raw(file_json);
     w.Lit(",\"line\":");
     w.Uint(line_);
     w.Lit(",\"conversation_id\":");
-    w.Json(r.conv);
-    if (r.has_turn) {
+    w.Json(conv);
+    if (st.has_turn) {
       w.Lit(",\"turn\":");
-      if (r.turn_is_int) {
-        w.Int(r.turn_int);
+      if (st.turn_is_int) {
+        w.Int(st.turn_int);
       } else {
-        w.Json(r.turn_str);
+        w.Json(turn_str);
       }
     }
     w.Lit(",\"role\":");
-    w.Json(r.role);
-    if (!r.agent.empty()) {
+    w.Json(role);
+    if (!agent_id.empty()) {
       w.Lit(",\"agent_id\":");
-      w.Json(r.agent);
+      w.Json(agent_id);
     }
-    if (!r.shop.empty()) {
+    if (!shop.empty()) {
       w.Lit(",\"shop_id\":");
-      w.Json(r.shop);
+      w.Json(shop);
     }
-    if (r.time_ms != kNoTime) {
+    if (st.time_ms != kNoTime) {
       w.Lit(",\"time_ms\":");
-      w.Int(r.time_ms);
+      w.Int(st.time_ms);
       ++c.with_time;
     }
     o.Commit(w.p);
 
-    findings_.clear();
-    bool scan = kind == Kind::kAgent;
-    if (scan) {
-      absl::Status st = scanner_.Scan(r.text, setup.options, [&](const Finding& f) {
-        findings_.push_back(Own(f, setup.mask));
-        return ScanControl::kContinue;
-      });
-      if (!st.ok()) r.warnings.push_back(absl::StrCat("not scanned: ", st.message()));
-    }
-    if (scan)
+    if (kind == Kind::kAgent)
       o.Lit(",\"scanned\":true,\"findings\":[");
     else
       o.Lit(",\"scanned\":false,\"findings\":[");
@@ -650,7 +725,7 @@ class Worker {
     o.push_back(']');
     std::string masked;
     if (!findings_.empty()) {
-      masked.assign(r.text);
+      masked.assign(text);
       if (setup.mask) {
         spans_.clear();
         for (const OwnedFinding& f : findings_)
@@ -660,31 +735,30 @@ class Worker {
       o.Lit(",\"text\":");
       o.AppendJson(masked);
     }
-    if (!r.warnings.empty()) {
+    if (!warning.empty()) {
       o.Lit(",\"warning\":");
-      o.AppendJson(absl::StrJoin(r.warnings, "; "));
-      b_->errors.push_back(
-          InputError{b_->input, line_, "warning: " + absl::StrJoin(r.warnings, "; ")});
+      o.AppendJson(warning);
+      b_->errors.push_back(InputError{b_->input, line_, "warning: " + warning});
     }
     o.Lit("}\n");
 
     // Counters.
     Meta m;
     m.kind = kind;
-    m.conv_off = Intern(r.conv);
-    m.conv_len = static_cast<uint32_t>(r.conv.size());
-    m.time_ms = r.time_ms;
+    m.conv_off = Intern(conv);
+    m.conv_len = static_cast<uint32_t>(conv.size());
+    m.time_ms = st.time_ms;
     if (kind == Kind::kAgent) {
       ++c.agent_messages;
-      std::string_view agent = r.agent.empty() ? std::string_view(kUnknownAgent) : r.agent;
+      std::string_view agent = agent_id.empty() ? std::string_view(kUnknownAgent) : agent_id;
       m.agent_off = Intern(agent);
       m.agent_len = static_cast<uint32_t>(agent.size());
       // Only the first agent reply of a conversation is checked for a greeting. A worker cannot know
       // which that is, but a reply that follows another agent reply of the same conversation in
       // this chunk is not it.
-      if (last_agent_conv_ != r.conv) {
-        m.greeting = HasIdentityGreeting(r.text);
-        last_agent_conv_.assign(r.conv);
+      if (last_agent_conv_ != conv) {
+        m.greeting = HasIdentityGreeting(text);
+        last_agent_conv_.assign(conv);
       }
       AgentStats& a = AgentFor(agent);
       ++a.messages;
@@ -706,7 +780,7 @@ class Worker {
         }
         if (want_example) {
           for (const OwnedFinding& f : findings_) ++example_count_[f.rule->index];
-          b_->examples.push_back(Example{b_->input, line_, std::string(r.conv),
+          b_->examples.push_back(Example{b_->input, line_, std::string(conv),
                                          std::string(agent), std::move(masked), findings_});
         }
       }
@@ -729,6 +803,8 @@ class Worker {
   std::array<std::string, kFieldCount> repair_;
   std::array<std::string, kFieldCount> number_;
   std::string repaired_line_;
+  std::vector<Staged> staged_;  // the chunk's records, parsed
+  OutBuffer stash_;             // their strings
   std::vector<size_t> example_count_;
   std::string last_agent_conv_;  // conversation of the previous agent message in this chunk
   AgentStats* last_agent_ = nullptr;  // AgentFor's cache: the counters of last_agent_name_
