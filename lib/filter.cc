@@ -164,6 +164,18 @@ absl::Status FilterImpl::Finish() {
   }
   prototype.reset(scratch);
 
+  batch_separator = 0;
+  bool anchored = false;
+  for (const std::string& re : regex_exprs) anchored = anchored || internal::UsesAnchors(re);
+  if (!anchored) {
+    for (char c : {'\n', '\r', '\t', ' ', '\x1f'}) {
+      if (normalizer->IsSkipped(static_cast<unsigned char>(c))) {
+        batch_separator = c;
+        break;
+      }
+    }
+  }
+
   Hasher h;
   h.U64(normalizer->hash());
   h.Str(hs_version());

@@ -97,6 +97,10 @@ class FilterImpl {
   // them on block-mode windows.) Start offsets still come from regex_som_db.
   internal::DatabasePtr regex_stream_db;
   internal::ScratchPtr prototype;      // scratch sized for all databases; cloned per scanner
+  // Scanner::ScanBatch joins normalised messages with this character, one the normaliser removes
+  // (so no literal contains it); 0 when there is none, or a regex uses anchors: batches are then
+  // scanned message by message. Set by Finish().
+  char batch_separator = 0;
 
   FilterInfo info;
 };

@@ -229,11 +229,18 @@ bool Normalizer::Normalize(std::string_view in, std::string* out, OffsetMap* map
                            size_t* invalid_at, uint32_t* classes, size_t max_out) const {
   const bool collapse = options_.collapse_repeats;
   if (map) {
-    return collapse ? Run<true, true>(in, out, map, invalid_at, classes, max_out)
-                    : Run<true, false>(in, out, map, invalid_at, classes, max_out);
+    return collapse ? Run<true, true>(in, out, 0, nullptr, map, invalid_at, classes, max_out)
+                    : Run<true, false>(in, out, 0, nullptr, map, invalid_at, classes, max_out);
   }
-  return collapse ? Run<false, true>(in, out, nullptr, invalid_at, classes, max_out)
-                  : Run<false, false>(in, out, nullptr, invalid_at, classes, max_out);
+  return collapse ? Run<false, true>(in, out, 0, nullptr, nullptr, invalid_at, classes, max_out)
+                  : Run<false, false>(in, out, 0, nullptr, nullptr, invalid_at, classes, max_out);
+}
+
+bool Normalizer::NormalizeAt(std::string_view in, std::string* out, size_t at, size_t* end,
+                             size_t* invalid_at, uint32_t* classes, size_t max_out) const {
+  return options_.collapse_repeats
+             ? Run<false, true>(in, out, at, end, nullptr, invalid_at, classes, max_out)
+             : Run<false, false>(in, out, at, end, nullptr, invalid_at, classes, max_out);
 }
 
 namespace {
@@ -280,7 +287,8 @@ constexpr AsciiClasses kAsciiClasses;
 // only a replaced, expanded or invalid character checks for room. Skipped characters (noise)
 // write nothing.
 template <bool kWithMap, bool kCollapse>
-bool Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
+bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t* end_out,
+                     OffsetMap* map,
                      size_t* invalid_at, uint32_t* classes, size_t max_out) const {
   constexpr size_t kSlack = 16;
   if (invalid_at) *invalid_at = std::string::npos;
@@ -295,8 +303,8 @@ bool Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
   const uint32_t* const pool = pool_;
   const uint32_t* const ascii = blocks + (static_cast<size_t>(stage1[0]) << 7);
 
-  size_t cap = in.size() + kSlack;
-  if (out->size() < cap) out->resize(cap);
+  size_t cap = base + in.size() + kSlack;
+  if (out->size() < cap) out->resize(end_out ? std::max(cap, out->size() * 2) : cap);
   cap = out->size();
   char* o = out->data();
   uint32_t* mb = nullptr;  // map->src_begin
@@ -318,9 +326,10 @@ bool Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
     }
     bind_map();
   }
-  size_t n = 0;  // bytes written
+  size_t n = base;  // bytes written (of out: kept bytes before base)
   bool overflow = false;
-  const size_t limit = max_out >= SIZE_MAX - kSlack ? SIZE_MAX : max_out + kSlack;
+  const size_t limit =
+      max_out >= SIZE_MAX - kSlack - base ? SIZE_MAX : base + max_out + kSlack;
   // Makes room for `need` more bytes; false when that would pass max_out.
   auto ensure = [&](size_t need) -> bool {
     if (cap - n >= need) return true;
@@ -518,8 +527,12 @@ bool Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
     p += len;
     ++char_index;
   }
-  if (n > max_out) overflow = true;
-  out->resize(n);
+  if (n - base > max_out) overflow = true;
+  if (end_out) {
+    *end_out = n;  // *out keeps its (larger) size: no shrink now, no zero-fill on the next call
+  } else {
+    out->resize(n);
+  }
   if (classes) *classes = cls;
   if (kWithMap) {
     map->src_begin.resize(n);
@@ -529,13 +542,17 @@ bool Normalizer::Run(std::string_view in, std::string* out, OffsetMap* map,
   return !overflow;
 }
 
-template bool Normalizer::Run<true, true>(std::string_view, std::string*, OffsetMap*, size_t*,
+template bool Normalizer::Run<true, true>(std::string_view, std::string*, size_t, size_t*,
+                                           OffsetMap*, size_t*,
                                           uint32_t*, size_t) const;
-template bool Normalizer::Run<true, false>(std::string_view, std::string*, OffsetMap*, size_t*,
+template bool Normalizer::Run<true, false>(std::string_view, std::string*, size_t, size_t*,
+                                           OffsetMap*, size_t*,
                                            uint32_t*, size_t) const;
-template bool Normalizer::Run<false, true>(std::string_view, std::string*, OffsetMap*, size_t*,
+template bool Normalizer::Run<false, true>(std::string_view, std::string*, size_t, size_t*,
+                                           OffsetMap*, size_t*,
                                            uint32_t*, size_t) const;
-template bool Normalizer::Run<false, false>(std::string_view, std::string*, OffsetMap*, size_t*,
+template bool Normalizer::Run<false, false>(std::string_view, std::string*, size_t, size_t*,
+                                           OffsetMap*, size_t*,
                                             uint32_t*, size_t) const;
 
 }  // namespace scriptqa::internal

@@ -50,6 +50,13 @@ class Normalizer {
                  size_t* invalid_at = nullptr, uint32_t* classes = nullptr,
                  size_t max_out = SIZE_MAX) const;
 
+  // Like Normalize without a map, but writes from out[at] and sets *end to one past the last
+  // byte written, leaving out->size() at least *end (never shrinking it, so that reused buffers
+  // are not zero-filled again on every call). Bytes before `at` are kept. On false (max_out
+  // passed), *end is where writing stopped.
+  bool NormalizeAt(std::string_view in, std::string* out, size_t at, size_t* end,
+                   size_t* invalid_at, uint32_t* classes, size_t max_out) const;
+
   // The output bound the scanner applies to a message of `in_size` bytes: 4× plus 64 KiB, far
   // beyond real text (fullwidth and Traditional text keep or shrink their size; the longest
   // common expansions, such as ㈱ -> (株), stay under 2×).
@@ -80,7 +87,8 @@ class Normalizer {
 
  private:
   template <bool kWithMap, bool kCollapse>
-  bool Run(std::string_view in, std::string* out, OffsetMap* map, size_t* invalid_at,
+  bool Run(std::string_view in, std::string* out, size_t base, size_t* end_out, OffsetMap* map,
+           size_t* invalid_at,
            uint32_t* classes, size_t max_out) const;
 
   NormalizationOptions options_;

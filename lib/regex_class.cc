@@ -168,4 +168,30 @@ uint32_t RequiredClasses(std::string_view re) {
   return best;
 }
 
+bool UsesAnchors(std::string_view re) {
+  bool in_class = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\') {
+      if (i + 1 >= re.size()) return true;
+      const char n = re[++i];
+      if (!in_class && (n == 'A' || n == 'z' || n == 'Z' || n == 'G')) return true;
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      // A ']' right after '[' or '[^' is a literal member.
+      if (i + 1 < re.size() && re[i + 1] == '^') ++i;
+      if (i + 1 < re.size() && re[i + 1] == ']') ++i;
+      continue;
+    }
+    if (c == '^' || c == '$') return true;
+  }
+  return in_class;  // unterminated class: in doubt
+}
+
 }  // namespace scriptqa::internal

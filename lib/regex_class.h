@@ -26,6 +26,10 @@ constexpr uint32_t AsciiClass(uint32_t c) {
 // or {0,…} is optional), and at single characters, escapes and character classes.
 uint32_t RequiredClasses(std::string_view re);
 
+// Whether `re` may use an anchor (^ $ \A \z \Z \G outside a character class): its matches then
+// depend on where the scanned data begins or ends. Conservative: true when in doubt.
+bool UsesAnchors(std::string_view re);
+
 }  // namespace scriptqa::internal
 
 #endif  // SCRIPTQA_LIB_REGEX_CLASS_H_

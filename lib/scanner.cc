@@ -32,18 +32,45 @@ class ScannerImpl {
   const hs_database_t* deny_scratch_for = nullptr;
   std::atomic<bool> busy{false};
 
-  std::string norm;
+  std::string norm;      // normalised text; only the first norm_len bytes are meaningful
+  size_t norm_len = 0;
   OffsetMap map;
   std::vector<RawHit> raw;
   std::vector<Candidate> cands;
   std::vector<Finding> findings;
   std::vector<SomReport> som;
 
+  // Batches (RunBatch): the normalised messages, each followed by the separator, and their hits.
+  struct BatchEntry {
+    uint32_t base = 0;  // where the message's normalised text begins in `batch`
+    uint32_t end = 0;   // and ends (the separator follows)
+    uint32_t classes = 0;  // character classes of the message (regex gating)
+    absl::Status status;
+  };
+  std::string batch;
+  std::string gated;  // the messages of a batch that a gated regex group must see
+  std::vector<std::pair<uint32_t, uint32_t>> gated_bases;  // (offset in gated, offset in batch)
+  std::vector<BatchEntry> batch_entries;
+  std::vector<RawHit> batch_raw;
+
   // Runs the pipeline on `text`; fills `findings`. Caller holds `busy`.
   absl::Status Run(std::string_view text, const ScanOptions& options,
                    std::vector<Trace>* traces);
+  // The pipeline on many messages; calls `on_message` once per message, in order.
+  absl::Status RunBatch(
+      absl::Span<const std::string_view> texts, const ScanOptions& options,
+      absl::FunctionRef<void(size_t, const absl::Status&, absl::Span<const Finding>)> on_message);
 
  private:
+  // The steps: Begin (options), CheckSize, EngineScan (raw hits of normalised data into `raw`),
+  // Confirm (offset map, starts, confirmation: `findings`).
+  absl::Status Begin(const ScanOptions& options);
+  static absl::Status CheckSize(std::string_view text);
+  absl::Status EngineScan(std::string_view data, uint32_t classes);
+  absl::Status ScanGated(const FilterImpl::RegexGroup& g, std::string_view data);
+  absl::Status Confirm(std::string_view text, const ScanOptions& options,
+                       std::vector<Trace>* traces);
+
   static int OnLiteral(unsigned id, unsigned long long, unsigned long long to, unsigned,
                        void* ctx) {
     auto* self = static_cast<ScannerImpl*>(ctx);
@@ -84,82 +111,236 @@ absl::Status ExpansionError(size_t size) {
 
 }  // namespace
 
-absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
-                              std::vector<Trace>* traces) {
-  findings.clear();
-  raw.clear();
-  if (text.size() >= UINT32_MAX / 4)
-    return absl::InvalidArgumentError("message too large (limit 1 GiB)");
+absl::Status ScannerImpl::Begin(const ScanOptions& options) {
   const ProfileImpl* profile = options.profile ? &options.profile->impl() : nullptr;
   if (profile && profile->filter.get() != filter.get())
     return absl::InvalidArgumentError("the profile was created for another filter");
   profile_ = profile;
+  return absl::OkStatus();
+}
 
-  size_t invalid_at = std::string::npos;
-  uint32_t classes = 0;
-  const size_t max_norm = internal::Normalizer::MaxOutput(text.size());
-  if (!f->normalizer->Normalize(text, &norm, nullptr, &invalid_at, &classes, max_norm))
-    return ExpansionError(text.size());
-  if (invalid_at != std::string::npos && options.invalid_utf8 == InvalidUtf8::kReject)
-    return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
+absl::Status ScannerImpl::CheckSize(std::string_view text) {
+  if (text.size() >= UINT32_MAX / 4)
+    return absl::InvalidArgumentError("message too large (limit 1 GiB)");
+  return absl::OkStatus();
+}
 
-  const unsigned len = static_cast<unsigned>(norm.size());
-  if (len > 0) {
-    if (f->literals.db) {
-      hs_error_t rc = hs_scan(f->literals.db.get(), norm.data(), len, 0, scratch.get(),
-                              &ScannerImpl::OnLiteral, this);
-      if (rc != HS_SUCCESS)
-        return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
-    }
-    if (!f->regex_groups.empty()) {
-      // Gated: a group whose regexes need a digit, letter or '@' is skipped when there is none.
-      for (const FilterImpl::RegexGroup& g : f->regex_groups) {
-        if (g.required != 0 && (classes & g.required) == 0) continue;
-        hs_error_t rc = hs_scan(g.db.get(), norm.data(), len, 0, scratch.get(),
-                                &ScannerImpl::OnRegex, this);
-        if (rc != HS_SUCCESS)
-          return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
-      }
-    } else if (f->regex_db) {
-      hs_error_t rc = hs_scan(f->regex_db.get(), norm.data(), len, 0, scratch.get(),
+absl::Status ScannerImpl::EngineScan(std::string_view data, uint32_t classes) {
+  if (data.empty()) return absl::OkStatus();
+  const unsigned len = static_cast<unsigned>(data.size());
+  if (f->literals.db) {
+    hs_error_t rc = hs_scan(f->literals.db.get(), data.data(), len, 0, scratch.get(),
+                            &ScannerImpl::OnLiteral, this);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  }
+  if (!f->regex_groups.empty()) {
+    // Gated: a group whose regexes need a digit, letter or '@' is skipped when there is none.
+    for (const FilterImpl::RegexGroup& g : f->regex_groups) {
+      if (g.required != 0 && (classes & g.required) == 0) continue;
+      hs_error_t rc = hs_scan(g.db.get(), data.data(), len, 0, scratch.get(),
                               &ScannerImpl::OnRegex, this);
       if (rc != HS_SUCCESS)
         return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
     }
-    if (profile && profile->deny.db) {
-      hs_database_t* deny_db = profile->deny.db.get();
-      for (int attempt = 0; attempt < 2; ++attempt) {
-        if (deny_scratch_for != deny_db) {
-          hs_scratch_t* s = scratch.get();
-          if (hs_alloc_scratch(deny_db, &s) != HS_SUCCESS)
-            return absl::ResourceExhaustedError("cannot grow scratch space for the profile");
-          scratch.release();
-          scratch.reset(s);
-          deny_scratch_for = deny_db;
-        }
-        hs_error_t rc = hs_scan(deny_db, norm.data(), len, 0, scratch.get(),
-                                &ScannerImpl::OnDeny, this);
-        if (rc == HS_SUCCESS) break;
-        // A new profile's database at a reused address may need more scratch: grow, retry once.
-        if (rc == HS_INVALID && attempt == 0) {
-          deny_scratch_for = nullptr;
-          continue;
-        }
-        return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  } else if (f->regex_db) {
+    hs_error_t rc = hs_scan(f->regex_db.get(), data.data(), len, 0, scratch.get(),
+                            &ScannerImpl::OnRegex, this);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  }
+  if (profile_ && profile_->deny.db) {
+    hs_database_t* deny_db = profile_->deny.db.get();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (deny_scratch_for != deny_db) {
+        hs_scratch_t* s = scratch.get();
+        if (hs_alloc_scratch(deny_db, &s) != HS_SUCCESS)
+          return absl::ResourceExhaustedError("cannot grow scratch space for the profile");
+        scratch.release();
+        scratch.reset(s);
+        deny_scratch_for = deny_db;
       }
+      hs_error_t rc = hs_scan(deny_db, data.data(), len, 0, scratch.get(),
+                              &ScannerImpl::OnDeny, this);
+      if (rc == HS_SUCCESS) break;
+      // A new profile's database at a reused address may need more scratch: grow, retry once.
+      if (rc == HS_INVALID && attempt == 0) {
+        deny_scratch_for = nullptr;
+        continue;
+      }
+      return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
     }
   }
-  if (raw.empty()) {
-    if (traces) traces->clear();
-    return absl::OkStatus();
-  }
+  return absl::OkStatus();
+}
 
-  // Slow path: hits exist. Recompute with the offset map, resolve regex starts, confirm.
-  if (!f->normalizer->Normalize(text, &norm, &map, nullptr, nullptr, max_norm))
+absl::Status ScannerImpl::ScanGated(const FilterImpl::RegexGroup& g, std::string_view data) {
+  // The messages of the batch that have one of the group's classes, copied with their
+  // separators into one buffer (`gated`); `gated_bases` maps its offsets back to the batch's.
+  gated.clear();
+  gated_bases.clear();
+  size_t count = 0;
+  for (const BatchEntry& e : batch_entries) {
+    if ((e.classes & g.required) == 0) continue;
+    ++count;
+    gated_bases.push_back({static_cast<uint32_t>(gated.size()), e.base});
+    gated.append(data.data() + e.base, e.end - e.base + 1);  // with the separator
+  }
+  const bool whole = count == batch_entries.size();
+  const std::string_view sub = whole ? data : std::string_view(gated);
+  const size_t first = raw.size();
+  hs_error_t rc = hs_scan(g.db.get(), sub.data(), static_cast<unsigned>(sub.size()), 0,
+                          scratch.get(), &ScannerImpl::OnRegex, this);
+  if (rc != HS_SUCCESS)
+    return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  if (whole) return absl::OkStatus();
+  for (size_t k = first; k < raw.size(); ++k) {
+    RawHit& h = raw[k];
+    // The gated message whose text (or separator) holds the hit's last byte.
+    auto it = std::upper_bound(gated_bases.begin(), gated_bases.end(), h.ne - 1,
+                               [](uint32_t v, const std::pair<uint32_t, uint32_t>& b) {
+                                 return v < b.first;
+                               });
+    --it;  // ne >= 1, and the first base is 0
+    h.ne = h.ne - it->first + it->second;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& options,
+                                  std::vector<Trace>* traces) {
+  // Hits exist: recompute with the offset map, resolve regex starts, confirm.
+  if (!f->normalizer->Normalize(text, &norm, &map, nullptr, nullptr,
+                                internal::Normalizer::MaxOutput(text.size())))
     return ExpansionError(text.size());
+  norm_len = norm.size();
   absl::Status st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &raw, &som);
   if (!st.ok()) return st;
-  internal::Resolve(*f, profile, options, text, norm, map, &raw, &cands, &findings, traces);
+  internal::Resolve(*f, profile_, options, text, norm, map, &raw, &cands, &findings, traces);
+  return absl::OkStatus();
+}
+
+absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
+                              std::vector<Trace>* traces) {
+  findings.clear();
+  raw.clear();
+  if (traces) traces->clear();
+  absl::Status st = CheckSize(text);
+  if (st.ok()) st = Begin(options);
+  if (!st.ok()) return st;
+
+  size_t invalid_at = std::string::npos;
+  uint32_t classes = 0;
+  if (!f->normalizer->NormalizeAt(text, &norm, 0, &norm_len, &invalid_at, &classes,
+                                  internal::Normalizer::MaxOutput(text.size())))
+    return ExpansionError(text.size());
+  if (invalid_at != std::string::npos && options.invalid_utf8 == InvalidUtf8::kReject)
+    return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
+  st = EngineScan(std::string_view(norm.data(), norm_len), classes);
+  if (!st.ok() || raw.empty()) return st;
+  return Confirm(text, options, traces);
+}
+
+// Batches: the messages are normalised one after another into one buffer, each followed by the
+// filter's separator (a character the normaliser removes, so no literal contains it), and every
+// database is scanned once per buffer instead of once per message. Hits are then dealt out to
+// their messages by end offset. A literal hit cannot span a separator; a regex hit can (a regex may
+// match the separator character), but its start of match is then searched for in its own message
+// alone (Confirm -> ResolveRegexStarts), which finds none, so the hit is dropped; and every match
+// inside a message is reported, as the engine reports every end offset of every pattern. Filters
+// whose regexes use anchors (^ $ \A \z \Z) have no separator: their batches are scanned message
+// by message.
+absl::Status ScannerImpl::RunBatch(
+    absl::Span<const std::string_view> texts, const ScanOptions& options,
+    absl::FunctionRef<void(size_t, const absl::Status&, absl::Span<const Finding>)> on_message) {
+  absl::Status st = Begin(options);
+  if (!st.ok()) return st;
+  constexpr size_t kBatchBytes = 64 << 10;  // normalised bytes per engine call: stays in L2
+  const char sep = f->batch_separator;
+  if (sep == 0) {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      absl::Status s = Run(texts[i], options, nullptr);
+      on_message(i, s, s.ok() ? absl::Span<const Finding>(findings) : absl::Span<const Finding>());
+    }
+    return absl::OkStatus();
+  }
+  const absl::Status ok = absl::OkStatus();
+  for (size_t i = 0; i < texts.size();) {
+    size_t len = 0;  // bytes of `batch` in use
+    batch_entries.clear();
+    uint32_t all_classes = 0;  // classes present in some message of the batch
+    size_t j = i;
+    for (; j < texts.size() && (j == i || len < kBatchBytes); ++j) {
+      const std::string_view text = texts[j];
+      BatchEntry e;
+      e.base = static_cast<uint32_t>(len);
+      e.status = CheckSize(text);
+      // Keep batch offsets in 32 bits: a huge message starts a batch of its own.
+      if (e.status.ok() && j > i && len + text.size() >= UINT32_MAX / 8) break;
+      if (e.status.ok()) {
+        size_t invalid_at = std::string::npos;
+        uint32_t c = 0;
+        size_t end = len;
+        if (!f->normalizer->NormalizeAt(text, &batch, len, &end, &invalid_at, &c,
+                                        internal::Normalizer::MaxOutput(text.size()))) {
+          e.status = ExpansionError(text.size());
+        } else if (invalid_at != std::string::npos &&
+                   options.invalid_utf8 == InvalidUtf8::kReject) {
+          e.status =
+              absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
+        } else {
+          e.classes = c;
+          all_classes |= c;
+          len = end;
+        }
+      }
+      e.end = static_cast<uint32_t>(len);
+      if (batch.size() <= len) batch.resize(std::max<size_t>(64, 2 * len));
+      batch[len++] = sep;
+      batch_entries.push_back(std::move(e));
+    }
+    const std::string_view data(batch.data(), len);
+    raw.clear();
+    // Literals, the profile's terms and the ungated regexes on the whole batch (classes 0 skips
+    // the gated groups); then each gated group on the messages that have its classes.
+    st = EngineScan(data, 0);
+    if (!st.ok()) return st;
+    for (const FilterImpl::RegexGroup& g : f->regex_groups) {
+      if (g.required == 0 || (all_classes & g.required) == 0) continue;
+      st = ScanGated(g, data);
+      if (!st.ok()) return st;
+    }
+    batch_raw.swap(raw);
+    std::sort(batch_raw.begin(), batch_raw.end(),
+              [](const RawHit& a, const RawHit& b) { return a.ne < b.ne; });
+    size_t h = 0;
+    for (size_t k = i; k < j; ++k) {
+      const BatchEntry& e = batch_entries[k - i];
+      raw.clear();
+      findings.clear();
+      for (; h < batch_raw.size() && batch_raw[h].ne <= e.end; ++h) {
+        RawHit r = batch_raw[h];
+        if (r.ne <= e.base) continue;  // ends on a separator
+        if (r.nb != kNoStart) {
+          if (r.nb < e.base) continue;  // spans a separator
+          r.nb -= e.base;
+        }
+        r.ne -= e.base;
+        raw.push_back(r);
+      }
+      if (!e.status.ok()) {
+        on_message(k, e.status, {});
+        continue;
+      }
+      if (raw.empty()) {
+        on_message(k, ok, {});
+        continue;
+      }
+      absl::Status s = Confirm(texts[k], options, nullptr);
+      on_message(k, s, s.ok() ? absl::Span<const Finding>(findings) : absl::Span<const Finding>());
+    }
+    i = j;
+  }
   return absl::OkStatus();
 }
 
@@ -235,6 +416,30 @@ absl::StatusOr<std::vector<Finding>> Scanner::Scan(std::string_view text,
   return impl_->findings;
 }
 
+absl::Status Scanner::ScanBatch(
+    absl::Span<const std::string_view> texts, const ScanOptions& options,
+    absl::FunctionRef<void(size_t, const absl::Status&, absl::Span<const Finding>)> on_message) {
+  BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return BusyError();
+  return impl_->RunBatch(texts, options, on_message);
+}
+
+absl::StatusOr<std::vector<std::vector<Finding>>> Scanner::ScanBatch(
+    absl::Span<const std::string_view> texts, const ScanOptions& options) {
+  std::vector<std::vector<Finding>> out(texts.size());
+  absl::Status first;
+  absl::Status st = ScanBatch(texts, options,
+                              [&](size_t i, const absl::Status& s, absl::Span<const Finding> fs) {
+                                if (!s.ok() && first.ok())
+                                  first = absl::Status(s.code(), absl::StrCat("message ", i, ": ",
+                                                                              s.message()));
+                                out[i].assign(fs.begin(), fs.end());
+                              });
+  if (!st.ok()) return st;
+  if (!first.ok()) return first;
+  return out;
+}
+
 absl::StatusOr<bool> Scanner::HasFinding(std::string_view text, Severity at_least,
                                          const ScanOptions& options) {
   ScanOptions o = options;
@@ -252,7 +457,7 @@ absl::StatusOr<Explanation> Scanner::Explain(std::string_view text, const ScanOp
   Explanation e;
   absl::Status st = impl_->Run(text, options, &e.traces);
   if (!st.ok()) return st;
-  e.normalized = impl_->norm;
+  e.normalized = impl_->norm.substr(0, impl_->norm_len);
   e.findings = impl_->findings;
   return e;
 }

@@ -39,6 +39,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "scriptqa/filter.h"
 #include "scriptqa/types.h"
 
@@ -159,6 +160,24 @@ class Scanner {
   // All findings. They view `text`: keep it alive while you use them.
   absl::StatusOr<std::vector<Finding>> Scan(std::string_view text,
                                             const ScanOptions& options = {});
+  // Many messages in one call, for archives and batch jobs: the same findings as Scan() on each
+  // message, at a fraction of the per-message cost (the messages are normalised into one buffer
+  // and the engine runs once per 64 KiB of them, not once per message). Calls `on_message` once
+  // per message, in input order, with the message's index, its status (what Scan() would have
+  // returned: InvalidArgument for InvalidUtf8::kReject, ResourceExhausted for a message that
+  // normalises to more than 4x its size) and its findings, which view texts[index] and are valid
+  // only during the call. The return value is not OK only when the whole call failed (a profile
+  // of another filter, the scanner in use elsewhere, an engine error); messages not yet passed to
+  // `on_message` then were not scanned. Does not allocate once the buffers are warm.
+  absl::Status ScanBatch(
+      absl::Span<const std::string_view> texts, const ScanOptions& options,
+      absl::FunctionRef<void(size_t index, const absl::Status& status,
+                             absl::Span<const Finding> findings)>
+          on_message);
+  // All findings of every message, one vector per message, in input order; fails with the first
+  // failing message's status, prefixed by its index ("message 17: ...").
+  absl::StatusOr<std::vector<std::vector<Finding>>> ScanBatch(
+      absl::Span<const std::string_view> texts, const ScanOptions& options = {});
   // Whether any finding at or above `at_least` is present: the gate a chat server needs.
   absl::StatusOr<bool> HasFinding(std::string_view text, Severity at_least,
                                   const ScanOptions& options = {});

@@ -11,6 +11,7 @@
 //   terms1000   1,000 generated terms (bench_util.h GenerateTerms, fixed seed)
 //   rules       bench/data/budget.rules: a frozen rule file exercising every confirmation feature
 //   default     the shipped packs (they change as the dictionaries are edited; see budget.json)
+//   batch       the shipped packs through Scanner::ScanBatch (the whole message set per call)
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
 #else  // without valgrind's header the program still runs; the test then reports a skip
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   int passes = 2;
   bool time = false;
   std::string messages_file;
-  std::vector<std::string> phases = {"normalize", "terms1000", "rules", "default"};
+  std::vector<std::string> phases = {"normalize", "terms1000", "rules", "default", "batch"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--passes=", 0) == 0) {
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--passes=N] [--messages=FILE] [--phases=normalize,terms1000,rules,"
-                   "default] [--time]\n",
+                   "default,batch] [--time]\n",
                    argv[0]);
       return 2;
     }
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
     } else if (phase == "rules") {
       filter = OrDie(scriptqa::Filter::FromFiles({scriptqa::bench::DataDir() + "/budget.rules"}),
                      "budget.rules");
-    } else if (phase == "default") {
+    } else if (phase == "default" || phase == "batch") {
       filter = OrDie(scriptqa::Filter::Default(), "default packs");
     } else {
       std::fprintf(stderr, "budget_scan: unknown phase '%s'\n", phase.c_str());
@@ -109,7 +110,25 @@ int main(int argc, char** argv) {
     scriptqa::Scanner scanner = OrDie(scriptqa::Scanner::Create(filter), "scanner");
     scriptqa::ScanOptions options;
     size_t findings = 0;
+    std::vector<std::string_view> views(msgs.begin(), msgs.end());
     auto pass = [&] {
+      if (phase == "batch") {
+        absl::Status st = scanner.ScanBatch(
+            views, options,
+            [&](size_t, const absl::Status& s, absl::Span<const scriptqa::Finding> fs) {
+              if (!s.ok()) {
+                std::fprintf(stderr, "budget_scan: scan failed: %s\n",
+                             std::string(s.message()).c_str());
+                std::exit(1);
+              }
+              findings += fs.size();
+            });
+        if (!st.ok()) {
+          std::fprintf(stderr, "budget_scan: batch failed: %s\n", std::string(st.message()).c_str());
+          std::exit(1);
+        }
+        return;
+      }
       for (const std::string& m : msgs) {
         absl::Status st = scanner.Scan(m, options, [&](const scriptqa::Finding&) {
           ++findings;
