@@ -31,7 +31,20 @@ namespace {
 
 class ScriptqaWorker : public Worker {
  public:
-  explicit ScriptqaWorker(Scanner scanner) : scanner_(std::move(scanner)) {}
+  ScriptqaWorker(Scanner scanner, bool batch) : scanner_(std::move(scanner)), batch_(batch) {}
+  size_t ScanMany(const std::vector<std::string_view>& texts) override {
+    if (!batch_) return Worker::ScanMany(texts);
+    spans_.clear();
+    absl::Status st = scanner_.ScanBatch(
+        texts, options_, [this](size_t, const absl::Status& s, absl::Span<const Finding> fs) {
+          if (!s.ok()) Die(std::string(s.message()));
+          for (const Finding& f : fs)
+            spans_.emplace_back(static_cast<uint32_t>(f.bytes.begin),
+                                static_cast<uint32_t>(f.bytes.end));
+        });
+    if (!st.ok()) Die(std::string(st.message()));
+    return spans_.size();
+  }
   size_t Scan(std::string_view text) override {
     spans_.clear();
     absl::Status st = scanner_.Scan(text, options_, [this](const Finding& f) {
@@ -44,24 +57,27 @@ class ScriptqaWorker : public Worker {
 
  private:
   Scanner scanner_;
+  bool batch_;
   ScanOptions options_;
 };
 
 class ScriptqaEngine : public Engine {
  public:
-  ScriptqaEngine(std::string name, std::shared_ptr<const Filter> filter, double build_ms)
-      : filter_(std::move(filter)) {
+  ScriptqaEngine(std::string name, std::shared_ptr<const Filter> filter, double build_ms,
+                 bool batch)
+      : filter_(std::move(filter)), batch_(batch) {
     name_ = std::move(name);
     build_ms_ = build_ms;
   }
   std::unique_ptr<Worker> NewWorker() const override {
     absl::StatusOr<Scanner> s = Scanner::Create(filter_);
     if (!s.ok()) Die(std::string(s.status().message()));
-    return std::make_unique<ScriptqaWorker>(*std::move(s));
+    return std::make_unique<ScriptqaWorker>(*std::move(s), batch_);
   }
 
  private:
   std::shared_ptr<const Filter> filter_;
+  bool batch_;
 };
 
 // ---- Hyperscan, raw ------------------------------------------------------------------------------
@@ -307,8 +323,8 @@ class IcuEngine : public Engine {
 }  // namespace
 
 std::unique_ptr<Engine> MakeScriptqaEngine(std::string name, std::shared_ptr<const Filter> filter,
-                                           double build_ms) {
-  return std::make_unique<ScriptqaEngine>(std::move(name), std::move(filter), build_ms);
+                                           double build_ms, bool batch) {
+  return std::make_unique<ScriptqaEngine>(std::move(name), std::move(filter), build_ms, batch);
 }
 std::unique_ptr<Engine> MakeHyperscanRawEngine(const std::vector<std::string>& terms) {
   return std::make_unique<HsEngine>(terms);

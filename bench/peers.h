@@ -2,6 +2,8 @@
 // spans it finds into a reused vector, so that each one pays for building its result.
 //
 //   scriptqa full        Scanner::Scan (callback form): normalise, match, confirm, build findings
+//   scriptqa batch       the same pipeline through Scanner::ScanBatch: what an archive audit or a
+//                        batch job uses (throughput only; per message it is scriptqa full)
 //   scriptqa match-only  the same with NormalizationOptions{fold_width, fold_case,
 //                        traditional_to_simplified, skip_noise = false} (see docs/benchmarks.md)
 //   hyperscan raw        hs_scan of the raw terms compiled with the literal API: the engine floor
@@ -30,6 +32,14 @@ class Worker {
   virtual ~Worker() = default;
   // Finds every match in `text`; returns how many (spans are left in spans()).
   virtual size_t Scan(std::string_view text) = 0;
+  // Scans every message of `texts` (as a batch where the engine has a batch form: only scriptqa
+  // does; the others scan one message at a time, which is their fastest way); returns the number
+  // of matches over all of them.
+  virtual size_t ScanMany(const std::vector<std::string_view>& texts) {
+    size_t n = 0;
+    for (std::string_view t : texts) n += Scan(t);
+    return n;
+  }
   const Spans& spans() const { return spans_; }
 
  protected:
@@ -51,7 +61,7 @@ class Engine {
 };
 
 std::unique_ptr<Engine> MakeScriptqaEngine(std::string name, std::shared_ptr<const Filter> filter,
-                                           double build_ms);
+                                           double build_ms, bool batch = false);
 std::unique_ptr<Engine> MakeHyperscanRawEngine(const std::vector<std::string>& terms);
 std::unique_ptr<Engine> MakeNaiveEngine(const std::vector<std::string>& terms);
 // Returns nullptr when built without RE2.
