@@ -169,6 +169,9 @@ enum class Kind : uint8_t { kError, kAgent, kCustomer, kOther };
 struct Meta {
   Kind kind = Kind::kError;
   bool greeting = false;
+  // The conversation of the previous agent or customer record of the batch (the worker compares,
+  // so that the ordered stage, which every worker waits for, need not).
+  bool same_conv = false;
   uint32_t conv_off = 0, conv_len = 0, agent_off = 0, agent_len = 0;
   int64_t time_ms = kNoTime;
 };
@@ -277,7 +280,7 @@ class Worker {
     b->counts = Counts();
     b->counts.Init(CategoryCount(), sh_.rule_category.size());
     example_count_.assign(sh_.rule_category.size(), 0);
-    last_agent_conv_.clear();
+    has_agent_conv_ = has_prev_conv_ = false;
     last_agent_ = nullptr;
     staged_.clear();
     stash_.clear();
@@ -670,10 +673,14 @@ class Worker {
     const std::string_view conv = View(st.conv), role = View(st.role), text = View(st.text),
                            agent_id = View(st.agent), shop = View(st.shop),
                            turn_str = View(st.turn_str);
-    std::string warning(View(st.warning));
-    c.warnings += !warning.empty();
-    if (!scan_status.ok())
-      absl::StrAppend(&warning, warning.empty() ? "" : "; ", "not scanned: ", scan_status.message());
+    c.warnings += st.warning.len > 0;
+    std::string warning;  // rare: built only when there is one
+    if (st.warning.len > 0 || !scan_status.ok()) {
+      warning.assign(View(st.warning));
+      if (!scan_status.ok())
+        absl::StrAppend(&warning, warning.empty() ? "" : "; ", "not scanned: ",
+                        scan_status.message());
+    }
 
     // Everything up to the findings in one claim: 160 bytes cover the keys, the line number, the
     // turn and the time.
@@ -745,7 +752,17 @@ class Worker {
     // Counters.
     Meta m;
     m.kind = kind;
-    m.conv_off = Intern(conv);
+    if (kind == Kind::kAgent || kind == Kind::kCustomer) {
+      m.same_conv = has_prev_conv_ && conv == View(prev_conv_);
+      if (!m.same_conv) {
+        prev_conv_ = st.conv;
+        prev_conv_off_ = Intern(conv);
+        has_prev_conv_ = true;
+      }
+      m.conv_off = prev_conv_off_;
+    } else {
+      m.conv_off = Intern(conv);
+    }
     m.conv_len = static_cast<uint32_t>(conv.size());
     m.time_ms = st.time_ms;
     if (kind == Kind::kAgent) {
@@ -756,9 +773,10 @@ class Worker {
       // Only the first agent reply of a conversation is checked for a greeting. A worker cannot know
       // which that is, but a reply that follows another agent reply of the same conversation in
       // this chunk is not it.
-      if (last_agent_conv_ != conv) {
+      if (!has_agent_conv_ || conv != View(agent_conv_)) {
         m.greeting = HasIdentityGreeting(text);
-        last_agent_conv_.assign(conv);
+        agent_conv_ = st.conv;
+        has_agent_conv_ = true;
       }
       AgentStats& a = AgentFor(agent);
       ++a.messages;
@@ -806,7 +824,10 @@ class Worker {
   std::vector<Staged> staged_;  // the chunk's records, parsed
   OutBuffer stash_;             // their strings
   std::vector<size_t> example_count_;
-  std::string last_agent_conv_;  // conversation of the previous agent message in this chunk
+  // Conversations of the chunk's previous agent message and previous agent or customer record.
+  Str agent_conv_, prev_conv_;
+  bool has_agent_conv_ = false, has_prev_conv_ = false;
+  uint32_t prev_conv_off_ = 0;  // prev_conv_ in the batch's arena
   AgentStats* last_agent_ = nullptr;  // AgentFor's cache: the counters of last_agent_name_
   std::string last_agent_name_;
 };
@@ -860,7 +881,8 @@ class OrderedStage {
     if (m.kind != Kind::kAgent && m.kind != Kind::kCustomer) return;
     ++tick_;
     std::string_view id(b.arena.data() + m.conv_off, m.conv_len);
-    if (last_ == nullptr || id != last_id_) {  // messages of a conversation usually come together
+    // Messages of a conversation usually come together.
+    if (last_ == nullptr || (!m.same_conv && id != last_id_)) {
       auto it = open_.find(AV(id));
       if (it == open_.end()) {
         if (open_.size() >= kMaxOpenConversations) Evict();
