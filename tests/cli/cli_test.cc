@@ -700,6 +700,24 @@ TEST_F(Cli, RecordsAcrossChunkBoundariesKeepTheirLines) {
   EXPECT_EQ(a.summary["records"]["errors"], 0);
 }
 
+TEST_F(Cli, AMessageTheLibraryRefusesIsKeptWithAWarning) {
+  // The chunk's messages are scanned in one batch: a message the library refuses (one that would
+  // normalise to more than 4x its size) gets its own warning; the messages around it are scanned.
+  std::string expanding;
+  for (int i = 0; i < 20000; ++i) expanding += "\xEF\xB7\xBA";  // U+FDFA: 3 bytes, 33 normalised
+  std::string in = Record("x", "agent", "这款是全网最低价") + "\n" + Record("x", "agent", expanding) +
+                   "\n" + Record("x", "agent", "绝对不会坏") + "\n";
+  Audit a = RunAudit("refused.jsonl", in, {"--fail-on", "none"});
+  ASSERT_EQ(a.run.code, 0) << a.run.err;
+  ASSERT_EQ(a.records.size(), 3u);
+  EXPECT_EQ(a.records[0]["findings"].size(), 1u);
+  EXPECT_TRUE(a.records[1]["findings"].empty());
+  ASSERT_TRUE(a.records[1].contains("warning")) << a.records[1].dump();
+  EXPECT_NE(a.records[1]["warning"].get<std::string>().find("not scanned"), std::string::npos);
+  EXPECT_EQ(a.records[2]["findings"].size(), 1u);
+  EXPECT_NE(a.run.err.find("refused.jsonl:2: warning: not scanned"), std::string::npos) << a.run.err;
+}
+
 TEST_F(Cli, TimesBefore1970StaySigned) {
   std::string in = Record("n", "customer", "在吗", ",\"timestamp\":\"1960-01-01T00:00:00Z\"") +
                    "\n" + Record("n", "agent", "好的", ",\"timestamp\":\"1960-01-01T00:00:10Z\"") + "\n";
