@@ -106,7 +106,8 @@ void Normalizer::BuildFastTables() {
   auto kind = [&](uint32_t cp) -> uint8_t {
     const uint32_t e = Lookup(cp);
     if (e == 0) return kFastKeep;
-    return (e & kSkip) ? kFastSkip : kFastOther;
+    if ((e & kSkip) == 0) return kFastOther;
+    return (e & kClause) ? kFastSkipClause : kFastSkip;
   };
   fast_ascii_.resize(128);
   for (uint32_t c = 0; c < 128; ++c) fast_ascii_[c] = kind(c);
@@ -349,6 +350,13 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
   size_t last_start = 0;          // output offset of the last emitted character
   uint32_t char_index = 0;        // index of the current source character
 
+  auto mark_clause = [&]() {
+    if (kWithMap) {
+      const uint32_t pos = static_cast<uint32_t>(n);
+      if (map->clause_breaks.empty() || map->clause_breaks.back() != pos)
+        map->clause_breaks.push_back(pos);
+    }
+  };
   auto record = [&](size_t from, uint32_t src_b, uint32_t src_e) {
     if (kWithMap) {
       for (size_t k = from; k < n; ++k) {
@@ -393,7 +401,7 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           if (k == kFastKeep) {
             cls |= kAsciiClasses.c[a];
             *w++ = static_cast<char>(a);
-          } else if (k != kFastSkip) {
+          } else if ((k & 1) == 0) {
             break;
           }
           ++p;
@@ -407,12 +415,68 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
         if (k == kFastKeep) {
           std::memcpy(w, p, 4);  // the capacity invariant leaves room for 4 bytes
           w += 3;
-        } else if (k != kFastSkip) {
+        } else if ((k & 1) == 0) {
           break;
         }
         p += 3;
       }
       n = static_cast<size_t>(w - o);
+      if (p >= end) break;
+    }
+    if (kWithMap && !kCollapse) {
+      // The same for the path that records offsets (run when a message has hits): kept ASCII and
+      // three-byte characters, with their map entries; everything else (removed characters too,
+      // which may end a clause) goes to the general code.
+      const uint8_t* const fast_ascii = fast_ascii_.data();
+      const uint16_t* const fast3_index = fast3_index_.data();
+      const uint8_t* const fast3_blocks = fast3_blocks_.data();
+      while (end - p >= 4) {
+        uint32_t word;
+        std::memcpy(&word, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        word = __builtin_bswap32(word);
+#endif
+        const uint32_t src_b = static_cast<uint32_t>(p - begin);
+        if ((word & 0x80u) == 0) {
+          const uint32_t a = word & 0x7Fu;
+          const uint8_t k = fast_ascii[a];
+          if (k != kFastKeep) {
+            if ((k & 1) == 0) break;
+            if (k == kFastSkipClause) mark_clause();
+            ++p;
+            ++char_index;
+            continue;
+          }
+          cls |= kAsciiClasses.c[a];
+          o[n] = static_cast<char>(a);
+          mb[n] = src_b;
+          me[n] = src_b + 1;
+          mc[n] = char_index;
+          ++n;
+          ++p;
+          ++char_index;
+          continue;
+        }
+        if ((word & 0xC0C0F0u) != 0x8080E0u) break;
+        const size_t block = fast3_index[word & 0x3F0Fu];
+        const uint8_t k = fast3_blocks[(block << 6) | ((word >> 16) & 0x3Fu)];
+        if (k != kFastKeep) {
+          if ((k & 1) == 0) break;
+          if (k == kFastSkipClause) mark_clause();
+          p += 3;
+          ++char_index;
+          continue;
+        }
+        std::memcpy(o + n, p, 4);  // the capacity invariant leaves room for 4 bytes
+        for (int k = 0; k < 3; ++k) {
+          mb[n + k] = src_b;
+          me[n + k] = src_b + 3;
+          mc[n + k] = char_index;
+        }
+        n += 3;
+        p += 3;
+        ++char_index;
+      }
       if (p >= end) break;
     }
     const unsigned c = p[0];
@@ -502,11 +566,7 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     const uint32_t src_b = static_cast<uint32_t>(p - begin);
     const uint32_t src_e = src_b + static_cast<uint32_t>(len);
     const size_t rest = static_cast<size_t>(end - p) - static_cast<size_t>(len);
-    if (kWithMap && (e & kClause)) {
-      const uint32_t pos = static_cast<uint32_t>(n);
-      if (map->clause_breaks.empty() || map->clause_breaks.back() != pos)
-        map->clause_breaks.push_back(pos);
-    }
+    if (kWithMap && (e & kClause)) mark_clause();
     if (e & kSkip) {
       // removed
     } else if (e & kMulti) {

@@ -97,7 +97,8 @@ class Normalizer {
 
   // The scan path's fast tables (Run without map or collapse): what to do with an ASCII byte or
   // a three-byte sequence, decided by the lead byte's nibble and the next two bytes' six bits.
-  static constexpr uint8_t kFastKeep = 0, kFastSkip = 1, kFastOther = 2;
+  // kFastSkip and kFastSkipClause have bit 0 set; kFastSkipClause also ends a clause.
+  static constexpr uint8_t kFastKeep = 0, kFastSkip = 1, kFastOther = 2, kFastSkipClause = 3;
   std::vector<uint8_t> fast_ascii_;    // 128 entries
   std::vector<uint16_t> fast3_index_;  // (word & 0x3F0F) -> block of 64 in fast3_blocks_
   std::vector<uint8_t> fast3_blocks_;  // kFast* per third byte
