@@ -310,12 +310,10 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
   char* o = out->data();
   uint32_t* mb = nullptr;  // map->src_begin
   uint32_t* me = nullptr;  // map->src_end
-  uint32_t* mc = nullptr;  // map->src_char
   auto bind_map = [&]() {
     if (kWithMap) {
       mb = map->src_begin.data();
       me = map->src_end.data();
-      mc = map->src_char.data();
     }
   };
   if (kWithMap) {
@@ -323,7 +321,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     if (map->src_begin.size() < cap) {
       map->src_begin.resize(cap);
       map->src_end.resize(cap);
-      map->src_char.resize(cap);
     }
     bind_map();
   }
@@ -341,7 +338,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     if (kWithMap) {
       map->src_begin.resize(cap);
       map->src_end.resize(cap);
-      map->src_char.resize(cap);
       bind_map();
     }
     return true;
@@ -362,7 +358,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
       for (size_t k = from; k < n; ++k) {
         mb[k] = src_b;
         me[k] = src_e;
-        mc[k] = char_index;
       }
     }
   };
@@ -451,7 +446,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           o[n] = static_cast<char>(a);
           mb[n] = src_b;
           me[n] = src_b + 1;
-          mc[n] = char_index;
           ++n;
           ++p;
           ++char_index;
@@ -471,7 +465,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
         for (int k = 0; k < 3; ++k) {
           mb[n + k] = src_b;
           me[n + k] = src_b + 3;
-          mc[n + k] = char_index;
         }
         n += 3;
         p += 3;
@@ -495,7 +488,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           const uint32_t src_b = static_cast<uint32_t>(p - begin);
           mb[n] = src_b;
           me[n] = src_b + 1;
-          mc[n] = char_index;
         }
         ++n;
         ++p;
@@ -524,7 +516,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
               for (int k = 0; k < 3; ++k) {
                 mb[n + k] = src_b;
                 me[n + k] = src_b + 3;
-                mc[n + k] = char_index;
               }
             }
             n += 3;
@@ -553,7 +544,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           for (int k = 0; k < len; ++k) {
             mb[n + k] = src_b;
             me[n + k] = src_b + static_cast<uint32_t>(len);
-            mc[n + k] = char_index;
           }
         }
         n += static_cast<size_t>(len);
@@ -597,7 +587,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
   if (kWithMap) {
     map->src_begin.resize(n);
     map->src_end.resize(n);
-    map->src_char.resize(n);
   }
   return !overflow;
 }

@@ -18,12 +18,10 @@ namespace scriptqa::internal {
 struct OffsetMap {
   std::vector<uint32_t> src_begin;  // per output byte: first byte of its source character
   std::vector<uint32_t> src_end;    // per output byte: one past the source character (or run)
-  std::vector<uint32_t> src_char;   // per output byte: character index of its source character
   std::vector<uint32_t> clause_breaks;  // output offsets before which a clause ended (sorted)
   void Clear() {
     src_begin.clear();
     src_end.clear();
-    src_char.clear();
     clause_breaks.clear();
   }
 };
