@@ -718,6 +718,24 @@ TEST_F(Cli, AMessageTheLibraryRefusesIsKeptWithAWarning) {
   EXPECT_NE(a.run.err.find("refused.jsonl:2: warning: not scanned"), std::string::npos) << a.run.err;
 }
 
+TEST_F(Cli, ConversationTableStaysBounded) {
+  // 100,000 open conversations at most: the least recently seen half is dropped when full, so a
+  // conversation that comes back after that counts as a new one; one seen all along does not.
+  std::string in;
+  in += Record("A", "customer", "在吗") + "\n";
+  for (int i = 0; i < 120000; ++i) {
+    in += Record("x" + std::to_string(i), "customer", "在吗") + "\n";
+    if (i % 1000 == 0) in += Record("B", "customer", "在吗") + "\n";
+  }
+  in += Record("A", "agent", "您好") + "\n";
+  in += Record("B", "agent", "您好") + "\n";
+  Audit a = RunAudit("many-conversations.jsonl", in, {"--fail-on", "none"});
+  ASSERT_EQ(a.run.code, 0) << a.run.err;
+  EXPECT_EQ(a.summary["records"]["total"], 120000 + 120 + 3);
+  EXPECT_EQ(a.summary["conversations"]["total"], 120000 + 2 + 1);  // A twice, B once
+  EXPECT_EQ(a.summary["conversations"]["greeting"]["checked"], 2);
+}
+
 TEST_F(Cli, TimesBefore1970StaySigned) {
   std::string in = Record("n", "customer", "在吗", ",\"timestamp\":\"1960-01-01T00:00:00Z\"") +
                    "\n" + Record("n", "agent", "好的", ",\"timestamp\":\"1960-01-01T00:00:10Z\"") + "\n";

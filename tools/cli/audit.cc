@@ -249,6 +249,38 @@ bool HasIdentityGreeting(std::string_view t) {
   return kWho.AnyIn(t) && kHello.AnyIn(t);
 }
 
+// Equality of short strings (keys, roles, conversation and agent ids) without a library call:
+// eight bytes at a time, the last word overlapping.
+inline bool SameBytes(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char *x = a.data(), *y = b.data();
+  if (n >= 8) {
+    uint64_t diff = 0;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      uint64_t u, v;
+      memcpy(&u, x + i, 8);
+      memcpy(&v, y + i, 8);
+      diff |= u ^ v;
+    }
+    uint64_t u, v;
+    memcpy(&u, x + n - 8, 8);
+    memcpy(&v, y + n - 8, 8);
+    return (diff | (u ^ v)) == 0;
+  }
+  if (n >= 4) {
+    uint32_t u0, u1, v0, v1;
+    memcpy(&u0, x, 4);
+    memcpy(&u1, x + n - 4, 4);
+    memcpy(&v0, y, 4);
+    memcpy(&v1, y + n - 4, 4);
+    return ((u0 ^ v0) | (u1 ^ v1)) == 0;
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (x[i] != y[i]) return false;
+  return true;
+}
+
 // Field positions in a CSV header / keys in a JSON object.
 enum Field : int { kConv, kTurn, kRole, kText, kTime, kAgent, kShop, kFieldCount };
 
@@ -380,26 +412,6 @@ class Worker {
     }
   }
 
-  // Key comparison without a library call for the usual short keys: two overlapping loads
-  // cover 4..16 bytes.
-  static bool SameKey(std::string_view a, std::string_view b) {
-    size_t n = a.size();
-    if (n != b.size()) return false;
-    const char *x = a.data(), *y = b.data();
-    auto same = [&](auto word) {
-      constexpr size_t w = sizeof word;
-      decltype(word) x0, x1, y0, y1;
-      memcpy(&x0, x, w);
-      memcpy(&x1, x + n - w, w);
-      memcpy(&y0, y, w);
-      memcpy(&y1, y + n - w, w);
-      return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-    };
-    if (n >= 8 && n <= 16) return same(uint64_t{});
-    if (n >= 4 && n < 8) return same(uint32_t{});
-    return memcmp(x, y, n) == 0;
-  }
-
   static bool Blank(std::string_view s) {
     for (char c : s)
       if (c != ' ' && c != '\t' && c != '\r') return false;
@@ -459,7 +471,7 @@ class Worker {
     std::array<bool, kFieldCount> has{};
     for (simdjson::dom::key_value_pair kv : obj) {
       int f = 0;
-      while (f < kFieldCount && !SameKey(kv.key, sh_.names[f])) ++f;
+      while (f < kFieldCount && !SameBytes(kv.key, sh_.names[f])) ++f;
       if (f == kFieldCount || has[f]) continue;
       simdjson::dom::element v = kv.value;
       if (v.is_null()) continue;
@@ -586,10 +598,10 @@ class Worker {
     st.line = line_;
     st.kind = Kind::kOther;
     for (std::string_view role : sh_.agent_roles)
-      if (SameKey(r.role, role)) st.kind = Kind::kAgent;
+      if (SameBytes(r.role, role)) st.kind = Kind::kAgent;
     if (st.kind == Kind::kOther)
       for (std::string_view role : sh_.customer_roles)
-        if (SameKey(r.role, role)) st.kind = Kind::kCustomer;
+        if (SameBytes(r.role, role)) st.kind = Kind::kCustomer;
     st.conv = Keep(r.conv);
     st.role = Keep(r.role);
     st.text = Keep(r.text);
@@ -671,7 +683,7 @@ class Worker {
 
   // The batch's counters of an agent; consecutive messages are usually by the same agent.
   AgentStats& AgentFor(std::string_view agent) {
-    if (last_agent_ != nullptr && agent == last_agent_name_) return *last_agent_;
+    if (last_agent_ != nullptr && SameBytes(agent, last_agent_name_)) return *last_agent_;
     Counts& c = b_->counts;
     auto it = c.agents.find(AV(agent));
     if (it == c.agents.end()) {
@@ -779,7 +791,7 @@ class Worker {
     Meta m;
     m.kind = kind;
     if (kind == Kind::kAgent || kind == Kind::kCustomer) {
-      m.same_conv = has_prev_conv_ && conv == View(prev_conv_);
+      m.same_conv = has_prev_conv_ && SameBytes(conv, View(prev_conv_));
       if (!m.same_conv) {
         prev_conv_ = st.conv;
         prev_conv_off_ = Intern(conv);
@@ -799,7 +811,7 @@ class Worker {
       // Only the first agent reply of a conversation is checked for a greeting. A worker cannot know
       // which that is, but a reply that follows another agent reply of the same conversation in
       // this chunk is not it.
-      if (!has_agent_conv_ || conv != View(agent_conv_)) {
+      if (!has_agent_conv_ || !SameBytes(conv, View(agent_conv_))) {
         m.greeting = HasIdentityGreeting(text);
         agent_conv_ = st.conv;
         has_agent_conv_ = true;
@@ -910,11 +922,11 @@ class OrderedStage {
     ++tick_;
     std::string_view id(b.arena.data() + m.conv_off, m.conv_len);
     // Messages of a conversation usually come together.
-    if (last_ == nullptr || (!m.same_conv && id != last_id_)) {
+    if (last_ == nullptr || (!m.same_conv && !SameBytes(id, last_id_))) {
       auto it = open_.find(AV(id));
       if (it == open_.end()) {
         if (open_.size() >= kMaxOpenConversations) Evict();
-        it = open_.emplace(std::string(id), ConvState{}).first;
+        it = open_.emplace(StoreId(AV(id)), ConvState{}).first;
         ++res_->conversations;
       }
       last_ = &it->second;
@@ -930,7 +942,7 @@ class OrderedStage {
       return;
     }
     std::string_view agent_id(b.arena.data() + m.agent_off, m.agent_len);
-    if (last_agent_ == nullptr || agent_id != last_agent_name_) {
+    if (last_agent_ == nullptr || !SameBytes(agent_id, last_agent_name_)) {
       last_agent_ = &res_->counts.agents[AV(agent_id)];  // valid until the next insertion
       last_agent_name_.assign(agent_id);
     }
@@ -972,16 +984,41 @@ class OrderedStage {
     for (const auto& [id, s] : open_) seen.push_back(s.last_seen);
     std::nth_element(seen.begin(), seen.begin() + seen.size() / 2, seen.end());
     uint64_t cut = seen[seen.size() / 2];
-    for (auto it = open_.begin(); it != open_.end();) {
-      auto cur = it++;
-      if (cur->second.last_seen < cut) open_.erase(cur);
-    }
+    // Rebuild the table and its id storage with the survivors.
+    std::vector<std::unique_ptr<char[]>> old_blocks = std::move(id_blocks_);
+    id_blocks_.clear();
+    id_left_ = 0;
+    absl::flat_hash_map<absl::string_view, ConvState> kept;
+    kept.reserve(open_.size() / 2 + 1);
+    for (const auto& [id, s] : open_)
+      if (s.last_seen >= cut) kept.emplace(StoreId(id), s);
+    open_.swap(kept);
   }
 
+  // Conversation ids live in large blocks, not one allocation each (a new conversation every
+  // dozen records; the allocator's bookkeeping showed in the main thread's profile).
+  absl::string_view StoreId(absl::string_view id) {
+    if (id_left_ < id.size()) {
+      size_t n = std::max(kIdBlock, id.size());
+      id_blocks_.emplace_back(new char[n]);
+      id_next_ = id_blocks_.back().get();
+      id_left_ = n;
+    }
+    if (!id.empty()) memcpy(id_next_, id.data(), id.size());
+    absl::string_view stored(id_next_, id.size());
+    id_next_ += id.size();
+    id_left_ -= id.size();
+    return stored;
+  }
+
+  static constexpr size_t kIdBlock = 1 << 20;
   const AuditConfig& cfg_;
   AuditResult* res_;
   const int64_t first_limit_ms_, reply_limit_ms_;
-  absl::flat_hash_map<std::string, ConvState> open_;
+  absl::flat_hash_map<absl::string_view, ConvState> open_;  // keys in id_blocks_
+  std::vector<std::unique_ptr<char[]>> id_blocks_;
+  char* id_next_ = nullptr;
+  size_t id_left_ = 0;
   ConvState* last_ = nullptr;  // the entry of last_id_ (pointers are stable until the next insert)
   AgentStats* last_agent_ = nullptr;  // the entry of last_agent_name_ in res_->counts.agents
   std::string last_agent_name_;
