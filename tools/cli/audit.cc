@@ -251,10 +251,7 @@ bool HasIdentityGreeting(std::string_view t) {
 
 // Equality of short strings (keys, roles, conversation and agent ids) without a library call:
 // eight bytes at a time, the last word overlapping.
-inline bool SameBytes(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  const char *x = a.data(), *y = b.data();
+__attribute__((always_inline)) inline bool SameBytesOfSize(const char* x, const char* y, size_t n) {
   if (n >= 8) {
     uint64_t diff = 0;
     for (size_t i = 0; i + 8 < n; i += 8) {
@@ -279,6 +276,11 @@ inline bool SameBytes(std::string_view a, std::string_view b) {
   for (size_t i = 0; i < n; ++i)
     if (x[i] != y[i]) return false;
   return true;
+}
+
+// The size test inline at every call (most keys differ in size); the bytes only then.
+__attribute__((always_inline)) inline bool SameBytes(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && SameBytesOfSize(a.data(), b.data(), a.size());
 }
 
 // Field positions in a CSV header / keys in a JSON object.

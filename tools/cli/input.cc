@@ -166,8 +166,11 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
 void ChunkReader::Reserve(size_t n) {
   size_t need = len_ + n + kChunkPadding;
   if (buf_.size() >= need) return;
-  if (need <= buf_.capacity()) {  // use what is allocated, zero-filling only the gap
-    buf_.resize(buf_.capacity());
+  if (need <= buf_.capacity()) {
+    // Zero-fills only [size, need): a recycled chunk buffer comes back with its size at its old
+    // cut, a few hundred bytes short of what a read needs. (Growing to the capacity instead
+    // zero-filled up to half a megabyte per chunk.)
+    buf_.resize(need);
     return;
   }
   // Grow geometrically, copying only the live bytes (string::resize would copy all of them).
