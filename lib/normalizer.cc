@@ -306,7 +306,9 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
 
   size_t cap = base + in.size() + kSlack;
   if (out->size() < cap) out->resize(end_out ? std::max(cap, out->size() * 2) : cap);
-  cap = out->size();
+  // Without a map, all of *out is room. With one, the map's arrays are sized to the room asked
+  // for, not to *out, which may be far larger after an earlier long message.
+  if (!kWithMap) cap = out->size();
   char* o = out->data();
   uint32_t* mb = nullptr;  // map->src_begin
   uint32_t* me = nullptr;  // map->src_end

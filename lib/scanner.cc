@@ -53,6 +53,10 @@ class ScannerImpl {
   std::vector<BatchEntry> batch_entries;
   std::vector<RawHit> batch_raw;
 
+  // Frees buffers grown past 8 MiB by a very long message: called as each call begins, so the
+  // memory of one long message is held only until the next call.
+  void TrimBuffers();
+
   // Runs the pipeline on `text`; fills `findings`. Caller holds `busy`.
   absl::Status Run(std::string_view text, const ScanOptions& options,
                    std::vector<Trace>* traces);
@@ -220,8 +224,19 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   return absl::OkStatus();
 }
 
+void ScannerImpl::TrimBuffers() {
+  // After a very long message, give the memory back instead of keeping it for the scanner's life.
+  constexpr size_t kKeep = 8 << 20;
+  if (norm.size() > kKeep) std::string().swap(norm), norm_len = 0;
+  if (batch.size() > 2 * kKeep) std::string().swap(batch);
+  if (gated.size() > 2 * kKeep) std::string().swap(gated);
+  if (map.src_begin.capacity() > kKeep) OffsetMap().src_begin.swap(map.src_begin);
+  if (map.src_end.capacity() > kKeep) OffsetMap().src_end.swap(map.src_end);
+}
+
 absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
                               std::vector<Trace>* traces) {
+  TrimBuffers();
   findings.clear();
   raw.clear();
   if (traces) traces->clear();
@@ -253,6 +268,7 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
 absl::Status ScannerImpl::RunBatch(
     absl::Span<const std::string_view> texts, const ScanOptions& options,
     absl::FunctionRef<void(size_t, const absl::Status&, absl::Span<const Finding>)> on_message) {
+  TrimBuffers();
   absl::Status st = Begin(options);
   if (!st.ok()) return st;
   constexpr size_t kBatchBytes = 64 << 10;  // normalised bytes per engine call: stays in L2

@@ -222,27 +222,39 @@ TEST(Limits, HundredThousandFindingsInOneMessage) {
   EXPECT_EQ(fs->size(), 100000u);
 }
 
-// OPEN (docs/reliability.md): the offset map takes 12 bytes per *normalised* byte, and U+FDFA
-// normalises to 33 bytes, so 32 MiB of it with one hit needs about 4.5 GB, and the allocation
-// failure escapes as std::bad_alloc (the process aborts). Bounded memory, or a clean error status,
-// is expected. Runs in a child with a 2 GiB address-space limit (not meaningful under ASan).
-TEST(Limits, DISABLED_OpenExpandingCharactersNeedBoundedMemory) {
+// Regression (was open): the offset map takes 8 bytes per *normalised* byte, and U+FDFA normalises
+// to 33 bytes, so 32 MiB of it with one hit needed gigabytes, and the allocation failure escaped
+// as std::bad_alloc. Now a message that normalises to more than 4x its size + 64 KiB is refused
+// with ResourceExhausted before any map is built, by Scan and ScanBatch alike. Runs in a child
+// with a 2 GiB address-space limit (not under ASan, whose shadow memory needs more).
+TEST(Limits, ExpandingCharactersAreRefusedWithBoundedMemory) {
   const std::string text = limits::Repeat("\xef\xb7\xba", (32u << 20) / 3) + "加微信";
   auto filter = Default();
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+#if !defined(__SANITIZE_ADDRESS__)
     rlimit as{size_t{2} << 30, size_t{2} << 30};
     setrlimit(RLIMIT_AS, &as);
+#endif
     auto s = Scanner::Create(filter);
-    auto r = s->Scan(text);  // findings or an error status: both fine; an abort is not
-    (void)r;
-    _exit(0);
+    auto r = s->Scan(text);
+    if (r.ok() || r.status().code() != absl::StatusCode::kResourceExhausted) _exit(2);
+    const std::string_view views[] = {"加微信", text, "最低价"};
+    int ok_findings = 0, exhausted = 0;
+    absl::Status st = s->ScanBatch(
+        views, {}, [&](size_t, const absl::Status& m, absl::Span<const Finding> fs) {
+          if (m.code() == absl::StatusCode::kResourceExhausted) ++exhausted;
+          if (m.ok() && fs.size() == 1) ++ok_findings;
+        });
+    _exit(st.ok() && exhausted == 1 && ok_findings == 2 ? 0 : 3);
   }
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "the scan ended with signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+      << "the child ended with " << (WIFSIGNALED(status) ? "signal " : "exit code ")
+      << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status))
+      << " (2: Scan did not refuse the message; 3: ScanBatch did not refuse it alone)";
 }
 
 }  // namespace
