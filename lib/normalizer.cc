@@ -320,6 +320,7 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
   };
   if (kWithMap) {
     map->clause_breaks.clear();
+    map->valid_utf8 = true;
     if (map->src_begin.size() < cap) {
       map->src_begin.resize(cap);
       map->src_end.resize(cap);
@@ -536,6 +537,7 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           *invalid_at = static_cast<size_t>(p - begin);
         cp = 0xFFFD;
         invalid = true;
+        if (kWithMap) map->valid_utf8 = false;
       }
       e = cp < 0x110000 ? blocks[(static_cast<size_t>(stage1[cp >> 7]) << 7) | (cp & 127)] : 0;
       if (!kCollapse && e == 0 && !invalid) {

@@ -19,10 +19,14 @@ struct OffsetMap {
   std::vector<uint32_t> src_begin;  // per output byte: first byte of its source character
   std::vector<uint32_t> src_end;    // per output byte: one past the source character (or run)
   std::vector<uint32_t> clause_breaks;  // output offsets before which a clause ended (sorted)
+  // Set by Normalizer when it builds the whole map of a text with no invalid UTF-8 (findings
+  // then count characters the cheap way); false otherwise, e.g. for maps spliced together.
+  bool valid_utf8 = false;
   void Clear() {
     src_begin.clear();
     src_end.clear();
     clause_breaks.clear();
+    valid_utf8 = false;
   }
 };
 

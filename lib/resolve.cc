@@ -334,9 +334,12 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
     fd.rule = c.rule;
     fd.severity = c.severity;
     fd.bytes = {c.ob, c.oe};
-    chars += CountChars(text.substr(cursor, fd.bytes.begin - cursor));
+    auto count = [&](std::string_view t) {
+      return map.valid_utf8 ? CountValidChars(t) : CountChars(t);
+    };
+    chars += count(text.substr(cursor, fd.bytes.begin - cursor));
     cursor = fd.bytes.begin;
-    fd.chars = {chars, chars + CountChars(text.substr(fd.bytes.begin, fd.bytes.size()))};
+    fd.chars = {chars, chars + count(text.substr(fd.bytes.begin, fd.bytes.size()))};
     fd.text = text.substr(fd.bytes.begin, fd.bytes.size());
     findings->push_back(fd);
   }
