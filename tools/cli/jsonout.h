@@ -86,6 +86,7 @@ struct JsonCursor {
     p += N - 1;
   }
   void Raw(std::string_view s) {
+    if (s.empty()) return;  // s.data() may be null
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   }
@@ -114,6 +115,7 @@ class OutBuffer {
   void Commit(char* end) { size_ = static_cast<size_t>(end - p_.get()); }
 
   OutBuffer& operator+=(std::string_view s) {
+    if (s.empty()) return *this;  // s.data() may be null: no memcpy from it
     char* d = Claim(s.size());
     std::memcpy(d, s.data(), s.size());
     size_ += s.size();
