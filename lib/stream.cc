@@ -900,8 +900,13 @@ void StreamScannerImpl::Report(Hit& h) {
   fd.bytes = {map.src_begin[h.raw.nb], map.src_end[h.raw.ne - 1]};
   if (!reported_spans.insert({&r, fd.bytes.begin, fd.bytes.end}).second) return;
   const std::string_view t = text;
-  if (fd.bytes.begin < counted_bytes) counted_bytes = counted_chars = 0;
-  counted_chars += internal::CountChars(t.substr(counted_bytes, fd.bytes.begin - counted_bytes));
+  // Findings of different categories can come a little out of order: count back from the last
+  // one rather than from the start of the message (both offsets are character boundaries).
+  if (fd.bytes.begin < counted_bytes) {
+    counted_chars -= internal::CountChars(t.substr(fd.bytes.begin, counted_bytes - fd.bytes.begin));
+  } else {
+    counted_chars += internal::CountChars(t.substr(counted_bytes, fd.bytes.begin - counted_bytes));
+  }
   counted_bytes = fd.bytes.begin;
   fd.chars = {counted_chars, counted_chars + internal::CountChars(t.substr(fd.bytes.begin, fd.bytes.size()))};
   fd.text = std::string_view(text).substr(fd.bytes.begin, fd.bytes.size());

@@ -2,6 +2,7 @@
 // decisions Explain() reports, and that a profile changes nothing it should not.
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <random>
 
 #include "scriptqa/scanner.h"
@@ -66,12 +67,15 @@ std::vector<Finding> ScanWith(const ProfileOptions& po, const std::string& text,
   auto profile = Profile::Create(TestFilter(), po);
   EXPECT_TRUE(profile.ok()) << profile.status();
   if (!profile.ok()) return {};
-  // Findings of deny terms point to the profile's rule: keep every profile alive.
+  // Findings of deny terms point to the profile's rule, and every finding's `text` views the
+  // scanned message: keep both alive (callers pass temporaries; ASan caught the dangling view).
   static auto* keep = new std::vector<std::shared_ptr<const Profile>>();
   keep->push_back(*profile);
+  static auto* texts = new std::deque<std::string>();
+  texts->push_back(text);
   static auto* scanner = new Scanner(*Scanner::Create(TestFilter()));
   so.profile = profile->get();
-  auto fs = scanner->Scan(text, so);
+  auto fs = scanner->Scan(texts->back(), so);
   EXPECT_TRUE(fs.ok()) << fs.status();
   return fs.ok() ? *fs : std::vector<Finding>{};
 }
