@@ -170,14 +170,16 @@ void CaptureOrThrow(PyObject* o, TextRef* t) {
     throw py::type_error(std::string("expected str or bytes, got ") + Py_TYPE(o)->tp_name);
 }
 
-// Writes the UTF-8 form of p[0, n) at the start of `out` and stores its length in `*len`. `out`
-// only grows (its size is the scanner's high-water mark, not the text's length): resizing it down
-// and up again for every message would zero-fill the difference each time.
+// Writes the UTF-8 form of p[0, n) into `out` from `at` on and stores its length in `*len`. `out`
+// only grows (its size is a high-water mark, not the text's length): resizing it down and up
+// again for every message would zero-fill the difference each time.
 template <typename Unit>
-Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out, size_t* len) {
+Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out, size_t at,
+                     size_t* len) {
   const size_t most = static_cast<size_t>(n) * (sizeof(Unit) == 1 ? 2 : sizeof(Unit) == 2 ? 3 : 4);
-  if (out->size() < most) out->resize(most);
-  char* w = out->data();
+  if (out->size() < at + most) out->resize(std::max(at + most, 2 * out->size()));
+  char* const start = out->data() + at;
+  char* w = start;
   for (Py_ssize_t i = 0; i < n; ++i) {
     uint32_t c = p[i];
     if (c < 0x80) {
@@ -201,30 +203,44 @@ Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out
       *w++ = static_cast<char>(0x80 | (c & 0x3F));
     }
   }
-  *len = static_cast<size_t>(w - out->data());
+  *len = static_cast<size_t>(w - start);
   return -1;
+}
+
+// Where the UTF-8 form of a text is: in place (ASCII str, bytes), or at buf[at, at + len).
+struct Utf8Piece {
+  const char* in_place;  // nullptr: in the buffer
+  size_t at, len;
+  std::string_view View(const std::string& buf) const {
+    return in_place ? std::string_view(in_place, len) : std::string_view(buf.data() + at, len);
+  }
+};
+
+// The UTF-8 form of `t`, written into `buf` from `at` on unless it can be read in place. Needs no
+// GIL. Returns the str index of the first lone surrogate (strict mode), else -1.
+Py_ssize_t EncodeAt(const TextRef& t, bool replace, std::string* buf, size_t at, Utf8Piece* out) {
+  out->in_place = nullptr;
+  out->at = at;
+  switch (t.kind) {
+    case 0:
+      out->in_place = static_cast<const char*>(t.data);
+      out->len = static_cast<size_t>(t.len);
+      return -1;
+    case PyUnicode_1BYTE_KIND:
+      return Transcode(static_cast<const Py_UCS1*>(t.data), t.len, replace, buf, at, &out->len);
+    case PyUnicode_2BYTE_KIND:
+      return Transcode(static_cast<const Py_UCS2*>(t.data), t.len, replace, buf, at, &out->len);
+    default:
+      return Transcode(static_cast<const Py_UCS4*>(t.data), t.len, replace, buf, at, &out->len);
+  }
 }
 
 // UTF-8 view of `t`, in place when possible, else in `buf`. Needs no GIL. Returns the str index
 // of the first lone surrogate (strict mode), else -1.
 Py_ssize_t Encode(const TextRef& t, bool replace, std::string* buf, std::string_view* out) {
-  Py_ssize_t bad = -1;
-  size_t len = 0;
-  switch (t.kind) {
-    case 0:
-      *out = std::string_view(static_cast<const char*>(t.data), static_cast<size_t>(t.len));
-      return -1;
-    case PyUnicode_1BYTE_KIND:
-      bad = Transcode(static_cast<const Py_UCS1*>(t.data), t.len, replace, buf, &len);
-      break;
-    case PyUnicode_2BYTE_KIND:
-      bad = Transcode(static_cast<const Py_UCS2*>(t.data), t.len, replace, buf, &len);
-      break;
-    default:
-      bad = Transcode(static_cast<const Py_UCS4*>(t.data), t.len, replace, buf, &len);
-      break;
-  }
-  *out = std::string_view(buf->data(), len);
+  Utf8Piece piece;
+  const Py_ssize_t bad = EncodeAt(t, replace, buf, 0, &piece);
+  if (bad < 0) *out = piece.View(*buf);
   return bad;
 }
 
@@ -295,6 +311,9 @@ struct Slot {
   sq::Scanner scanner;
   std::string buf;
   Collected collected;
+  // scan_many: the UTF-8 forms of a chunk of messages (in place or in `buf`) and their views.
+  std::vector<Utf8Piece> pieces;
+  std::vector<std::string_view> views;
 };
 
 std::atomic<uint64_t> g_next_serial{1};
@@ -638,38 +657,71 @@ struct Job {
   const NativeOptions* options = nullptr;
 };
 
+// Scans messages [begin, end) of the job with one Scanner::ScanBatch call (the engine runs once
+// per 64 KiB of messages instead of once per message). Records the first failure of the range in
+// `w` and returns whether there was one.
+bool ScanChunk(Job& job, Slot& s, Worker& w, Py_ssize_t begin, Py_ssize_t end) {
+  // UTF-8 forms first (the buffer may move while it grows), up to the first lone surrogate.
+  s.pieces.resize(static_cast<size_t>(end - begin));
+  size_t used = 0;
+  Py_ssize_t stop = end, bad = -1;
+  for (Py_ssize_t i = begin; i < end; ++i) {
+    Utf8Piece& p = s.pieces[static_cast<size_t>(i - begin)];
+    bad = EncodeAt(job.refs[i], job.options->replace, &s.buf, used, &p);
+    if (bad >= 0) {
+      stop = i;
+      break;
+    }
+    if (!p.in_place) used += p.len;
+  }
+  s.views.resize(static_cast<size_t>(stop - begin));
+  for (size_t k = 0; k < s.views.size(); ++k) s.views[k] = s.pieces[k].View(s.buf);
+
+  // Messages before a lone surrogate are scanned: one of them may fail first.
+  bool failed = false;
+  size_t passed = 0;
+  absl::Status st = s.scanner.ScanBatch(
+      s.views, job.options->options,
+      [&](size_t k, const absl::Status& ms, absl::Span<const sq::Finding> findings) {
+        passed = k + 1;
+        if (failed) return;
+        const Py_ssize_t i = begin + static_cast<Py_ssize_t>(k);
+        if (!ms.ok()) {
+          w.fail_message = i;
+          w.fail_status = ms;
+          failed = true;
+          return;
+        }
+        for (const sq::Finding& f : findings)
+          w.collected.Add(static_cast<uint32_t>(i), f, Templated(*job.filter, f.rule));
+      });
+  if (!failed && !st.ok()) {  // the whole call failed: at the first message not passed back
+    w.fail_message = begin + static_cast<Py_ssize_t>(passed);
+    w.fail_status = st;
+    failed = true;
+  }
+  if (!failed && stop < end) {
+    w.fail_message = stop;
+    w.fail_position = bad;
+    failed = true;
+  }
+  return failed;
+}
+
 void RunWorker(Job& job, Slot& s, Worker& w) {
   for (;;) {
     if (job.stop.load(std::memory_order_relaxed)) return;
     const Py_ssize_t begin = job.next.fetch_add(job.chunk, std::memory_order_relaxed);
     if (begin >= job.n) return;
     const Py_ssize_t end = std::min(job.n, begin + job.chunk);
-    Py_ssize_t i = begin;
-    for (; i < end; ++i) {
-      std::string_view view;
-      Py_ssize_t bad = Encode(job.refs[i], job.options->replace, &s.buf, &view);
-      if (bad >= 0) {
-        w.fail_message = i;
-        w.fail_position = bad;
-        break;
-      }
-      absl::Status st = s.scanner.Scan(view, job.options->options, [&](const sq::Finding& f) {
-        w.collected.Add(static_cast<uint32_t>(i), f, Templated(*job.filter, f.rule));
-        return sq::ScanControl::kContinue;
-      });
-      if (!st.ok()) {
-        w.fail_message = i;
-        w.fail_status = st;
-        break;
-      }
-    }
-    if (i < end) job.stop.store(true, std::memory_order_relaxed);
+    const bool failed = ScanChunk(job, s, w, begin, end);
+    if (failed) job.stop.store(true, std::memory_order_relaxed);
     job.done.fetch_add(end - begin, std::memory_order_release);  // all of the chunk, even on failure
     {
       std::lock_guard<std::mutex> lock(job.mu);
     }
     job.cv.notify_all();
-    if (i < end) return;
+    if (failed) return;
   }
 }
 

@@ -294,3 +294,20 @@ def test_finalizer_that_empties_the_input_while_results_are_built(default_filter
             assert got == expected
     finally:
         gc.set_threshold(*old)
+
+
+@pytest.mark.parametrize("threads,chunk_size", [(1, 64), (2, 64), (2, 5), (3, 1)])
+def test_scan_many_first_failure_of_either_kind(default_filter, messages, threads, chunk_size):
+    # Invalid UTF-8 in bytes is found by the scan of a chunk, a lone surrogate before it (while
+    # the chunk's texts are read): whichever comes first in the batch is reported, also when
+    # both are in one chunk.
+    batch = _many_messages(messages, 2000)
+    for bad_bytes_at, surrogate_at in ((100, 103), (103, 100), (1500, 1501), (7, 700), (1999, 64)):
+        bad = list(batch)
+        bad[bad_bytes_at] = b"ok\xff"
+        bad[surrogate_at] = "ab\ud800"
+        with pytest.raises(scriptqa.EncodingError) as info:
+            default_filter.scan_many(bad, threads=threads, chunk_size=chunk_size)
+        assert (info.value.index, info.value.position) == (min(bad_bytes_at, surrogate_at), 2)
+        got = default_filter.scan_many(bad, threads=threads, chunk_size=chunk_size, errors="replace")
+        assert got == [default_filter.scan(m, errors="replace") for m in bad]
