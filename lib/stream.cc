@@ -372,6 +372,19 @@ class BusyGuard {
   bool acquired_;
 };
 
+// Scanner::Scan refuses a message that normalises to more than Normalizer::MaxOutput(size) bytes
+// (ResourceExhausted; U+FDFA expands elevenfold, and the offset map takes 12 bytes per normalised
+// byte). A stream applies the same bound to every prefix it normalises, so that its memory is
+// bounded too: it refuses every message Scan refuses, as soon as the text so far exceeds the bound
+// (found in Finish(), with Scan's very status), and also one whose expansion comes first and is
+// only diluted by text sent later.
+absl::Status ExpansionError(size_t size, bool whole) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      whole ? "message of " : "the first ", size, whole ? " bytes normalises" : " bytes of the message normalise",
+      " to more than ", Normalizer::MaxOutput(size),
+      " bytes (4x + 64 KiB; e.g. a long run of U+FDFA); not scanned"));
+}
+
 absl::Status BusyError() {
   return absl::FailedPreconditionError(
       "stream scanner is already in use (called from two threads at once, or from inside a "
@@ -624,18 +637,25 @@ absl::Status StreamScannerImpl::NormalizeMore(bool final) {
   const std::string_view seg(text.data() + decoded, end - decoded);
   size_t invalid_at = std::string::npos;
   const size_t base = norm.size();
+  const bool collapse = f->options.normalization.collapse_repeats;
+  const size_t limit = internal::Normalizer::MaxOutput(end);
+  // Room for this batch; with collapse_repeats its first character may still merge into the last
+  // one (at most 4 bytes), so the bound is checked again after splicing.
+  const size_t room = (limit > base ? limit - base : 0) + (collapse ? 4 : 0);
   if (lazy_map) {
-    f->normalizer->Normalize(seg, &seg_norm, nullptr, &invalid_at);
+    if (!f->normalizer->Normalize(seg, &seg_norm, nullptr, &invalid_at, nullptr, room))
+      return internal::ExpansionError(end, final);
     if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
       return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
     norm.append(seg_norm);
   } else {
-    f->normalizer->Normalize(seg, &seg_norm, &seg_map, &invalid_at);
+    if (!f->normalizer->Normalize(seg, &seg_norm, &seg_map, &invalid_at, nullptr, room))
+      return internal::ExpansionError(end, final);
     if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
       return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
     // With collapse_repeats, a run that continues across the junction stays one character.
     size_t drop = 0;
-    if (f->options.normalization.collapse_repeats && base > 0 && !seg_norm.empty()) {
+    if (collapse && base > 0 && !seg_norm.empty()) {
       const uint32_t last = internal::CpBefore(norm, base);
       int len;
       const auto* q = reinterpret_cast<const unsigned char*>(seg_norm.data());
@@ -650,6 +670,7 @@ absl::Status StreamScannerImpl::NormalizeMore(bool final) {
         } while (k > 0 && (static_cast<unsigned char>(norm[k]) & 0xC0) == 0x80);
       }
     }
+    if (base + seg_norm.size() - drop > limit) return internal::ExpansionError(end, final);
     norm.append(seg_norm, drop, std::string::npos);
     SpliceMap(static_cast<uint32_t>(decoded), base, drop);
   }

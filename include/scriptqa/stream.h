@@ -104,12 +104,17 @@ class StreamScanner {
 
   // Appends a chunk of the current message. An incomplete UTF-8 character at the end is kept
   // until the next chunk completes it (or Finish() decides it is invalid). Errors:
-  // InvalidArgument for invalid UTF-8 with InvalidUtf8::kReject or a message over 1 GiB (the
-  // message is then failed: further calls give FailedPrecondition until Reset()), and
-  // FailedPrecondition after Finish().
+  // InvalidArgument for invalid UTF-8 with InvalidUtf8::kReject or a message over 1 GiB;
+  // ResourceExhausted when the text so far normalises to more than 4x its size + 64 KiB (a long
+  // run of U+FDFA; Scanner::Scan refuses such a message too, and the stream applies the bound to
+  // every prefix so that its memory stays bounded: a message whose expansion comes first and is
+  // diluted only by text sent later is refused here but not by Scan). The message is then failed:
+  // further calls give FailedPrecondition until Reset(). FailedPrecondition after Finish().
   absl::StatusOr<StreamUpdate> Write(std::string_view chunk);
 
   // Ends the message: matches what is left, reports the remaining findings, releases everything.
+  // Errors as Write(); a message Scan refuses for its expansion fails here at the latest, with
+  // Scan's status.
   absl::StatusOr<StreamUpdate> Finish();
 
   // Discards the current message (finished or not) and gets ready for the next one, keeping the

@@ -3,7 +3,8 @@
 //   * every finding is reported once, only findings Scan gives, and none after any of its bytes
 //     was released; releasable never decreases, never exceeds the text, never splits a
 //     character, and equals the size after Finish();
-//   * with InvalidUtf8::kReject, the stream fails exactly when Scan does, with the same error.
+//   * with InvalidUtf8::kReject, the stream fails exactly when Scan does, with the same error;
+//     a message Scan refuses for its expansion (ResourceExhausted) is refused by the stream too.
 // Input: byte 0 options, byte 1 filter, byte 2 the number k of chunk sizes, k bytes of sizes
 // (used in turn, cycling), then the message.
 #include <algorithm>
@@ -122,6 +123,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (failure.ok()) {
       last = stream.Finish();
       if (!last.ok()) failure = last.status();
+    }
+    // The expansion bound (ResourceExhausted) is applied by the stream to every prefix (stream.h):
+    // it may refuse a message whose expansion comes first although Scan accepts it, and its error
+    // names the prefix. A message Scan refuses for its expansion, the stream must refuse, for its
+    // expansion or for an invalid byte it met first (Scan checks the expansion first).
+    constexpr auto kExhausted = absl::StatusCode::kResourceExhausted;
+    if (!failure.ok() && failure.code() == kExhausted) continue;
+    if (!block.ok() && block.status().code() == kExhausted) {
+      FUZZ_CHECK(!failure.ok() && reject && failure.code() == absl::StatusCode::kInvalidArgument,
+                 "Scan refused the expansion but the stream %s; text %s",
+                 failure.ok() ? "did not" : std::string(failure.message()).c_str(),
+                 Hex(text).c_str());
+      continue;
     }
     if (!block.ok()) {
       FUZZ_CHECK(!failure.ok() && failure == block.status(),

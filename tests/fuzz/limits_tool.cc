@@ -334,7 +334,7 @@ int Messages(int argc, char** argv) {
   std::vector<M> ms = {
       {"10 MiB ordinary text, scan", [&] { return Repeat("您好，订单已经发出，请耐心等待。", mib10 / 48); }, Op::kScan},
       {"10 MiB ordinary text + one hit, scan", [&] { return Repeat("您好，订单已经发出，请耐心等待。", mib10 / 48) + "加微信"; }, Op::kScan},
-      {"10 MiB of 最佳 (1.7M findings), scan", [&] { return Repeat("最佳，", mib10 / 9); }, Op::kScan},
+      {"10 MiB of 最佳， (1.2M findings), scan", [&] { return Repeat("最佳，", mib10 / 9); }, Op::kScan},
       {"10 MiB ordinary text + one hit, stream (4 KiB chunks)", [&] { return Repeat("您好，订单已经发出，请耐心等待。", mib10 / 48) + "加微信"; }, Op::kStream64},
       {"10 MiB of ℡ (expands 3 -> 3 bytes), scan", [&] { return Repeat("℡", mib10 / 3); }, Op::kScan},
       {"10 MiB of U+FDFA (expands 3 -> 33 bytes), scan", [&] { return Repeat("\xef\xb7\xba", mib10 / 3); }, Op::kScan},

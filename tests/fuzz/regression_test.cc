@@ -2,6 +2,9 @@
 // "Fixed"), each restated as a plain test through the public headers. The fuzz inputs that found
 // them are replayed from tests/fuzz/regressions/<target>/ as well.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
 #include <tuple>
@@ -137,6 +140,87 @@ TEST(Regressions, FindingsInsideOneExpandingCharacterComeInRuleOrder) {
     for (size_t chunk : {size_t{1}, text.size()})
       EXPECT_EQ(fuzz::Describe(Stream(*filter, text, chunk, overlap)), fuzz::Describe(*fs));
   }
+}
+
+// Found while documenting the resource limits: Scan refuses a message that normalises past 4x its
+// size + 64 KiB (U+FDFA expands elevenfold), but StreamScanner normalised without a bound, and
+// 32 MiB of U+FDFA with one hit ended in std::bad_alloc (an abort) under a 2 GiB address-space
+// limit. The stream applies the bound to every prefix now.
+TEST(Regressions, StreamsRefuseExpandingCharactersLikeScan) {
+  auto filter = fuzz::DefaultFilter();
+  auto scanner = Scanner::Create(filter);
+  ASSERT_TRUE(scanner.ok());
+  std::string fdfa;
+  for (int i = 0; i < 10000; ++i) fdfa += "\xef\xb7\xba";  // 30 KB -> 330 KB normalised
+  const std::string text = "加微信" + fdfa;
+  auto block = scanner->Scan(text);
+  ASSERT_FALSE(block.ok());
+  ASSERT_EQ(block.status().code(), absl::StatusCode::kResourceExhausted);
+  // Normalised only in Finish() (one batch): exactly Scan's status.
+  StreamOptions once;
+  once.min_scan_bytes = 1 << 20;
+  auto s = StreamScanner::Create(filter, once);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s->Write(text).ok());
+  auto fin = s->Finish();
+  ASSERT_FALSE(fin.ok());
+  EXPECT_EQ(fin.status(), block.status());
+  EXPECT_FALSE(s->Write("x").ok());
+  // In small chunks: refused by the Write that passes the bound, never later than Scan.
+  StreamOptions small;
+  small.min_scan_bytes = 0;
+  ASSERT_TRUE(s->Reset(small).ok());
+  absl::Status failure;
+  size_t failed_at = 0;
+  for (size_t p = 0; p < text.size() && failure.ok(); p += 1024) {
+    auto u = s->Write(std::string_view(text).substr(p, 1024));
+    if (!u.ok()) failure = u.status(), failed_at = p + 1024;
+  }
+  ASSERT_FALSE(failure.ok());
+  EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
+  EXPECT_LT(failed_at, text.size());
+  EXPECT_NE(failure.message().find("the first"), absl::string_view::npos) << failure;
+  // Ordinary text after it does not make the stream accept what it refused; Scan judges the whole
+  // message and accepts it (the documented difference, stream.h).
+  const std::string diluted = fdfa + std::string(300000, 'x');
+  EXPECT_TRUE(scanner->Scan(diluted).ok());
+  s->Reset();
+  bool refused = false;
+  for (size_t p = 0; p < diluted.size() && !refused; p += 4096)
+    refused = !s->Write(std::string_view(diluted).substr(p, 4096)).ok();
+  EXPECT_TRUE(refused);
+}
+
+// The same at the size that aborted, in a child with a 2 GiB address-space limit (not under ASan,
+// whose shadow memory needs more).
+TEST(Regressions, StreamOfThirtyTwoMiBOfExpandingCharactersFailsCleanly) {
+  std::string text;
+  text.reserve(32u << 20);
+  while (text.size() < (32u << 20)) text += "\xef\xb7\xba";
+  text += "加微信";
+  auto filter = fuzz::DefaultFilter();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+#if !defined(__SANITIZE_ADDRESS__)
+    rlimit as{size_t{2} << 30, size_t{2} << 30};
+    setrlimit(RLIMIT_AS, &as);
+#endif
+    auto s = StreamScanner::Create(filter);
+    if (!s.ok()) _exit(4);
+    for (size_t p = 0; p < text.size(); p += 65536) {
+      auto u = s->Write(std::string_view(text).substr(p, 65536));
+      if (!u.ok()) _exit(u.status().code() == absl::StatusCode::kResourceExhausted ? 0 : 3);
+    }
+    auto fin = s->Finish();  // where the old code built the whole offset map and aborted
+    _exit(fin.ok() ? 2 : fin.status().code() == absl::StatusCode::kResourceExhausted ? 0 : 3);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the child ended with " << (WIFSIGNALED(status) ? "signal " : "exit code ")
+      << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status))
+      << " (2: never refused; 3: refused with another code; 4: no stream; signal 6: an abort)";
 }
 
 }  // namespace
