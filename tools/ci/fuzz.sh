@@ -11,7 +11,9 @@
 #   FUZZ_BUILD_DIR   build tree (default build-fuzz)
 #   FUZZ_WORK_DIR    working corpora, logs and crash inputs (default $FUZZ_BUILD_DIR/fuzz-work);
 #                    the seed corpora in the source tree are only read
-#   FUZZ_SECONDS     time per target (default 30); FUZZ_RUNS overrides it with an execution count
+#   FUZZ_SECONDS     time per target (default 30)
+#   FUZZ_RUNS        an execution count per target instead; with FUZZ_SECONDS set as well, a
+#                    target stops at whichever comes first
 #   FUZZ_TIMEOUT     seconds before one input counts as a hang (default 25)
 #   FUZZ_JOBS        build jobs (default 2)
 #   SCRIPTQA_FUZZ_IGNORE  checks of OPEN bugs to skip (tests/fuzz/fuzz_util.h; the default below
@@ -72,7 +74,10 @@ for t in $targets; do
     [ -d "$d" ] && seeds="$seeds $d"
   done
   limit="-max_total_time=$seconds"
-  [ -n "${FUZZ_RUNS:-}" ] && limit="-runs=$FUZZ_RUNS"
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    limit="-runs=$FUZZ_RUNS"
+    [ -n "${FUZZ_SECONDS:-}" ] && limit="$limit -max_total_time=$FUZZ_SECONDS"
+  fi
   echo "fuzz.sh: $t ($limit)" >&2
   start=$(date +%s)
   set +e

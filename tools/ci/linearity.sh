@@ -14,7 +14,7 @@ build=${1:-build}
 tool="$build/tests/fuzz/scriptqa_limits_tool"
 [ -x "$tool" ] || { echo "linearity.sh: $tool not built (cmake --build $build --target scriptqa_limits_tool)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "linearity.sh: valgrind not installed" >&2; exit 1; }
-families=${FAMILIES:-"plain best allow_context partial digits phones negated contact_ids overlaps expansions invalid_utf8 letters"}
+families=${FAMILIES:-"plain best best_spaced allow_context partial digits phones_joined phones negated contact_ids overlaps expansions invalid_utf8 letters"}
 ops=${OPS:-"scan explain rewrite stream1 stream64"}
 sizes=${SIZES:-"250 1000 4000"}
 work=$(mktemp -d)
