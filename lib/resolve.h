@@ -90,9 +90,9 @@ absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_s
 
 // Steps 3–6 on the raw hits of a whole message whose regex starts are resolved: sort and
 // de-duplicate, confirm, apply overlaps, order by original span, drop a finding whose rule and
-// original span repeat an earlier one (hits in different normalised bytes of one expanding
-// character, such as the "te" and "el" of ℡ → "tel"), map spans to `text`. Appends to *findings (which
-// view `text`); fills *traces (cleared first) when not null.
+// original span repeat an earlier one (hits ending in different normalised bytes of one expanding
+// character, such as "…t", "…te" and "…tel" of ℡ → "tel"), map spans to `text`. Appends to
+// *findings (which view `text`); fills *traces (cleared first) when not null.
 void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
              std::string_view text, std::string_view norm, const OffsetMap& map,
              std::vector<RawHit>* raw, std::vector<Candidate>* cands,

@@ -373,16 +373,18 @@ class BusyGuard {
 };
 
 // Scanner::Scan refuses a message that normalises to more than Normalizer::MaxOutput(size) bytes
-// (ResourceExhausted; U+FDFA expands elevenfold, and the offset map takes 12 bytes per normalised
+// (ResourceExhausted; U+FDFA expands elevenfold, and the offset map takes 8 bytes per normalised
 // byte). A stream applies the same bound to every prefix it normalises, so that its memory is
 // bounded too: it refuses every message Scan refuses, as soon as the text so far exceeds the bound
 // (found in Finish(), with Scan's very status), and also one whose expansion comes first and is
 // only diluted by text sent later.
 absl::Status ExpansionError(size_t size, bool whole) {
-  return absl::ResourceExhaustedError(absl::StrCat(
-      whole ? "message of " : "the first ", size, whole ? " bytes normalises" : " bytes of the message normalise",
-      " to more than ", Normalizer::MaxOutput(size),
-      " bytes (4x + 64 KiB; e.g. a long run of U+FDFA); not scanned"));
+  // With the whole message, the very words of Scan's error (scanner.cc).
+  return absl::ResourceExhaustedError(
+      absl::StrCat(whole ? "message of " : "the first ", size,
+                   whole ? " bytes normalises" : " bytes of the message normalise", " to more than ",
+                   Normalizer::MaxOutput(size),
+                   " bytes (4x + 64 KiB; e.g. a long run of U+FDFA); not scanned"));
 }
 
 absl::Status BusyError() {
@@ -929,7 +931,8 @@ void StreamScannerImpl::Report(Hit& h) {
     counted_chars += internal::CountChars(t.substr(counted_bytes, fd.bytes.begin - counted_bytes));
   }
   counted_bytes = fd.bytes.begin;
-  fd.chars = {counted_chars, counted_chars + internal::CountChars(t.substr(fd.bytes.begin, fd.bytes.size()))};
+  fd.chars = {counted_chars,
+              counted_chars + internal::CountChars(t.substr(fd.bytes.begin, fd.bytes.size()))};
   fd.text = std::string_view(text).substr(fd.bytes.begin, fd.bytes.size());
   reported.push_back(fd);
   fresh.push_back(fd);
