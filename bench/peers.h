@@ -7,6 +7,8 @@
 //   scriptqa match-only  the same with NormalizationOptions{fold_width, fold_case,
 //                        traditional_to_simplified, skip_noise = false} (see docs/benchmarks.md)
 //   hyperscan raw        hs_scan of the raw terms compiled with the literal API: the engine floor
+//   hyperscan raw batch  the same over the messages joined into ~64 KiB buffers, one hs_scan per
+//                        buffer: the engine floor of a batch (throughput only)
 //   naive find           std::string_view::find of every term over the message
 //   RE2::Set + RE2       RE2::Set says which terms occur; one RE2 per matched term finds the spans
 //   ICU regex            one icu::RegexMatcher over the alternation of all terms
@@ -62,7 +64,9 @@ class Engine {
 
 std::unique_ptr<Engine> MakeScriptqaEngine(std::string name, std::shared_ptr<const Filter> filter,
                                            double build_ms, bool batch = false);
-std::unique_ptr<Engine> MakeHyperscanRawEngine(const std::vector<std::string>& terms);
+// With `batch`, ScanMany joins the messages into ~64 KiB buffers (one hs_scan each).
+std::unique_ptr<Engine> MakeHyperscanRawEngine(const std::vector<std::string>& terms,
+                                               bool batch = false);
 std::unique_ptr<Engine> MakeNaiveEngine(const std::vector<std::string>& terms);
 // Returns nullptr when built without RE2.
 std::unique_ptr<Engine> MakeRe2SetEngine(const std::vector<std::string>& terms,
