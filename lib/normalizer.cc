@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <mutex>
 
 #include "hash.h"
 #include "regex_class.h"
@@ -59,37 +61,23 @@ bool IsClause(uint32_t cp) {
   return std::find(kClause, kClause + kClauseSize, cp) != kClause + kClauseSize;
 }
 
+bool SameOptions(const NormalizationOptions& a, const NormalizationOptions& b) {
+  return a.fold_width == b.fold_width && a.fold_case == b.fold_case &&
+         a.traditional_to_simplified == b.traditional_to_simplified &&
+         a.skip_noise == b.skip_noise && a.significant == b.significant &&
+         a.extra_noise == b.extra_noise && a.collapse_repeats == b.collapse_repeats;
+}
+
 }  // namespace
 
-// Builds the dense table in three passes, without sets or per-character allocation (this runs on
-// every Filter load, so it must take well under a millisecond):
-//   1. noise and ignorable ranges become "skip" as if unmapped;
-//   2. every code point some map changes is composed (NFKC, fold, T->S) and classified;
-//   3. the option's significant / extra-noise characters, clause marks and U+FFFD likewise.
-// A later pass overwrites an earlier one; composing a code point twice gives the same entry.
-Normalizer::Normalizer(const NormalizationOptions& options) : options_(options) {
-  const NormalizationOptions defaults;
-  const bool is_default = options.fold_width == defaults.fold_width &&
-                          options.fold_case == defaults.fold_case &&
-                          options.traditional_to_simplified == defaults.traditional_to_simplified &&
-                          options.skip_noise == defaults.skip_noise &&
-                          options.significant == defaults.significant &&
-                          options.extra_noise == defaults.extra_noise;  // collapse is not in the table
-#ifndef SCRIPTQA_NO_BAKED_TABLE
-  if (is_default) {
-    stage1_ = normtable::kStage1;
-    blocks_ = normtable::kBlocks;
-    pool_ = normtable::kPool;
-  } else
-#endif
-  {
-    (void)is_default;
-    Build();
-    stage1_ = own_stage1_.data();
-    blocks_ = own_blocks_.data();
-    pool_ = own_pool_.data();
-  }
-  BuildFastTables();
+Normalizer::Normalizer(const NormalizationOptions& options)
+    : options_(options), tables_(CachedTables(options)) {
+  stage1_ = tables_->stage1;
+  blocks_ = tables_->blocks;
+  pool_ = tables_->pool;
+  fast_ascii_ = tables_->fast_ascii.data();
+  fast3_index_ = tables_->fast3_index.data();
+  fast3_blocks_ = tables_->fast3_blocks.data();
   internal::Hasher h;
   h.U64(normdata::kNormDataHash);
   h.U64(options.fold_width);
@@ -102,35 +90,106 @@ Normalizer::Normalizer(const NormalizationOptions& options) : options_(options) 
   hash_ = h.value();
 }
 
-void Normalizer::BuildFastTables() {
+// Every filter load (FromDictionaries, Deserialize, each reload) makes a normaliser, and the
+// tables cost millions of instructions while depending on the options alone; most processes use
+// one or two option sets. So the last kTableCacheSize option sets' tables are kept, most recent
+// first. The key is the whole NormalizationOptions (collapse_repeats is not in the tables, but a
+// field added later may be). Tables are built outside the lock: two threads asking for the same
+// new options at once may both build, and the second to finish uses the first's copy.
+std::shared_ptr<const Normalizer::Tables> Normalizer::CachedTables(
+    const NormalizationOptions& options) {
+  struct Entry {
+    NormalizationOptions options;
+    std::shared_ptr<const Tables> tables;
+  };
+  struct Cache {
+    std::mutex mu;
+    std::vector<Entry> entries;  // most recently used first
+  };
+  static Cache* const cache = new Cache;  // never destroyed: normalisers may outlive main
+  auto find = [&]() -> std::shared_ptr<const Tables> {
+    for (size_t i = 0; i < cache->entries.size(); ++i) {
+      if (!SameOptions(cache->entries[i].options, options)) continue;
+      std::rotate(cache->entries.begin(), cache->entries.begin() + static_cast<ptrdiff_t>(i),
+                  cache->entries.begin() + static_cast<ptrdiff_t>(i) + 1);
+      return cache->entries.front().tables;
+    }
+    return nullptr;
+  };
+  {
+    std::lock_guard<std::mutex> lock(cache->mu);
+    if (std::shared_ptr<const Tables> t = find()) return t;
+  }
+  std::shared_ptr<const Tables> built = BuildTables(options);
+  std::lock_guard<std::mutex> lock(cache->mu);
+  if (std::shared_ptr<const Tables> t = find()) return t;
+  if (cache->entries.size() == kTableCacheSize) cache->entries.pop_back();
+  cache->entries.insert(cache->entries.begin(), Entry{options, built});
+  return built;
+}
+
+std::shared_ptr<const Normalizer::Tables> Normalizer::BuildTables(
+    const NormalizationOptions& options) {
+  auto t = std::make_shared<Tables>();
+  const NormalizationOptions defaults;
+  const bool is_default = options.fold_width == defaults.fold_width &&
+                          options.fold_case == defaults.fold_case &&
+                          options.traditional_to_simplified == defaults.traditional_to_simplified &&
+                          options.skip_noise == defaults.skip_noise &&
+                          options.significant == defaults.significant &&
+                          options.extra_noise == defaults.extra_noise;  // collapse is not in the table
+#ifndef SCRIPTQA_NO_BAKED_TABLE
+  if (is_default) {
+    t->stage1 = normtable::kStage1;
+    t->blocks = normtable::kBlocks;
+    t->pool = normtable::kPool;
+  } else
+#endif
+  {
+    (void)is_default;
+    Build(options, t.get());
+    t->stage1 = t->own_stage1.data();
+    t->blocks = t->own_blocks.data();
+    t->pool = t->own_pool.data();
+  }
+  BuildFastTables(t.get());
+  return t;
+}
+
+void Normalizer::BuildFastTables(Tables* t) {
   auto kind = [&](uint32_t cp) -> uint8_t {
-    const uint32_t e = Lookup(cp);
+    const uint32_t e = t->Lookup(cp);
     if (e == 0) return kFastKeep;
     if ((e & kSkip) == 0) return kFastOther;
     return (e & kClause) ? kFastSkipClause : kFastSkip;
   };
-  fast_ascii_.resize(128);
-  for (uint32_t c = 0; c < 128; ++c) fast_ascii_[c] = kind(c);
+  t->fast_ascii.resize(128);
+  for (uint32_t c = 0; c < 128; ++c) t->fast_ascii[c] = kind(c);
   // Block 0: every entry kFastOther (ill-formed sequences, and index slots no lead byte uses).
-  fast3_blocks_.assign(64, kFastOther);
-  fast3_index_.assign(0x3F10, 0);
-  std::map<std::string, uint16_t> seen;  // about a thousand blocks, once per load
+  t->fast3_blocks.assign(64, kFastOther);
+  t->fast3_index.assign(0x3F10, 0);
+  std::map<std::string, uint16_t> seen;  // about a thousand blocks, once per option set
   std::string block(64, '\0');
   for (uint32_t nibble = 0; nibble < 16; ++nibble) {
     for (uint32_t b1 = 0; b1 < 64; ++b1) {
       const uint32_t first = (nibble << 12) | (b1 << 6);
       if (first < 0x800 || (first >= 0xD800 && first <= 0xDFFF)) continue;  // overlong, surrogate
       for (uint32_t b2 = 0; b2 < 64; ++b2) block[b2] = static_cast<char>(kind(first | b2));
-      auto [it, inserted] = seen.try_emplace(block, static_cast<uint16_t>(fast3_blocks_.size() / 64));
-      if (inserted) fast3_blocks_.insert(fast3_blocks_.end(), block.begin(), block.end());
-      fast3_index_[((0x80 | b1) << 8 | (0xE0 | nibble)) & 0x3F0F] = it->second;
+      auto [it, inserted] = seen.try_emplace(block, static_cast<uint16_t>(t->fast3_blocks.size() / 64));
+      if (inserted) t->fast3_blocks.insert(t->fast3_blocks.end(), block.begin(), block.end());
+      t->fast3_index[((0x80 | b1) << 8 | (0xE0 | nibble)) & 0x3F0F] = it->second;
     }
   }
 }
 
-void Normalizer::Build() {
+// Builds the dense table in three passes, without sets or per-character allocation (this runs on
+// the first load with new options, so it must take well under a millisecond):
+//   1. noise and ignorable ranges become "skip" as if unmapped;
+//   2. every code point some map changes is composed (NFKC, fold, T->S) and classified;
+//   3. the option's significant / extra-noise characters, clause marks and U+FFFD likewise.
+// A later pass overwrites an earlier one; composing a code point twice gives the same entry.
+void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
   using namespace normdata;
-  const NormalizationOptions& options = options_;
   const std::u32string significant = DecodeAll(options.significant);
   const std::u32string extra_noise = DecodeAll(options.extra_noise);
   auto has = [](const std::u32string& s, uint32_t c) {
@@ -142,9 +201,9 @@ void Normalizer::Build() {
     return has(extra_noise, c) || InRanges(kNoise, kNoiseSize, c);
   };
 
-  std::vector<uint16_t>& stage1 = own_stage1_;
-  std::vector<uint32_t>& blocks = own_blocks_;
-  std::vector<uint32_t>& pool = own_pool_;
+  std::vector<uint16_t>& stage1 = t->own_stage1;
+  std::vector<uint32_t>& blocks = t->own_blocks;
+  std::vector<uint32_t>& pool = t->own_pool;
   stage1.assign(0x110000 >> 7, 0);
   blocks.assign(128, 0);  // block 0: identity
   pool.assign(1, 0);      // offset 0 unused, so that a multi entry is never all-zero
@@ -384,9 +443,9 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
       // removed ones skipped, with everything in registers; any other character leaves the loop
       // for the general code below. Four bytes are loaded at a time, so it stops 3 bytes early.
       char* w = o + n;
-      const uint8_t* const fast_ascii = fast_ascii_.data();
-      const uint16_t* const fast3_index = fast3_index_.data();
-      const uint8_t* const fast3_blocks = fast3_blocks_.data();
+      const uint8_t* const fast_ascii = fast_ascii_;
+      const uint16_t* const fast3_index = fast3_index_;
+      const uint8_t* const fast3_blocks = fast3_blocks_;
       while (end - p >= 4) {
         uint32_t word;
         std::memcpy(&word, p, 4);
@@ -425,9 +484,9 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
       // The same for the path that records offsets (run when a message has hits): kept ASCII and
       // three-byte characters, with their map entries; everything else (removed characters too,
       // which may end a clause) goes to the general code.
-      const uint8_t* const fast_ascii = fast_ascii_.data();
-      const uint16_t* const fast3_index = fast3_index_.data();
-      const uint8_t* const fast3_blocks = fast3_blocks_.data();
+      const uint8_t* const fast_ascii = fast_ascii_;
+      const uint16_t* const fast3_index = fast3_index_;
+      const uint8_t* const fast3_blocks = fast3_blocks_;
       while (end - p >= 4) {
         uint32_t word;
         std::memcpy(&word, p, 4);

@@ -3,6 +3,7 @@
 
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "scriptqa/filter.h"
@@ -139,6 +140,99 @@ TEST(Normalize, WholeTextEqualsCharacterByCharacter) {
     ASSERT_TRUE(e.ok());
     ASSERT_EQ(e->normalized, expected + "顶级") << testing::PrintableBytes(text);
   }
+}
+
+// Normalisers with equal options share their tables (a process-wide cache of the last 16 option
+// sets, lib/normalizer.cc). Sharing must never be visible: every filter normalises by its own
+// options, whichever filter built the tables, after its options were evicted from the cache and
+// rebuilt, and when filters are loaded and used from two threads at once.
+struct OptionCase {
+  NormalizationOptions options;
+  std::string expected;  // Norm of kOptionText under `options`
+};
+
+constexpr char kOptionText[] = "加 的微-信 ＡＢ 絕對 100% 加加";
+
+std::vector<OptionCase> OptionCases() {
+  std::vector<OptionCase> cases;
+  cases.push_back({NormalizationOptions{}, "加的微信ab绝对100%加加"});
+  NormalizationOptions n;
+  n.skip_noise = false;
+  cases.push_back({n, "加 的微-信 ab 绝对 100% 加加"});
+  n = {};
+  n.collapse_repeats = true;  // same table as the defaults, different normaliser
+  cases.push_back({n, "加的微信ab绝对10%加"});
+  n = {};
+  n.traditional_to_simplified = false;
+  n.fold_case = false;
+  cases.push_back({n, "加的微信AB絕對100%加加"});
+  // More option sets than the cache holds: extra noise characters that do not occur in the
+  // text (their tables differ, the output does not), then one that does.
+  const char* const extra[] = {"甲", "乙", "丙", "丁", "戊", "己", "庚", "辛", "壬", "癸",
+                               "子", "丑", "寅", "卯", "辰", "巳", "午", "未"};
+  for (const char* e : extra) {
+    n = {};
+    n.extra_noise = e;
+    cases.push_back({n, "加的微信ab绝对100%加加"});
+  }
+  n = {};
+  n.extra_noise = "的";
+  n.significant = "";
+  cases.push_back({n, "加微信ab绝对100加加"});
+  return cases;
+}
+
+std::shared_ptr<const Filter> FilterWith(const NormalizationOptions& n) {
+  FilterOptions o;
+  o.normalization = n;
+  return testing::FilterFromText(kRule, o);
+}
+
+TEST(Normalize, FiltersWithEqualOrDifferentOptionsNormaliseByTheirOwn) {
+  const std::vector<OptionCase> cases = OptionCases();
+  ASSERT_GT(cases.size(), 16u);
+  // Two filters per option set, built in turn with every other set in between, so that later
+  // ones find their tables in the cache or, past 16 sets, evicted and rebuilt.
+  std::vector<std::shared_ptr<const Filter>> first, second;
+  for (const OptionCase& c : cases) first.push_back(FilterWith(c.options));
+  for (const OptionCase& c : cases) second.push_back(FilterWith(c.options));
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(first[i]->Normalize(kOptionText), cases[i].expected) << i;
+    EXPECT_EQ(second[i]->Normalize(kOptionText), cases[i].expected) << i;
+    EXPECT_EQ(second[i]->info().rules_hash, first[i]->info().rules_hash) << i;
+    if (i > 0) EXPECT_NE(first[i]->info().rules_hash, first[0]->info().rules_hash) << i;
+  }
+  // A filter outlives its options' cache entry; a serialized filter loads with shared tables.
+  first.clear();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(second[i]->Normalize(kOptionText), cases[i].expected) << i;
+    absl::StatusOr<std::string> blob = second[i]->Serialize();
+    ASSERT_TRUE(blob.ok()) << blob.status();
+    absl::StatusOr<std::shared_ptr<const Filter>> back = Filter::Deserialize(*blob);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ((*back)->Normalize(kOptionText), cases[i].expected) << i;
+  }
+}
+
+TEST(Normalize, FiltersLoadedConcurrentlyNormaliseByTheirOwnOptions) {
+  const std::vector<OptionCase> cases = OptionCases();
+  // Both threads walk all option sets (the second in reverse), loading a filter and normalising
+  // with it, so they build, find and evict cache entries at the same time.
+  std::vector<std::string> failures[2];
+  auto work = [&](int t) {
+    for (size_t k = 0; k < cases.size(); ++k) {
+      const size_t i = t == 0 ? k : cases.size() - 1 - k;
+      std::shared_ptr<const Filter> f = FilterWith(cases[i].options);
+      const std::string got = f->Normalize(kOptionText);
+      if (got != cases[i].expected)
+        failures[t].push_back("case " + std::to_string(i) + ": " + got);
+    }
+  };
+  std::thread other(work, 1);
+  work(0);
+  other.join();
+  EXPECT_TRUE(failures[0].empty()) << failures[0].front();
+  EXPECT_TRUE(failures[1].empty()) << failures[1].front();
 }
 
 }  // namespace
