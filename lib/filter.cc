@@ -198,9 +198,12 @@ absl::Status FilterImpl::Finish() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
-    absl::Span<const DictionarySource> sources, const FilterOptions& options) {
-  auto impl = std::make_unique<FilterImpl>();
+// Everything FromDictionaries checks before the engine compiles anything (Validate runs just
+// this): reading and parsing, categories, duplicate ids, option targets, literal normalisation
+// and the regex checks the engine answers without compiling (hs_expression_info).
+absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
+                                 const FilterOptions& options, FilterImpl* impl,
+                                 PatternSites* sites) {
   impl->options = options;
   impl->normalizer = std::make_unique<internal::Normalizer>(options.normalization);
   const internal::Normalizer& norm = *impl->normalizer;
@@ -270,13 +273,6 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
   }
 
   // Patterns.
-  struct Where {
-    std::string file;
-    uint32_t line;
-    std::string id;
-  };
-  std::vector<Where> lit_where, re_where;
-  std::vector<unsigned> re_flags;
   for (size_t ri = 0; ri < impl->rules.size(); ++ri) {
     const Rule& r = impl->rules[ri];
     for (const std::string& l : r.literals) {
@@ -290,7 +286,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
       impl->literals.normalized.push_back(n);
       impl->literals.patterns.push_back(
           {static_cast<uint32_t>(ri), static_cast<uint32_t>(n.size()), edges});
-      lit_where.push_back({r.file, r.line, r.id});
+      sites->literals.push_back({r.file, r.line, r.id});
     }
     for (const std::string& x : r.regexes) {
       hs_expr_info_t* info = nullptr;
@@ -319,7 +315,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
       }
       impl->regex_exprs.push_back(x);
       impl->regexes.push_back({static_cast<uint32_t>(ri), max_width});
-      re_where.push_back({r.file, r.line, r.id});
+      sites->regexes.push_back({r.file, r.line, r.id});
     }
   }
   if (!errors.empty()) {
@@ -328,18 +324,25 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
         " in the dictionaries:\n", absl::StrJoin(errors, "\n")));
   }
   if (impl->rules.empty()) return absl::InvalidArgumentError("the dictionaries define no rules");
+  return absl::OkStatus();
+}
 
+
+// The engine's part: the literal and regex databases, then Finish. Errors here are the ones
+// Validate cannot see (the engine rejects a pattern it accepted in hs_expression_info).
+absl::Status FilterImpl::Compile(const PatternSites& sites) {
   auto lit_at = [&](size_t i) {
-    return absl::StrCat(lit_where[i].file, ":", lit_where[i].line, ": rule ", lit_where[i].id);
+    const PatternSite& w = sites.literals[i];
+    return absl::StrCat(w.file, ":", w.line, ": rule ", w.rule_id);
   };
-  absl::Status st = internal::CompileLiterals(&impl->literals, lit_at, HS_MODE_BLOCK, nullptr);
+  absl::Status st = internal::CompileLiterals(&literals, lit_at, HS_MODE_BLOCK, nullptr);
   if (!st.ok()) return st;
 
-  if (!impl->regex_exprs.empty()) {
+  if (!regex_exprs.empty()) {
     std::vector<const char*> exprs;
     std::vector<unsigned> ids, flags, som_flags;
-    for (size_t i = 0; i < impl->regex_exprs.size(); ++i) {
-      exprs.push_back(impl->regex_exprs[i].c_str());
+    for (size_t i = 0; i < regex_exprs.size(); ++i) {
+      exprs.push_back(regex_exprs[i].c_str());
       ids.push_back(static_cast<unsigned>(i));
       flags.push_back(HS_FLAG_UTF8);
       som_flags.push_back(HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST);
@@ -356,27 +359,27 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
         std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
         std::string at = "regex database";
         if (err && err->expression >= 0) {
-          const Where& w = re_where[static_cast<size_t>(err->expression)];
-          at = absl::StrCat(w.file, ":", w.line, ": rule ", w.id);
+          const PatternSite& w = sites.regexes[static_cast<size_t>(err->expression)];
+          at = absl::StrCat(w.file, ":", w.line, ": rule ", w.rule_id);
         }
         hs_free_compile_error(err);
         return absl::InvalidArgumentError(absl::StrCat(
             at, ": engine rejected regex",
             pass == 1 ? " (start-of-match mode)" : pass == 2 ? " (streaming mode)" : "", ": ", msg));
       }
-      (pass == 0 ? impl->regex_db : pass == 1 ? impl->regex_som_db : impl->regex_stream_db)
+      (pass == 0 ? regex_db : pass == 1 ? regex_som_db : regex_stream_db)
           .reset(db);
     }
     // Gated groups for the block scan (skipped when every regex would land in the always group:
     // then regex_db serves).
     std::map<uint32_t, std::vector<unsigned>> by_class;
-    for (size_t i = 0; i < impl->regex_exprs.size(); ++i)
-      by_class[internal::RequiredClasses(impl->regex_exprs[i])].push_back(static_cast<unsigned>(i));
+    for (size_t i = 0; i < regex_exprs.size(); ++i)
+      by_class[internal::RequiredClasses(regex_exprs[i])].push_back(static_cast<unsigned>(i));
     if (!(by_class.size() == 1 && by_class.begin()->first == 0)) {
       for (const auto& [required, members] : by_class) {
         std::vector<const char*> g_exprs;
         std::vector<unsigned> g_flags(members.size(), HS_FLAG_UTF8);
-        for (unsigned id : members) g_exprs.push_back(impl->regex_exprs[id].c_str());
+        for (unsigned id : members) g_exprs.push_back(regex_exprs[id].c_str());
         hs_database_t* db = nullptr;
         hs_compile_error_t* err = nullptr;
         hs_error_t rc = hs_compile_multi(g_exprs.data(), g_flags.data(), members.data(),
@@ -387,15 +390,32 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
           hs_free_compile_error(err);
           return absl::InternalError(absl::StrCat("engine rejected a gated regex group: ", msg));
         }
-        impl->regex_groups.push_back({required, internal::DatabasePtr(db)});
+        regex_groups.push_back({required, internal::DatabasePtr(db)});
       }
     }
   }
 
-  st = impl->Finish();
+  return Finish();
+}
+
+absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
+    absl::Span<const DictionarySource> sources, const FilterOptions& options) {
+  auto impl = std::make_unique<FilterImpl>();
+  PatternSites sites;
+  absl::Status st = Prepare(sources, options, impl.get(), &sites);
+  if (!st.ok()) return st;
+  st = impl->Compile(sites);
   if (!st.ok()) return st;
   return std::shared_ptr<const Filter>(new Filter(std::move(impl)));
 }
+
+absl::Status FilterImpl::Validate(absl::Span<const DictionarySource> sources,
+                                  const FilterOptions& options) {
+  FilterImpl impl;
+  PatternSites sites;
+  return Prepare(sources, options, &impl, &sites);
+}
+
 
 absl::StatusOr<std::string> FilterImpl::Serialize() const {
   Writer w;
@@ -617,6 +637,11 @@ Filter::~Filter() = default;
 absl::StatusOr<std::shared_ptr<const Filter>> Filter::FromDictionaries(
     absl::Span<const DictionarySource> sources, const FilterOptions& options) {
   return FilterImpl::Build(sources, options);
+}
+
+absl::Status Filter::Validate(absl::Span<const DictionarySource> sources,
+                              const FilterOptions& options) {
+  return FilterImpl::Validate(sources, options);
 }
 
 absl::StatusOr<std::shared_ptr<const Filter>> Filter::FromFiles(

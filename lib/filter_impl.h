@@ -62,8 +62,32 @@ std::string PlatformString();
 
 class FilterImpl {
  public:
+  // FromDictionaries: Prepare, then Compile. Validate: Prepare alone, so that the two report
+  // the same errors by construction.
   static absl::StatusOr<std::shared_ptr<const Filter>> Build(
       absl::Span<const DictionarySource> sources, const FilterOptions& options);
+  static absl::Status Validate(absl::Span<const DictionarySource> sources,
+                               const FilterOptions& options);
+
+  // Where a pattern was defined, for the engine compiler's errors ("file:line: rule ID: ...").
+  struct PatternSite {
+    std::string file;
+    uint32_t line = 0;
+    std::string rule_id;
+  };
+  struct PatternSites {
+    std::vector<PatternSite> literals;  // per literals.normalized entry
+    std::vector<PatternSite> regexes;   // per regex_exprs entry
+  };
+  // Every check before the engine compiles: reads and parses the sources, then checks categories,
+  // duplicate ids, option targets and each regex (hs_expression_info: syntax, empty match, width
+  // bound). On success *impl holds the options, normaliser, categories, kept rules and the
+  // normalised literals and regexes (no databases), and *sites names their rules.
+  static absl::Status Prepare(absl::Span<const DictionarySource> sources,
+                              const FilterOptions& options, FilterImpl* impl,
+                              PatternSites* sites);
+  // Compiles the prepared patterns into the databases, then Finish().
+  absl::Status Compile(const PatternSites& sites);
   static absl::StatusOr<std::shared_ptr<const Filter>> Load(std::string_view bytes);
 
   absl::StatusOr<std::string> Serialize() const;

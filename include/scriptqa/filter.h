@@ -115,6 +115,21 @@ class Filter {
   // no filter is returned.
   static absl::StatusOr<std::shared_ptr<const Filter>> FromDictionaries(
       absl::Span<const DictionarySource> sources, const FilterOptions& options = {});
+  // Checks dictionaries without compiling them: what a dictionary editor's save hook or a CI lint
+  // wants. The default packs take milliseconds (about 15 million instructions) where
+  // FromDictionaries takes a second (2.3 billion); a small shop dictionary, microseconds.
+  // Runs every check FromDictionaries runs before it compiles the matching databases — reading
+  // and parsing every source (each problem as "file:line: rule ID: message"), categories,
+  // duplicate rule ids, the targets of severity_overrides and disabled_rules, each regex's syntax,
+  // empty matches and length bound — and returns exactly the status FromDictionaries returns for
+  // those problems (OK when there are none). FromDictionaries shares this code, so the two cannot
+  // disagree on them.
+  // Not covered: problems only the engine's compiler finds, such as a literal over about 16,000
+  // normalised bytes or a regex too large to compile ("engine rejected ..."). They are rare, and
+  // only FromDictionaries reports them, so Validate's OK does not promise that it succeeds.
+  // Thread-safe; reads the files named by sources without content and keeps nothing.
+  static absl::Status Validate(absl::Span<const DictionarySource> sources,
+                               const FilterOptions& options = {});
   // Convenience: rule files or term lists by path (kind from each file's %format line).
   static absl::StatusOr<std::shared_ptr<const Filter>> FromFiles(
       absl::Span<const std::string> paths, const FilterOptions& options = {});
