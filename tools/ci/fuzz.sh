@@ -33,7 +33,7 @@ jobs=${FUZZ_JOBS:-2}
 # Open bugs (docs/reliability.md, "Open") whose checks are skipped; remove a name when its bug
 # is fixed. None at present (duplicate_findings and findings_order were fixed in lib/resolve.cc).
 export SCRIPTQA_FUZZ_IGNORE=${SCRIPTQA_FUZZ_IGNORE-}
-all_targets="normalize scan stream dictionary deserialize cli_input"
+all_targets="normalize scan stream dictionary compile deserialize cli_input"
 targets=${*:-$all_targets}
 
 if ! command -v clang++ >/dev/null; then
