@@ -106,7 +106,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
-constexpr uint32_t kFormatVersion = 1;
+// 2: regexes carry min_width; one start-of-match database per variable-width regex replaces
+// the start-of-match database of all regexes.
+constexpr uint32_t kFormatVersion = 2;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -121,6 +123,65 @@ void HashRule(Hasher* h, const Rule& r) {
   h->U64(r.window);
   h->U64(static_cast<uint64_t>(r.validator));
   h->U64(static_cast<uint64_t>(r.boundary));
+}
+
+// Start-of-match databases, one per regex whose matches can have different widths (null for a
+// fixed-width regex, whose start is its end minus the width): ResolveRegexStarts (resolve.cc)
+// scans only the databases of the regexes that hit, each over its own short window.
+// `where(i)` names regex i in errors.
+absl::Status CompileStartDatabases(const std::vector<std::string>& exprs,
+                                   const std::vector<internal::RegexPattern>& patterns,
+                                   const std::function<std::string(size_t)>& where,
+                                   std::vector<internal::DatabasePtr>* out) {
+  out->clear();
+  out->resize(exprs.size());
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    if (patterns[i].min_width == patterns[i].max_width) continue;
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    hs_error_t rc = hs_compile(exprs[i].c_str(), HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK,
+                               nullptr, &db, &err);
+    if (rc != HS_SUCCESS) {
+      std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
+      hs_free_compile_error(err);
+      return absl::InvalidArgumentError(
+          absl::StrCat(where(i), ": engine rejected regex (start-of-match mode): ", msg));
+    }
+    (*out)[i].reset(db);
+  }
+  return absl::OkStatus();
+}
+
+// Writes a database, or an empty string for none.
+absl::Status WriteDatabase(const hs_database_t* db, Writer* w) {
+  if (!db) {
+    w->Str("");
+    return absl::OkStatus();
+  }
+  char* bytes = nullptr;
+  size_t len = 0;
+  hs_error_t rc = hs_serialize_database(db, &bytes, &len);
+  if (rc != HS_SUCCESS)
+    return absl::InternalError(
+        absl::StrCat("cannot serialize database: ", internal::HsErrorName(rc)));
+  w->Str(std::string_view(bytes, len));
+  std::free(bytes);
+  return absl::OkStatus();
+}
+
+// Reads a non-empty database blob, with Load's error codes.
+absl::Status ReadDatabase(std::string_view blob, internal::DatabasePtr* out) {
+  hs_database_t* db = nullptr;
+  hs_error_t rc = hs_deserialize_database(blob.data(), blob.size(), &db);
+  if (rc == HS_DB_VERSION_ERROR || rc == HS_DB_PLATFORM_ERROR)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "engine database does not fit this machine (", internal::HsErrorName(rc),
+        "): recompile it from the dictionaries"));
+  if (rc != HS_SUCCESS)
+    return absl::DataLossError(
+        absl::StrCat("engine database is damaged: ", internal::HsErrorName(rc)));
+  out->reset(db);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -146,9 +207,9 @@ absl::Status FilterImpl::Finish() {
     rule_category[i] = it->second;
   }
   hs_scratch_t* scratch = nullptr;
-  std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_som_db.get(),
-                                         regex_stream_db.get()};
+  std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get()};
   for (const RegexGroup& g : regex_groups) all_dbs.push_back(g.db.get());
+  for (const internal::DatabasePtr& db : regex_start_dbs) all_dbs.push_back(db.get());
   for (hs_database_t* db : all_dbs) {
     if (!db) continue;
     hs_error_t rc = hs_alloc_scratch(db, &scratch);
@@ -184,6 +245,7 @@ absl::Status FilterImpl::Finish() {
   h.U64(rules.size());
   for (const Rule& r : rules) HashRule(&h, r);
   for (const auto& p : literals.patterns) h.U64(p.edges);
+  for (const auto& p : regexes) h.U64(uint64_t{p.min_width} << 32 | p.max_width);
 
   info.rule_count = rules.size();
   info.literal_count = literals.normalized.size();
@@ -298,7 +360,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
         continue;
       }
       bool empty_match = info->min_width == 0;
-      uint32_t max_width = info->max_width;
+      uint32_t min_width = info->min_width, max_width = info->max_width;
       std::free(info);
       if (empty_match) {
         errors.push_back(absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": regex '", x,
@@ -314,7 +376,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
         continue;
       }
       impl->regex_exprs.push_back(x);
-      impl->regexes.push_back({static_cast<uint32_t>(ri), max_width});
+      impl->regexes.push_back({static_cast<uint32_t>(ri), max_width, min_width});
       sites->regexes.push_back({r.file, r.line, r.id});
     }
   }
@@ -340,18 +402,17 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
 
   if (!regex_exprs.empty()) {
     std::vector<const char*> exprs;
-    std::vector<unsigned> ids, flags, som_flags;
+    std::vector<unsigned> ids, flags;
     for (size_t i = 0; i < regex_exprs.size(); ++i) {
       exprs.push_back(regex_exprs[i].c_str());
       ids.push_back(static_cast<unsigned>(i));
       flags.push_back(HS_FLAG_UTF8);
-      som_flags.push_back(HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST);
     }
-    // Pass 0: fast block scan; 1: start of match, block; 2: streaming.
-    for (int pass = 0; pass < 3; ++pass) {
+    // Pass 0: fast block scan; 2: streaming (start of match: CompileStartDatabases).
+    for (int pass = 0; pass < 3; pass += 2) {
       hs_database_t* db = nullptr;
       hs_compile_error_t* err = nullptr;
-      hs_error_t rc = hs_compile_multi(exprs.data(), pass == 1 ? som_flags.data() : flags.data(),
+      hs_error_t rc = hs_compile_multi(exprs.data(), flags.data(),
                                        ids.data(), static_cast<unsigned>(exprs.size()),
                                        pass == 2 ? HS_MODE_STREAM : HS_MODE_BLOCK, nullptr, &db,
                                        &err);
@@ -365,11 +426,17 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
         hs_free_compile_error(err);
         return absl::InvalidArgumentError(absl::StrCat(
             at, ": engine rejected regex",
-            pass == 1 ? " (start-of-match mode)" : pass == 2 ? " (streaming mode)" : "", ": ", msg));
+            pass == 2 ? " (streaming mode)" : "", ": ", msg));
       }
-      (pass == 0 ? regex_db : pass == 1 ? regex_som_db : regex_stream_db)
+      (pass == 0 ? regex_db : regex_stream_db)
           .reset(db);
     }
+    auto re_at = [&](size_t i) {
+      const PatternSite& w = sites.regexes[i];
+      return absl::StrCat(w.file, ":", w.line, ": rule ", w.rule_id);
+    };
+    absl::Status som = CompileStartDatabases(regex_exprs, regexes, re_at, &regex_start_dbs);
+    if (!som.ok()) return som;
     // Gated groups for the block scan (skipped when every regex would land in the always group:
     // then regex_db serves).
     std::map<uint32_t, std::vector<unsigned>> by_class;
@@ -466,9 +533,9 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.Str(regex_exprs[i]);
     w.U32(regexes[i].rule);
     w.U32(regexes[i].max_width);
+    w.U32(regexes[i].min_width);
   }
-  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_som_db.get(),
-                            regex_stream_db.get()}) {
+  for (hs_database_t* db : {literals.db.get(), regex_db.get(), regex_stream_db.get()}) {
     if (!db) {
       w.Str("");
       continue;
@@ -491,6 +558,10 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.U32(g.required);
     w.Str(std::string_view(bytes, len));
     std::free(bytes);
+  }
+  for (const internal::DatabasePtr& db : regex_start_dbs) {
+    absl::Status st = WriteDatabase(db.get(), &w);
+    if (!st.ok()) return st;
   }
   w.U64(internal::Checksum64(w.data().data(), w.data().size()));
   return std::move(w.data());
@@ -571,16 +642,16 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
   for (uint32_t i = 0; i < count; ++i) {
     std::string s;
     internal::RegexPattern p;
-    if (!r.Str(&s) || !r.U32(&p.rule) || !r.U32(&p.max_width) || p.rule >= impl->rules.size())
+    if (!r.Str(&s) || !r.U32(&p.rule) || !r.U32(&p.max_width) || !r.U32(&p.min_width) ||
+        p.rule >= impl->rules.size() || p.min_width == 0 || p.min_width > p.max_width)
       return bad("regex");
     impl->regex_exprs.push_back(std::move(s));
     impl->regexes.push_back(p);
   }
-  DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_som_db,
-                        &impl->regex_stream_db};
+  DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_stream_db};
   const bool has_lit = !impl->literals.patterns.empty(), has_re = !impl->regexes.empty();
-  const bool needed[] = {has_lit, has_re, has_re, has_re};
-  for (int i = 0; i < 4; ++i) {
+  const bool needed[] = {has_lit, has_re, has_re};
+  for (int i = 0; i < 3; ++i) {
     std::string_view blob;
     if (!r.StrView(&blob)) return bad("engine database");
     if (blob.empty() != !needed[i]) return bad("engine database presence");
@@ -613,6 +684,16 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
       return absl::DataLossError(
           absl::StrCat("engine database is damaged: ", internal::HsErrorName(rc)));
     impl->regex_groups.push_back({required, internal::DatabasePtr(db)});
+  }
+  impl->regex_start_dbs.resize(impl->regexes.size());
+  for (size_t i = 0; i < impl->regexes.size(); ++i) {
+    std::string_view blob;
+    if (!r.StrView(&blob)) return bad("start-of-match database");
+    const bool fixed = impl->regexes[i].min_width == impl->regexes[i].max_width;
+    if (blob.empty() != fixed) return bad("start-of-match database presence");
+    if (blob.empty()) continue;
+    absl::Status st = ReadDatabase(blob, &impl->regex_start_dbs[i]);
+    if (!st.ok()) return st;
   }
   if (r.remaining() != 0) return bad("trailing bytes");
   impl->normalizer = std::make_unique<internal::Normalizer>(n);

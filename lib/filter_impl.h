@@ -39,6 +39,7 @@ inline constexpr uint8_t kEdgeLeft = 1, kEdgeRight = 2;
 struct RegexPattern {
   uint32_t rule = 0;
   uint32_t max_width = 0;  // bytes; UINT32_MAX when unbounded
+  uint32_t min_width = 0;  // bytes; == max_width: every match has this width (start = end - width)
 };
 
 // A set of literals compiled with the literal API (also used by profiles for shop deny terms).
@@ -115,10 +116,13 @@ class FilterImpl {
     internal::DatabasePtr db;
   };
   std::vector<RegexGroup> regex_groups;
-  internal::DatabasePtr regex_som_db;  // leftmost start of match: run on a window after a hit
+  // Leftmost start of match, one database per regex (same index as `regexes`), null for a
+  // fixed-width regex (min_width == max_width): run on a short window ending at a hit of that
+  // regex (resolve.cc, ResolveRegexStarts).
+  std::vector<internal::DatabasePtr> regex_start_dbs;
   // Streaming-mode twin of the regex database (same pattern ids), for StreamScanner when regexes
   // cannot be matched on windows of the text. (Literals need no twin: the stream scanner matches
-  // them on block-mode windows.) Start offsets still come from regex_som_db.
+  // them on block-mode windows.) Start offsets still come from regex_start_dbs.
   internal::DatabasePtr regex_stream_db;
   internal::ScratchPtr prototype;      // scratch sized for all databases; cloned per scanner
   // Scanner::ScanBatch joins normalised messages with this character, one the normaliser removes

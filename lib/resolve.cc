@@ -193,36 +193,72 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
 
 absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_scratch_t* scratch,
                                 std::vector<RawHit>* raw, std::vector<SomReport>* som) {
-  uint32_t lo = UINT32_MAX, hi = 0;
-  for (const RawHit& h : *raw) {
-    if (!h.regex) continue;
-    uint32_t w = f.regexes[h.pattern].max_width;
-    uint32_t start = (w == UINT32_MAX || w >= h.ne) ? 0 : h.ne - w;
-    lo = std::min(lo, start);
-    hi = std::max(hi, h.ne);
-  }
-  if (hi == 0) return absl::OkStatus();
+  // A regex whose matches all have one width (min_width == max_width, in normalised bytes, from
+  // hs_expression_info) starts at end - width: no engine call. The others are looked up in
+  // their own start-of-match database, over a window that ends at the hit and begins one
+  // character before the earliest start its max_width allows (so that an assertion such as \b
+  // at the start of the match sees the character before it, as in the whole-text scan). One
+  // small database per regex costs about 1 K instructions a call; the database of all regexes
+  // cost 15–40 K whatever hit. som holds the pending hits (id = pattern, from = index in *raw,
+  // to = end), sorted by pattern and end, then each window's reports after them.
   som->clear();
+  for (size_t i = 0; i < raw->size(); ++i) {
+    RawHit& h = (*raw)[i];
+    if (!h.regex) continue;
+    const RegexPattern& p = f.regexes[h.pattern];
+    if (p.min_width == p.max_width) {
+      h.nb = p.max_width <= h.ne ? h.ne - p.max_width : kNoStart;
+      continue;
+    }
+    som->push_back({h.pattern, static_cast<uint32_t>(i), h.ne});
+  }
+  const size_t pending = som->size();
+  if (pending == 0) return absl::OkStatus();
+  std::sort(som->begin(), som->end(), [](const SomReport& a, const SomReport& b) {
+    return a.id != b.id ? a.id < b.id : a.to < b.to;
+  });
+  auto window_begin = [&](const SomReport& e) -> uint32_t {
+    const uint32_t w = f.regexes[e.id].max_width;
+    const size_t earliest = w >= e.to ? 0 : e.to - w;
+    return static_cast<uint32_t>(earliest == 0 ? 0 : BackChars(norm, earliest, 1));
+  };
   auto on_som = [](unsigned id, unsigned long long from, unsigned long long to, unsigned,
                    void* ctx) -> int {
     static_cast<std::vector<SomReport>*>(ctx)->push_back(
         {id, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
     return 0;
   };
-  hs_error_t rc = hs_scan(f.regex_som_db.get(), norm.data() + lo, hi - lo, 0, scratch, on_som, som);
-  if (rc != HS_SUCCESS)
-    return absl::InternalError(absl::StrCat("engine scan failed: ", HsErrorName(rc)));
-  std::sort(som->begin(), som->end(), [](const SomReport& a, const SomReport& b) {
-    return a.id != b.id ? a.id < b.id : a.to != b.to ? a.to < b.to : a.from < b.from;
-  });
-  for (RawHit& h : *raw) {
-    if (!h.regex) continue;
-    SomReport key{h.pattern, 0, h.ne - lo};
-    auto it = std::lower_bound(som->begin(), som->end(), key,
-                               [](const SomReport& a, const SomReport& b) {
-                                 return a.id != b.id ? a.id < b.id : a.to < b.to;
-                               });
-    if (it != som->end() && it->id == h.pattern && it->to == key.to) h.nb = it->from + lo;
+  for (size_t a = 0; a < pending;) {
+    // One window per run of hits of one pattern whose windows overlap.
+    const uint32_t id = (*som)[a].id;
+    const uint32_t lo = window_begin((*som)[a]);
+    uint32_t hi = (*som)[a].to;
+    size_t b = a + 1;
+    while (b < pending && (*som)[b].id == id && window_begin((*som)[b]) <= hi) hi = (*som)[b++].to;
+    const hs_database_t* db = id < f.regex_start_dbs.size() ? f.regex_start_dbs[id].get() : nullptr;
+    if (db == nullptr) {  // cannot happen for a filter that loaded; the hits stay unresolved
+      for (size_t k = a; k < b; ++k) (*raw)[(*som)[k].from].nb = kNoStart;
+      a = b;
+      continue;
+    }
+    const size_t first = som->size();
+    hs_error_t rc = hs_scan(db, norm.data() + lo, hi - lo, 0, scratch, on_som, som);
+    if (rc != HS_SUCCESS)
+      return absl::InternalError(absl::StrCat("engine scan failed: ", HsErrorName(rc)));
+    // Reports by end, leftmost start first; each hit takes the report ending where it ends.
+    const auto reports = som->begin() + static_cast<std::ptrdiff_t>(first);
+    std::sort(reports, som->end(), [](const SomReport& x, const SomReport& y) {
+      return x.to != y.to ? x.to < y.to : x.from < y.from;
+    });
+    for (size_t k = a; k < b; ++k) {
+      const SomReport e = (*som)[k];
+      RawHit& h = (*raw)[e.from];
+      auto it = std::lower_bound(reports, som->end(), e.to - lo,
+                                 [](const SomReport& x, uint32_t to) { return x.to < to; });
+      h.nb = it != som->end() && it->to == e.to - lo ? it->from + lo : kNoStart;
+    }
+    som->resize(first);
+    a = b;
   }
   return absl::OkStatus();
 }

@@ -83,8 +83,10 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
                      std::string_view norm, const OffsetMap& map, const RawHit& h,
                      bool complete, std::string* detail);
 
-// Sets the start (nb) of every regex hit in *raw, running regex_som_db over one window that covers
-// all of them. `som` is a reusable buffer. The scratch must not be in use.
+// Sets the start (nb) of every regex hit in *raw to the leftmost start of a match of its regex
+// that ends where the hit ends (kNoStart when there is none): end - width for a fixed-width
+// regex, else from the regex's own start-of-match database (regex_start_dbs) run on a window
+// ending at its hits. `som` is a reusable buffer. The scratch must not be in use.
 absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_scratch_t* scratch,
                                 std::vector<RawHit>* raw, std::vector<SomReport>* som);
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "scriptqa/scanner.h"
 #include "test_util.h"
 
@@ -549,6 +550,83 @@ TEST(Options, CollapseRepeats) {
   // Without the option, repeats break the literal.
   Scanner plain = MakeScanner(CoreFilter());
   EXPECT_TRUE(ScanOk(plain, msg).empty() || ScanOk(plain, msg)[0].rule_id() != "t.wechat");
+}
+
+
+// Start of match: a regex hit's span is the leftmost-starting match that ends where the hit
+// ends (matching.md), whether the regex has one width (start = end - width) or several (its
+// start-of-match database, on a window before the hit), with noise between the characters and
+// with several hits of one regex in a message, near each other or far apart.
+std::shared_ptr<const Filter> StartFilter() {
+  static std::shared_ptr<const Filter> f = testing::FilterFromText(
+      "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
+      "rule s.fixed\n  regex 1[3-9][0-9]{9}\n  suggest x\n  reason r\n"
+      "rule s.cjk\n  regex 号[一二三]{2}\n  suggest x\n  reason r\n"
+      "rule s.var\n  regex [a-p]{2,6}[0-9]{2,4}\n  suggest x\n  reason r\n"
+      "rule s.prefix\n  regex qq(?:号)?(?:是)?[1-9][0-9]{4,10}\n  suggest x\n  reason r\n"
+      "rule s.word\n  regex (?:\\bq)?q[0-9]{3}\n  category review\n  suggest x\n  reason r\n");
+  return f;
+}
+
+// rule@begin-end (original bytes) of every finding under Overlap::kAll.
+std::vector<std::string> AllSpans(std::string_view text) {
+  Scanner s = MakeScanner(StartFilter());
+  ScanOptions o;
+  o.overlap = Overlap::kAll;
+  std::vector<std::string> out;
+  for (const Finding& f : ScanOk(s, text, o))
+    out.push_back(absl::StrCat(std::string(f.rule_id()), "@", f.bytes.begin, "-", f.bytes.end));
+  return out;
+}
+
+TEST(StartOfMatch, FixedWidthRegexStartsWidthBeforeItsEnd) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(AllSpans("电话13812345678"), V{"s.fixed@6-17"});
+  // Noise between the characters stays inside the span.
+  EXPECT_EQ(AllSpans("电话1 3-8 1234 5678。"), V{"s.fixed@6-21"});
+  // A longer digit run: every 11-digit window that ends on a digit is a match of its own.
+  EXPECT_EQ(AllSpans("913812345678"), (V{"s.fixed@1-12"}));
+  // Multi-byte characters: the width is in normalised bytes (3 per character here).
+  EXPECT_EQ(AllSpans("门牌号一 二三"), V{"s.cjk@6-16"});
+}
+
+TEST(StartOfMatch, VariableWidthRegexTakesTheLeftmostStart) {
+  using V = std::vector<std::string>;
+  // [a-p]{2,6}[0-9]{2,4}: at most six letters count, so the match ending at each digit starts at
+  // "abcdef", not at "pp". Findings come longest first.
+  EXPECT_EQ(AllSpans("ppabcdef1234"), (V{"s.var@2-12", "s.var@2-11", "s.var@2-10"}));
+  // Noise inside and around the match.
+  EXPECT_EQ(AllSpans("看 ab-c 1 2 。"), V{"s.var@4-12"});
+  // The optional parts of the prefix are taken when present, noise or not.
+  V qq = AllSpans("我的qq 号：是 12345");
+  ASSERT_FALSE(qq.empty());
+  EXPECT_EQ(qq.front(), "s.prefix@6-24");
+  for (const std::string& s : qq) EXPECT_EQ(s.substr(0, 11), "s.prefix@6-") << s;
+}
+
+TEST(StartOfMatch, SeveralHitsOfOneRegexNearAndFar) {
+  using V = std::vector<std::string>;
+  // Two hits close together (their windows overlap) and one far away: each its own start.
+  std::string far(300, ' ');
+  for (int i = 0; i < 100; ++i) far += "好";
+  const std::string text = "ab12cd34" + far + "ef56";
+  const std::string last = "s.var@" + std::to_string(text.size() - 4) + "-" +
+                           std::to_string(text.size());
+  EXPECT_EQ(AllSpans(text), (V{"s.var@0-4", "s.var@4-8", last}));
+  // The same phone number twice, and a different regex between them.
+  EXPECT_EQ(AllSpans("13812345678 ab12 13912345678"),
+            (V{"s.fixed@0-11", "s.var@12-19", "s.var@12-18", "s.var@12-16", "s.fixed@17-28"}));
+}
+
+TEST(StartOfMatch, WordBoundaryBeforeTheWindowSeesThePreviousCharacter) {
+  using V = std::vector<std::string>;
+  // (?:\bq)?q[0-9]{3} is at most five bytes. In "aqq123" no word boundary precedes the first q,
+  // so the match starts at the second q; a window starting at the first q (end - max_width)
+  // would see a boundary there and report "qq123".
+  EXPECT_EQ(AllSpans("aqq123"), V{"s.word@2-6"});
+  // At the start of the message, or after a non-word character, the boundary is real.
+  EXPECT_EQ(AllSpans("qq123"), V{"s.word@0-5"});
+  EXPECT_EQ(AllSpans("好qq123"), V{"s.word@3-8"});
 }
 
 }  // namespace

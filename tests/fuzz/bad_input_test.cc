@@ -189,7 +189,7 @@ TEST(Catalogue, DatabaseFiles) {
   other_cpu[8 + 4 + 8 + 8 + core->info().engine_version.size() + 8] ^= 0x01;
   FixChecksum(&other_cpu);
   std::string other_version = blob;
-  other_version[8] = 2;
+  other_version[8] = static_cast<char>(other_version[8] + 1);  // the next version
   FixChecksum(&other_version);
   const Case cases[] = {
       {"empty file", "", absl::StatusCode::kInvalidArgument, "bad magic"},
