@@ -9,7 +9,8 @@
 //   kNfkc*   code point -> NFKC of that single code point (only where it differs)
 //   kFold*   code point -> full case folding (only where it differs)
 //   kT2s*    code point -> Simplified form (Han only; four standard Simplified characters kept)
-//   kNoise   ranges of white space, punctuation, symbols, controls, emoji
+//   kNoise   ranges of white space, punctuation, symbols, controls, emoji, private-use
+//            characters and noncharacters
 //   kDrop    ranges of default-ignorable, format and enclosing-mark characters (removed always)
 //   kClause  code points that end a clause (for negation windows)
 //   kNormDataHash  a stable hash of everything above, part of every compiled database's key.
@@ -102,7 +103,11 @@ bool IsDrop(UChar32 c) {
 
 bool IsNoise(UChar32 c) {
   if (IsDrop(c)) return false;
+  // Private-use characters (vendor icons and emoji, or nothing at all) and noncharacters carry no
+  // text a rule could be about; between the characters of a phrase they would hide it.
+  if (u_hasBinaryProperty(c, UCHAR_NONCHARACTER_CODE_POINT)) return true;
   switch (u_charType(c)) {
+    case U_PRIVATE_USE_CHAR:
     case U_SPACE_SEPARATOR:
     case U_LINE_SEPARATOR:
     case U_PARAGRAPH_SEPARATOR:

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <utility>
 
 #include "fuzz_util.h"
 
@@ -147,6 +148,42 @@ TEST(Catalogue, MixedScriptsAndUnusualCodePoints) {
     EXPECT_TRUE(rw->clean) << rw->text;
     EXPECT_TRUE(fuzz::IsValidUtf8(filter->Normalize(m)));
   }
+}
+
+// Code points that mean nothing to a reader (private-use characters, noncharacters) are noise:
+// slipped between the characters of a phrase they must not hide it, and the finding's span
+// covers them. Regression test for docs/reliability.md "Open" item 1.
+TEST(Catalogue, PrivateUseAndNoncharactersDoNotHideAPhrase) {
+  const std::pair<const char*, std::string> cases[] = {
+      {"U+E000 private use", "\xee\x80\x80"},
+      {"U+F8FF private use", "\xef\xa3\xbf"},
+      {"U+F0000 supplementary private use", "\xf3\xb0\x80\x80"},
+      {"U+10FFFD supplementary private use", "\xf4\x8f\xbf\xbd"},
+      {"U+FFFE noncharacter", "\xef\xbf\xbe"},
+      {"U+FDD0 noncharacter", "\xef\xb7\x90"},
+      {"U+1FFFF noncharacter", "\xf0\x9f\xbf\xbf"},
+      {"U+10FFFF noncharacter", "\xf4\x8f\xbf\xbf"},
+  };
+  auto filter = fuzz::DefaultFilter();
+  Scanner s = MakeScanner(filter);
+  for (const auto& [name, cp] : cases) {
+    SCOPED_TRACE(name);
+    const std::string m = "您加" + cp + "微" + cp + "信吧";
+    auto fs = s.Scan(m);
+    ASSERT_TRUE(fs.ok());
+    bool found = false;
+    for (const Finding& f : *fs) {
+      fuzz::CheckFinding(f, m, CharIndex(m), "hidden");
+      if (f.category() == "off_platform") {
+        found = true;
+        EXPECT_EQ(f.text, "加" + cp + "微" + cp + "信");
+      }
+    }
+    EXPECT_TRUE(found) << fuzz::Describe(*fs);
+    EXPECT_EQ(filter->Normalize(m), "您加微信吧");
+  }
+  // Ordinary text around such characters is unchanged (they only disappear).
+  EXPECT_EQ(filter->Normalize("Caf\xc3\xa9 \xee\x80\x80OK"), "caf\xc3\xa9ok");
 }
 
 std::string TempPath(const std::string& name) { return ::testing::TempDir() + "/" + name; }
