@@ -146,8 +146,9 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
     r->buf_.resize(got + kChunkPadding);
     if (got == 0) r->eof_ = true;
   }
-  // A UTF-8 byte order mark is not part of the first record.
-  while (!r->eof_ && r->len_ < 3 && r->Fill(kRawBlock)) {
+  // A UTF-8 byte order mark is not part of the first record. (Three bytes are needed: a small
+  // read, not a 256 KiB zero-filled buffer for each gzip file.)
+  while (!r->eof_ && r->len_ < 3 && r->Fill(4096)) {
   }
   if (r->len_ >= 3 && memcmp(r->buf_.data(), "\xEF\xBB\xBF", 3) == 0) r->Consume(3);
   if (format == InputFormat::kCsv) {
