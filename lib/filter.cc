@@ -334,12 +334,27 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
     impl->rules.push_back(std::move(r));
   }
 
-  // Patterns.
+  // Patterns, within options.limits (filter.h: CompileLimits).
+  const CompileLimits& limits = options.limits;
+  size_t total_regex_bytes = 0;
+  bool over_regexes = false, over_total = false, over_literals = false;
+  auto limit_error = [&](const Rule& r, std::string what) {
+    errors.push_back(absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": ", what));
+  };
   for (size_t ri = 0; ri < impl->rules.size(); ++ri) {
     const Rule& r = impl->rules[ri];
     for (const std::string& l : r.literals) {
       std::string n = norm.Normalize(l);
       if (n.empty()) continue;  // reported by the parser
+      if (limits.max_literals && impl->literals.normalized.size() >= limits.max_literals) {
+        if (!over_literals)
+          limit_error(r, absl::StrCat("more than ", limits.max_literals,
+                                      " literals in the dictionaries (the compile-time bound "
+                                      "FilterOptions::limits.max_literals); this is the first "
+                                      "past it"));
+        over_literals = true;
+        continue;
+      }
       uint8_t edges = 0;
       if (!explicit_boundary[ri]) {
         if (IsAsciiLetter(n.front())) edges |= internal::kEdgeLeft;
@@ -351,6 +366,32 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
       sites->literals.push_back({r.file, r.line, r.id});
     }
     for (const std::string& x : r.regexes) {
+      if (limits.max_regex_bytes && x.size() > limits.max_regex_bytes) {
+        limit_error(r, absl::StrCat("regex of ", x.size(), " bytes, longer than the compile-time "
+                                    "bound of ", limits.max_regex_bytes,
+                                    " (FilterOptions::limits.max_regex_bytes; compile time grows "
+                                    "faster than the regex): split it or use literals"));
+        continue;
+      }
+      if (limits.max_regexes && impl->regex_exprs.size() >= limits.max_regexes) {
+        if (!over_regexes)
+          limit_error(r, absl::StrCat("more than ", limits.max_regexes,
+                                      " regexes in the dictionaries (the compile-time bound "
+                                      "FilterOptions::limits.max_regexes); this is the first "
+                                      "past it"));
+        over_regexes = true;
+        continue;
+      }
+      total_regex_bytes += x.size();
+      if (limits.max_total_regex_bytes && total_regex_bytes > limits.max_total_regex_bytes) {
+        if (!over_total)
+          limit_error(r, absl::StrCat("the regexes so far total ", total_regex_bytes,
+                                      " bytes, more than the compile-time bound of ",
+                                      limits.max_total_regex_bytes,
+                                      " (FilterOptions::limits.max_total_regex_bytes)"));
+        over_total = true;
+        continue;
+      }
       hs_expr_info_t* info = nullptr;
       hs_compile_error_t* err = nullptr;
       if (hs_expression_info(x.c_str(), HS_FLAG_UTF8, &info, &err) != HS_SUCCESS) {

@@ -59,15 +59,37 @@ struct SeverityOverride {
   Severity severity = Severity::kReview;
 };
 
+// Bounds on what dictionaries may ask the engine to compile, so that a dictionary edited by hand
+// (a shop's own deny list, a reload pushed by an operator) cannot hold a compile or a reload for
+// minutes or exhaust memory. They are checked before anything is compiled, by FromDictionaries
+// and Validate alike, over the enabled rules; a dictionary past a bound gets InvalidArgument
+// naming the rule (file:line) and the option to raise. 0 means "no bound".
+//
+// Why these: compile time grows faster than linearly with the size of one regex (here a 1 KiB
+// alternation of words takes ~0.2 s of CPU, a 4 KiB one ~3.6 s) and linearly with the number of
+// regexes (1,000 small ones ~5 s), so a bound on bytes per regex, on the regex count and on their
+// total bounds the time; 100,000 literals take ~5 s and 350 MB. Within the defaults the slowest
+// dictionaries measured (docs/reliability.md, "Large and pathological dictionaries") compile in
+// about 10 s of one core. Raising a bound is safe for dictionaries you trust.
+struct CompileLimits {
+  size_t max_regex_bytes = 1024;           // source bytes of one regex
+  size_t max_regexes = 1000;               // regexes in the filter
+  size_t max_total_regex_bytes = 32 << 10; // source bytes of all regexes together
+  size_t max_literals = 200000;            // literal patterns in the filter (after normalisation)
+};
+
 // | option             | default | effect                                                          |
 // |--------------------|---------|-----------------------------------------------------------------|
 // | normalization      | see above | how text and patterns are normalised                          |
 // | severity_overrides | none    | per category or rule, applied when the filter is built          |
 // | disabled_rules     | none    | rule ids (or category ids) left out of the filter entirely      |
+// | limits             | see above | compile-time bounds on the dictionaries (not stored in a      |
+// |                    |         | serialized filter: loading one compiles nothing)                |
 struct FilterOptions {
   NormalizationOptions normalization;
   std::vector<SeverityOverride> severity_overrides;
   std::vector<std::string> disabled_rules;
+  CompileLimits limits;
 };
 
 // One dictionary to load: a file on disk or text in memory.

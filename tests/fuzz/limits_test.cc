@@ -145,6 +145,66 @@ TEST(Limits, PathologicalRegexesFailCleanlyWithTheRuleNamed) {
   }
 }
 
+// The compile-time bounds (filter.h: CompileLimits): a dictionary past one is refused before
+// anything is compiled, by FromDictionaries and Validate with the same status, naming the rule
+// and the option; raising the option accepts it.
+std::string RegexRules(const std::vector<std::string>& regexes) {
+  std::string d = "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n";
+  for (size_t i = 0; i < regexes.size(); ++i)
+    d += "rule p.r" + std::to_string(i) + "\n  regex " + regexes[i] + "\n  reason r\n";
+  return d;
+}
+
+void ExpectRefused(const std::string& dict, const FilterOptions& o, const std::string& rule,
+                   const std::string& option) {
+  const DictionarySource src = DictionarySource::Text("case.rules", dict);
+  auto f = Filter::FromDictionaries({src}, o);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(f.status().message().find(": rule " + rule + ": "), absl::string_view::npos)
+      << f.status();
+  EXPECT_NE(f.status().message().find("FilterOptions::limits." + option), absl::string_view::npos)
+      << f.status();
+  EXPECT_EQ(Filter::Validate({src}, o), f.status());
+}
+
+TEST(Limits, CompileBoundsRefuseOversizedDictionariesNamingTheRule) {
+  const FilterOptions defaults;
+  // One regex over max_regex_bytes (1,024).
+  const std::string long_regex = std::string(1020, 'a') + "[0-9]{2}";  // 1,028 bytes
+  ExpectRefused(RegexRules({"[0-9]{11}", long_regex}), defaults, "p.r1", "max_regex_bytes");
+  // More regexes than max_regexes (1,000): the first past the bound is named.
+  std::vector<std::string> many;
+  for (int i = 0; i < 1001; ++i) many.push_back("q" + std::to_string(i) + "[0-9]{4}");
+  ExpectRefused(RegexRules(many), defaults, "p.r1000", "max_regexes");
+  // Regexes totalling more than max_total_regex_bytes (32 KiB): 1,000 bytes each, the 33rd passes it.
+  std::vector<std::string> big;
+  for (int i = 0; i < 40; ++i) big.push_back(std::string(990, 'a' + i % 26) + std::to_string(1000000000 + i));
+  ExpectRefused(RegexRules(big), defaults, "p.r32", "max_total_regex_bytes");
+  // Literals over max_literals.
+  FilterOptions few;
+  few.limits.max_literals = 3;
+  ExpectRefused("%format scriptqa-rules 1\n%default category ad_law\n%default severity review\n"
+                "rule a.x\n  literal 最佳 | 第一\n  reason r\nrule a.y\n  literal 唯一 | 顶级\n  reason r\n",
+                few, "a.y", "max_literals");
+
+  // Raising (or lifting) a bound accepts the dictionary, and it works.
+  FilterOptions lifted;
+  lifted.limits.max_regex_bytes = 0;
+  auto f = Filter::FromDictionaries(
+      {DictionarySource::Text("case.rules", RegexRules({"[0-9]{11}", long_regex}))}, lifted);
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto s = Scanner::Create(*f);
+  ASSERT_TRUE(s.ok());
+  auto fs = s->Scan("x" + std::string(1020, 'a') + "42y");
+  ASSERT_TRUE(fs.ok());
+  ASSERT_EQ(fs->size(), 1u);
+  EXPECT_EQ((*fs)[0].rule_id(), "p.r1");
+  EXPECT_EQ((*fs)[0].bytes.begin, 1u);
+  // The default packs are well inside the defaults.
+  EXPECT_TRUE(Filter::Validate({DictionarySource::File(Filter::DefaultDictionaryDir() + "/privacy.rules")}).ok());
+}
+
 // ---- linear work ----
 
 struct Check {

@@ -171,6 +171,7 @@ struct CompileCase {
   std::string name;
   std::string what;
   std::function<std::string()> dictionary;  // a rule file
+  bool lift_limits = false;                  // compile with FilterOptions::limits all 0
 };
 
 std::string RegexRule(const std::vector<std::string>& regexes) {
@@ -214,6 +215,39 @@ std::vector<CompileCase> CompileCases() {
                  for (int i = 0; i < 1000; ++i) r.push_back("[a-z]{5,20}" + std::to_string(i));
                  return RegexRule(r);
                }});
+  v.push_back({"regexes1001", "1001 regexes [a-z]{5,20}N (one past limits.max_regexes)", [] {
+                 std::vector<std::string> r;
+                 for (int i = 0; i < 1001; ++i) r.push_back("[a-z]{5,20}" + std::to_string(i));
+                 return RegexRule(r);
+               }});
+  // Alternations of random six-letter words: compile time grows faster than the regex (the
+  // slowest shape found for limits.max_regex_bytes and max_total_regex_bytes).
+  auto words = [](size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::string r = "(?:";
+    for (size_t i = 0; i < n; ++i) {
+      if (i) r += "|";
+      for (int c = 0; c < 6; ++c) r += static_cast<char>('a' + rng() % 26);
+    }
+    return r + ")";
+  };
+  v.push_back({"words1k_x1", "one 145-word alternation (1,019 bytes, within max_regex_bytes)",
+               [words] { return RegexRule({words(145, 1) + "z0"}); }});
+  v.push_back({"words1k_x32", "32 such regexes (32 KiB, at max_total_regex_bytes)", [words] {
+                 std::vector<std::string> r;
+                 for (int i = 0; i < 32; ++i) r.push_back(words(145, 100 + i) + "z" + std::to_string(i));
+                 return RegexRule(r);
+               }});
+  v.push_back({"words4k_x1", "one 580-word alternation (4 KiB, past max_regex_bytes)",
+               [words] { return RegexRule({words(580, 7) + "z0"}); }});
+  v.push_back({"words4k_x50_lifted", "50 such regexes with limits.max_regex_bytes and "
+                                     "max_total_regex_bytes lifted (what the bounds prevent)",
+               [words] {
+                 std::vector<std::string> r;
+                 for (int i = 0; i < 50; ++i) r.push_back(words(580, 200 + i) + "z" + std::to_string(i));
+                 return RegexRule(r);
+               },
+               /*lift_limits=*/true});
   for (int n : {10, 100, 1000})
     v.push_back({"ab_star_c" + std::to_string(n), "(a|b)*c{" + std::to_string(n) + "}",
                  [n] { return RegexRule({"(a|b)*c{" + std::to_string(n) + "}"}); }});
@@ -307,7 +341,9 @@ int Compile(int argc, char** argv) {
     if (!only.empty() && std::find(only.begin(), only.end(), c.name) == only.end()) continue;
     InChild(c.name + ": " + c.what, timeout_s, memory_mb, [&] {
       std::string dict = c.dictionary();
-      auto f = Filter::FromDictionaries({DictionarySource::Text("case.rules", dict)});
+      FilterOptions o;
+      if (c.lift_limits) o.limits = {0, 0, 0, 0};
+      auto f = Filter::FromDictionaries({DictionarySource::Text("case.rules", dict)}, o);
       if (!f.ok()) return "error: " + OneLine(std::string(f.status().message()));
       auto s = Scanner::Create(*f);
       std::string probe = Repeat("最佳加微信13812345678abcab", 1000);
