@@ -200,6 +200,11 @@ void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
     if (!options.skip_noise || has(significant, c)) return false;
     return has(extra_noise, c) || InRanges(kNoise, kNoiseSize, c);
   };
+  // Nonspacing marks whose fate depends on the character before them (MarkState).
+  auto marked = [&](uint32_t c) {
+    return options.skip_noise && !has(significant, c) && !has(extra_noise, c) &&
+           InRanges(normdata::kMark, normdata::kMarkSize, c);
+  };
 
   std::vector<uint16_t>& stage1 = t->own_stage1;
   std::vector<uint32_t>& blocks = t->own_blocks;
@@ -262,6 +267,7 @@ void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
       pool.insert(pool.end(), b, b + m);
     }
     if (clause) entry |= kClause;
+    if (!(entry & kSkip) && marked(cp)) entry |= kMark;
     write(cp, entry);
   };
 
@@ -271,6 +277,10 @@ void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
   if (options.skip_noise)
     for (size_t i = 0; i < kNoiseSize; i += 2)
       for (uint32_t c = kNoise[i]; c <= kNoise[i + 1]; ++c) write(c, kSkip);
+  if (options.skip_noise)
+    for (size_t i = 0; i < normdata::kMarkSize; i += 2)
+      for (uint32_t c = normdata::kMark[i]; c <= normdata::kMark[i + 1]; ++c)
+        if (marked(c)) write(c, kMark);
   // Pass 2.
   if (options.fold_width)
     for (size_t i = 0; i < kNfkcIndexSize; i += 3) compose(kNfkcIndex[i]);
@@ -286,21 +296,31 @@ void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
 }
 
 bool Normalizer::Normalize(std::string_view in, std::string* out, OffsetMap* map,
-                           size_t* invalid_at, uint32_t* classes, size_t max_out) const {
+                           size_t* invalid_at, uint32_t* classes, size_t max_out,
+                           MarkState* marks) const {
   const bool collapse = options_.collapse_repeats;
   if (map) {
-    return collapse ? Run<true, true>(in, out, 0, nullptr, map, invalid_at, classes, max_out)
-                    : Run<true, false>(in, out, 0, nullptr, map, invalid_at, classes, max_out);
+    return collapse
+               ? Run<true, true>(in, out, 0, nullptr, map, invalid_at, classes, max_out, marks)
+               : Run<true, false>(in, out, 0, nullptr, map, invalid_at, classes, max_out, marks);
   }
-  return collapse ? Run<false, true>(in, out, 0, nullptr, nullptr, invalid_at, classes, max_out)
-                  : Run<false, false>(in, out, 0, nullptr, nullptr, invalid_at, classes, max_out);
+  return collapse
+             ? Run<false, true>(in, out, 0, nullptr, nullptr, invalid_at, classes, max_out, marks)
+             : Run<false, false>(in, out, 0, nullptr, nullptr, invalid_at, classes, max_out, marks);
 }
 
+// Each message of a batch starts a text of its own: its first mark does not look at the previous
+// message (`in` is the message alone, and no MarkState is carried in).
 bool Normalizer::NormalizeAt(std::string_view in, std::string* out, size_t at, size_t* end,
                              size_t* invalid_at, uint32_t* classes, size_t max_out) const {
   return options_.collapse_repeats
-             ? Run<false, true>(in, out, at, end, nullptr, invalid_at, classes, max_out)
-             : Run<false, false>(in, out, at, end, nullptr, invalid_at, classes, max_out);
+             ? Run<false, true>(in, out, at, end, nullptr, invalid_at, classes, max_out, nullptr)
+             : Run<false, false>(in, out, at, end, nullptr, invalid_at, classes, max_out, nullptr);
+}
+
+bool Normalizer::MarksAfterAreNoise(uint32_t cp) const {
+  return (Lookup(cp) & kSkip) != 0 ||
+         InRanges(normdata::kMarkFree, normdata::kMarkFreeSize, cp);
 }
 
 namespace {
@@ -337,6 +357,18 @@ struct AsciiClasses {
 };
 constexpr AsciiClasses kAsciiClasses;
 
+// The code point of the character that ends at p (p > begin), as the forward decoder reads it:
+// U+FFFD when the bytes before p are not one well-formed character. (A lead byte is always where
+// the forward decoder starts a character, valid or not, so a well-formed sequence found by
+// stepping back over continuation bytes is the one it read.)
+uint32_t CpEndingAt(const unsigned char* begin, const unsigned char* p) {
+  const unsigned char* q = p - 1;
+  while (q > begin && (*q & 0xC0) == 0x80 && p - q < 4) --q;
+  int len = 0;
+  const uint32_t cp = DecodeUtf8(q, p, &len);
+  return cp == kInvalidCp || q + len != p ? 0xFFFDu : cp;
+}
+
 }  // namespace
 
 // The hot loop: one pass, one table lookup per character, output written through raw pointers.
@@ -349,7 +381,8 @@ constexpr AsciiClasses kAsciiClasses;
 template <bool kWithMap, bool kCollapse>
 bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t* end_out,
                      OffsetMap* map,
-                     size_t* invalid_at, uint32_t* classes, size_t max_out) const {
+                     size_t* invalid_at, uint32_t* classes, size_t max_out,
+                     MarkState* marks) const {
   constexpr size_t kSlack = 16;
   if (invalid_at) *invalid_at = std::string::npos;
   uint32_t cls = 0;  // character classes emitted (for regex gating)
@@ -407,6 +440,11 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
   uint32_t last_cp = kInvalidCp;  // last emitted code point, for collapse_repeats
   size_t last_start = 0;          // output offset of the last emitted character
   uint32_t char_index = 0;        // index of the current source character
+  // Nonspacing marks (kMark) never take the fast paths, so the character before one is either a
+  // mark decided here (it ended at mark_end; the same decision holds) or is read back from the
+  // input.
+  const unsigned char* mark_end = nullptr;
+  bool mark_noise = false;
 
   auto mark_clause = [&]() {
     if (kWithMap) {
@@ -619,6 +657,14 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     const uint32_t src_b = static_cast<uint32_t>(p - begin);
     const uint32_t src_e = src_b + static_cast<uint32_t>(len);
     const size_t rest = static_cast<size_t>(end - p) - static_cast<size_t>(len);
+    if (e & kMark) {
+      if (p != mark_end) {
+        mark_noise = p == begin ? !marks || *marks == MarkState::kNoise
+                                : MarksAfterAreNoise(CpEndingAt(begin, p));
+      }
+      mark_end = p + len;
+      e = mark_noise ? kSkip : (e & ~kMark);
+    }
     if (kWithMap && (e & kClause)) mark_clause();
     if (e & kSkip) {
       // removed
@@ -641,6 +687,10 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     ++char_index;
   }
   if (n - base > max_out) overflow = true;
+  if (marks && begin != end && !overflow) {
+    const bool noise = mark_end == end ? mark_noise : MarksAfterAreNoise(CpEndingAt(begin, end));
+    *marks = noise ? MarkState::kNoise : MarkState::kKept;
+  }
   if (end_out) {
     *end_out = n;  // *out keeps its (larger) size: no shrink now, no zero-fill on the next call
   } else {
@@ -656,15 +706,15 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
 
 template bool Normalizer::Run<true, true>(std::string_view, std::string*, size_t, size_t*,
                                            OffsetMap*, size_t*,
-                                          uint32_t*, size_t) const;
+                                          uint32_t*, size_t, MarkState*) const;
 template bool Normalizer::Run<true, false>(std::string_view, std::string*, size_t, size_t*,
                                            OffsetMap*, size_t*,
-                                           uint32_t*, size_t) const;
+                                           uint32_t*, size_t, MarkState*) const;
 template bool Normalizer::Run<false, true>(std::string_view, std::string*, size_t, size_t*,
                                            OffsetMap*, size_t*,
-                                           uint32_t*, size_t) const;
+                                           uint32_t*, size_t, MarkState*) const;
 template bool Normalizer::Run<false, false>(std::string_view, std::string*, size_t, size_t*,
                                            OffsetMap*, size_t*,
-                                            uint32_t*, size_t) const;
+                                            uint32_t*, size_t, MarkState*) const;
 
 }  // namespace scriptqa::internal

@@ -37,7 +37,18 @@ class Normalizer {
   static constexpr uint32_t kSkip = 1u << 31;    // removed (noise or ignorable)
   static constexpr uint32_t kClause = 1u << 30;  // ends a clause
   static constexpr uint32_t kMulti = 1u << 29;   // low 24 bits: offset into pool_
+  static constexpr uint32_t kMark = 1u << 28;    // a nonspacing mark: see MarkState
   static constexpr uint32_t kCpMask = 0x1FFFFF;  // single replacement code point (0: identity)
+
+  // What a nonspacing mark (general category Mn, entry bit kMark; only with skip_noise, and not
+  // for significant characters) is at a point of the text: noise at the start of the text, after
+  // noise and after a character of a script written without combining marks (Han, kana, Hangul,
+  // Bopomofo: 加̸微̷信 reads 加微信); kept after any other character (Café, Tiếng Việt, Thai,
+  // Devanagari), and a kept mark keeps the next one. The decision looks back one character, so
+  // a text normalised in pieces (StreamScanner) passes each piece the state its predecessor left.
+  enum class MarkState : uint8_t { kNoise, kKept };
+  // True when a nonspacing mark right after `cp` is noise (cp is not itself a kMark character).
+  bool MarksAfterAreNoise(uint32_t cp) const;
 
   // Takes the tables for `options` from a process-wide cache (the last kTableCacheSize option
   // sets used, shared and immutable), building them only for options not seen recently: about
@@ -53,9 +64,11 @@ class Normalizer {
   // Returns false, with *out (and *map) truncated, when the output would exceed `max_out` bytes
   // (characters such as U+FDFA expand elevenfold, and the map takes 12 bytes per output byte: the
   // scanner bounds both with kMaxExpansion).
+  // With `marks`, *marks is the MarkState at the start of `in` (without: kNoise, the start of a
+  // text) and receives the state at its end, for the text that follows.
   bool Normalize(std::string_view in, std::string* out, OffsetMap* map,
                  size_t* invalid_at = nullptr, uint32_t* classes = nullptr,
-                 size_t max_out = SIZE_MAX) const;
+                 size_t max_out = SIZE_MAX, MarkState* marks = nullptr) const;
 
   // Like Normalize without a map, but writes from out[at] and sets *end to one past the last
   // byte written, leaving out->size() at least *end (never shrinking it, so that reused buffers
@@ -96,7 +109,7 @@ class Normalizer {
   template <bool kWithMap, bool kCollapse>
   bool Run(std::string_view in, std::string* out, size_t base, size_t* end_out, OffsetMap* map,
            size_t* invalid_at,
-           uint32_t* classes, size_t max_out) const;
+           uint32_t* classes, size_t max_out, MarkState* marks) const;
 
   // Everything derived from one set of options. Immutable once built, so normalisers with equal
   // options (every filter loaded or reloaded with them) share one copy through the cache.

@@ -434,6 +434,9 @@ class StreamScannerImpl {
   State state = State::kOpen;
   std::string text;
   size_t decoded = 0;       // text[0, decoded) is normalised
+  // What a nonspacing mark at text[decoded] is (it depends on the character before it, which an
+  // earlier batch normalised).
+  internal::Normalizer::MarkState marks = internal::Normalizer::MarkState::kNoise;
   size_t counted_bytes = 0, counted_chars = 0;  // a known character offset, for findings
   std::string norm;
   internal::OffsetMap map;
@@ -462,6 +465,7 @@ class StreamScannerImpl {
   // by walking one batch. `segments` are the normalised batches; map covers segments[0, mapped).
   struct Segment {
     uint32_t orig_begin, orig_end, norm_begin, norm_end;
+    internal::Normalizer::MarkState marks;  // at orig_begin: what a nonspacing mark there is
   };
   std::vector<Segment> segments;
   size_t mapped = 0;
@@ -605,6 +609,7 @@ void StreamScannerImpl::Clear() {
   state = State::kOpen;
   text.clear();
   decoded = 0;
+  marks = internal::Normalizer::MarkState::kNoise;
   counted_bytes = 0;
   counted_chars = 0;
   norm.clear();
@@ -644,14 +649,15 @@ absl::Status StreamScannerImpl::NormalizeMore(bool final) {
   // Room for this batch; with collapse_repeats its first character may still merge into the last
   // one (at most 4 bytes), so the bound is checked again after splicing.
   const size_t room = (limit > base ? limit - base : 0) + (collapse ? 4 : 0);
+  const internal::Normalizer::MarkState marks_before = marks;
   if (lazy_map) {
-    if (!f->normalizer->Normalize(seg, &seg_norm, nullptr, &invalid_at, nullptr, room))
+    if (!f->normalizer->Normalize(seg, &seg_norm, nullptr, &invalid_at, nullptr, room, &marks))
       return internal::ExpansionError(end, final);
     if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
       return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
     norm.append(seg_norm);
   } else {
-    if (!f->normalizer->Normalize(seg, &seg_norm, &seg_map, &invalid_at, nullptr, room))
+    if (!f->normalizer->Normalize(seg, &seg_norm, &seg_map, &invalid_at, nullptr, room, &marks))
       return internal::ExpansionError(end, final);
     if (invalid_at != std::string::npos && options.scan.invalid_utf8 == InvalidUtf8::kReject)
       return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", decoded + invalid_at));
@@ -677,7 +683,8 @@ absl::Status StreamScannerImpl::NormalizeMore(bool final) {
     SpliceMap(static_cast<uint32_t>(decoded), base, drop);
   }
   segments.push_back({static_cast<uint32_t>(decoded), static_cast<uint32_t>(end),
-                      static_cast<uint32_t>(base), static_cast<uint32_t>(norm.size())});
+                      static_cast<uint32_t>(base), static_cast<uint32_t>(norm.size()),
+                      marks_before});
   if (!lazy_map) mapped = segments.size();
   decoded = end;
   return absl::OkStatus();
@@ -711,8 +718,9 @@ void StreamScannerImpl::SpliceMap(uint32_t orig_offset, size_t base, size_t drop
 void StreamScannerImpl::EnsureMap() {
   for (; mapped < segments.size(); ++mapped) {
     const Segment& g = segments[mapped];
+    internal::Normalizer::MarkState m = g.marks;
     f->normalizer->Normalize(std::string_view(text).substr(g.orig_begin, g.orig_end - g.orig_begin),
-                             &seg_norm, &seg_map, nullptr);
+                             &seg_norm, &seg_map, nullptr, nullptr, SIZE_MAX, &m);
     SpliceMap(g.orig_begin, g.norm_begin, 0);
   }
 }
@@ -730,6 +738,7 @@ size_t StreamScannerImpl::SourceOffset(size_t p) {
     const internal::Normalizer& nz = *f->normalizer;
     const auto* t = reinterpret_cast<const unsigned char*>(text.data());
     size_t out = it->norm_begin, found = std::string::npos;
+    bool mark_noise = it->marks == internal::Normalizer::MarkState::kNoise;
     for (size_t pos = it->orig_begin; pos < it->orig_end;) {
       uint32_t cp = t[pos];
       int len = 1;
@@ -741,14 +750,25 @@ size_t StreamScannerImpl::SourceOffset(size_t p) {
           invalid = true;
         }
       }
-      const uint32_t e = nz.Lookup(cp);
+      uint32_t e = nz.Lookup(cp);
+      if (e & internal::Normalizer::kMark) {  // a nonspacing mark: as the character before it says
+        e = mark_noise ? internal::Normalizer::kSkip : (e & ~internal::Normalizer::kMark);
+      } else {
+        mark_noise = nz.MarksAfterAreNoise(cp);
+      }
       size_t olen;
       if (e == 0 && !invalid) {
         olen = static_cast<size_t>(len);
       } else if (e & internal::Normalizer::kSkip) {
         olen = 0;
       } else if (e & internal::Normalizer::kMulti) {
-        olen = nz.Normalize(std::string_view(text).substr(pos, static_cast<size_t>(len))).size();
+        // (A mark's own state goes with it; other characters do not depend on it.)
+        internal::Normalizer::MarkState ms = mark_noise ? internal::Normalizer::MarkState::kNoise
+                                                        : internal::Normalizer::MarkState::kKept;
+        std::string one;
+        nz.Normalize(std::string_view(text).substr(pos, static_cast<size_t>(len)), &one, nullptr,
+                     nullptr, nullptr, SIZE_MAX, &ms);
+        olen = one.size();
       } else {
         const uint32_t to = e & internal::Normalizer::kCpMask;
         const uint32_t c = to == 0 ? cp : to;

@@ -57,6 +57,40 @@ TEST(Normalize, DefaultTable) {
   EXPECT_EQ(Norm(std::string_view("加\0微\x01信", 11)), "加微信");
 }
 
+// Nonspacing marks (Mn) are noise after Han, kana, Hangul and Bopomofo, after noise and at the
+// start of the text; after any other character they are kept. Without skip_noise, or when the
+// mark is significant, they are kept everywhere.
+TEST(Normalize, CombiningMarksAfterMarkFreeScriptsAreNoise) {
+  const Case cases[] = {
+      {"after Han", "加\u0338微\u0337信", "加微信"},
+      {"several after Han", "加\u0301\u0308\u0323微信", "加微信"},
+      {"after kana, Hangul, Bopomofo", "あ\u0301カ\u0302한\u0303ㄅ\u0304", "あカ한ㄅ"},
+      {"after noise", "a \u0301b", "ab"},
+      {"after a removed zero-width character", "e\u200b\u0301", "e"},
+      {"at the start", "\u0301\u0302a", "a"},
+      {"after Latin (kept)", "Cafe\u0301 e\u0301\u0302", "cafe\u0301e\u0301\u0302"},
+      {"after full-width Latin (kept)", "\uff45\u0301", "e\u0301"},
+      {"after a digit (kept)", "1\u20e3", "1"},  // U+20E3 is enclosing (Me): always removed
+      {"after a digit, nonspacing (kept)", "1\u0301", "1\u0301"},
+      {"after Greek, Cyrillic (kept)", "\u03b1\u0301\u0438\u0306", "\u03b1\u0301\u0438\u0306"},
+      {"Thai and Devanagari (kept)", "สวัสดี नमस्ते", "สวัสดีनमस्ते"},
+      {"after a kept mark (kept)", "e\u0301\u0302\u0303", "e\u0301\u0302\u0303"},
+      {"Han then Latin", "微\u0301e\u0301", "微e\u0301"},
+      {"folding mark after Han", "微\u0345信", "微信"},
+      {"folding mark after Latin", "e\u0345", "e\u03b9"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(Norm(c.in), c.out) << c.what;
+  NormalizationOptions keep;
+  keep.skip_noise = false;
+  EXPECT_EQ(Norm("加\u0338微", keep), "加\u0338微");
+  NormalizationOptions significant;
+  significant.significant = "%@\u0338";
+  EXPECT_EQ(Norm("加\u0338微\u0337", significant), "加\u0338微");
+  // Long texts take the fast paths; a mark far from the start still looks at its own carrier.
+  std::string longer(300, 'a');
+  EXPECT_EQ(Norm(longer + "微\u0301" + longer + "e\u0301"), longer + "微" + longer + "e\u0301");
+}
+
 TEST(Normalize, OptionsSwitchStepsOff) {
   NormalizationOptions n;
   n.traditional_to_simplified = false;

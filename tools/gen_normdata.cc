@@ -13,6 +13,10 @@
 //            characters and noncharacters
 //   kDrop    ranges of default-ignorable, format and enclosing-mark characters (removed always)
 //   kClause  code points that end a clause (for negation windows)
+//   kMark    ranges of nonspacing marks (Mn) not in kDrop: noise after a character of kMarkFree,
+//            after noise and at the start of a text, kept after anything else (lib/normalizer.cc)
+//   kMarkFree  ranges of characters of scripts written without combining marks in practice (Han,
+//            Hiragana, Katakana, Hangul, Bopomofo, by script extensions), marks excluded
 //   kNormDataHash  a stable hash of everything above, part of every compiled database's key.
 #include <unicode/normalizer2.h>
 #include <unicode/translit.h>
@@ -129,6 +133,21 @@ bool IsNoise(UChar32 c) {
   }
 }
 
+// Nonspacing marks: after Han and the like they carry no meaning and only break up a phrase
+// (加̸微̷信); after Latin, Greek, Thai or Devanagari letters they are part of the text.
+bool IsMark(UChar32 c) { return !IsDrop(c) && u_charType(c) == U_NON_SPACING_MARK; }
+
+bool IsMarkFree(UChar32 c) {
+  const int8_t gc = u_charType(c);
+  if (gc == U_NON_SPACING_MARK || gc == U_ENCLOSING_MARK || gc == U_COMBINING_SPACING_MARK)
+    return false;
+  for (UScriptCode s : {USCRIPT_HAN, USCRIPT_HIRAGANA, USCRIPT_KATAKANA, USCRIPT_HANGUL,
+                        USCRIPT_BOPOMOFO}) {
+    if (uscript_hasScript(c, s)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +203,8 @@ int main(int argc, char** argv) {
 
   std::vector<uint32_t> noise = Ranges(IsNoise);
   std::vector<uint32_t> drop = Ranges(IsDrop);
+  std::vector<uint32_t> mark = Ranges(IsMark);
+  std::vector<uint32_t> mark_free = Ranges(IsMarkFree);
   std::vector<uint32_t> clause = {0x0a, 0x0d, 0x21, 0x2c, 0x2e, 0x3b, 0x3f, 0x3002, 0xff01,
                                   0xff0c, 0xff1b, 0xff1f, 0xff0e, 0x2026, 0xff61, 0x3001};
   for (uint32_t c : clause) HashU32(c);
@@ -205,6 +226,8 @@ int main(int argc, char** argv) {
   Emit(f, "kNoise", noise);
   Emit(f, "kDrop", drop);
   Emit(f, "kClause", clause);
+  Emit(f, "kMark", mark);
+  Emit(f, "kMarkFree", mark_free);
   std::fprintf(f, "inline constexpr uint64_t kNormDataHash = 0x%llxull;\n",
                static_cast<unsigned long long>(g_hash));
   std::fprintf(f, "inline constexpr char kIcuVersion[] = \"%s\";\n", U_ICU_VERSION);

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <tuple>
 #include <utility>
 
 #include "fuzz_util.h"
+#include "scriptqa/stream.h"
 
 namespace scriptqa {
 namespace {
@@ -120,8 +123,8 @@ TEST(Catalogue, ControlFormatAndInvisibleCharacters) {
 }
 
 // Mixed scripts, combining marks, private-use characters and noncharacters: never a crash, spans
-// always valid. They are not normalised away (docs/reliability.md lists which of them hide a
-// phrase today: combining marks, noncharacters and private-use characters do).
+// always valid. (Combining marks after Han, noncharacters and private-use characters are noise
+// and hide nothing: the two tests below.)
 TEST(Catalogue, MixedScriptsAndUnusualCodePoints) {
   const std::string messages[] = {
       "加 vх 聊",                          // Cyrillic х
@@ -184,6 +187,102 @@ TEST(Catalogue, PrivateUseAndNoncharactersDoNotHideAPhrase) {
   }
   // Ordinary text around such characters is unchanged (they only disappear).
   EXPECT_EQ(filter->Normalize("Caf\xc3\xa9 \xee\x80\x80OK"), "caf\xc3\xa9ok");
+}
+
+// Nonspacing combining marks (Mn) after a character of a script written without them (Han, kana,
+// Hangul, Bopomofo), after noise or at the start of a message are noise: 加̸微̷信 must not hide
+// 微信. After letters of scripts that use marks (Latin, Greek, Cyrillic, Thai, Devanagari...) they
+// are kept, as before. Every path agrees: Scan, ScanBatch (a message's first mark does not look
+// at the previous message) and StreamScanner (the character before a mark may be in an earlier
+// chunk). Regression test for docs/reliability.md "Open" item 1 (issue 8).
+TEST(Catalogue, CombiningMarksDoNotHideAPhrase) {
+  struct Case {
+    const char* what;
+    std::string message;
+    std::string span;  // the off_platform.wechat finding's text
+  };
+  const Case cases[] = {
+      {"U+0338 and U+0337", "您加\u0338微\u0337信吧", "加\u0338微\u0337信"},
+      {"several marks", "加\u0301微\u0308\u0323信", "加\u0301微\u0308\u0323信"},
+      {"marks after noise", "加\uff0c\u0301微信", "加\uff0c\u0301微信"},
+      {"marks after a space and a mark", "加 \u0301\u0302微\u20d2信", "加 \u0301\u0302微\u20d2信"},
+      {"a mark starting the message", "\u0301加微\u0301信", "加微\u0301信"},
+  };
+  auto filter = fuzz::DefaultFilter();
+  Scanner s = MakeScanner(filter);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto fs = s.Scan(c.message);
+    ASSERT_TRUE(fs.ok());
+    bool found = false;
+    for (const Finding& f : *fs) {
+      fuzz::CheckFinding(f, c.message, CharIndex(c.message), "marks");
+      if (f.rule_id() == "off_platform.wechat") {
+        found = true;
+        EXPECT_EQ(f.text, c.span);
+      }
+    }
+    EXPECT_TRUE(found) << fuzz::Describe(*fs);
+  }
+  EXPECT_EQ(filter->Normalize("加\u0338微\u0337信"), "加微信");
+  EXPECT_EQ(filter->Normalize("\u0301\u0302加"), "加");
+  // Kana, Hangul and Bopomofo carriers.
+  EXPECT_EQ(filter->Normalize("カ\u0301ト\u0308ク"), "カトク");
+  EXPECT_EQ(filter->Normalize("카\u0301톡\u0336"), "카톡");
+  EXPECT_EQ(filter->Normalize("ㄅ\u0301ㄆ"), "ㄅㄆ");
+  // Marks after letters of other scripts are kept, exactly as before this rule (the expected
+  // strings are the normaliser's output before it).
+  EXPECT_EQ(filter->Normalize("Cafe\u0301"), "cafe\u0301");
+  EXPECT_EQ(filter->Normalize("Vie\u0323\u0302t Nam"), "vie\u0323\u0302tnam");
+  EXPECT_EQ(filter->Normalize("สวัสดีครับ"), "สวัสดีครับ");
+  EXPECT_EQ(filter->Normalize("नमस्ते दुनिया"), "नमस्तेदुनिया");
+  EXPECT_EQ(filter->Normalize("α\u0301 и\u0306"), "α\u0301и\u0306");
+  EXPECT_EQ(filter->Normalize("加v\u0301信"), "加v\u0301信");
+
+  // ScanBatch and StreamScanner give Scan's findings. "好" then "\u0301加v信": a mark starting a
+  // message is noise whatever the previous message ended with; "Cafe" then "\u0301..." likewise.
+  std::vector<std::string> messages;
+  for (const Case& c : cases) messages.push_back(c.message);
+  for (const char* m : {"好", "\u0301加v信", "Cafe", "\u0301\u0302加微信", "加v\u0301信", "加微e\u0301信",
+                        "Vie\u0323\u0302t 加微\u0301信", "สวัสดี加\u0e31微信", "加\u0301"})
+    messages.push_back(m);
+  auto key = [](const std::vector<Finding>& fs) {
+    std::vector<std::tuple<std::string, size_t, size_t>> k;
+    for (const Finding& f : fs) k.emplace_back(std::string(f.rule_id()), f.bytes.begin, f.bytes.end);
+    return k;
+  };
+  std::vector<std::string_view> views(messages.begin(), messages.end());
+  auto batch = s.ScanBatch(views);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), messages.size());
+  auto stream = StreamScanner::Create(filter);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::string& m = messages[i];
+    SCOPED_TRACE(::testing::PrintToString(m));
+    auto alone = s.Scan(m);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(key((*batch)[i]), key(*alone));
+    // One byte at a time, then each whole character at a time.
+    for (int way = 0; way < 2; ++way) {
+      stream->Reset();
+      const std::vector<int64_t> chars = CharIndex(m);
+      size_t from = 0;
+      for (size_t pos = 1; pos <= m.size(); ++pos) {
+        if (way == 1 && pos < m.size() && chars[pos] < 0) continue;
+        ASSERT_TRUE(stream->Write(std::string_view(m).substr(from, pos - from)).ok());
+        from = pos;
+      }
+      auto done = stream->Finish();
+      ASSERT_TRUE(done.ok()) << done.status();
+      std::vector<Finding> streamed(stream->findings().begin(), stream->findings().end());
+      auto expected = key(*alone);
+      auto got = key(streamed);
+      std::sort(expected.begin(), expected.end());
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(got, expected) << "way " << way;
+    }
+  }
 }
 
 std::string TempPath(const std::string& name) { return ::testing::TempDir() + "/" + name; }
