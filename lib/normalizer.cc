@@ -267,7 +267,11 @@ void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
       pool.insert(pool.end(), b, b + m);
     }
     if (clause) entry |= kClause;
-    if (!(entry & kSkip) && marked(cp)) entry |= kMark;
+    // A character that becomes nonspacing marks only (U+02D8 BREVE -> U+0306, U+00B4 -> U+0301)
+    // is decided like one, so that normalising twice gives what normalising once gave.
+    bool all_marks = m > 0;
+    for (size_t k = 0; k < m && all_marks; ++k) all_marks = marked(b[k]);
+    if (!(entry & kSkip) && (marked(cp) || all_marks)) entry |= kMark;
     write(cp, entry);
   };
 
@@ -318,9 +322,22 @@ bool Normalizer::NormalizeAt(std::string_view in, std::string* out, size_t at, s
              : Run<false, false>(in, out, at, end, nullptr, invalid_at, classes, max_out, nullptr);
 }
 
+// Decided by what the character becomes (㈱ -> 株 is a Han carrier, like 株), so that normalised
+// text normalises to itself: the last code point it becomes that is not a mark.
 bool Normalizer::MarksAfterAreNoise(uint32_t cp) const {
-  return (Lookup(cp) & kSkip) != 0 ||
-         InRanges(normdata::kMarkFree, normdata::kMarkFreeSize, cp);
+  const uint32_t e = Lookup(cp);
+  if (e & kSkip) return true;
+  const uint32_t* q = &cp;
+  uint32_t n = 1;
+  uint32_t to = e & kCpMask;
+  if (e & kMulti) {
+    q = &pool_[(e & 0xFFFFFF) + 1];
+    n = pool_[e & 0xFFFFFF];
+  } else if (to != 0) {
+    q = &to;
+  }
+  while (n > 0 && (Lookup(q[n - 1]) & kMark)) --n;
+  return n > 0 && InRanges(normdata::kMarkFree, normdata::kMarkFreeSize, q[n - 1]);
 }
 
 namespace {

@@ -78,8 +78,18 @@ TEST(Normalize, CombiningMarksAfterMarkFreeScriptsAreNoise) {
       {"Han then Latin", "微\u0301e\u0301", "微e\u0301"},
       {"folding mark after Han", "微\u0345信", "微信"},
       {"folding mark after Latin", "e\u0345", "e\u03b9"},
+      // Characters that become marks only are decided like marks (the fuzz target `normalize`
+      // found "\u02d8K" -> "\u0306k", which normalised again to "k").
+      {"U+02D8 BREVE at the start", "\u02d8K", "k"},
+      {"U+02D8 BREVE after Han", "微\u02d8信", "微信"},
+      {"U+02D8 BREVE after Latin (as before)", "e\u02d8", "e\u0306"},
+      // A carrier is judged by what it becomes: U+3231 becomes Han.
+      {"after a character that becomes Han", "\u3231\u0301", "株"},
   };
-  for (const Case& c : cases) EXPECT_EQ(Norm(c.in), c.out) << c.what;
+  for (const Case& c : cases) {
+    EXPECT_EQ(Norm(c.in), c.out) << c.what;
+    EXPECT_EQ(Norm(Norm(c.in)), Norm(c.in)) << c.what << ": not idempotent";
+  }
   NormalizationOptions keep;
   keep.skip_noise = false;
   EXPECT_EQ(Norm("加\u0338微", keep), "加\u0338微");
