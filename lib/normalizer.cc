@@ -324,7 +324,7 @@ bool Normalizer::NormalizeAt(std::string_view in, std::string* out, size_t at, s
 
 // Decided by what the character becomes (㈱ -> 株 is a Han carrier, like 株), so that normalised
 // text normalises to itself: the last code point it becomes that is not a mark.
-bool Normalizer::MarksAfterAreNoise(uint32_t cp) const {
+__attribute__((noinline, cold)) bool Normalizer::MarksAfterAreNoise(uint32_t cp) const {
   const uint32_t e = Lookup(cp);
   if (e & kSkip) return true;
   const uint32_t* q = &cp;
@@ -378,7 +378,8 @@ constexpr AsciiClasses kAsciiClasses;
 // U+FFFD when the bytes before p are not one well-formed character. (A lead byte is always where
 // the forward decoder starts a character, valid or not, so a well-formed sequence found by
 // stepping back over continuation bytes is the one it read.)
-uint32_t CpEndingAt(const unsigned char* begin, const unsigned char* p) {
+__attribute__((noinline, cold)) uint32_t CpEndingAt(const unsigned char* begin,
+                                                   const unsigned char* p) {
   const unsigned char* q = p - 1;
   while (q > begin && (*q & 0xC0) == 0x80 && p - q < 4) --q;
   int len = 0;
