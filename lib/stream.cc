@@ -738,7 +738,10 @@ size_t StreamScannerImpl::SourceOffset(size_t p) {
     const internal::Normalizer& nz = *f->normalizer;
     const auto* t = reinterpret_cast<const unsigned char*>(text.data());
     size_t out = it->norm_begin, found = std::string::npos;
+    // Nonspacing marks: decided (lazily, as the normaliser does) by the character before them.
     bool mark_noise = it->marks == internal::Normalizer::MarkState::kNoise;
+    bool after_mark = true;  // the batch's start counts as following a decided mark
+    uint32_t prev_cp = 0;
     for (size_t pos = it->orig_begin; pos < it->orig_end;) {
       uint32_t cp = t[pos];
       int len = 1;
@@ -751,10 +754,13 @@ size_t StreamScannerImpl::SourceOffset(size_t p) {
         }
       }
       uint32_t e = nz.Lookup(cp);
-      if (e & internal::Normalizer::kMark) {  // a nonspacing mark: as the character before it says
+      if (e & internal::Normalizer::kMark) {
+        if (!after_mark) mark_noise = nz.MarksAfterAreNoise(prev_cp);
+        after_mark = true;
         e = mark_noise ? internal::Normalizer::kSkip : (e & ~internal::Normalizer::kMark);
       } else {
-        mark_noise = nz.MarksAfterAreNoise(cp);
+        prev_cp = cp;
+        after_mark = false;
       }
       size_t olen;
       if (e == 0 && !invalid) {
