@@ -697,16 +697,8 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     if (!r.StrView(&blob)) return bad("engine database");
     if (blob.empty() != !needed[i]) return bad("engine database presence");
     if (blob.empty()) continue;
-    hs_database_t* db = nullptr;
-    hs_error_t rc = hs_deserialize_database(blob.data(), blob.size(), &db);
-    if (rc == HS_DB_VERSION_ERROR || rc == HS_DB_PLATFORM_ERROR)
-      return absl::FailedPreconditionError(absl::StrCat(
-          "engine database does not fit this machine (", internal::HsErrorName(rc),
-          "): recompile it from the dictionaries"));
-    if (rc != HS_SUCCESS)
-      return absl::DataLossError(
-          absl::StrCat("engine database is damaged: ", internal::HsErrorName(rc)));
-    dbs[i]->reset(db);
+    absl::Status st = ReadDatabase(blob, dbs[i]);
+    if (!st.ok()) return st;
   }
   uint32_t groups = 0;
   if (!r.U32(&groups) || groups > 8 || (groups > 0 && impl->regexes.empty())) return bad("regex groups");
@@ -715,16 +707,10 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     std::string_view blob;
     if (!r.U32(&required) || required > 7 || !r.StrView(&blob) || blob.empty())
       return bad("regex group");
-    hs_database_t* db = nullptr;
-    hs_error_t rc = hs_deserialize_database(blob.data(), blob.size(), &db);
-    if (rc == HS_DB_VERSION_ERROR || rc == HS_DB_PLATFORM_ERROR)
-      return absl::FailedPreconditionError(absl::StrCat(
-          "engine database does not fit this machine (", internal::HsErrorName(rc),
-          "): recompile it from the dictionaries"));
-    if (rc != HS_SUCCESS)
-      return absl::DataLossError(
-          absl::StrCat("engine database is damaged: ", internal::HsErrorName(rc)));
-    impl->regex_groups.push_back({required, internal::DatabasePtr(db)});
+    internal::DatabasePtr db;
+    absl::Status st = ReadDatabase(blob, &db);
+    if (!st.ok()) return st;
+    impl->regex_groups.push_back({required, std::move(db)});
   }
   impl->regex_start_dbs.resize(impl->regexes.size());
   for (size_t i = 0; i < impl->regexes.size(); ++i) {

@@ -21,15 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 14)) return 0;
   Input in(data, size);
   const uint8_t sel = in.Byte();
-  DictionarySource src;
-  src.path = "/nonexistent/fuzz.rules";
-  src.content = in.Rest();
-  src.kind = static_cast<DictionarySource::Kind>(sel % 3);
-  src.category = (sel & 4) ? "ad_law" : "";
-  src.severity = static_cast<Severity>((sel >> 3) % 3);
   FilterOptions o;
-  o.normalization.collapse_repeats = (sel & 32) != 0;
-  if (sel & 64) o.normalization.skip_noise = false;
+  const DictionarySource src = DictionaryInput(in, sel, &o);
   absl::StatusOr<std::shared_ptr<const Filter>> f = Filter::FromDictionaries({src}, o);
   const absl::Status validated = Filter::Validate({src}, o);
   if (f.ok()) {

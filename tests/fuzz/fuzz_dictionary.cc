@@ -16,15 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 14)) return 0;
   Input in(data, size);
   const uint8_t sel = in.Byte();
-  DictionarySource src;
-  src.path = "/nonexistent/fuzz.rules";
-  src.content = in.Rest();
-  src.kind = static_cast<DictionarySource::Kind>(sel % 3);
-  src.category = (sel & 4) ? "ad_law" : "";
-  src.severity = static_cast<Severity>((sel >> 3) % 3);
   FilterOptions o;
-  o.normalization.collapse_repeats = (sel & 32) != 0;
-  if (sel & 64) o.normalization.skip_noise = false;
+  const DictionarySource src = DictionaryInput(in, sel, &o);
   if (sel & 128) o.disabled_rules.push_back("deflection");  // a built-in category: always valid
   const absl::Status st = Filter::Validate({src}, o);
   if (!st.ok()) {

@@ -80,6 +80,21 @@ class Input {
   size_t n_;
 };
 
+// The input format of the dictionary and compile targets: byte `sel` (already taken from `in`)
+// picks the kind, the term lists' category and severity and two normalisation options; the rest of
+// `in` is the file.
+inline DictionarySource DictionaryInput(Input& in, uint8_t sel, FilterOptions* o) {
+  DictionarySource src;
+  src.path = "/nonexistent/fuzz.rules";
+  src.content = in.Rest();
+  src.kind = static_cast<DictionarySource::Kind>(sel % 3);
+  src.category = (sel & 4) ? "ad_law" : "";
+  src.severity = static_cast<Severity>((sel >> 3) % 3);
+  o->normalization.collapse_repeats = (sel & 32) != 0;
+  if (sel & 64) o->normalization.skip_noise = false;
+  return src;
+}
+
 // Length of the character or maximal invalid subsequence at s[i] (>= 1); *valid says which.
 inline size_t Utf8Unit(std::string_view s, size_t i, bool* valid) {
   const auto b = static_cast<unsigned char>(s[i]);
