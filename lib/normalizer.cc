@@ -248,12 +248,31 @@ void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
       for (size_t k = 0; k < n; ++k)
         if (FindMap(kT2sIndex, kT2sIndexSize, kT2sPool, a[k], &seq)) a[k] = seq.p[0];
     }
+    // Marks inside the replacement are decided now as the text's own would be on a second
+    // pass (after a character of a script written without them they are noise; see MarkState);
+    // its leading marks are decided where the character stands, by Run. So that normalising
+    // twice gives what normalising once gave, a character is decided by what it becomes:
+    // U+02D8 BREVE -> U+0306 like a mark, U+0EB3 -> U+0ECD U+0EB2 like a mark then a letter.
+    // (kPoolLeadShift: a header's lead equal to its count means "decided whole, like a mark".)
     bool clause = IsClause(cp);
-    size_t m = 0;
+    size_t m = 0, lead = 0;
+    bool noise_marks = false;  // marks here follow a letter that makes them noise
     for (size_t k = 0; k < n; ++k) {
       clause |= IsClause(a[k]);
-      if (!skipped(a[k])) b[m++] = a[k];
+      if (skipped(a[k])) continue;
+      if (marked(a[k])) {
+        if (m == lead) {
+          ++lead;
+        } else if (noise_marks) {
+          continue;
+        }
+      } else {
+        noise_marks = InRanges(kMarkFree, kMarkFreeSize, a[k]);
+      }
+      b[m++] = a[k];
     }
+    // A mark that becomes a letter (U+0345 -> U+03B9 when folding case) goes as a mark would.
+    if (lead == 0 && marked(cp)) lead = m;
     uint32_t entry;
     if (m == 0) {
       entry = kSkip;
@@ -263,15 +282,11 @@ void Normalizer::Build(const NormalizationOptions& options, Tables* t) {
       entry = b[0];
     } else {
       entry = kMulti | static_cast<uint32_t>(pool.size());
-      pool.push_back(static_cast<uint32_t>(m));
+      pool.push_back(static_cast<uint32_t>(m | lead << kPoolLeadShift));
       pool.insert(pool.end(), b, b + m);
     }
     if (clause) entry |= kClause;
-    // A character that becomes nonspacing marks only (U+02D8 BREVE -> U+0306, U+00B4 -> U+0301)
-    // is decided like one, so that normalising twice gives what normalising once gave.
-    bool all_marks = m > 0;
-    for (size_t k = 0; k < m && all_marks; ++k) all_marks = marked(b[k]);
-    if (!(entry & kSkip) && (marked(cp) || all_marks)) entry |= kMark;
+    if (lead > 0) entry |= kMark;
     write(cp, entry);
   };
 
@@ -332,7 +347,7 @@ __attribute__((noinline, cold)) bool Normalizer::MarksAfterAreNoise(uint32_t cp)
   uint32_t to = e & kCpMask;
   if (e & kMulti) {
     q = &pool_[(e & 0xFFFFFF) + 1];
-    n = pool_[e & 0xFFFFFF];
+    n = pool_[e & 0xFFFFFF] & kPoolCount;
   } else if (to != 0) {
     q = &to;
   }
@@ -675,24 +690,34 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     const uint32_t src_b = static_cast<uint32_t>(p - begin);
     const uint32_t src_e = src_b + static_cast<uint32_t>(len);
     const size_t rest = static_cast<size_t>(end - p) - static_cast<size_t>(len);
+    uint32_t first = 1;  // of a multi replacement, the first code point emitted
     if (e & kMark) {
       if (p != mark_end) {
         mark_noise = p == begin ? !marks || *marks == MarkState::kNoise
                                 : MarksAfterAreNoise(CpEndingAt(begin, p));
       }
-      mark_end = p + len;
-      e = mark_noise ? kSkip : (e & ~kMark);
+      if (!BecomesMarksOnly(e)) {
+        // Marks, then other characters: the marks go as decided, the rest stays, and the next
+        // mark is decided by this character.
+        if (mark_noise) first += pool[e & 0xFFFFFF] >> kPoolLeadShift;
+        mark_end = nullptr;
+        e &= ~kMark;
+      } else {
+        mark_end = p + len;
+        e = mark_noise ? kSkip : (e & ~kMark);
+      }
     }
     if (kWithMap && (e & kClause)) mark_clause();
     if (e & kSkip) {
       // removed
     } else if (e & kMulti) {
       const uint32_t* q = &pool[e & 0xFFFFFF];
-      if (!ensure(rest + 4 * static_cast<size_t>(q[0]) + kSlack)) {
+      const uint32_t count = q[0] & kPoolCount;
+      if (!ensure(rest + 4 * static_cast<size_t>(count) + kSlack)) {
         overflow = true;
         break;
       }
-      for (uint32_t k = 1; k <= q[0]; ++k) emit(q[k], src_b, src_e);
+      for (uint32_t k = first; k <= count; ++k) emit(q[k], src_b, src_e);
     } else {
       if (!ensure(rest + 4 + kSlack)) {
         overflow = true;

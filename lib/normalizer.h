@@ -37,8 +37,15 @@ class Normalizer {
   static constexpr uint32_t kSkip = 1u << 31;    // removed (noise or ignorable)
   static constexpr uint32_t kClause = 1u << 30;  // ends a clause
   static constexpr uint32_t kMulti = 1u << 29;   // low 24 bits: offset into pool_
-  static constexpr uint32_t kMark = 1u << 28;    // a nonspacing mark: see MarkState
+  // A nonspacing mark, or a character that becomes marks only (decided like one: see
+  // MarkState); with kMulti, also a character whose replacement starts with marks and goes on
+  // with other characters (U+0EB3 LAO VOWEL SIGN AM -> U+0ECD U+0EB2): its leading marks are
+  // decided like a mark there, the rest is kept, and a mark after it looks at it.
+  static constexpr uint32_t kMark = 1u << 28;
   static constexpr uint32_t kCpMask = 0x1FFFFF;  // single replacement code point (0: identity)
+  static constexpr uint32_t kPoolCount = 0xFF;    // Tables::pool header: code points...
+  static constexpr uint32_t kPoolLeadShift = 8;   // ...and leading marks among them (equal to
+                                                  // the count: decided whole, like a mark)
 
   // What a nonspacing mark (general category Mn, entry bit kMark; only with skip_noise, and not
   // for significant characters) is at a point of the text: noise at the start of the text, after
@@ -100,6 +107,14 @@ class Normalizer {
     return blocks_[(static_cast<size_t>(stage1_[cp >> 7]) << 7) | (cp & 127)];
   }
 
+  // For an entry with kMark: true when the character becomes marks only, false when it becomes
+  // marks followed by other characters.
+  bool BecomesMarksOnly(uint32_t e) const {
+    if (!(e & kMulti)) return true;
+    const uint32_t head = pool_[e & 0xFFFFFF];
+    return (head >> kPoolLeadShift) == (head & kPoolCount);
+  }
+
   // The dense table, for the build-time baker (tools/bake_normtable.cc).
   const std::vector<uint16_t>& stage1_table() const { return tables_->own_stage1; }
   const std::vector<uint32_t>& block_table() const { return tables_->own_blocks; }
@@ -118,7 +133,9 @@ class Normalizer {
     // or own_* built for other options.
     const uint16_t* stage1 = nullptr;  // cp >> 7 -> block number
     const uint32_t* blocks = nullptr;  // block number * 128 + (cp & 127) -> entry
-    const uint32_t* pool = nullptr;    // multi-character replacements: length, code points...
+    // Multi-character replacements: a header (kPoolCount bits: the number of code points; the
+    // bits above kPoolLeadShift: how many of them, from the first, are marks), code points...
+    const uint32_t* pool = nullptr;
     std::vector<uint16_t> own_stage1;
     std::vector<uint32_t> own_blocks;
     std::vector<uint32_t> own_pool;

@@ -756,8 +756,14 @@ size_t StreamScannerImpl::SourceOffset(size_t p) {
       uint32_t e = nz.Lookup(cp);
       if (e & internal::Normalizer::kMark) {
         if (!after_mark) mark_noise = nz.MarksAfterAreNoise(prev_cp);
-        after_mark = true;
-        e = mark_noise ? internal::Normalizer::kSkip : (e & ~internal::Normalizer::kMark);
+        if (nz.BecomesMarksOnly(e)) {
+          after_mark = true;
+          e = mark_noise ? internal::Normalizer::kSkip : (e & ~internal::Normalizer::kMark);
+        } else {  // marks, then other characters (kMulti: normalised below with mark_noise)
+          prev_cp = cp;
+          after_mark = false;
+          e &= ~internal::Normalizer::kMark;
+        }
       } else {
         prev_cp = cp;
         after_mark = false;

@@ -8,7 +8,8 @@
 // Output (a C++ include file, written to argv[1]):
 //   kNfkc*   code point -> NFKC of that single code point (only where it differs)
 //   kFold*   code point -> full case folding (only where it differs)
-//   kT2s*    code point -> Simplified form (Han only; four standard Simplified characters kept)
+//   kT2s*    code point -> Simplified form (Han only; four standard Simplified characters kept;
+//            chains resolved, so that the Simplified form maps to nothing)
 //   kNoise   ranges of white space, punctuation, symbols, controls, emoji, private-use
 //            characters and noncharacters
 //   kDrop    ranges of default-ignorable, format and enclosing-mark characters (removed always)
@@ -20,14 +21,16 @@
 //   kNormDataHash  a stable hash of everything above, part of every compiled database's key.
 #include <unicode/normalizer2.h>
 #include <unicode/translit.h>
+#include <unicode/ucnv.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/uscript.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <iterator>
 #include <cstdio>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -169,6 +172,7 @@ int main(int argc, char** argv) {
   }
   MapTable nfkc_t{"kNfkc"}, fold_t{"kFold"}, t2s_t{"kT2s"};
   size_t t2s_kept = 0;
+  std::map<uint32_t, uint32_t> t2s_map;
   for (UChar32 c = 0; c < 0x110000; ++c) {
     if (c >= 0xD800 && c <= 0xDFFF) continue;
     icu::UnicodeString src(c);
@@ -195,11 +199,55 @@ int main(int argc, char** argv) {
             std::end(kKeep)) {
           ++t2s_kept;
         } else {
-          t2s_t.Add(c, cps);
+          t2s_map[static_cast<uint32_t>(c)] = cps[0];
         }
       }
     }
   }
+  // ICU's Hant-Hans maps some characters both ways (苧 -> 苎 and 苎 -> 苧) or in chains
+  // (薴 -> 苧 -> 苎): normalising twice would not give what normalising once gave. In a cycle, the
+  // character in GB 2312 is the Simplified one and maps to nothing; a chain maps to its end.
+  UConverter* gb2312 = ucnv_open("GB2312", &status);
+  if (U_FAILURE(status)) {
+    std::fprintf(stderr, "ICU GB2312 converter: %s\n", u_errorName(status));
+    return 1;
+  }
+  ucnv_setFromUCallBack(gb2312, UCNV_FROM_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &status);
+  auto in_gb2312 = [&](uint32_t c) {
+    UChar u[2];
+    int32_t n = 0;
+    U16_APPEND_UNSAFE(u, n, c);
+    char out[8];
+    UErrorCode e = U_ZERO_ERROR;
+    ucnv_fromUChars(gb2312, out, sizeof out, u, n, &e);
+    return U_SUCCESS(e);
+  };
+  size_t t2s_cycles = 0, t2s_chains = 0;
+  for (auto it = t2s_map.begin(); it != t2s_map.end();) {
+    // Walk from it->first; a cycle back to it is broken at its GB 2312 member.
+    uint32_t x = it->second;
+    size_t steps = 0;
+    while (x != it->first && t2s_map.count(x) && ++steps <= t2s_map.size()) x = t2s_map[x];
+    if (x == it->first && in_gb2312(it->first)) {
+      ++t2s_cycles;
+      it = t2s_map.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [from, to] : t2s_map) {
+    size_t steps = 0;
+    while (t2s_map.count(to) && ++steps <= t2s_map.size()) {
+      to = t2s_map[to];
+      ++t2s_chains;
+    }
+    if (steps > t2s_map.size() || to == from) {
+      std::fprintf(stderr, "Hant-Hans: U+%04X is in a cycle with no GB 2312 member\n", from);
+      return 1;
+    }
+  }
+  ucnv_close(gb2312);
+  for (const auto& [from, to] : t2s_map) t2s_t.Add(from, {to});
 
   std::vector<uint32_t> noise = Ranges(IsNoise);
   std::vector<uint32_t> drop = Ranges(IsDrop);
@@ -218,6 +266,7 @@ int main(int argc, char** argv) {
                U_ICU_VERSION);
   std::fprintf(f, "// T->S pairs left out (standard Simplified characters of their own): %zu\n",
                t2s_kept);
+  std::fprintf(f, "// T->S cycles broken: %zu, chains shortened: %zu\n", t2s_cycles, t2s_chains);
   std::fprintf(f, "#include <cstddef>\n#include <cstdint>\nnamespace scriptqa::normdata {\n");
   for (MapTable* t : {&nfkc_t, &fold_t, &t2s_t}) {
     Emit(f, (t->name + "Index").c_str(), t->index);

@@ -223,5 +223,48 @@ TEST(Regressions, StreamOfThirtyTwoMiBOfExpandingCharactersFailsCleanly) {
       << " (2: never refused; 3: refused with another code; 4: no stream; signal 6: an abort)";
 }
 
+// Found by the normalize target (regressions/normalize/idempotent_lao_am_after_noise): U+0EB3
+// LAO VOWEL SIGN AM becomes U+0ECD (a nonspacing mark) + U+0EB2. It was kept whole wherever it
+// stood, and a second pass dropped the mark at the start of a text or after Han; now its leading
+// mark is decided like any mark there, in Scan, in streams fed byte by byte and in batches.
+TEST(Regressions, ACharacterThatBecomesAMarkThenALetterIsDecidedLikeAMark) {
+  auto filter = fuzz::MustLoad(
+      Filter::FromDictionaries({DictionarySource::Text(
+          "lao.rules",
+          "%format scriptqa-rules 1\n%default category ad_law\n%default severity block\n"
+          "rule lao.am\n  literal 加\u0eb2\n  reason r\n")}),
+      "lao.rules");
+  const std::string lao_am = "\u0eb3";
+  for (const std::string& text : {lao_am, "加" + lao_am, "\u200b" + lao_am + "x"}) {
+    const std::string once = filter->Normalize(text);
+    EXPECT_EQ(filter->Normalize(once), once) << fuzz::Hex(text);
+    EXPECT_EQ(once.find("\u0ecd"), std::string::npos) << fuzz::Hex(text) << " -> " << fuzz::Hex(once);
+  }
+  // After a Lao consonant the mark is kept, as in real Lao text.
+  EXPECT_EQ(filter->Normalize("\u0e81" + lao_am), "\u0e81\u0ecd\u0eb2");
+  // 加 + U+0EB3 reads 加 + U+0EB2 everywhere: the finding covers both characters.
+  const std::string text = "请加" + lao_am + "\u0301好";
+  auto scanner = Scanner::Create(filter);
+  ASSERT_TRUE(scanner.ok());
+  auto block = scanner->Scan(text);
+  ASSERT_TRUE(block.ok()) << block.status();
+  ASSERT_EQ(block->size(), 1u) << fuzz::Describe(*block);
+  EXPECT_EQ((*block)[0].text, "加" + lao_am);
+  for (size_t chunk : {1, 2, 5}) {
+    std::vector<Finding> streamed = Stream(filter, text, chunk, Overlap::kLongestPerCategory);
+    ASSERT_EQ(streamed.size(), 1u) << "chunks of " << chunk;
+    EXPECT_EQ(KeyOf(streamed[0]), KeyOf((*block)[0])) << "chunks of " << chunk;
+  }
+  std::vector<std::string_view> batch = {text, lao_am, text};
+  auto batched = scanner->ScanBatch(batch);
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  ASSERT_EQ(batched->size(), 3u);
+  EXPECT_TRUE((*batched)[1].empty()) << fuzz::Describe((*batched)[1]);
+  for (size_t i : {0, 2}) {
+    ASSERT_EQ((*batched)[i].size(), 1u) << i << ": " << fuzz::Describe((*batched)[i]);
+    EXPECT_EQ(KeyOf((*batched)[i][0]), KeyOf((*block)[0])) << i;
+  }
+}
+
 }  // namespace
 }  // namespace scriptqa

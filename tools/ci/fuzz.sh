@@ -34,9 +34,8 @@ timeout_s=${FUZZ_TIMEOUT:-25}
 max_len=${FUZZ_MAX_LEN:-4096}
 jobs=${FUZZ_JOBS:-2}
 # Open bugs (docs/reliability.md, "Open") whose checks are skipped; remove a name when its bug
-# is fixed. normalize_idempotent: a character whose normalisation starts with a nonspacing mark
-# (U+0EB3 -> U+0ECD U+0EB2) at the start of a text or after noise (tests/fuzz/open/normalize/).
-export SCRIPTQA_FUZZ_IGNORE=${SCRIPTQA_FUZZ_IGNORE-normalize_idempotent}
+# is fixed. None at present (normalize_idempotent was, until the fix of U+0EB3 -> U+0ECD U+0EB2).
+export SCRIPTQA_FUZZ_IGNORE=${SCRIPTQA_FUZZ_IGNORE-}
 all_targets="normalize scan stream dictionary compile deserialize cli_input"
 targets=${*:-$all_targets}
 
