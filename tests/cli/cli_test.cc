@@ -319,6 +319,7 @@ TEST_F(Cli, EverySubcommandHasHelp) {
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("--rules"), std::string::npos) << sub;
     EXPECT_NE(r.out.find("--db"), std::string::npos) << sub;
+    EXPECT_NE(r.out.find("--limit"), std::string::npos) << sub;
   }
   for (const char* sub : {"check", "audit"}) {
     Result r = Run({sub, "--help"});
@@ -371,6 +372,130 @@ TEST_F(Cli, LintReportsLoadErrorsAndFailingExamples) {
   ASSERT_FALSE(j["problems"].empty());
   EXPECT_NE(j["problems"][0]["message"].get<std::string>().find("broken.rules:"), std::string::npos)
       << b.out;
+}
+
+// ---------------------------------------------------------------- compile-time bounds (--limit)
+
+// `n` rules of one small regex each ("w<i>[xy]", with a hit and a miss example): past the default
+// bound of 1,000 regexes from n = 1,001. Compiling 1,001 of them takes about a second.
+std::string ManyRegexRules(int n) {
+  std::string d = "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n";
+  for (int i = 0; i < n; ++i) {
+    std::string w = "w" + std::to_string(i);
+    d += "rule p.r" + std::to_string(i) + "\n  regex " + w + "[xy]\n  reason r\n  hit " + w +
+         "x\n  miss " + w + "z\n";
+  }
+  return d;
+}
+
+TEST_F(Cli, LimitRaisesACompileBoundAndTheErrorNamesIt) {
+  const std::string rules = dir_ + "/many-regexes.rules";
+  WriteFile(rules, ManyRegexRules(1001));
+  const std::string hint = "raise it with --limit max_regexes=N (0 lifts it)";
+
+  // Refused by default: the library's message, naming the rule and the option, plus the flag.
+  Result lint = Run({"lint", rules});
+  EXPECT_EQ(lint.code, 1) << lint.out << lint.err;
+  EXPECT_NE(lint.out.find(rules + ":5004: rule p.r1000: more than 1000 regexes"), std::string::npos)
+      << lint.out;
+  EXPECT_NE(lint.out.find("(the compile-time bound FilterOptions::limits.max_regexes); this is the "
+                          "first past it; " + hint),
+            std::string::npos)
+      << lint.out;
+  EXPECT_NE(lint.out.find("rules do not load"), std::string::npos) << lint.out;
+  Result compile = Run({"compile", rules, "-o", dir_ + "/refused.db"});
+  EXPECT_EQ(compile.code, 2);
+  EXPECT_NE(compile.err.find("FilterOptions::limits.max_regexes"), std::string::npos) << compile.err;
+  EXPECT_NE(compile.err.find(hint), std::string::npos) << compile.err;
+  EXPECT_FALSE(std::ifstream(dir_ + "/refused.db").good());
+
+  // Raised, the dictionary loads and every example holds.
+  Result raised = Run({"lint", "--limit", "max_regexes=2000", rules});
+  EXPECT_EQ(raised.code, 0) << raised.out << raised.err;
+  EXPECT_NE(raised.out.find("1001 rules, 2002 examples checked; 0 problems"), std::string::npos)
+      << raised.out;
+  // Lifted (0), compiled to a database that then scans without any --limit.
+  const std::string db = dir_ + "/many-regexes.db";
+  Result lifted = Run({"compile", "--limit", "max_regexes=0", rules, "-o", db});
+  ASSERT_EQ(lifted.code, 0) << lifted.err;
+  EXPECT_NE(lifted.out.find("1001 rules (0 literals, 1001 regexes)"), std::string::npos) << lifted.out;
+  Result scan = Run({"check", "--json", "--no-mask", "--fail-on", "none", "--db", db, "w1000y"});
+  ASSERT_EQ(scan.code, 0) << scan.err;
+  json found = json::parse(scan.out)["findings"];
+  ASSERT_EQ(found.size(), 1u) << scan.out;
+  EXPECT_EQ(found[0]["rule"], "p.r1000");
+
+  // A lower bound than the default refuses earlier; the last --limit of a name wins.
+  Result lower = Run({"lint", "--limit", "max_regexes=0", "--limit", "max_regexes=10", rules});
+  EXPECT_EQ(lower.code, 1);
+  EXPECT_NE(lower.out.find("rule p.r10: more than 10 regexes"), std::string::npos) << lower.out;
+
+  // One regex over max_regex_bytes (1,024) is refused before anything is compiled.
+  const std::string long_rules = dir_ + "/long-regex.rules";
+  WriteFile(long_rules, "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
+                        "rule t.long\n  regex " + std::string(1100, 'a') + "[0-9]\n  reason r\n");
+  Result too_long = Run({"compile", long_rules, "-o", dir_ + "/long.db"});
+  EXPECT_EQ(too_long.code, 2);
+  EXPECT_NE(too_long.err.find("regex of 1105 bytes"), std::string::npos) << too_long.err;
+  EXPECT_NE(too_long.err.find("raise it with --limit max_regex_bytes=N (0 lifts it)"),
+            std::string::npos) << too_long.err;
+  EXPECT_EQ(Run({"compile", "--limit", "max_regex_bytes=2048", long_rules, "-o", dir_ + "/long.db"}).code, 0);
+}
+
+TEST_F(Cli, ScanningCommandsTakeLimitAndTheCacheKeepsThemApart) {
+  const std::string rules = dir_ + "/many-regexes-cached.rules";
+  WriteFile(rules, ManyRegexRules(1001));
+  const std::string cache = dir_ + "/limit-cache";
+  ASSERT_EQ(setenv("SCRIPTQA_CACHE_DIR", cache.c_str(), 1), 0);
+  // Compiled with the bound lifted, and cached...
+  Result lifted = Run({"check", "--json", "--fail-on", "none", "--limit", "max_regexes=0",
+                       "--rules", rules, "--", "w1000x"});
+  // ...which must not let a run with the default bound in: its key holds the bounds.
+  Result again = Run({"check", "--rules", rules, "--", "w1000x"});
+  WriteFile(dir_ + "/limit-audit.jsonl", Record("c", "agent", "w1000x") + "\n");
+  Result audit = Run({"audit", dir_ + "/limit-audit.jsonl", "--out", dir_ + "/limit-audit.out",
+                      "--rules", rules});
+  unsetenv("SCRIPTQA_CACHE_DIR");
+  ASSERT_EQ(lifted.code, 0) << lifted.err;
+  EXPECT_EQ(json::parse(lifted.out)["findings"].size(), 1u) << lifted.out;
+  EXPECT_EQ(again.code, 2) << again.out;
+  EXPECT_NE(again.err.find("scriptqa check: "), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("raise it with --limit max_regexes=N (0 lifts it)"), std::string::npos)
+      << again.err;
+  EXPECT_EQ(audit.code, 2);
+  EXPECT_NE(audit.err.find("raise it with --limit max_regexes=N"), std::string::npos) << audit.err;
+}
+
+TEST_F(Cli, BadLimitIsAUsageError) {
+  const std::string rules = dir_ + "/one-regex.rules";
+  WriteFile(rules, ManyRegexRules(1));
+  const std::string names = "max_regex_bytes, max_regexes, max_total_regex_bytes or max_literals";
+  for (const char* arg : {"foo=1", "max_regexes", "max_regexes=-1", "max_regexes=", "max_regexes=1x",
+                          "max_regexes=+1", "max_regexes= 1", "=5", "MAX_REGEXES=5",
+                          "max_regexes=99999999999999999999999"}) {
+    SCOPED_TRACE(arg);
+    for (const char* sub : {"lint", "compile", "check"}) {
+      std::vector<std::string> args = {sub, "--limit", arg, "--rules", rules};
+      if (std::string(sub) == "compile") args.insert(args.end(), {"-o", dir_ + "/bad-limit.db"});
+      if (std::string(sub) == "check") args.insert(args.end(), {"--", "w0x"});
+      Result r = Run(args);
+      EXPECT_EQ(r.code, 2) << sub << ": " << r.out;
+      EXPECT_NE(r.err.find("--limit"), std::string::npos) << sub << ": " << r.err;
+      if (std::string(arg).rfind("max_regexes", 0) == 0)
+        EXPECT_NE(r.err.find("non-negative integer"), std::string::npos) << r.err;
+      else
+        EXPECT_NE(r.err.find(names), std::string::npos) << r.err;
+    }
+  }
+  // Every name is accepted.
+  for (const char* arg : {"max_regex_bytes=0", "max_regexes=1", "max_total_regex_bytes=65536",
+                          "max_literals=18446744073709551615"})
+    EXPECT_EQ(Run({"lint", "--limit", arg, rules}).code, 0) << arg;
+  // A database is compiled already: --limit with --db is refused, not ignored.
+  Result with_db = Run({"check", "--db", db_, "--limit", "max_regexes=5", "--", "最佳"});
+  EXPECT_EQ(with_db.code, 2);
+  EXPECT_NE(with_db.err.find("--db excludes --limit"), std::string::npos) << with_db.err;
+  EXPECT_EQ(Run({"lint", "--limit", "max_regexes=5", "--db", db_}).code, 2);
 }
 
 // ---------------------------------------------------------------- audit: input handling

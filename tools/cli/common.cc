@@ -25,10 +25,28 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
                                 "(several files may follow one --rules)")
                     ->type_name("FILE...")
                     ->check(CLI::ExistingFile);
-  app->add_option("--db", flags->db, "Serialized rule database made by `scriptqa compile`")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile)
-      ->excludes(rules);
+  auto* db = app->add_option("--db", flags->db, "Serialized rule database made by `scriptqa compile`")
+                 ->type_name("FILE")
+                 ->check(CLI::ExistingFile)
+                 ->excludes(rules);
+  // A database is compiled already: bounds on compiling it would be silently ignored.
+  const CompileLimits defaults;
+  app->add_option("--limit", flags->limits,
+                  absl::StrCat("Raise or lift a compile-time bound on the rules (repeatable): "
+                               "max_regex_bytes (default ", defaults.max_regex_bytes,
+                               "), max_regexes (", defaults.max_regexes,
+                               "), max_total_regex_bytes (", defaults.max_total_regex_bytes,
+                               ") or max_literals (", defaults.max_literals,
+                               "); N=0 lifts it. Not with --db"))
+      ->type_name("NAME=N")
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& arg) {
+            absl::StatusOr<CompileLimits> parsed = ParseLimits({arg});
+            return parsed.ok() ? std::string() : std::string(parsed.status().message());
+          },
+          "NAME=N", "LIMIT"))
+      ->excludes(db);
   if (set == FlagSet::kRulesOnly) return;
   app->add_option("--min-severity", flags->min_severity,
                   "Report only findings at or above this severity")
@@ -52,6 +70,83 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
   app->add_flag("--json", flags->json, "Machine-readable JSON output");
   app->add_flag("--no-mask", flags->no_mask,
                 "Show personal data (category privacy) unmasked in the output");
+}
+
+namespace {
+
+// The bounds --limit can set, by their CompileLimits field names (the library's messages use them).
+struct LimitField {
+  std::string_view name;
+  size_t CompileLimits::*field;
+};
+constexpr LimitField kLimitFields[] = {
+    {"max_regex_bytes", &CompileLimits::max_regex_bytes},
+    {"max_regexes", &CompileLimits::max_regexes},
+    {"max_total_regex_bytes", &CompileLimits::max_total_regex_bytes},
+    {"max_literals", &CompileLimits::max_literals},
+};
+constexpr std::string_view kLimitNames =
+    "max_regex_bytes, max_regexes, max_total_regex_bytes or max_literals";
+
+absl::Status ApplyLimit(std::string_view arg, CompileLimits* limits) {
+  size_t eq = arg.find('=');
+  std::string_view name = arg.substr(0, eq);
+  const LimitField* field = nullptr;
+  for (const LimitField& f : kLimitFields)
+    if (f.name == name) field = &f;
+  if (field == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected NAME=N with NAME one of ", AV(kLimitNames), ", got \"", AV(arg),
+                     "\""));
+  }
+  std::string_view value = eq == std::string_view::npos ? "" : arg.substr(eq + 1);
+  size_t n = 0;
+  // from_chars takes no sign and no space; it must consume every character ("1x", "1e3" fail).
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AV(name), ": expected a non-negative integer N in ", AV(name),
+                     "=N (0 lifts the bound), got \"", AV(arg), "\""));
+  }
+  limits->*(field->field) = n;
+  return absl::OkStatus();
+}
+
+// "; raise it with --limit NAME=N (0 lifts it)" after every line naming a bound.
+absl::Status WithLimitHint(const absl::Status& status) {
+  constexpr std::string_view kOption = "FilterOptions::limits.";
+  std::string_view message(status.message().data(), status.message().size());
+  if (message.find(kOption) == std::string_view::npos) return status;
+  std::string out;
+  for (size_t begin = 0; begin <= message.size();) {
+    size_t nl = message.find('\n', begin);
+    std::string_view line = message.substr(begin, nl == std::string_view::npos ? nl : nl - begin);
+    out.append(line);
+    if (size_t at = line.find(kOption); at != std::string_view::npos) {
+      std::string_view rest = line.substr(at + kOption.size());
+      for (const LimitField& f : kLimitFields) {
+        if (rest.substr(0, f.name.size()) == f.name) {  // no name is a prefix of another
+          absl::StrAppend(&out, "; raise it with --limit ", AV(f.name), "=N (0 lifts it)");
+          break;
+        }
+      }
+    }
+    if (nl == std::string_view::npos) break;
+    out.push_back('\n');
+    begin = nl + 1;
+  }
+  return absl::Status(status.code(), out);
+}
+
+}  // namespace
+
+absl::StatusOr<CompileLimits> ParseLimits(const std::vector<std::string>& args) {
+  CompileLimits limits;
+  for (const std::string& arg : args) {
+    absl::Status st = ApplyLimit(arg, &limits);
+    if (!st.ok()) return st;
+  }
+  return limits;
 }
 
 absl::StatusOr<Severity> SeverityFlag(std::string_view flag, std::string_view value) {
@@ -107,25 +202,31 @@ void PruneCache(const std::string& dir) {
   for (size_t i = kKeep; i < entries.size(); ++i) std::filesystem::remove(entries[i].second, ec);
 }
 
-absl::StatusOr<std::shared_ptr<const Filter>> CompileCached(const std::vector<std::string>& paths) {
+absl::StatusOr<std::shared_ptr<const Filter>> CompileCached(const std::vector<std::string>& paths,
+                                                            const FilterOptions& options) {
   std::string dir = CacheDir();
   struct stat exe;
-  if (dir.empty() || stat("/proc/self/exe", &exe) != 0) return Filter::FromFiles(paths);
+  if (dir.empty() || stat("/proc/self/exe", &exe) != 0) return Filter::FromFiles(paths, options);
   uint64_t h = 0xcbf29ce484222325ULL;
   Fnv(&h, SCRIPTQA_VERSION);
   Fnv(&h, absl::StrCat(exe.st_size, ".", exe.st_mtim.tv_sec, ".", exe.st_mtim.tv_nsec));
+  // The bounds are part of the key: a database compiled with a bound lifted must not be reused by
+  // a run that keeps the default bound (it would accept rules that run refuses).
+  const CompileLimits& l = options.limits;
+  Fnv(&h, absl::StrCat("limits ", l.max_regex_bytes, " ", l.max_regexes, " ",
+                       l.max_total_regex_bytes, " ", l.max_literals));
   for (const std::string& path : paths) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream contents;
     contents << in.rdbuf();
-    if (!in) return Filter::FromFiles(paths);  // let the loader report it
+    if (!in) return Filter::FromFiles(paths, options);  // let the loader report it
     Fnv(&h, path);
     Fnv(&h, contents.str());
   }
   std::string file = absl::StrFormat("%s/rules-%016x.db", dir, h);
   absl::StatusOr<std::shared_ptr<const Filter>> cached = Filter::LoadFile(file);
   if (cached.ok()) return cached;
-  absl::StatusOr<std::shared_ptr<const Filter>> filter = Filter::FromFiles(paths);
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = Filter::FromFiles(paths, options);
   if (filter.ok()) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -148,20 +249,38 @@ std::vector<std::string> DefaultPackPaths() {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
-                                                        std::string* source, bool use_cache) {
+namespace {
+
+absl::StatusOr<std::shared_ptr<const Filter>> Compile(const CommonFlags& flags, std::string* source,
+                                                      bool use_cache) {
   if (!flags.db.empty()) {
+    if (!flags.limits.empty())  // main() rejects the pair; callers building flags may not
+      return absl::InvalidArgumentError("--limit applies to compiling rules, not to --db");
     *source = flags.db;
     return Filter::LoadFile(flags.db);
   }
+  FilterOptions options;
+  absl::StatusOr<CompileLimits> limits = ParseLimits(flags.limits);
+  if (!limits.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--limit: ", limits.status().message()));
+  options.limits = *limits;
   if (!flags.rules.empty()) {
     *source = absl::StrJoin(flags.rules, " ");
-    return use_cache ? CompileCached(flags.rules) : Filter::FromFiles(flags.rules);
+    return use_cache ? CompileCached(flags.rules, options) : Filter::FromFiles(flags.rules, options);
   }
   *source = "default packs (" + Filter::DefaultDictionaryDir() + ")";
   std::vector<std::string> paths = DefaultPackPaths();
-  if (!use_cache || paths.empty()) return Filter::Default();
-  return CompileCached(paths);
+  if (!use_cache || paths.empty()) return Filter::Default(options);
+  return CompileCached(paths, options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
+                                                        std::string* source, bool use_cache) {
+  absl::StatusOr<std::shared_ptr<const Filter>> filter = Compile(flags, source, use_cache);
+  if (!filter.ok()) return WithLimitHint(filter.status());
+  return filter;
 }
 
 absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags) {

@@ -38,11 +38,20 @@ struct CommonFlags {
   std::string color = "auto";           // auto|always|never
   bool json = false;
   bool no_mask = false;
+  // --limit NAME=N (repeatable; the last one of a name wins): compile-time bounds on the rule
+  // files (scriptqa::CompileLimits), validated when parsed. Empty: the library's defaults.
+  std::vector<std::string> limits;
 };
 
 // Adds the flags above to a subcommand. `scan` adds the filter/output ones too.
 enum class FlagSet : uint8_t { kRulesOnly, kScan };
 void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set);
+
+// The compile-time bounds --limit asks for: the library's defaults (CompileLimits{}) with each
+// "NAME=N" applied in order. NAME is max_regex_bytes, max_regexes, max_total_regex_bytes or
+// max_literals; N a non-negative decimal integer, 0 lifting the bound. A bad argument gives
+// InvalidArgument naming the accepted names.
+absl::StatusOr<CompileLimits> ParseLimits(const std::vector<std::string>& args);
 
 // A filter plus the scan options the flags ask for. The profile (category filter) lives here.
 struct ScanSetup {
@@ -61,8 +70,12 @@ struct ScanSetup {
 // Loads the rules (--rules / --db / default) and validates the filter flags. Errors are ready to
 // print and mean exit code 2.
 absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags);
+// Compiles the rule files (or the default packs) within the --limit bounds, or loads --db.
 // `use_cache`: keep compiled rule files in the cache directory ($SCRIPTQA_CACHE_DIR, else
-// $XDG_CACHE_HOME/scriptqa or ~/.cache/scriptqa; SCRIPTQA_CACHE=off disables it).
+// $XDG_CACHE_HOME/scriptqa or ~/.cache/scriptqa; SCRIPTQA_CACHE=off disables it), keyed by the
+// files and the bounds too. The library's message for a problem past a bound names the C++ option
+// ("FilterOptions::limits.NAME"); each such line gets "; raise it with --limit NAME=N (0 lifts
+// it)" appended, the rest of the status is unchanged.
 absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
                                                         std::string* source, bool use_cache);
 
