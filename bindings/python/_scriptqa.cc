@@ -1063,11 +1063,26 @@ std::shared_ptr<NativeFilter> Wrap(absl::StatusOr<std::shared_ptr<const sq::Filt
   return std::make_shared<NativeFilter>(std::move(*f));
 }
 
+// The compile-time bounds (sq::CompileLimits) in the order of the `limits` tuple below; the
+// package checks names and values against this table.
+py::dict DefaultLimits() {
+  const sq::CompileLimits d;
+  py::dict out;
+  out["max_regex_bytes"] = d.max_regex_bytes;
+  out["max_regexes"] = d.max_regexes;
+  out["max_total_regex_bytes"] = d.max_total_regex_bytes;
+  out["max_literals"] = d.max_literals;
+  return out;
+}
+
 // sources: [(name, content: bytes, kind: 0 auto / 1 rules / 2 terms, category, severity)]
 // normalization: (fold_width, fold_case, traditional_to_simplified, skip_noise, significant,
 //                 extra_noise, collapse_repeats)
+// limits: None (the defaults) or (max_regex_bytes, max_regexes, max_total_regex_bytes,
+//         max_literals), each >= 0, 0 lifting the bound
 std::shared_ptr<NativeFilter> Compile(py::list sources, py::tuple normalization,
-                                      py::list severity_overrides, py::list disabled_rules) {
+                                      py::list severity_overrides, py::list disabled_rules,
+                                      py::object limits) {
   std::vector<sq::DictionarySource> srcs;
   for (py::handle h : sources) {
     py::tuple t = py::reinterpret_borrow<py::tuple>(h);
@@ -1095,6 +1110,16 @@ std::shared_ptr<NativeFilter> Compile(py::list sources, py::tuple normalization,
     options.severity_overrides.push_back({t[0].cast<std::string>(), ToSeverity(t[1].cast<int>())});
   }
   for (py::handle h : disabled_rules) options.disabled_rules.push_back(h.cast<std::string>());
+  if (!limits.is_none()) {
+    py::tuple t = limits.cast<py::tuple>();
+    if (t.size() != 4) throw py::value_error("limits: expected a tuple of 4 integers");
+    sq::CompileLimits& l = options.limits;
+    // pybind11 refuses negative values and values past size_t for size_t (TypeError).
+    l.max_regex_bytes = t[0].cast<size_t>();
+    l.max_regexes = t[1].cast<size_t>();
+    l.max_total_regex_bytes = t[2].cast<size_t>();
+    l.max_literals = t[3].cast<size_t>();
+  }
   absl::StatusOr<std::shared_ptr<const sq::Filter>> f;
   {
     NoGil nogil;
@@ -1259,9 +1284,12 @@ PYBIND11_MODULE(_scriptqa, m) {
   m.def("bind", &Bind);
   m.def("scan_method", &MakeScanMethod);
   m.def("default_dictionary_dir", [] { return sq::Filter::DefaultDictionaryDir(); });
+  m.def("default_limits", &DefaultLimits);
 
   py::class_<NativeFilter, std::shared_ptr<NativeFilter>>(m, "NativeFilter")
-      .def_static("compile", &Compile)
+      .def_static("compile", &Compile, py::arg("sources"), py::arg("normalization"),
+                  py::arg("severity_overrides"), py::arg("disabled_rules"),
+                  py::arg("limits") = py::none())
       .def_static("deserialize", &Deserialize)
       .def("serialize", &Serialize)
       .def("rules", &Rules)

@@ -74,3 +74,38 @@ def test_process_pool_gets_the_filter_cheaply(default_filter, messages):
         results = list(pool.map(_scan_in_worker, messages, chunksize=16))
     assert [r for r, _ in results] == [default_filter.scan(m) for m in messages]
     assert all(compiled == 0 for _, compiled in results)  # the workers compiled nothing
+
+
+def _many_regex_filter(limits):
+    text = "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n" + "".join(
+        f"rule p.r{i}\n  regex w{i}[xy]\n  reason r\n" for i in range(1001)
+    )
+    return scriptqa.Filter.from_dictionaries(scriptqa.DictionarySource.text("many.rules", text), limits=limits)
+
+
+def test_recompiling_elsewhere_keeps_the_compile_bounds():
+    # 1,001 regexes need limits={"max_regexes": ...}: a filter recompiled from its pickle on a
+    # machine its database does not fit must use the same bounds, or it would be refused there.
+    f = _many_regex_filter({"max_regexes": 0})
+    data = pickle.dumps(f)
+    blob = f.serialize()
+    foreign = blob[:8] + (99).to_bytes(4, "little") + blob[12:]
+    before = scriptqa.counters()["compiled"]
+    g = pickle.loads(data.replace(blob, foreign))
+    assert scriptqa.counters()["compiled"] == before + 1
+    assert g.info == f.info
+    assert [x.rule for x in g.scan("w1000x")] == ["p.r1000"]
+
+
+def test_pickles_from_before_limits_still_load(messages):
+    # Their recipe has four fields (no bounds): recompiled with the default bounds.
+    from scriptqa import _filter
+
+    f = scriptqa.Filter.from_terms(["最佳", "加微信"], category="custom")
+    blob = f.serialize()
+    foreign = blob[:8] + (99).to_bytes(4, "little") + blob[12:]
+    old_recipe = f._recipe[:4]
+    g = pickle.loads(pickle.dumps(_filter._unpickle(blob, old_recipe)))
+    assert [g.scan(m) for m in messages] == [f.scan(m) for m in messages]
+    h = _filter._unpickle(foreign, old_recipe)
+    assert [h.scan(m) for m in messages] == [f.scan(m) for m in messages]

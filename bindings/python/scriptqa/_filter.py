@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import operator
 import os
 import re
 import threading
@@ -72,9 +73,24 @@ def counters() -> Dict[str, int]:
     """
     return dict(_stats)
 
-# What the filter was compiled from: (sources, normalization, severity_overrides, disabled).
-# Kept so that a pickled filter can be recompiled where its database does not fit the CPU.
-_Recipe = Tuple[Tuple[Tuple[str, bytes, int, str, int], ...], tuple, Tuple[Tuple[str, int], ...], Tuple[str, ...]]
+# What the filter was compiled from: (sources, normalization, severity_overrides, disabled,
+# limits). Kept so that a pickled filter can be recompiled where its database does not fit the CPU
+# (with the same compile-time bounds, or it might be refused there). Pickles made before `limits`
+# existed hold the first four only; _compile reads both.
+_Limits = Tuple[int, int, int, int]
+_Recipe = Tuple[
+    Tuple[Tuple[str, bytes, int, str, int], ...],
+    tuple,
+    Tuple[Tuple[str, int], ...],
+    Tuple[str, ...],
+    Optional[_Limits],
+]
+
+# The compile-time bounds (C++ scriptqa::CompileLimits) and their defaults, in the order the
+# extension takes them.
+_DEFAULT_LIMITS: Dict[str, int] = dict(_native.default_limits())
+_SIZE_MAX = 2**64 - 1
+_LIMIT_OPTION = re.compile(r"FilterOptions::limits\.(\w+)")
 
 
 def _status(e: BaseException) -> Tuple[int, str]:
@@ -84,7 +100,47 @@ def _status(e: BaseException) -> Tuple[int, str]:
 
 def _dictionary_error(e: BaseException) -> DictionaryError:
     code, message = _status(e)
-    return DictionaryError(message, code_name(code))
+    return DictionaryError(_with_limit_hint(message), code_name(code))
+
+
+def _with_limit_hint(message: str) -> str:
+    # The library names the C++ option ("FilterOptions::limits.max_regexes"); say which argument
+    # raises the bound here, on the line of each such problem.
+    if "FilterOptions::limits." not in message:
+        return message
+    lines = message.split("\n")
+    for i, line in enumerate(lines):
+        m = _LIMIT_OPTION.search(line)
+        if m and m[1] in _DEFAULT_LIMITS:
+            lines[i] = f"{line}; raise it with limits={{{m[1]!r}: N}} (0 lifts it)"
+    return "\n".join(lines)
+
+
+def _limits(limits: Optional[Mapping[str, int]]) -> Optional[_Limits]:
+    """Checks a ``limits`` argument; the full tuple of bounds, or None for the defaults."""
+    if limits is None:
+        return None
+    if not isinstance(limits, Mapping):
+        raise TypeError(f"limits: expected a dict such as {{'max_regexes': 2000}}, got {type(limits).__name__}")
+    accepted = ", ".join(_DEFAULT_LIMITS)
+    values = dict(_DEFAULT_LIMITS)
+    for name, value in limits.items():
+        if name not in _DEFAULT_LIMITS:
+            raise ValueError(f"limits: unknown bound {name!r} (accepted: {accepted})")
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            n = operator.index(value)  # int, or an integer type such as numpy.int64
+        except TypeError:
+            raise TypeError(f"limits[{name!r}]: expected an int >= 0, got {type(value).__name__}") from None
+        if n < 0:
+            raise ValueError(f"limits[{name!r}]: must not be negative (0 lifts the bound), got {n}")
+        if n > _SIZE_MAX:
+            raise ValueError(f"limits[{name!r}]: larger than 2**64-1 (use 0 to lift the bound), got {n}")
+        values[name] = n
+    if not limits:
+        return None
+    return tuple(values[n] for n in _DEFAULT_LIMITS)  # type: ignore[return-value]
 
 
 def _database_error(e: BaseException) -> DatabaseError:
@@ -259,6 +315,7 @@ class Filter:
         normalization: Optional[NormalizationOptions] = None,
         severity_overrides: Union[Mapping[str, SeverityLike], Iterable[Tuple[str, SeverityLike]], None] = None,
         disabled_rules: Iterable[str] = (),
+        limits: Optional[Mapping[str, int]] = None,
     ) -> "Filter":
         """Loads, validates and compiles dictionaries (rule files and term lists).
 
@@ -266,20 +323,47 @@ class Filter:
         category or rule id to a severity; ``disabled_rules`` lists rule or category ids left out.
         Every problem of every file is reported in one :class:`DictionaryError`
         (``.problems``, and ``.file``/``.line``/``.rule_id`` of the first one).
+
+        ``limits`` raises (or lowers) the compile-time bounds on the dictionaries, which keep an
+        untrusted dictionary from making compiling slow or large. Keys and defaults:
+
+        =====================  =======  ===========================================
+        key                    default  bound
+        =====================  =======  ===========================================
+        max_regex_bytes        1024     source bytes of one regex
+        max_regexes            1000     regexes in the filter
+        max_total_regex_bytes  32768    source bytes of all regexes together
+        max_literals           200000   literal patterns (after normalisation)
+        =====================  =======  ===========================================
+
+        A value of 0 lifts the bound; keys left out keep their default. For example
+        ``limits={"max_regexes": 2000}`` for a trusted dictionary of 1,500 regexes. An unknown
+        key or a negative value raises :class:`ValueError`, a value that is not an ``int``
+        :class:`TypeError`. A dictionary past a bound raises :class:`DictionaryError` naming the
+        rule and the key. The bounds are kept with the filter's pickle, for recompiling it on a
+        machine its database does not fit.
         """
+        lims = _limits(limits)
         if isinstance(sources, (str, os.PathLike, DictionarySource)):
             sources = [sources]
         srcs = tuple(_read_source(s) for s in sources)
         norm = (normalization or NormalizationOptions())._native()
-        recipe: _Recipe = (srcs, norm, tuple(_overrides(severity_overrides)), tuple(_strings(disabled_rules, "disabled_rules")))
+        recipe: _Recipe = (
+            srcs,
+            norm,
+            tuple(_overrides(severity_overrides)),
+            tuple(_strings(disabled_rules, "disabled_rules")),
+            lims,
+        )
         return cls._compile(recipe)
 
     @classmethod
     def _compile(cls, recipe: _Recipe) -> "Filter":
-        srcs, norm, overrides, disabled = recipe
+        srcs, norm, overrides, disabled = recipe[:4]
+        limits = recipe[4] if len(recipe) > 4 else None
         _stats["compiled"] += 1
         try:
-            native = _native.NativeFilter.compile(list(srcs), norm, list(overrides), list(disabled))
+            native = _native.NativeFilter.compile(list(srcs), norm, list(overrides), list(disabled), limits)
         except _native.StatusError as e:
             raise _dictionary_error(e) from None
         return cls._make(native, recipe)
@@ -295,14 +379,19 @@ class Filter:
         suggestion: Optional[str] = None,
         name: str = "terms",
         normalization: Optional[NormalizationOptions] = None,
+        limits: Optional[Mapping[str, int]] = None,
     ) -> "Filter":
         """A filter from plain terms (a term list, see docs/dictionary-format.md).
 
         Each term is a string, or ``(term, suggestion)``. Terms are normalised like messages, so
-        ``加微信`` also matches ``加 微-信``. Rule ids are ``<name>.<line>``.
+        ``加微信`` also matches ``加 微-信``. Rule ids are ``<name>.<line>``. ``limits``: as for
+        :meth:`from_dictionaries` (a term list has literals only: ``max_literals`` is the one that
+        applies).
         """
         return cls.from_dictionaries(
-            [_term_list(terms, category, severity, reason, suggestion, name)], normalization=normalization
+            [_term_list(terms, category, severity, reason, suggestion, name)],
+            normalization=normalization,
+            limits=limits,
         )
 
     @classmethod
@@ -312,22 +401,26 @@ class Filter:
         normalization: Optional[NormalizationOptions] = None,
         severity_overrides: Union[Mapping[str, SeverityLike], Iterable[Tuple[str, SeverityLike]], None] = None,
         disabled_rules: Iterable[str] = (),
+        limits: Optional[Mapping[str, int]] = None,
     ) -> "Filter":
         """The rule packs shipped with scriptqa.
 
         Without options this loads the database compiled when the package was built (a few
         milliseconds) and returns the same Filter on every call. If that database is missing or
         does not fit this machine (engine version, CPU), or ``$SCRIPTQA_DICTIONARIES`` names other
-        packs, or options are given, the packs are compiled instead.
+        packs, or options are given, the packs are compiled instead. ``limits``: as for
+        :meth:`from_dictionaries`; useful when ``$SCRIPTQA_DICTIONARIES`` names larger packs (the
+        shipped ones are well inside the defaults).
         """
-        custom = normalization is not None or severity_overrides or tuple(disabled_rules)
+        custom = normalization is not None or severity_overrides or tuple(disabled_rules) or _limits(limits)
         if custom:
-            srcs, _, _, _ = _default_recipe()
+            srcs = _default_recipe()[0]
             return cls.from_dictionaries(
                 [DictionarySource.text(n, c) for n, c, _, _, _ in srcs],
                 normalization=normalization,
                 severity_overrides=severity_overrides,
                 disabled_rules=disabled_rules,
+                limits=limits,
             )
         global _default_filter
         with _default_lock:
@@ -704,7 +797,7 @@ def _default_recipe() -> _Recipe:
         with open(p, "rb") as fh:
             content = fh.read() or b"\n"
         srcs.append(("dictionaries/" + os.path.basename(p), content, 0, "", 1))
-    return (tuple(srcs), NormalizationOptions()._native(), (), ())
+    return (tuple(srcs), NormalizationOptions()._native(), (), (), None)
 
 
 def _term_list(
