@@ -32,12 +32,13 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
   // A database is compiled already: bounds on compiling it would be silently ignored.
   const CompileLimits defaults;
   app->add_option("--limit", flags->limits,
-                  absl::StrCat("Raise or lift a compile-time bound on the rules (repeatable): "
-                               "max_regex_bytes (default ", defaults.max_regex_bytes,
+                  absl::StrCat("Raise, lower or lift (N=0) a compile-time bound on the rules "
+                               "being compiled (repeatable): max_regex_bytes (default ",
+                               defaults.max_regex_bytes,
                                "), max_regexes (", defaults.max_regexes,
                                "), max_total_regex_bytes (", defaults.max_total_regex_bytes,
                                ") or max_literals (", defaults.max_literals,
-                               "); N=0 lifts it. Not with --db"))
+                               "). Not with --db"))
       ->type_name("NAME=N")
       ->allow_extra_args(false)
       ->check(CLI::Validator(
@@ -45,7 +46,7 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
             absl::StatusOr<CompileLimits> parsed = ParseLimits({arg});
             return parsed.ok() ? std::string() : std::string(parsed.status().message());
           },
-          "NAME=N", "LIMIT"))
+          "", "LIMIT"))
       ->excludes(db);
   if (set == FlagSet::kRulesOnly) return;
   app->add_option("--min-severity", flags->min_severity,

@@ -6,6 +6,7 @@
 //   scriptqa audit chats.jsonl --out audit/      transcripts → findings.jsonl, summary, report
 //   scriptqa compile --rules my.rules -o my.db   rule packs → serialized database
 //   scriptqa lint dictionaries/*.rules           load errors and hit/miss examples
+//   scriptqa lint --limit max_regexes=2000 big.rules   past a compile-time bound (0 lifts it)
 //
 // Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (lint: problems);
 // 2 usage, rule or input error.
