@@ -10,12 +10,14 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "scriptqa/reload.h"
 #include "scriptqa/scanner.h"
 #include "scriptqa/stream.h"
@@ -31,6 +33,17 @@ struct scriptqa_error {
 
 struct scriptqa_rules {
   std::shared_ptr<scriptqa::FilterHandle> handle;
+  // The bounds reloads from dictionaries compile with. A mutex, not the handle's snapshot: they
+  // are read once per reload and written by scriptqa_rules_set_compile_limits, never on a scan.
+  std::mutex limits_mu;
+  scriptqa::CompileLimits limits;  // guarded by limits_mu
+
+  scriptqa::FilterOptions ReloadOptions() {
+    scriptqa::FilterOptions options;
+    std::lock_guard<std::mutex> lock(limits_mu);
+    options.limits = limits;
+    return options;
+  }
 };
 
 namespace {
@@ -179,15 +192,81 @@ std::vector<std::string> Strings(const char* const* a, size_t n) {
 }
 
 absl::Status NewRules(absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> filter,
-                      scriptqa_rules** out) {
+                      scriptqa_rules** out,
+                      const scriptqa::CompileLimits& limits = scriptqa::CompileLimits{}) {
   if (!filter.ok()) return filter.status();
   absl::StatusOr<std::shared_ptr<scriptqa::FilterHandle>> handle =
       scriptqa::FilterHandle::Create(*std::move(filter));
   if (!handle.ok()) return handle.status();
   auto* r = new scriptqa_rules();
   r->handle = *std::move(handle);
+  r->limits = limits;
   *out = r;
   return absl::OkStatus();
+}
+
+scriptqa::CompileLimits ToLimits(const scriptqa_compile_limits* l) {
+  scriptqa::CompileLimits limits;
+  if (!l) return limits;
+  limits.max_regex_bytes = l->max_regex_bytes;
+  limits.max_regexes = l->max_regexes;
+  limits.max_total_regex_bytes = l->max_total_regex_bytes;
+  limits.max_literals = l->max_literals;
+  return limits;
+}
+
+// The library names the C++ option a dictionary went past ("FilterOptions::limits.max_regexes");
+// a C caller cannot set that, so each such line also names the field of scriptqa_compile_limits
+// (the CLI's WithLimitHint does the same for --limit). The field names are the same.
+absl::Status WithLimitHint(const absl::Status& status) {
+  constexpr absl::string_view kOption = "FilterOptions::limits.";
+  constexpr absl::string_view kFields[] = {"max_regex_bytes", "max_regexes",
+                                           "max_total_regex_bytes", "max_literals"};
+  const absl::string_view message = status.message();
+  if (message.find(kOption) == absl::string_view::npos) return status;
+  std::string out;
+  for (size_t begin = 0; begin <= message.size();) {
+    size_t nl = message.find('\n', begin);
+    absl::string_view line = message.substr(begin, nl == absl::string_view::npos ? nl : nl - begin);
+    out.append(line.data(), line.size());
+    if (size_t at = line.find(kOption); at != absl::string_view::npos) {
+      absl::string_view rest = line.substr(at + kOption.size());
+      for (absl::string_view f : kFields) {
+        if (rest.substr(0, f.size()) == f) {  // no name is a prefix of another
+          absl::StrAppend(&out, "; raise it with scriptqa_compile_limits.", f, " (0 lifts it)");
+          break;
+        }
+      }
+    }
+    if (nl == absl::string_view::npos) break;
+    out.push_back('\n');
+    begin = nl + 1;
+  }
+  return absl::Status(status.code(), out);
+}
+
+absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> Compile(
+    absl::Span<const scriptqa::DictionarySource> sources, const scriptqa::CompileLimits& limits) {
+  scriptqa::FilterOptions options;
+  options.limits = limits;
+  absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> filter =
+      scriptqa::Filter::FromDictionaries(sources, options);
+  if (!filter.ok()) return WithLimitHint(filter.status());
+  return filter;
+}
+
+absl::Status Reload(scriptqa_rules* rules, absl::Span<const scriptqa::DictionarySource> sources,
+                    uint64_t* generation) {
+  absl::StatusOr<uint64_t> gen =
+      rules->handle->ReloadFromDictionaries(sources, rules->ReloadOptions());
+  if (!gen.ok()) return WithLimitHint(gen.status());
+  if (generation) *generation = *gen;
+  return absl::OkStatus();
+}
+
+scriptqa::DictionarySource TextSource(const char* name, const char* text, size_t length) {
+  return scriptqa::DictionarySource::Text(name ? name : "<text>",
+                                          std::string(text ? text : "", length));
 }
 
 absl::Status Generation(absl::StatusOr<uint64_t> gen, uint64_t* generation) {
@@ -240,24 +319,45 @@ scriptqa_code scriptqa_rules_load_default(scriptqa_rules** out, scriptqa_error**
   });
 }
 
-scriptqa_code scriptqa_rules_load_files(const char* const* paths, size_t count,
-                                        scriptqa_rules** out, scriptqa_error** err) {
+void scriptqa_compile_limits_init(scriptqa_compile_limits* limits) {
+  if (!limits) return;
+  const scriptqa::CompileLimits defaults;
+  limits->max_regex_bytes = defaults.max_regex_bytes;
+  limits->max_regexes = defaults.max_regexes;
+  limits->max_total_regex_bytes = defaults.max_total_regex_bytes;
+  limits->max_literals = defaults.max_literals;
+}
+
+scriptqa_code scriptqa_rules_load_files_limited(const char* const* paths, size_t count,
+                                                const scriptqa_compile_limits* limits,
+                                                scriptqa_rules** out, scriptqa_error** err) {
   return Guard(err, [&] {
     if (!out) return Null("out");
     if (!paths && count > 0) return Null("paths");
-    return NewRules(scriptqa::Filter::FromDictionaries(FileSources(paths, count)), out);
+    const scriptqa::CompileLimits l = ToLimits(limits);
+    return NewRules(Compile(FileSources(paths, count), l), out, l);
+  });
+}
+
+scriptqa_code scriptqa_rules_load_files(const char* const* paths, size_t count,
+                                        scriptqa_rules** out, scriptqa_error** err) {
+  return scriptqa_rules_load_files_limited(paths, count, nullptr, out, err);
+}
+
+scriptqa_code scriptqa_rules_load_text_limited(const char* name, const char* text, size_t length,
+                                               const scriptqa_compile_limits* limits,
+                                               scriptqa_rules** out, scriptqa_error** err) {
+  return Guard(err, [&] {
+    if (!out) return Null("out");
+    if (!text && length > 0) return Null("text");
+    const scriptqa::CompileLimits l = ToLimits(limits);
+    return NewRules(Compile({TextSource(name, text, length)}, l), out, l);
   });
 }
 
 scriptqa_code scriptqa_rules_load_text(const char* name, const char* text, size_t length,
                                        scriptqa_rules** out, scriptqa_error** err) {
-  return Guard(err, [&] {
-    if (!out) return Null("out");
-    if (!text && length > 0) return Null("text");
-    scriptqa::DictionarySource src = scriptqa::DictionarySource::Text(
-        name ? name : "<text>", std::string(text ? text : "", length));
-    return NewRules(scriptqa::Filter::FromDictionaries({src}), out);
-  });
+  return scriptqa_rules_load_text_limited(name, text, length, nullptr, out, err);
 }
 
 scriptqa_code scriptqa_rules_load_database(const char* path, scriptqa_rules** out,
@@ -294,7 +394,7 @@ scriptqa_code scriptqa_rules_reload_files(scriptqa_rules* rules, const char* con
   return Guard(err, [&] {
     if (!rules) return Null("rules");
     if (!paths && count > 0) return Null("paths");
-    return Generation(rules->handle->ReloadFromDictionaries(FileSources(paths, count)), generation);
+    return Reload(rules, FileSources(paths, count), generation);
   });
 }
 
@@ -303,9 +403,19 @@ scriptqa_code scriptqa_rules_reload_text(scriptqa_rules* rules, const char* name
   return Guard(err, [&] {
     if (!rules) return Null("rules");
     if (!text && length > 0) return Null("text");
-    scriptqa::DictionarySource src = scriptqa::DictionarySource::Text(
-        name ? name : "<text>", std::string(text ? text : "", length));
-    return Generation(rules->handle->ReloadFromDictionaries({src}), generation);
+    return Reload(rules, {TextSource(name, text, length)}, generation);
+  });
+}
+
+scriptqa_code scriptqa_rules_set_compile_limits(scriptqa_rules* rules,
+                                                const scriptqa_compile_limits* limits,
+                                                scriptqa_error** err) {
+  return Guard(err, [&] {
+    if (!rules) return Null("rules");
+    const scriptqa::CompileLimits l = ToLimits(limits);
+    std::lock_guard<std::mutex> lock(rules->limits_mu);
+    rules->limits = l;
+    return absl::OkStatus();
   });
 }
 

@@ -59,7 +59,12 @@
 extern "C" {
 #endif
 
-#define SCRIPTQA_C_API_VERSION 1
+/* Incremented when functions or types are added (existing ones never change, so a program built
+ * against an older version keeps working); test it with #if to use an addition.
+ *   1  the first C API
+ *   2  scriptqa_compile_limits, scriptqa_compile_limits_init, scriptqa_rules_load_files_limited,
+ *      scriptqa_rules_load_text_limited, scriptqa_rules_set_compile_limits */
+#define SCRIPTQA_C_API_VERSION 2
 
 /* The same numbers as absl::StatusCode (and gRPC). */
 typedef enum scriptqa_code {
@@ -105,6 +110,53 @@ SCRIPTQA_C_API scriptqa_code scriptqa_rules_load_files(const char* const* paths,
 SCRIPTQA_C_API scriptqa_code scriptqa_rules_load_text(const char* name, const char* text,
                                                       size_t length, scriptqa_rules** out,
                                                       scriptqa_error** err);
+
+/* Bounds on what dictionaries may ask the engine to compile (scriptqa::CompileLimits), so that a
+ * dictionary edited by hand or a reload pushed by an operator cannot hold a compile for minutes or
+ * exhaust memory. They are checked before anything is compiled; a dictionary past one fails with
+ * SCRIPTQA_INVALID_ARGUMENT naming the rule (file:line) and the field to raise, e.g.
+ * "...; raise it with scriptqa_compile_limits.max_regexes (0 lifts it)". 0 lifts a bound.
+ * Raising one is safe for dictionaries you trust; it only costs compile time and memory.
+ *
+ * | field                 | default | bounds                                                    |
+ * |-----------------------|---------|-----------------------------------------------------------|
+ * | max_regex_bytes       | 1024    | source bytes of one regex                                 |
+ * | max_regexes           | 1000    | regexes in the rules                                      |
+ * | max_total_regex_bytes | 32768   | source bytes of all regexes together                      |
+ * | max_literals          | 200000  | literal patterns in the rules (after normalisation)       |
+ *
+ * Always start from scriptqa_compile_limits_init (a later version may change the defaults):
+ *
+ *   scriptqa_compile_limits limits;
+ *   scriptqa_compile_limits_init(&limits);
+ *   limits.max_regexes = 5000;
+ *   if (scriptqa_rules_load_files_limited(paths, n, &limits, &rules, &err) != SCRIPTQA_OK) ...
+ *
+ * Loading a serialized database compiles nothing, so no bound applies to it. */
+typedef struct scriptqa_compile_limits {
+  size_t max_regex_bytes;
+  size_t max_regexes;
+  size_t max_total_regex_bytes;
+  size_t max_literals;
+} scriptqa_compile_limits;
+
+/* Fills *limits with the library's defaults (the table above). NULL: does nothing. */
+SCRIPTQA_C_API void scriptqa_compile_limits_init(scriptqa_compile_limits* limits);
+/* As scriptqa_rules_load_files / scriptqa_rules_load_text, compiling with `limits` (copied; NULL:
+ * the defaults). The handle remembers them: scriptqa_rules_reload_files and
+ * scriptqa_rules_reload_text on it compile with the same bounds until
+ * scriptqa_rules_set_compile_limits changes them. */
+SCRIPTQA_C_API scriptqa_code scriptqa_rules_load_files_limited(const char* const* paths,
+                                                               size_t count,
+                                                               const scriptqa_compile_limits* limits,
+                                                               scriptqa_rules** out,
+                                                               scriptqa_error** err);
+SCRIPTQA_C_API scriptqa_code scriptqa_rules_load_text_limited(const char* name, const char* text,
+                                                              size_t length,
+                                                              const scriptqa_compile_limits* limits,
+                                                              scriptqa_rules** out,
+                                                              scriptqa_error** err);
+
 /* A serialized database (scriptqa_rules_save_database, or `scriptqa compile`): milliseconds. */
 SCRIPTQA_C_API scriptqa_code scriptqa_rules_load_database(const char* path, scriptqa_rules** out,
                                                           scriptqa_error** err);
@@ -114,7 +166,10 @@ SCRIPTQA_C_API scriptqa_code scriptqa_rules_save_database(const scriptqa_rules* 
 SCRIPTQA_C_API void scriptqa_rules_free(scriptqa_rules* rules);
 
 /* Reload: builds the new rules (and every profile for them), then swaps them in atomically.
- * On failure nothing changes. *generation (may be NULL) receives the new generation. */
+ * On failure nothing changes. *generation (may be NULL) receives the new generation.
+ * reload_files and reload_text compile with the handle's compile limits: those given to
+ * scriptqa_rules_load_*_limited or set since with scriptqa_rules_set_compile_limits; the
+ * defaults for a handle from any other load. */
 SCRIPTQA_C_API scriptqa_code scriptqa_rules_reload_database(scriptqa_rules* rules, const char* path,
                                                             uint64_t* generation,
                                                             scriptqa_error** err);
@@ -124,6 +179,13 @@ SCRIPTQA_C_API scriptqa_code scriptqa_rules_reload_files(scriptqa_rules* rules,
 SCRIPTQA_C_API scriptqa_code scriptqa_rules_reload_text(scriptqa_rules* rules, const char* name,
                                                         const char* text, size_t length,
                                                         uint64_t* generation, scriptqa_error** err);
+/* Sets the compile limits later scriptqa_rules_reload_files / scriptqa_rules_reload_text on this
+ * handle compile with (copied; NULL: the defaults). Changes nothing else: the current rules stay
+ * and the generation does not change. Thread-safe: may be called while other threads scan and
+ * reload; a reload already under way keeps the limits it started with. */
+SCRIPTQA_C_API scriptqa_code scriptqa_rules_set_compile_limits(scriptqa_rules* rules,
+                                                               const scriptqa_compile_limits* limits,
+                                                               scriptqa_error** err);
 /* Starts at 1; +1 per successful reload or profile change. */
 SCRIPTQA_C_API uint64_t scriptqa_rules_generation(const scriptqa_rules* rules);
 /* Number of rules currently loaded. */

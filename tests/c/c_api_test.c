@@ -1,5 +1,5 @@
-/* The C API from C99: loading, errors, scanning, rewriting, profiles, reload, streaming, and
- * scanning from threads while the rules are reloaded. Registered with CTest; a failed check
+/* The C API from C99: loading, errors, compile limits, scanning, rewriting, profiles, reload,
+ * streaming, and scanning from threads while the rules are reloaded and their limits changed. Registered with CTest; a failed check
  * prints file:line and the test exits non-zero. */
 #define _POSIX_C_SOURCE 200809L /* getpid */
 
@@ -97,6 +97,236 @@ static void test_errors(void) {
   scriptqa_stream_free(NULL);
   scriptqa_error_free(NULL);
   CHECK(strlen(scriptqa_version()) > 0);
+}
+
+/* `n` rules of one small regex each ("w<i>[xy]", with a hit and a miss example), as the CLI test's
+ * ManyRegexRules: past the default bound of 1,000 regexes from n = 1,001. Free the result. */
+static char* many_regex_rules(int n, size_t* length) {
+  const char header[] = "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n";
+  size_t cap = sizeof header + (size_t)n * 96, len;
+  int i;
+  char* d = (char*)malloc(cap);
+  if (!d) return NULL;
+  len = (size_t)snprintf(d, cap, "%s", header);
+  for (i = 0; i < n; ++i)
+    len += (size_t)snprintf(d + len, cap - len,
+                            "rule p.r%d\n  regex w%d[xy]\n  reason r\n  hit w%dx\n  miss w%dz\n", i, i,
+                            i, i);
+  *length = len;
+  return d;
+}
+
+static size_t count_of(const char* haystack, const char* needle) {
+  size_t n = 0;
+  const char* p = haystack;
+  while ((p = strstr(p, needle)) != NULL) {
+    ++n;
+    p += strlen(needle);
+  }
+  return n;
+}
+
+/* Whether a scanner of `rules` finds exactly rule p.r1000 in a message containing "w1000y". */
+static int finds_r1000(scriptqa_rules* rules) {
+  scriptqa_scanner* scanner = NULL;
+  const scriptqa_finding* f = NULL;
+  size_t n = 0;
+  int found = 0;
+  if (scriptqa_scanner_new(rules, &scanner, NULL) != SCRIPTQA_OK) return 0;
+  if (scriptqa_scan(scanner, "ok w1000y", strlen("ok w1000y"), NULL, &f, &n, NULL) == SCRIPTQA_OK)
+    found = n == 1 && strcmp(f[0].rule_id, "p.r1000") == 0;
+  scriptqa_scanner_free(scanner);
+  return found;
+}
+
+static void test_compile_limits(void) {
+  const char hint[] = "; raise it with scriptqa_compile_limits.max_regexes (0 lifts it)";
+  scriptqa_compile_limits limits;
+  scriptqa_rules* rules = NULL;
+  scriptqa_error* err = NULL;
+  size_t big_len = 0, small_len = 0;
+  char* big = many_regex_rules(1001, &big_len);
+  char* small = many_regex_rules(3, &small_len);
+  char path[256];
+  const char* paths[1];
+  uint64_t gen = 0;
+  FILE* fp;
+  CHECK(big != NULL && small != NULL);
+  if (!big || !small) {
+    free(big);
+    free(small);
+    return;
+  }
+  snprintf(path, sizeof path, "%s/scriptqa_c_test_%ld.rules",
+           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+  paths[0] = path;
+  fp = fopen(path, "wb");
+  CHECK(fp != NULL);
+  if (fp) {
+    fwrite(big, 1, big_len, fp);
+    fclose(fp);
+  }
+
+  /* The defaults the header documents; NULL is a no-op. */
+  memset(&limits, 0xab, sizeof limits);
+  scriptqa_compile_limits_init(&limits);
+  CHECK(limits.max_regex_bytes == 1024);
+  CHECK(limits.max_regexes == 1000);
+  CHECK(limits.max_total_regex_bytes == 32768);
+  CHECK(limits.max_literals == 200000);
+  scriptqa_compile_limits_init(NULL);
+
+  /* Past the default bound: refused, naming the rule, the bound and the C way to raise it. */
+  CHECK(scriptqa_rules_load_text("big.rules", big, big_len, &rules, &err) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(rules == NULL);
+  CHECK(scriptqa_error_code(err) == SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(strstr(scriptqa_error_message(err), "big.rules:5004: rule p.r1000: more than 1000 regexes") !=
+        NULL);
+  CHECK(strstr(scriptqa_error_message(err), "FilterOptions::limits.max_regexes); this is the first "
+                                            "past it; raise it with scriptqa_compile_limits."
+                                            "max_regexes (0 lifts it)") != NULL);
+  CHECK(count_of(scriptqa_error_message(err), hint) == 1);
+  scriptqa_error_free(err);
+  err = NULL;
+  CHECK(scriptqa_rules_load_files(paths, 1, &rules, &err) == SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(rules == NULL);
+  CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
+  scriptqa_error_free(err);
+  err = NULL;
+  /* NULL limits are the defaults. */
+  CHECK(scriptqa_rules_load_text_limited("big.rules", big, big_len, NULL, &rules, &err) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(rules == NULL);
+  CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
+  scriptqa_error_free(err);
+  err = NULL;
+  /* Every line past a bound gets its hint (here each regex is longer than 4 bytes). */
+  scriptqa_compile_limits_init(&limits);
+  limits.max_regex_bytes = 4;
+  CHECK(scriptqa_rules_load_text_limited("small.rules", small, small_len, &limits, &rules, &err) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(count_of(scriptqa_error_message(err), "FilterOptions::limits.max_regex_bytes") == 3);
+  CHECK(count_of(scriptqa_error_message(err),
+                 "; raise it with scriptqa_compile_limits.max_regex_bytes (0 lifts it)") == 3);
+  CHECK(strstr(scriptqa_error_message(err), "max_regexes") == NULL);
+  scriptqa_error_free(err);
+  err = NULL;
+  /* Other errors get no hint. */
+  CHECK(scriptqa_rules_load_text_limited("bad.rules", "nonsense", 8, &limits, &rules, &err) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(strstr(scriptqa_error_message(err), "scriptqa_compile_limits") == NULL);
+  scriptqa_error_free(err);
+  err = NULL;
+
+  /* Raised, the dictionary loads and scans; lifted (0) too, from a file. */
+  scriptqa_compile_limits_init(&limits);
+  limits.max_regexes = 2000;
+  CHECK_OK(scriptqa_rules_load_text_limited("big.rules", big, big_len, &limits, &rules, &e_));
+  CHECK(rules != NULL);
+  if (rules) {
+    CHECK(scriptqa_rules_count(rules) == 1001);
+    CHECK(finds_r1000(rules));
+    scriptqa_rules_free(rules);
+    rules = NULL;
+  }
+  limits.max_regexes = 0;
+  CHECK_OK(scriptqa_rules_load_files_limited(paths, 1, &limits, &rules, &e_));
+  CHECK(rules != NULL);
+  if (rules) {
+    CHECK(scriptqa_rules_count(rules) == 1001);
+    CHECK(finds_r1000(rules));
+    scriptqa_rules_free(rules);
+    rules = NULL;
+  }
+
+  /* A handle loaded with the defaults: the reload is refused and the old rules stay, until the
+   * handle's limits are lifted. */
+  CHECK_OK(scriptqa_rules_load_text("a.rules", kRulesA, strlen(kRulesA), &rules, &e_));
+  if (rules) {
+    scriptqa_scanner* scanner = NULL;
+    const scriptqa_finding* f = NULL;
+    size_t n = 0;
+    CHECK_OK(scriptqa_scanner_new(rules, &scanner, &e_));
+    CHECK(scriptqa_rules_reload_text(rules, "big.rules", big, big_len, &gen, &err) ==
+          SCRIPTQA_INVALID_ARGUMENT);
+    CHECK(strstr(scriptqa_error_message(err), "more than 1000 regexes") != NULL);
+    CHECK(count_of(scriptqa_error_message(err), hint) == 1);
+    scriptqa_error_free(err);
+    err = NULL;
+    CHECK(scriptqa_rules_reload_files(rules, paths, 1, &gen, &err) == SCRIPTQA_INVALID_ARGUMENT);
+    CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
+    scriptqa_error_free(err);
+    err = NULL;
+    CHECK(scriptqa_rules_generation(rules) == 1);
+    CHECK_OK(scriptqa_scan(scanner, "最佳", strlen("最佳"), NULL, &f, &n, &e_));
+    CHECK(n == 1 && has_rule(f, n, "ad_law.best"));
+
+    scriptqa_compile_limits_init(&limits);
+    limits.max_regexes = 0;
+    CHECK_OK(scriptqa_rules_set_compile_limits(rules, &limits, &e_));
+    CHECK(scriptqa_rules_generation(rules) == 1); /* limits alone change no rules */
+    CHECK_OK(scriptqa_rules_reload_text(rules, "big.rules", big, big_len, &gen, &e_));
+    CHECK(gen == 2);
+    CHECK(scriptqa_rules_count(rules) == 1001);
+    CHECK_OK(scriptqa_scan(scanner, "ok w1000y", strlen("ok w1000y"), NULL, &f, &n, &e_));
+    CHECK(n == 1 && has_rule(f, n, "p.r1000"));
+
+    /* NULL limits: back to the defaults for the next reload. */
+    CHECK_OK(scriptqa_rules_set_compile_limits(rules, NULL, &e_));
+    CHECK(scriptqa_rules_reload_files(rules, paths, 1, &gen, &err) == SCRIPTQA_INVALID_ARGUMENT);
+    CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
+    scriptqa_error_free(err);
+    err = NULL;
+    CHECK(scriptqa_rules_generation(rules) == 2);
+    scriptqa_scanner_free(scanner);
+    scriptqa_rules_free(rules);
+    rules = NULL;
+  }
+
+  /* A handle remembers the limits it was loaded with (here a lower bound than the default). */
+  scriptqa_compile_limits_init(&limits);
+  limits.max_regexes = 2;
+  CHECK(scriptqa_rules_load_text_limited("small.rules", small, small_len, &limits, &rules, &err) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(strstr(scriptqa_error_message(err), "small.rules:14: rule p.r2: more than 2 regexes") != NULL);
+  scriptqa_error_free(err);
+  err = NULL;
+  CHECK_OK(scriptqa_rules_load_text_limited("a.rules", kRulesA, strlen(kRulesA), &limits, &rules, &e_));
+  if (rules) {
+    CHECK(scriptqa_rules_reload_text(rules, "small.rules", small, small_len, &gen, &err) ==
+          SCRIPTQA_INVALID_ARGUMENT);
+    CHECK(strstr(scriptqa_error_message(err), "more than 2 regexes") != NULL);
+    CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
+    scriptqa_error_free(err);
+    err = NULL;
+    CHECK(scriptqa_rules_generation(rules) == 1);
+    limits.max_regexes = 3;
+    CHECK_OK(scriptqa_rules_set_compile_limits(rules, &limits, &e_));
+    CHECK_OK(scriptqa_rules_reload_text(rules, "small.rules", small, small_len, &gen, &e_));
+    CHECK(gen == 2 && scriptqa_rules_count(rules) == 3);
+    scriptqa_rules_free(rules);
+    rules = NULL;
+  }
+
+  /* NULL arguments. */
+  CHECK(scriptqa_rules_set_compile_limits(NULL, &limits, &err) == SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(strstr(scriptqa_error_message(err), "rules is NULL") != NULL);
+  scriptqa_error_free(err);
+  err = NULL;
+  CHECK(scriptqa_rules_set_compile_limits(NULL, NULL, NULL) == SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(scriptqa_rules_load_text_limited("a.rules", kRulesA, strlen(kRulesA), &limits, NULL, NULL) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(scriptqa_rules_load_text_limited("a.rules", NULL, 5, &limits, &rules, NULL) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(scriptqa_rules_load_files_limited(paths, 1, &limits, NULL, NULL) == SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(scriptqa_rules_load_files_limited(NULL, 1, &limits, &rules, &err) == SCRIPTQA_INVALID_ARGUMENT);
+  CHECK(strstr(scriptqa_error_message(err), "paths is NULL") != NULL);
+  scriptqa_error_free(err);
+  CHECK(rules == NULL);
+  remove(path);
+  free(big);
+  free(small);
 }
 
 static void test_scan_rewrite_profile(void) {
@@ -340,10 +570,26 @@ static void* worker(void* p) {
   return NULL;
 }
 
+/* Changes the handle's compile limits while others scan and reload (the rule sets have no regex,
+ * so the limits never refuse them). */
+static void* limits_setter(void* p) {
+  struct worker_arg* a = (struct worker_arg*)p;
+  scriptqa_compile_limits limits;
+  scriptqa_compile_limits_init(&limits);
+  while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE) || a->scans < 20) {
+    limits.max_regexes = (size_t)(a->scans % 3) * 1000;
+    if (scriptqa_rules_set_compile_limits(a->rules, a->scans % 5 ? &limits : NULL, NULL) !=
+        SCRIPTQA_OK)
+      a->errors++;
+    a->scans++;
+  }
+  return NULL;
+}
+
 static void test_threads(void) {
   scriptqa_rules* rules = NULL;
-  pthread_t t[3];
-  struct worker_arg args[3];
+  pthread_t t[3], setter;
+  struct worker_arg args[3], setter_arg;
   int stop = 0, i;
   CHECK_OK(scriptqa_rules_load_text("a.rules", kRulesA, strlen(kRulesA), &rules, &e_));
   if (!rules) return;
@@ -354,6 +600,8 @@ static void test_threads(void) {
     args[i].scans = 0;
     pthread_create(&t[i], NULL, worker, &args[i]);
   }
+  setter_arg = args[0];
+  pthread_create(&setter, NULL, limits_setter, &setter_arg);
   for (i = 0; i < 20; ++i) {
     const char* text = i % 2 ? kRulesA : kRulesB;
     CHECK_OK(scriptqa_rules_reload_text(rules, "r.rules", text, strlen(text), NULL, &e_));
@@ -364,6 +612,9 @@ static void test_threads(void) {
     CHECK(args[i].errors == 0);
     CHECK(args[i].scans >= 20);
   }
+  pthread_join(setter, NULL);
+  CHECK(setter_arg.errors == 0);
+  CHECK(setter_arg.scans >= 20);
   CHECK(scriptqa_rules_generation(rules) == 21);
   scriptqa_rules_free(rules);
 }
@@ -386,6 +637,7 @@ static void test_default_rules(void) {
 
 int main(void) {
   test_errors();
+  test_compile_limits();
   test_scan_rewrite_profile();
   test_reload_and_databases();
   test_stream();
