@@ -600,7 +600,10 @@ static void test_threads(void) {
     args[i].scans = 0;
     pthread_create(&t[i], NULL, worker, &args[i]);
   }
-  setter_arg = args[0];
+  setter_arg.rules = rules;
+  setter_arg.stop = &stop;
+  setter_arg.errors = 0;
+  setter_arg.scans = 0;
   pthread_create(&setter, NULL, limits_setter, &setter_arg);
   for (i = 0; i < 20; ++i) {
     const char* text = i % 2 ? kRulesA : kRulesB;
