@@ -191,9 +191,21 @@ std::vector<std::string> Strings(const char* const* a, size_t n) {
   return out;
 }
 
+// NULL: the defaults. Errors past a bound name the field of scriptqa_compile_limits to raise.
+scriptqa::CompileLimits ToLimits(const scriptqa_compile_limits* l) {
+  scriptqa::CompileLimits limits;
+  limits.raise_hint = "raise it with scriptqa_compile_limits.{name} (0 lifts it)";
+  if (!l) return limits;
+  limits.max_regex_bytes = l->max_regex_bytes;
+  limits.max_regexes = l->max_regexes;
+  limits.max_total_regex_bytes = l->max_total_regex_bytes;
+  limits.max_literals = l->max_literals;
+  return limits;
+}
+
 absl::Status NewRules(absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> filter,
                       scriptqa_rules** out,
-                      const scriptqa::CompileLimits& limits = scriptqa::CompileLimits{}) {
+                      const scriptqa::CompileLimits& limits = ToLimits(nullptr)) {
   if (!filter.ok()) return filter.status();
   absl::StatusOr<std::shared_ptr<scriptqa::FilterHandle>> handle =
       scriptqa::FilterHandle::Create(*std::move(filter));
@@ -205,63 +217,11 @@ absl::Status NewRules(absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> fi
   return absl::OkStatus();
 }
 
-scriptqa::CompileLimits ToLimits(const scriptqa_compile_limits* l) {
-  scriptqa::CompileLimits limits;
-  if (!l) return limits;
-  limits.max_regex_bytes = l->max_regex_bytes;
-  limits.max_regexes = l->max_regexes;
-  limits.max_total_regex_bytes = l->max_total_regex_bytes;
-  limits.max_literals = l->max_literals;
-  return limits;
-}
-
-// The library names the C++ option a dictionary went past ("FilterOptions::limits.max_regexes");
-// a C caller cannot set that, so each such line also names the field of scriptqa_compile_limits
-// (the CLI's WithLimitHint does the same for --limit). The field names are the same.
-absl::Status WithLimitHint(const absl::Status& status) {
-  constexpr absl::string_view kOption = "FilterOptions::limits.";
-  constexpr absl::string_view kFields[] = {"max_regex_bytes", "max_regexes",
-                                           "max_total_regex_bytes", "max_literals"};
-  const absl::string_view message = status.message();
-  if (message.find(kOption) == absl::string_view::npos) return status;
-  std::string out;
-  for (size_t begin = 0; begin <= message.size();) {
-    size_t nl = message.find('\n', begin);
-    absl::string_view line = message.substr(begin, nl == absl::string_view::npos ? nl : nl - begin);
-    out.append(line.data(), line.size());
-    if (size_t at = line.find(kOption); at != absl::string_view::npos) {
-      absl::string_view rest = line.substr(at + kOption.size());
-      for (absl::string_view f : kFields) {
-        if (rest.substr(0, f.size()) == f) {  // no name is a prefix of another
-          absl::StrAppend(&out, "; raise it with scriptqa_compile_limits.", f, " (0 lifts it)");
-          break;
-        }
-      }
-    }
-    if (nl == absl::string_view::npos) break;
-    out.push_back('\n');
-    begin = nl + 1;
-  }
-  return absl::Status(status.code(), out);
-}
-
 absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> Compile(
     absl::Span<const scriptqa::DictionarySource> sources, const scriptqa::CompileLimits& limits) {
   scriptqa::FilterOptions options;
   options.limits = limits;
-  absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> filter =
-      scriptqa::Filter::FromDictionaries(sources, options);
-  if (!filter.ok()) return WithLimitHint(filter.status());
-  return filter;
-}
-
-absl::Status Reload(scriptqa_rules* rules, absl::Span<const scriptqa::DictionarySource> sources,
-                    uint64_t* generation) {
-  absl::StatusOr<uint64_t> gen =
-      rules->handle->ReloadFromDictionaries(sources, rules->ReloadOptions());
-  if (!gen.ok()) return WithLimitHint(gen.status());
-  if (generation) *generation = *gen;
-  return absl::OkStatus();
+  return scriptqa::Filter::FromDictionaries(sources, options);
 }
 
 scriptqa::DictionarySource TextSource(const char* name, const char* text, size_t length) {
@@ -394,7 +354,9 @@ scriptqa_code scriptqa_rules_reload_files(scriptqa_rules* rules, const char* con
   return Guard(err, [&] {
     if (!rules) return Null("rules");
     if (!paths && count > 0) return Null("paths");
-    return Reload(rules, FileSources(paths, count), generation);
+    return Generation(
+        rules->handle->ReloadFromDictionaries(FileSources(paths, count), rules->ReloadOptions()),
+        generation);
   });
 }
 
@@ -403,7 +365,9 @@ scriptqa_code scriptqa_rules_reload_text(scriptqa_rules* rules, const char* name
   return Guard(err, [&] {
     if (!rules) return Null("rules");
     if (!text && length > 0) return Null("text");
-    return Reload(rules, {TextSource(name, text, length)}, generation);
+    return Generation(rules->handle->ReloadFromDictionaries({TextSource(name, text, length)},
+                                                            rules->ReloadOptions()),
+                      generation);
   });
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
 #include "dictionary.h"
 #include "filter_impl.h"
@@ -338,8 +339,11 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
   const CompileLimits& limits = options.limits;
   size_t total_regex_bytes = 0;
   bool over_regexes = false, over_total = false, over_literals = false;
-  auto limit_error = [&](const Rule& r, std::string what) {
-    errors.push_back(absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": ", what));
+  auto limit_error = [&](const Rule& r, absl::string_view bound, std::string what) {
+    std::string line = absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": ", what);
+    if (!limits.raise_hint.empty())
+      absl::StrAppend(&line, "; ", absl::StrReplaceAll(limits.raise_hint, {{"{name}", bound}}));
+    errors.push_back(std::move(line));
   };
   for (size_t ri = 0; ri < impl->rules.size(); ++ri) {
     const Rule& r = impl->rules[ri];
@@ -348,10 +352,11 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
       if (n.empty()) continue;  // reported by the parser
       if (limits.max_literals && impl->literals.normalized.size() >= limits.max_literals) {
         if (!over_literals)
-          limit_error(r, absl::StrCat("more than ", limits.max_literals,
-                                      " literals in the dictionaries (the compile-time bound "
-                                      "FilterOptions::limits.max_literals); this is the first "
-                                      "past it"));
+          limit_error(r, "max_literals",
+                      absl::StrCat("more than ", limits.max_literals,
+                                   " literals in the dictionaries (the compile-time bound "
+                                   "FilterOptions::limits.max_literals); this is the first "
+                                   "past it"));
         over_literals = true;
         continue;
       }
@@ -367,28 +372,31 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
     }
     for (const std::string& x : r.regexes) {
       if (limits.max_regex_bytes && x.size() > limits.max_regex_bytes) {
-        limit_error(r, absl::StrCat("regex of ", x.size(), " bytes, longer than the compile-time "
-                                    "bound of ", limits.max_regex_bytes,
-                                    " (FilterOptions::limits.max_regex_bytes; compile time grows "
-                                    "faster than the regex): split it or use literals"));
+        limit_error(r, "max_regex_bytes",
+                    absl::StrCat("regex of ", x.size(), " bytes, longer than the compile-time "
+                                 "bound of ", limits.max_regex_bytes,
+                                 " (FilterOptions::limits.max_regex_bytes; compile time grows "
+                                 "faster than the regex): split it or use literals"));
         continue;
       }
       if (limits.max_regexes && impl->regex_exprs.size() >= limits.max_regexes) {
         if (!over_regexes)
-          limit_error(r, absl::StrCat("more than ", limits.max_regexes,
-                                      " regexes in the dictionaries (the compile-time bound "
-                                      "FilterOptions::limits.max_regexes); this is the first "
-                                      "past it"));
+          limit_error(r, "max_regexes",
+                      absl::StrCat("more than ", limits.max_regexes,
+                                   " regexes in the dictionaries (the compile-time bound "
+                                   "FilterOptions::limits.max_regexes); this is the first "
+                                   "past it"));
         over_regexes = true;
         continue;
       }
       total_regex_bytes += x.size();
       if (limits.max_total_regex_bytes && total_regex_bytes > limits.max_total_regex_bytes) {
         if (!over_total)
-          limit_error(r, absl::StrCat("the regexes so far total ", total_regex_bytes,
-                                      " bytes, more than the compile-time bound of ",
-                                      limits.max_total_regex_bytes,
-                                      " (FilterOptions::limits.max_total_regex_bytes)"));
+          limit_error(r, "max_total_regex_bytes",
+                      absl::StrCat("the regexes so far total ", total_regex_bytes,
+                                   " bytes, more than the compile-time bound of ",
+                                   limits.max_total_regex_bytes,
+                                   " (FilterOptions::limits.max_total_regex_bytes)"));
         over_total = true;
         continue;
       }

@@ -1110,6 +1110,8 @@ std::shared_ptr<NativeFilter> Compile(py::list sources, py::tuple normalization,
     options.severity_overrides.push_back({t[0].cast<std::string>(), ToSeverity(t[1].cast<int>())});
   }
   for (py::handle h : disabled_rules) options.disabled_rules.push_back(h.cast<std::string>());
+  // Errors past a bound say which key of the Python argument raises it.
+  options.limits.raise_hint = "raise it with limits={'{name}': N} (0 lifts it)";
   if (!limits.is_none()) {
     py::tuple t = limits.cast<py::tuple>();
     if (t.size() != 4) throw py::value_error("limits: expected a tuple of 4 integers");

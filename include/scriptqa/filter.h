@@ -76,6 +76,10 @@ struct CompileLimits {
   size_t max_regexes = 1000;               // regexes in the filter
   size_t max_total_regex_bytes = 32 << 10; // source bytes of all regexes together
   size_t max_literals = 200000;            // literal patterns in the filter (after normalisation)
+  // For front ends: how their user raises a bound, appended ("; " + hint) to each error past one
+  // with every "{name}" replaced by the bound's name above (the CLI: "raise it with --limit
+  // {name}=N (0 lifts it)"). Empty: the error names the C++ option (FilterOptions::limits.NAME).
+  std::string raise_hint;
 };
 
 // | option             | default | effect                                                          |

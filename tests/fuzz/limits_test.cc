@@ -16,6 +16,8 @@
 #include <cmath>
 #include <random>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "fuzz_util.h"
 #include "limits_util.h"
 #include "scriptqa/stream.h"
@@ -187,6 +189,24 @@ TEST(Limits, CompileBoundsRefuseOversizedDictionariesNamingTheRule) {
   ExpectRefused("%format scriptqa-rules 1\n%default category ad_law\n%default severity review\n"
                 "rule a.x\n  literal 最佳 | 第一\n  reason r\nrule a.y\n  literal 唯一 | 顶级\n  reason r\n",
                 few, "a.y", "max_literals");
+
+  // A front end's raise_hint ends each problem past a bound, with the bound's name in it; other
+  // problems get none.
+  FilterOptions hinted;
+  hinted.limits.max_regex_bytes = 4;
+  hinted.limits.raise_hint = "raise it with --limit {name}=N ({name})";
+  auto h = Filter::Validate({DictionarySource::Text(
+                                "case.rules", RegexRules({"[0-9]{11}", "[0-9]{12}", "[0-9"}))},
+                            hinted);
+  ASSERT_FALSE(h.ok());
+  const std::vector<std::string> lines = absl::StrSplit(h.message(), '\n');
+  ASSERT_EQ(lines.size(), 4u) << h.message();  // a header line, then one per problem
+  for (int i : {1, 2}) {
+    EXPECT_TRUE(absl::EndsWith(lines[i], "; raise it with --limit max_regex_bytes=N "
+                                         "(max_regex_bytes)"))
+        << lines[i];
+  }
+  EXPECT_EQ(lines[3].find("raise it"), std::string::npos) << lines[3];
 
   // Raising (or lifting) a bound accepts the dictionary, and it works.
   FilterOptions lifted;

@@ -113,32 +113,6 @@ absl::Status ApplyLimit(std::string_view arg, CompileLimits* limits) {
   return absl::OkStatus();
 }
 
-// "; raise it with --limit NAME=N (0 lifts it)" after every line naming a bound.
-absl::Status WithLimitHint(const absl::Status& status) {
-  constexpr std::string_view kOption = "FilterOptions::limits.";
-  std::string_view message(status.message().data(), status.message().size());
-  if (message.find(kOption) == std::string_view::npos) return status;
-  std::string out;
-  for (size_t begin = 0; begin <= message.size();) {
-    size_t nl = message.find('\n', begin);
-    std::string_view line = message.substr(begin, nl == std::string_view::npos ? nl : nl - begin);
-    out.append(line);
-    if (size_t at = line.find(kOption); at != std::string_view::npos) {
-      std::string_view rest = line.substr(at + kOption.size());
-      for (const LimitField& f : kLimitFields) {
-        if (rest.substr(0, f.name.size()) == f.name) {  // no name is a prefix of another
-          absl::StrAppend(&out, "; raise it with --limit ", AV(f.name), "=N (0 lifts it)");
-          break;
-        }
-      }
-    }
-    if (nl == std::string_view::npos) break;
-    out.push_back('\n');
-    begin = nl + 1;
-  }
-  return absl::Status(status.code(), out);
-}
-
 }  // namespace
 
 absl::StatusOr<CompileLimits> ParseLimits(const std::vector<std::string>& args) {
@@ -250,10 +224,8 @@ std::vector<std::string> DefaultPackPaths() {
 
 }  // namespace
 
-namespace {
-
-absl::StatusOr<std::shared_ptr<const Filter>> Compile(const CommonFlags& flags, std::string* source,
-                                                      bool use_cache) {
+absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
+                                                        std::string* source, bool use_cache) {
   if (!flags.db.empty()) {
     if (!flags.limits.empty())  // main() rejects the pair; callers building flags may not
       return absl::InvalidArgumentError("--limit applies to compiling rules, not to --db");
@@ -265,6 +237,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> Compile(const CommonFlags& flags, 
   if (!limits.ok())
     return absl::InvalidArgumentError(absl::StrCat("--limit: ", limits.status().message()));
   options.limits = *limits;
+  options.limits.raise_hint = "raise it with --limit {name}=N (0 lifts it)";
   if (!flags.rules.empty()) {
     *source = absl::StrJoin(flags.rules, " ");
     return use_cache ? CompileCached(flags.rules, options) : Filter::FromFiles(flags.rules, options);
@@ -273,15 +246,6 @@ absl::StatusOr<std::shared_ptr<const Filter>> Compile(const CommonFlags& flags, 
   std::vector<std::string> paths = DefaultPackPaths();
   if (!use_cache || paths.empty()) return Filter::Default(options);
   return CompileCached(paths, options);
-}
-
-}  // namespace
-
-absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
-                                                        std::string* source, bool use_cache) {
-  absl::StatusOr<std::shared_ptr<const Filter>> filter = Compile(flags, source, use_cache);
-  if (!filter.ok()) return WithLimitHint(filter.status());
-  return filter;
 }
 
 absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags) {

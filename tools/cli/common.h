@@ -73,9 +73,8 @@ absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags);
 // Compiles the rule files (or the default packs) within the --limit bounds, or loads --db.
 // `use_cache`: keep compiled rule files in the cache directory ($SCRIPTQA_CACHE_DIR, else
 // $XDG_CACHE_HOME/scriptqa or ~/.cache/scriptqa; SCRIPTQA_CACHE=off disables it), keyed by the
-// files and the bounds too. The library's message for a problem past a bound names the C++ option
-// ("FilterOptions::limits.NAME"); each such line gets "; raise it with --limit NAME=N (0 lifts
-// it)" appended, the rest of the status is unchanged.
+// files and the bounds too. Each problem past a bound ends with "; raise it with --limit NAME=N
+// (0 lifts it)" (CompileLimits::raise_hint).
 absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags,
                                                         std::string* source, bool use_cache);
 

@@ -90,7 +90,6 @@ _Recipe = Tuple[
 # extension takes them.
 _DEFAULT_LIMITS: Dict[str, int] = dict(_native.default_limits())
 _SIZE_MAX = 2**64 - 1
-_LIMIT_OPTION = re.compile(r"FilterOptions::limits\.(\w+)")
 
 
 def _status(e: BaseException) -> Tuple[int, str]:
@@ -100,20 +99,7 @@ def _status(e: BaseException) -> Tuple[int, str]:
 
 def _dictionary_error(e: BaseException) -> DictionaryError:
     code, message = _status(e)
-    return DictionaryError(_with_limit_hint(message), code_name(code))
-
-
-def _with_limit_hint(message: str) -> str:
-    # The library names the C++ option ("FilterOptions::limits.max_regexes"); say which argument
-    # raises the bound here, on the line of each such problem.
-    if "FilterOptions::limits." not in message:
-        return message
-    lines = message.split("\n")
-    for i, line in enumerate(lines):
-        m = _LIMIT_OPTION.search(line)
-        if m and m[1] in _DEFAULT_LIMITS:
-            lines[i] = f"{line}; raise it with limits={{{m[1]!r}: N}} (0 lifts it)"
-    return "\n".join(lines)
+    return DictionaryError(message, code_name(code))
 
 
 def _limits(limits: Optional[Mapping[str, int]]) -> Optional[_Limits]:
