@@ -26,5 +26,25 @@ int main(void) {
   printf("consumer_c ok: %s (%s)\n", f[0].rule_id, scriptqa_version());
   scriptqa_scanner_free(scanner);
   scriptqa_rules_free(rules);
+
+  /* Own rules with a compile-time bound lifted (C API version 2). */
+  scriptqa_compile_limits limits;
+  scriptqa_compile_limits_init(&limits);
+  if (limits.max_regexes == 0) {
+    fprintf(stderr, "consumer_c: scriptqa_compile_limits_init left max_regexes 0\n");
+    return 1;
+  }
+  limits.max_regexes = 0;
+  const char own[] =
+      "%format scriptqa-rules 1\n%default category ad_law\n%default severity review\n"
+      "rule own.code\n  regex zz[0-9]{3}\n  reason r\n";
+  if (scriptqa_rules_load_text_limited("own.rules", own, strlen(own), &limits, &rules, &err) !=
+      SCRIPTQA_OK) {
+    fprintf(stderr, "consumer_c: own rules: %s\n", scriptqa_error_message(err));
+    scriptqa_error_free(err);
+    return 1;
+  }
+  printf("consumer_c ok: %zu own rule(s) with max_regexes lifted\n", scriptqa_rules_count(rules));
+  scriptqa_rules_free(rules);
   return 0;
 }
