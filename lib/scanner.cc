@@ -546,15 +546,24 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
   std::vector<Finding> chosen = ChooseReplacements(impl_->findings, text);
   result.replaced = chosen;
   std::string cur = Apply(text, chosen, false);
-  // Later rounds: only what is still block/review is replaced again; the last round masks.
+  // Later rounds: only what is still block/review is replaced again, by suggestions twice, then
+  // masked with '*'. A mask is noise, so it can join the text around it into a new finding
+  // ("我的q" + noise + "q" + masked "qqq..." reads 我的qq: found by the fuzz target `scan`); each
+  // mask round turns at least one more character into '*', so masking goes on until the text is
+  // clean, and after kMaskRounds every character is masked (noise only: nothing to find).
   ScanOptions strict = options;
   strict.min_severity = std::max(options.min_severity, Severity::kReview);
-  for (int round = 0; round < 4; ++round) {
+  constexpr int kSuggestRounds = 2, kMaskRounds = 16;
+  for (int round = 0;; ++round) {
     st = impl_->Run(cur, strict, nullptr);
     if (!st.ok()) return st;
     if (!Dirty(impl_->findings)) break;
+    if (round == kSuggestRounds + kMaskRounds) {
+      cur.assign(internal::CountChars(cur), '*');
+      break;
+    }
     std::vector<Finding> again = ChooseReplacements(impl_->findings, cur);
-    cur = Apply(cur, again, /*mask_only=*/round >= 2);
+    cur = Apply(cur, again, /*mask_only=*/round >= kSuggestRounds);
   }
   st = impl_->Run(cur, strict, nullptr);
   if (!st.ok()) return st;

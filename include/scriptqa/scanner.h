@@ -183,9 +183,11 @@ class Scanner {
                                   const ScanOptions& options = {});
   // Replaces each finding by its first suggestion and re-scans. Overlapping findings are replaced
   // as one: their whole union by the suggestion of the most severe (then longest) of them, so no
-  // fragment of a finding survives. What is still block/review is replaced again, up to three
-  // more rounds, the last of which masks it with '*'; `clean` says whether the result is free of
-  // block and review findings.
+  // fragment of a finding survives. What is still block/review is replaced again: twice more by
+  // suggestions, then masked with '*' (one per character) until none is left; a mask is noise and
+  // can join its neighbours into a new finding, so after 16 mask rounds every character is masked.
+  // `clean` says whether the result is free of block and review findings (it always is unless
+  // '*' is made significant and a rule matches it).
   absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {});
   // Every decision, for debugging rules and for QA disputes.
   absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {});
