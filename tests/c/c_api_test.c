@@ -22,6 +22,14 @@ static int failures = 0;
   } while (0)
 
 /* Runs `call`, which may pass &e_ to receive the error; reports a failure with its message. */
+/* The error in `err` says `needle`; frees it and resets err for the next call. */
+#define CHECK_ERROR_HAS(needle)                                      \
+  do {                                                               \
+    CHECK(strstr(scriptqa_error_message(err), (needle)) != NULL);    \
+    scriptqa_error_free(err);                                        \
+    err = NULL;                                                      \
+  } while (0)
+
 #define CHECK_OK(call)                                                                  \
   do {                                                                                  \
     scriptqa_error* e_ = NULL;                                                          \
@@ -73,9 +81,7 @@ static void test_errors(void) {
   CHECK(scriptqa_rules_load_files(missing, 1, &rules, &err) == SCRIPTQA_INVALID_ARGUMENT);
   CHECK(rules == NULL);
   CHECK(scriptqa_error_code(err) == SCRIPTQA_INVALID_ARGUMENT);
-  CHECK(strstr(scriptqa_error_message(err), "/nonexistent/scriptqa/x.rules") != NULL);
-  scriptqa_error_free(err);
-  err = NULL;
+  CHECK_ERROR_HAS("/nonexistent/scriptqa/x.rules");
 
   /* A rule without a reason: the message names the file and line. */
   {
@@ -83,9 +89,7 @@ static void test_errors(void) {
                        "rule ad_law.x\n  literal 最\n";
     CHECK(scriptqa_rules_load_text("bad.rules", bad, sizeof bad - 1, &rules, &err) ==
           SCRIPTQA_INVALID_ARGUMENT);
-    CHECK(strstr(scriptqa_error_message(err), "bad.rules:4") != NULL);
-    scriptqa_error_free(err);
-    err = NULL;
+    CHECK_ERROR_HAS("bad.rules:4");
   }
   CHECK(scriptqa_rules_load_text("a.rules", kRulesA, strlen(kRulesA), NULL, NULL) ==
         SCRIPTQA_INVALID_ARGUMENT);
@@ -191,16 +195,12 @@ static void test_compile_limits(void) {
   err = NULL;
   CHECK(scriptqa_rules_load_files(paths, 1, &rules, &err) == SCRIPTQA_INVALID_ARGUMENT);
   CHECK(rules == NULL);
-  CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
-  scriptqa_error_free(err);
-  err = NULL;
+  CHECK_ERROR_HAS(hint);
   /* NULL limits are the defaults. */
   CHECK(scriptqa_rules_load_text_limited("big.rules", big, big_len, NULL, &rules, &err) ==
         SCRIPTQA_INVALID_ARGUMENT);
   CHECK(rules == NULL);
-  CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
-  scriptqa_error_free(err);
-  err = NULL;
+  CHECK_ERROR_HAS(hint);
   /* Every line past a bound gets its hint (here each regex is longer than 4 bytes). */
   scriptqa_compile_limits_init(&limits);
   limits.max_regex_bytes = 4;
@@ -255,9 +255,7 @@ static void test_compile_limits(void) {
     scriptqa_error_free(err);
     err = NULL;
     CHECK(scriptqa_rules_reload_files(rules, paths, 1, &gen, &err) == SCRIPTQA_INVALID_ARGUMENT);
-    CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
-    scriptqa_error_free(err);
-    err = NULL;
+    CHECK_ERROR_HAS(hint);
     CHECK(scriptqa_rules_generation(rules) == 1);
     CHECK_OK(scriptqa_scan(scanner, "最佳", strlen("最佳"), NULL, &f, &n, &e_));
     CHECK(n == 1 && has_rule(f, n, "ad_law.best"));
@@ -275,9 +273,7 @@ static void test_compile_limits(void) {
     /* NULL limits: back to the defaults for the next reload. */
     CHECK_OK(scriptqa_rules_set_compile_limits(rules, NULL, &e_));
     CHECK(scriptqa_rules_reload_files(rules, paths, 1, &gen, &err) == SCRIPTQA_INVALID_ARGUMENT);
-    CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
-    scriptqa_error_free(err);
-    err = NULL;
+    CHECK_ERROR_HAS(hint);
     CHECK(scriptqa_rules_generation(rules) == 2);
     scriptqa_scanner_free(scanner);
     scriptqa_rules_free(rules);
@@ -289,17 +285,13 @@ static void test_compile_limits(void) {
   limits.max_regexes = 2;
   CHECK(scriptqa_rules_load_text_limited("small.rules", small, small_len, &limits, &rules, &err) ==
         SCRIPTQA_INVALID_ARGUMENT);
-  CHECK(strstr(scriptqa_error_message(err), "small.rules:14: rule p.r2: more than 2 regexes") != NULL);
-  scriptqa_error_free(err);
-  err = NULL;
+  CHECK_ERROR_HAS("small.rules:14: rule p.r2: more than 2 regexes");
   CHECK_OK(scriptqa_rules_load_text_limited("a.rules", kRulesA, strlen(kRulesA), &limits, &rules, &e_));
   if (rules) {
     CHECK(scriptqa_rules_reload_text(rules, "small.rules", small, small_len, &gen, &err) ==
           SCRIPTQA_INVALID_ARGUMENT);
     CHECK(strstr(scriptqa_error_message(err), "more than 2 regexes") != NULL);
-    CHECK(strstr(scriptqa_error_message(err), hint) != NULL);
-    scriptqa_error_free(err);
-    err = NULL;
+    CHECK_ERROR_HAS(hint);
     CHECK(scriptqa_rules_generation(rules) == 1);
     limits.max_regexes = 3;
     CHECK_OK(scriptqa_rules_set_compile_limits(rules, &limits, &e_));
@@ -311,9 +303,7 @@ static void test_compile_limits(void) {
 
   /* NULL arguments. */
   CHECK(scriptqa_rules_set_compile_limits(NULL, &limits, &err) == SCRIPTQA_INVALID_ARGUMENT);
-  CHECK(strstr(scriptqa_error_message(err), "rules is NULL") != NULL);
-  scriptqa_error_free(err);
-  err = NULL;
+  CHECK_ERROR_HAS("rules is NULL");
   CHECK(scriptqa_rules_set_compile_limits(NULL, NULL, NULL) == SCRIPTQA_INVALID_ARGUMENT);
   CHECK(scriptqa_rules_load_text_limited("a.rules", kRulesA, strlen(kRulesA), &limits, NULL, NULL) ==
         SCRIPTQA_INVALID_ARGUMENT);
