@@ -560,13 +560,14 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
     if (!Dirty(impl_->findings)) break;
     if (round == kSuggestRounds + kMaskRounds) {
       cur.assign(internal::CountChars(cur), '*');
+      st = impl_->Run(cur, strict, nullptr);
+      if (!st.ok()) return st;
       break;
     }
     std::vector<Finding> again = ChooseReplacements(impl_->findings, cur);
     cur = Apply(cur, again, /*mask_only=*/round >= kSuggestRounds);
   }
-  st = impl_->Run(cur, strict, nullptr);
-  if (!st.ok()) return st;
+  // impl_->findings are those of `cur`: the loop ends right after scanning it.
   result.clean = !Dirty(impl_->findings);
   result.text = std::move(cur);
   return result;

@@ -21,7 +21,6 @@ static int failures = 0;
     }                                                                 \
   } while (0)
 
-/* Runs `call`, which may pass &e_ to receive the error; reports a failure with its message. */
 /* The error in `err` says `needle`; frees it and resets err for the next call. */
 #define CHECK_ERROR_HAS(needle)                                      \
   do {                                                               \
@@ -30,6 +29,7 @@ static int failures = 0;
     err = NULL;                                                      \
   } while (0)
 
+/* Runs `call`, which may pass &e_ to receive the error; reports a failure with its message. */
 #define CHECK_OK(call)                                                                  \
   do {                                                                                  \
     scriptqa_error* e_ = NULL;                                                          \
