@@ -339,8 +339,11 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
   const CompileLimits& limits = options.limits;
   size_t total_regex_bytes = 0;
   bool over_regexes = false, over_total = false, over_literals = false;
-  auto limit_error = [&](const Rule& r, absl::string_view bound, std::string what) {
-    std::string line = absl::StrCat(r.file, ":", r.line, ": rule ", r.id, ": ", what);
+  // `what` says "{option}" where the C++ option (FilterOptions::limits.<bound>) goes.
+  auto limit_error = [&](const Rule& r, absl::string_view bound, absl::string_view what) {
+    std::string line = absl::StrCat(
+        r.file, ":", r.line, ": rule ", r.id, ": ",
+        absl::StrReplaceAll(what, {{"{option}", absl::StrCat("FilterOptions::limits.", bound)}}));
     if (!limits.raise_hint.empty())
       absl::StrAppend(&line, "; ", absl::StrReplaceAll(limits.raise_hint, {{"{name}", bound}}));
     errors.push_back(std::move(line));
@@ -355,8 +358,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
           limit_error(r, "max_literals",
                       absl::StrCat("more than ", limits.max_literals,
                                    " literals in the dictionaries (the compile-time bound "
-                                   "FilterOptions::limits.max_literals); this is the first "
-                                   "past it"));
+                                   "{option}); this is the first past it"));
         over_literals = true;
         continue;
       }
@@ -375,7 +377,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
         limit_error(r, "max_regex_bytes",
                     absl::StrCat("regex of ", x.size(), " bytes, longer than the compile-time "
                                  "bound of ", limits.max_regex_bytes,
-                                 " (FilterOptions::limits.max_regex_bytes; compile time grows "
+                                 " ({option}; compile time grows "
                                  "faster than the regex): split it or use literals"));
         continue;
       }
@@ -384,8 +386,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
           limit_error(r, "max_regexes",
                       absl::StrCat("more than ", limits.max_regexes,
                                    " regexes in the dictionaries (the compile-time bound "
-                                   "FilterOptions::limits.max_regexes); this is the first "
-                                   "past it"));
+                                   "{option}); this is the first past it"));
         over_regexes = true;
         continue;
       }
@@ -396,7 +397,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
                       absl::StrCat("the regexes so far total ", total_regex_bytes,
                                    " bytes, more than the compile-time bound of ",
                                    limits.max_total_regex_bytes,
-                                   " (FilterOptions::limits.max_total_regex_bytes)"));
+                                   " ({option})"));
         over_total = true;
         continue;
       }

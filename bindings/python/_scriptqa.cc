@@ -31,6 +31,7 @@
 #include <mutex>
 #include <system_error>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -1063,23 +1064,20 @@ std::shared_ptr<NativeFilter> Wrap(absl::StatusOr<std::shared_ptr<const sq::Filt
   return std::make_shared<NativeFilter>(std::move(*f));
 }
 
-// The compile-time bounds (sq::CompileLimits) in the order of the `limits` tuple below; the
-// package checks names and values against this table.
+// The compile-time bounds (sq::kCompileLimitFields) in the order of the `limits` tuple below;
+// the package checks names and values against this table.
 py::dict DefaultLimits() {
   const sq::CompileLimits d;
   py::dict out;
-  out["max_regex_bytes"] = d.max_regex_bytes;
-  out["max_regexes"] = d.max_regexes;
-  out["max_total_regex_bytes"] = d.max_total_regex_bytes;
-  out["max_literals"] = d.max_literals;
+  for (const sq::CompileLimitField& f : sq::kCompileLimitFields) out[Str(f.name)] = d.*f.bound;
   return out;
 }
 
 // sources: [(name, content: bytes, kind: 0 auto / 1 rules / 2 terms, category, severity)]
 // normalization: (fold_width, fold_case, traditional_to_simplified, skip_noise, significant,
 //                 extra_noise, collapse_repeats)
-// limits: None (the defaults) or (max_regex_bytes, max_regexes, max_total_regex_bytes,
-//         max_literals), each >= 0, 0 lifting the bound
+// limits: None (the defaults) or a tuple in the order of DefaultLimits(), each >= 0, 0 lifting
+//         the bound
 std::shared_ptr<NativeFilter> Compile(py::list sources, py::tuple normalization,
                                       py::list severity_overrides, py::list disabled_rules,
                                       py::object limits) {
@@ -1114,13 +1112,12 @@ std::shared_ptr<NativeFilter> Compile(py::list sources, py::tuple normalization,
   options.limits.raise_hint = "raise it with limits={'{name}': N} (0 lifts it)";
   if (!limits.is_none()) {
     py::tuple t = limits.cast<py::tuple>();
-    if (t.size() != 4) throw py::value_error("limits: expected a tuple of 4 integers");
-    sq::CompileLimits& l = options.limits;
+    constexpr size_t n = std::size(sq::kCompileLimitFields);
+    if (t.size() != n)
+      throw py::value_error("limits: expected a tuple of " + std::to_string(n) + " integers");
     // pybind11 refuses negative values and values past size_t for size_t (TypeError).
-    l.max_regex_bytes = t[0].cast<size_t>();
-    l.max_regexes = t[1].cast<size_t>();
-    l.max_total_regex_bytes = t[2].cast<size_t>();
-    l.max_literals = t[3].cast<size_t>();
+    for (size_t i = 0; i < n; ++i)
+      options.limits.*sq::kCompileLimitFields[i].bound = t[i].cast<size_t>();
   }
   absl::StatusOr<std::shared_ptr<const sq::Filter>> f;
   {

@@ -82,6 +82,20 @@ struct CompileLimits {
   std::string raise_hint;
 };
 
+// The bounds of CompileLimits by name, in declaration order, for code that takes or reports them
+// by name (the CLI's --limit NAME=N, the Python package's limits={NAME: N}, cache keys):
+//   for (const CompileLimitField& f : kCompileLimitFields) std::cout << f.name << "=" << limits.*f.bound;
+struct CompileLimitField {
+  std::string_view name;  // the field's name, as errors past the bound print it
+  size_t CompileLimits::*bound;
+};
+inline constexpr CompileLimitField kCompileLimitFields[] = {
+    {"max_regex_bytes", &CompileLimits::max_regex_bytes},
+    {"max_regexes", &CompileLimits::max_regexes},
+    {"max_total_regex_bytes", &CompileLimits::max_total_regex_bytes},
+    {"max_literals", &CompileLimits::max_literals},
+};
+
 // | option             | default | effect                                                          |
 // |--------------------|---------|-----------------------------------------------------------------|
 // | normalization      | see above | how text and patterns are normalised                          |

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <random>
 
 #include "absl/strings/match.h"
@@ -223,6 +224,29 @@ TEST(Limits, CompileBoundsRefuseOversizedDictionariesNamingTheRule) {
   EXPECT_EQ((*fs)[0].bytes.begin, 1u);
   // The default packs are well inside the defaults.
   EXPECT_TRUE(Filter::Validate({DictionarySource::File(Filter::DefaultDictionaryDir() + "/privacy.rules")}).ok());
+}
+
+// kCompileLimitFields (what the CLI's --limit and the Python package's limits= take) names each
+// bound as its errors do, and sets the field the library checks: each bound set to 1 through the
+// table refuses the same dictionary, naming that bound; every bound at 0 accepts it.
+TEST(Limits, CompileLimitFieldsNameTheBoundsTheirErrorsName) {
+  const std::string dict =
+      "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
+      "rule p.a\n  literal 加微信 | 加vx\n  regex q[0-9]{11}\n  regex w[0-9]{11}\n  reason r\n";
+  ASSERT_EQ(std::size(kCompileLimitFields), 4u);
+  for (const CompileLimitField& f : kCompileLimitFields) {
+    SCOPED_TRACE(std::string(f.name));
+    FilterOptions o;
+    o.limits.*f.bound = 1;
+    o.limits.raise_hint = "raise {name}";
+    ExpectRefused(dict, o, "p.a", std::string(f.name));
+    EXPECT_TRUE(absl::EndsWith(Filter::Validate({DictionarySource::Text("case.rules", dict)}, o)
+                                   .message(),
+                               "; raise " + std::string(f.name)));
+  }
+  FilterOptions lifted;
+  for (const CompileLimitField& f : kCompileLimitFields) lifted.limits.*f.bound = 0;
+  EXPECT_TRUE(Filter::FromDictionaries({DictionarySource::Text("case.rules", dict)}, lifted).ok());
 }
 
 // ---- linear work ----

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "CLI/CLI.hpp"
@@ -18,6 +19,24 @@
 #include "utf8util.h"
 
 namespace scriptqa::cli {
+namespace {
+
+// "max_regex_bytes, …, max_regexes or max_literals", with_defaults: each followed by its default,
+// "max_regex_bytes (default 1024), max_regexes (1000), …".
+std::string LimitNames(bool with_defaults) {
+  const CompileLimits defaults;
+  std::string out;
+  constexpr size_t n = std::size(kCompileLimitFields);
+  for (size_t i = 0; i < n; ++i) {
+    const CompileLimitField& f = kCompileLimitFields[i];
+    absl::StrAppend(&out, i == 0 ? "" : i + 1 == n ? " or " : ", ", AV(f.name));
+    if (with_defaults)
+      absl::StrAppend(&out, i == 0 ? " (default " : " (", defaults.*f.bound, ")");
+  }
+  return out;
+}
+
+}  // namespace
 
 void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
   auto* rules = app->add_option("--rules", flags->rules,
@@ -30,15 +49,10 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
                  ->check(CLI::ExistingFile)
                  ->excludes(rules);
   // A database is compiled already: bounds on compiling it would be silently ignored.
-  const CompileLimits defaults;
   app->add_option("--limit", flags->limits,
                   absl::StrCat("Raise, lower or lift (N=0) a compile-time bound on the rules "
-                               "being compiled (repeatable): max_regex_bytes (default ",
-                               defaults.max_regex_bytes,
-                               "), max_regexes (", defaults.max_regexes,
-                               "), max_total_regex_bytes (", defaults.max_total_regex_bytes,
-                               ") or max_literals (", defaults.max_literals,
-                               "). Not with --db"))
+                               "being compiled (repeatable): ", LimitNames(/*with_defaults=*/true),
+                               ". Not with --db"))
       ->type_name("NAME=N")
       ->allow_extra_args(false)
       ->check(CLI::Validator(
@@ -75,29 +89,15 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
 
 namespace {
 
-// The bounds --limit can set, by their CompileLimits field names (the library's messages use them).
-struct LimitField {
-  std::string_view name;
-  size_t CompileLimits::*field;
-};
-constexpr LimitField kLimitFields[] = {
-    {"max_regex_bytes", &CompileLimits::max_regex_bytes},
-    {"max_regexes", &CompileLimits::max_regexes},
-    {"max_total_regex_bytes", &CompileLimits::max_total_regex_bytes},
-    {"max_literals", &CompileLimits::max_literals},
-};
-constexpr std::string_view kLimitNames =
-    "max_regex_bytes, max_regexes, max_total_regex_bytes or max_literals";
-
 absl::Status ApplyLimit(std::string_view arg, CompileLimits* limits) {
   size_t eq = arg.find('=');
   std::string_view name = arg.substr(0, eq);
-  const LimitField* field = nullptr;
-  for (const LimitField& f : kLimitFields)
+  const CompileLimitField* field = nullptr;
+  for (const CompileLimitField& f : kCompileLimitFields)
     if (f.name == name) field = &f;
   if (field == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected NAME=N with NAME one of ", AV(kLimitNames), ", got \"", AV(arg),
+        absl::StrCat("expected NAME=N with NAME one of ", LimitNames(/*with_defaults=*/false), ", got \"", AV(arg),
                      "\""));
   }
   std::string_view value = eq == std::string_view::npos ? "" : arg.substr(eq + 1);
@@ -109,7 +109,7 @@ absl::Status ApplyLimit(std::string_view arg, CompileLimits* limits) {
         absl::StrCat(AV(name), ": expected a non-negative integer N in ", AV(name),
                      "=N (0 lifts the bound), got \"", AV(arg), "\""));
   }
-  limits->*(field->field) = n;
+  limits->*(field->bound) = n;
   return absl::OkStatus();
 }
 
@@ -188,8 +188,9 @@ absl::StatusOr<std::shared_ptr<const Filter>> CompileCached(const std::vector<st
   // The bounds are part of the key: a database compiled with a bound lifted must not be reused by
   // a run that keeps the default bound (it would accept rules that run refuses).
   const CompileLimits& l = options.limits;
-  Fnv(&h, absl::StrCat("limits ", l.max_regex_bytes, " ", l.max_regexes, " ",
-                       l.max_total_regex_bytes, " ", l.max_literals));
+  std::string bounds = "limits";
+  for (const CompileLimitField& f : kCompileLimitFields) absl::StrAppend(&bounds, " ", l.*f.bound);
+  Fnv(&h, bounds);
   for (const std::string& path : paths) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream contents;
