@@ -84,7 +84,8 @@ struct CompileLimits {
 
 // The bounds of CompileLimits by name, in declaration order, for code that takes or reports them
 // by name (the CLI's --limit NAME=N, the Python package's limits={NAME: N}, cache keys):
-//   for (const CompileLimitField& f : kCompileLimitFields) std::cout << f.name << "=" << limits.*f.bound;
+//   for (const CompileLimitField& f : kCompileLimitFields)
+//     std::cout << f.name << "=" << limits.*f.bound << "\n";
 struct CompileLimitField {
   std::string_view name;  // the field's name, as errors past the bound print it
   size_t CompileLimits::*bound;

@@ -21,8 +21,8 @@
 namespace scriptqa::cli {
 namespace {
 
-// "max_regex_bytes, …, max_regexes or max_literals", with_defaults: each followed by its default,
-// "max_regex_bytes (default 1024), max_regexes (1000), …".
+// "max_regex_bytes, max_regexes, … or max_literals" (kCompileLimitFields); with_defaults, each
+// followed by its default: "max_regex_bytes (default 1024), max_regexes (1000), …".
 std::string LimitNames(bool with_defaults) {
   const CompileLimits defaults;
   std::string out;
