@@ -554,15 +554,14 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
   ScanOptions strict = options;
   strict.min_severity = std::max(options.min_severity, Severity::kReview);
   constexpr int kSuggestRounds = 2, kMaskRounds = 16;
+  constexpr int kLastRound = kSuggestRounds + kMaskRounds;
   for (int round = 0;; ++round) {
     st = impl_->Run(cur, strict, nullptr);
     if (!st.ok()) return st;
-    if (!Dirty(impl_->findings)) break;
-    if (round == kSuggestRounds + kMaskRounds) {
-      cur.assign(internal::CountChars(cur), '*');
-      st = impl_->Run(cur, strict, nullptr);
-      if (!st.ok()) return st;
-      break;
+    if (!Dirty(impl_->findings) || round > kLastRound) break;
+    if (round == kLastRound) {
+      cur.assign(internal::CountChars(cur), '*');  // scanned once more, then the loop ends
+      continue;
     }
     std::vector<Finding> again = ChooseReplacements(impl_->findings, cur);
     cur = Apply(cur, again, /*mask_only=*/round >= kSuggestRounds);
