@@ -31,6 +31,12 @@ void ParseDictionary(const DictionarySource& source, const std::string& text,
 // Checks a suggestion template; returns "" or the problem.
 std::string CheckTemplate(std::string_view templ);
 
+// Appends the rendering of template `templ` for `matched` (RenderSuggestion, types.h) to `out`;
+// stops and returns false as soon as `out` would pass `limit` bytes (what it appended so far
+// stays), so a template that repeats {match} cannot make a huge string first.
+bool RenderSuggestionTo(std::string_view templ, std::string_view matched, size_t limit,
+                        std::string* out);
+
 }  // namespace scriptqa::internal
 
 #endif  // SCRIPTQA_LIB_DICTIONARY_H_

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "dictionary.h"
 #include "filter_impl.h"
 #include "profile_impl.h"
 #include "resolve.h"
@@ -516,16 +517,25 @@ std::vector<Finding> ChooseReplacements(const std::vector<Finding>& all, std::st
 
 std::string Stars(const Finding& f) { return std::string(f.chars.size(), '*'); }
 
-std::string Apply(std::string_view text, const std::vector<Finding>& chosen, bool mask_only) {
+// Replaces each chosen finding by its first suggestion (or its mask: `mask_only`, or no
+// suggestion). A suggestion can hold its own term ("2" -> "22…2") or repeat {match}, so that each
+// round multiplies the text: when the result would pass `limit` bytes, the round masks instead
+// (a mask is one '*' per character: never longer than the text).
+std::string Apply(std::string_view text, const std::vector<Finding>& chosen, bool mask_only,
+                  size_t limit) {
   std::string out;
   size_t pos = 0;
   for (const Finding& f : chosen) {
     out.append(text.substr(pos, f.bytes.begin - pos));
-    std::string s = mask_only || f.rule->suggestions.empty() ? Stars(f) : f.Suggestion(0);
-    out += s;
+    if (mask_only || f.rule->suggestions.empty()) {
+      out += Stars(f);
+    } else if (!internal::RenderSuggestionTo(f.rule->suggestions[0], f.text, limit, &out)) {
+      return Apply(text, chosen, /*mask_only=*/true, limit);
+    }
     pos = f.bytes.end;
   }
   out.append(text.substr(pos));
+  if (!mask_only && out.size() > limit) return Apply(text, chosen, /*mask_only=*/true, limit);
   return out;
 }
 
@@ -545,7 +555,9 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
   if (!st.ok()) return st;
   std::vector<Finding> chosen = ChooseReplacements(impl_->findings, text);
   result.replaced = chosen;
-  std::string cur = Apply(text, chosen, false);
+  // Every round's text stays within the bound the normaliser allows a message (4x + 64 KiB).
+  const size_t limit = internal::Normalizer::MaxOutput(text.size());
+  std::string cur = Apply(text, chosen, false, limit);
   // Later rounds: only what is still block/review is replaced again, by suggestions twice, then
   // masked with '*'. A mask is noise, so it can join the text around it into a new finding
   // ("我的q" + noise + "q" + masked "qqq..." reads 我的qq: found by the fuzz target `scan`); each
@@ -564,7 +576,7 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
       continue;
     }
     std::vector<Finding> again = ChooseReplacements(impl_->findings, cur);
-    cur = Apply(cur, again, /*mask_only=*/round >= kSuggestRounds);
+    cur = Apply(cur, again, /*mask_only=*/round >= kSuggestRounds, limit);
   }
   // impl_->findings are those of `cur`: the loop ends right after scanning it.
   result.clean = !Dirty(impl_->findings);

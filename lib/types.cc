@@ -1,6 +1,7 @@
 #include "scriptqa/types.h"
 
 #include "absl/strings/str_cat.h"
+#include "dictionary.h"
 #include "scriptqa/scanner.h"
 #include "utf8.h"
 #include "validators.h"
@@ -70,36 +71,51 @@ std::string Mask(std::string_view matched, size_t keep_front, size_t keep_back) 
 
 }  // namespace
 
-std::string RenderSuggestion(std::string_view t, std::string_view matched) {
-  std::string out;
+namespace internal {
+
+bool RenderSuggestionTo(std::string_view t, std::string_view matched, size_t limit,
+                        std::string* out) {
+  auto append = [&](std::string_view piece) {
+    if (piece.size() > limit || out->size() > limit - piece.size()) return false;
+    out->append(piece);
+    return true;
+  };
   for (size_t i = 0; i < t.size(); ++i) {
-    char c = t[i];
+    const char c = t[i];
     if ((c == '{' || c == '}') && i + 1 < t.size() && t[i + 1] == c) {
-      out += c;
+      if (!append(t.substr(i, 1))) return false;
       ++i;
       continue;
     }
     if (c != '{') {
-      out += c;
+      if (!append(t.substr(i, 1))) return false;
       continue;
     }
     size_t close = t.find('}', i);
-    if (close == std::string_view::npos) {  // rejected at load time; be total anyway
-      out.append(t.substr(i));
-      break;
-    }
+    if (close == std::string_view::npos) return append(t.substr(i));  // rejected at load time
     std::string_view name = t.substr(i + 1, close - i - 1);
+    bool ok;
     if (name == "match") {
-      out.append(matched);
+      ok = append(matched);
     } else if (name == "masked") {
-      out += Mask(matched, 3, 4);
+      ok = append(Mask(matched, 3, 4));
     } else if (name.size() == 10 && name.substr(0, 7) == "masked:") {
-      out += Mask(matched, static_cast<size_t>(name[7] - '0'), static_cast<size_t>(name[9] - '0'));
+      ok = append(Mask(matched, static_cast<size_t>(name[7] - '0'),
+                       static_cast<size_t>(name[9] - '0')));
     } else {
-      out.append(t.substr(i, close - i + 1));
+      ok = append(t.substr(i, close - i + 1));
     }
+    if (!ok) return false;
     i = close;
   }
+  return true;
+}
+
+}  // namespace internal
+
+std::string RenderSuggestion(std::string_view t, std::string_view matched) {
+  std::string out;
+  internal::RenderSuggestionTo(t, matched, SIZE_MAX, &out);
   return out;
 }
 

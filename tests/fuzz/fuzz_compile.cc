@@ -8,7 +8,9 @@
 //     validation with the identical status or was refused by the engine compiler ("engine
 //     rejected", the errors only FromDictionaries finds: filter.h);
 //   * a filter that loads has complete rules, scans its own hit/miss examples and the dictionary
-//     text itself with valid spans, and survives Serialize -> Deserialize -> Serialize unchanged.
+//     text itself with valid spans, rewrites them within 4x + 64 KiB (whatever its suggestions
+//     hold: regressions/compile/rewrite_suggestion_holds_its_term), and survives
+//     Serialize -> Deserialize -> Serialize unchanged.
 // Input: byte 0 selects the kind (auto / rules / term list) and options, the rest is the file
 // (the same format as the `dictionary` target, whose seeds corpus/compile/ copies).
 #include <algorithm>
@@ -79,6 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     absl::StatusOr<Rewritten> rw = scanner->Rewrite(m);
     FUZZ_CHECK(rw.ok(), "Rewrite: %s", std::string(rw.status().message()).c_str());
+    CheckRewriteSize(*rw, m);
   }
 
   absl::StatusOr<std::string> blob = filter.Serialize();

@@ -73,7 +73,9 @@ void Exercise(const std::shared_ptr<const Filter>& f) {
     std::string_view text(m);
     const std::vector<int64_t> chars = CharIndex(text);
     for (const Finding& fd : *fs) CheckFinding(fd, text, chars, "deserialized");
-    FUZZ_CHECK(s->Rewrite(m).ok(), "Rewrite on a loaded filter");
+    absl::StatusOr<Rewritten> rw = s->Rewrite(m);
+    FUZZ_CHECK(rw.ok(), "Rewrite on a loaded filter");
+    CheckRewriteSize(*rw, text);
   }
   for (const Rule& r : f->rules())
     for (const std::string& t : r.suggestions) (void)RenderSuggestion(t, "13812345678");

@@ -4,7 +4,8 @@
 //     text that views exactly its byte span; findings come in the documented order;
 //   * the callback form, Explain and HasFinding agree with Scan; Overlap::kAll keeps a superset;
 //   * InvalidUtf8::kReject fails exactly for invalid UTF-8, naming the first invalid byte;
-//   * Rewrite's result is clean (no block/review finding), and a fresh scan of it agrees;
+//   * Rewrite's result is clean (no block/review finding), and a fresh scan of it agrees; it is
+//     at most 4x + 64 KiB of the message;
 //   * a message made only of noise characters gives no finding.
 // Input: byte 0 selects filter and options; with bit 7 set the rest is turned into a message of
 // noise characters (one per byte), otherwise the rest is the message.
@@ -144,6 +145,7 @@ void CheckRewrite(Setup& s, std::string_view text) {
   Scanner& sc = *s.scanner;
   absl::StatusOr<Rewritten> rw = sc.Rewrite(text);
   FUZZ_CHECK(rw.ok(), "Rewrite failed: %s", std::string(rw.status().message()).c_str());
+  CheckRewriteSize(*rw, text);
   const std::vector<int64_t> chars = CharIndex(text);
   size_t last_end = 0;
   for (const Finding& f : rw->replaced) {

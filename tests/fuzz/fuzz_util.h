@@ -192,6 +192,12 @@ inline std::string Describe(const std::vector<Finding>& fs) {
   return out;
 }
 
+// Rewrite's text stays within 4x + 64 KiB of the message (scanner.h), whatever the suggestions.
+inline void CheckRewriteSize(const Rewritten& rw, std::string_view text) {
+  FUZZ_CHECK(rw.text.size() <= 4 * text.size() + (size_t{64} << 10),
+             "Rewrite of %zu bytes gave %zu bytes", text.size(), rw.text.size());
+}
+
 // Checks every promise of types.h about one finding of `text`.
 inline void CheckFinding(const Finding& f, std::string_view text,
                          const std::vector<int64_t>& chars, const char* where) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/str_replace.h"
 #include "fuzz_util.h"
 #include "scriptqa/stream.h"
 
@@ -285,6 +286,68 @@ TEST(Regressions, RewriteMasksUntilNoFindingIsLeft) {
   EXPECT_FALSE(*left) << fuzz::Describe(*scanner->Scan(rw->text));
   // The masks only replace: the text outside the findings is kept, the clean start above all.
   EXPECT_EQ(rw->text.substr(0, 3), text.substr(0, 3));
+}
+
+// Found by the compile target (regressions/compile/rewrite_suggestion_holds_its_term): a
+// suggestion that holds its own term ("2" -> "22…2") multiplied the text in each of Rewrite's
+// three suggestion rounds (a 382-byte dictionary: 23 GB, killed by the kernel). A suggestion
+// round whose result would pass 4x + 64 KiB of the message masks instead. Run in a child with a
+// 2 GiB address-space limit (not under ASan, whose shadow memory needs more), so that a
+// regression fails here instead of exhausting the machine.
+TEST(Regressions, RewriteOfSuggestionsHoldingTheirTermStaysWithinFourTimesTheMessage) {
+  auto filter = fuzz::MustLoad(
+      Filter::FromDictionaries({DictionarySource::Text(
+          "grow.rules",
+          "%format scriptqa-rules 1\n%default category ad_law\n%default severity block\n"
+          "rule grow.two\n  literal 2\n  suggest " + std::string(100, '2') + "\n  reason r\n"
+          "rule grow.praise\n  literal 好评\n  suggest <{match}{match}{match}>\n  reason r\n")}),
+      "grow.rules");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+#if !defined(__SANITIZE_ADDRESS__)
+    rlimit as{size_t{2} << 30, size_t{2} << 30};
+    setrlimit(RLIMIT_AS, &as);
+#endif
+    auto scanner = Scanner::Create(filter);
+    if (!scanner.ok()) _exit(2);
+    struct Case {
+      std::string message, want;
+    };
+    // 好评 -> <好评好评好评> three times (27 of them), then each masked.
+    std::string grown = "好评";
+    for (int round = 0; round < 3; ++round)
+      grown = absl::StrReplaceAll(grown, {{"好评", "<好评好评好评>"}});
+    const std::vector<Case> cases = {
+        // 100 and then 10,000 twos fit the budget; the third round (10^6) would not: masked.
+        {"2", std::string(10000, '*')},
+        // 100,000 twos would not fit 4 x 1,000 + 64 KiB: the first round masks.
+        {std::string(1000, '2'), std::string(1000, '*')},
+        // Suggestions that grow but fit are applied as before, then masked (the result still
+        // holds 好评); the text outside the findings is kept.
+        {"买好评", "买" + absl::StrReplaceAll(grown, {{"好评", "**"}})},
+    };
+    for (size_t k = 0; k < cases.size(); ++k) {
+      const Case& c = cases[k];
+      auto rw = scanner->Rewrite(c.message);
+      if (!rw.ok()) {
+        fprintf(stderr, "case %zu: %s\n", k, std::string(rw.status().message()).c_str());
+        _exit(1);
+      }
+      if (rw->text.size() > 4 * c.message.size() + 65536 || !rw->clean || rw->text != c.want) {
+        fprintf(stderr, "case %zu: %zu bytes, clean %d: %s\n", k, rw->text.size(), rw->clean,
+                rw->text.substr(0, 200).c_str());
+        _exit(1);
+      }
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the child ended with " << (WIFSIGNALED(status) ? "signal " : "exit code ")
+      << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status))
+      << " (1: a case failed, on stderr above; 2: no scanner; a signal: out of memory)";
 }
 
 }  // namespace
