@@ -88,6 +88,8 @@ struct Session {
   std::string shop;
   uint64_t generation = 0;  // of the rules the message started on
   size_t sent = 0;          // bytes of the message already released
+  // Set under the shard's lock by GetSession, read under it by the idle sweep (Timer): a session
+  // is never swept between GetSession and the request locking `mu`.
   std::chrono::steady_clock::time_point touched;
 };
 
@@ -242,6 +244,9 @@ class Gateway {
     std::lock_guard<std::mutex> lock(shard.mu);
     std::shared_ptr<Session>& s = shard.sessions[id];
     if (!s) s = std::make_shared<Session>();
+    // Here, not after locking s->mu: a new session's `touched` was the epoch, so the sweep could
+    // drop it in between, and the next chunk started a new message without the first one.
+    s->touched = std::chrono::steady_clock::now();
     return s;
   }
 
@@ -263,7 +268,6 @@ class Gateway {
     const bool final = j.value("final", false);
     std::shared_ptr<Session> s = GetSession(id);
     std::lock_guard<std::mutex> lock(s->mu);
-    s->touched = std::chrono::steady_clock::now();
     if (!s->stream) {  // a new message: on the rules current now
       scriptqa::StreamOptions so;
       so.scan = *o;

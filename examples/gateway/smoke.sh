@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A short end-to-end run of the gateway under load with reloads (CTest "gateway_smoke"; the full
 # load test is examples/gateway/loadtest.sh). Loopback only; bounded by SECONDS of load.
-#   smoke.sh GATEWAY_BIN LOADGEN_BIN SOURCE_DIR WORK_DIR [SECONDS] [CONNECTIONS]
+#   smoke.sh GATEWAY_BIN LOADGEN_BIN SOURCE_DIR WORK_DIR [SECONDS] [CONNECTIONS] [STREAM_SHARE]
 set -euo pipefail
-gw=$1 lg=$2 src=$3 work=$4 secs=${5:-3} conns=${6:-8}
+gw=$1 lg=$2 src=$3 work=$4 secs=${5:-3} conns=${6:-8} share=${7:-0.3}
 rm -rf "$work"
 mkdir -p "$work"
 msgs=$src/examples/sample_messages.txt
@@ -22,4 +22,4 @@ done
 [ -s "$work/port" ] || { echo "smoke: the gateway did not start" >&2; cat "$work/gateway.log" >&2; exit 1; }
 "$lg" --port-file "$work/port" --db "$work/rules.sqdb" --messages "$msgs" \
   --profiles "$src/examples/gateway/profiles.json" --connections "$conns" --duration-s "$secs" \
-  --reload-every-ms 500 --stream-share 0.3 --json-out "$work/summary.json"
+  --reload-every-ms 500 --stream-share "$share" --json-out "$work/summary.json"
