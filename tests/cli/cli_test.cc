@@ -346,6 +346,7 @@ TEST_F(Cli, LintReportsLoadErrorsAndFailingExamples) {
   Result shipped = Run({"lint"});
   EXPECT_EQ(shipped.code, 0) << shipped.out;
   EXPECT_NE(shipped.out.find("0 problems"), std::string::npos) << shipped.out;
+  EXPECT_EQ(shipped.out.find("gives a finding of rule"), std::string::npos) << shipped.out;
 
   std::string good =
       "%format scriptqa-rules 1\n"
@@ -372,6 +373,39 @@ TEST_F(Cli, LintReportsLoadErrorsAndFailingExamples) {
   ASSERT_FALSE(j["problems"].empty());
   EXPECT_NE(j["problems"][0]["message"].get<std::string>().find("broken.rules:"), std::string::npos)
       << b.out;
+}
+
+TEST_F(Cli, LintWarnsAboutSuggestionsThatAreFlaggedThemselves) {
+  WriteFile(dir_ + "/suggest.rules",
+            "%format scriptqa-rules 1\n"
+            "%default category ad_law\n"
+            "%default severity block\n"
+            "rule t.best\n"                     // line 4
+            "  literal 最佳\n"
+            "  suggest 第一流的\n"              // flagged by t.first
+            "  suggest 出色的\n"
+            "  reason r\n  hit 这款最佳\n  miss 很好\n"
+            "rule t.first\n"                    // line 11
+            "  literal 第一\n"
+            "  suggest 【{match}】\n"           // holds its own match
+            "  reason r\n  hit 全网第一\n  miss 第二\n"
+            "rule t.fine\n"
+            "  literal 顶级\n"
+            "  suggest 优质\n"
+            "  reason r\n  hit 顶级货\n  miss 好货\n");
+  Result r = Run({"lint", dir_ + "/suggest.rules"});
+  EXPECT_EQ(r.code, 0) << r.out;  // warnings only
+  EXPECT_NE(r.out.find(dir_ + "/suggest.rules:4: rule t.best: warning: suggestion 1 \"第一流的\" "
+                                "gives a finding of rule t.first \"第一\""),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("suggestion 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(dir_ + "/suggest.rules:11: rule t.first: warning: suggestion 1 \"【第一】\" "
+                                "gives a finding of rule t.first \"第一\""),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("rule t.fine"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 problems"), std::string::npos) << r.out;
 }
 
 // ---------------------------------------------------------------- compile-time bounds (--limit)

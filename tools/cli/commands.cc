@@ -267,22 +267,48 @@ int RunLint(const CommonFlags& flags, const std::vector<std::string>& files) {
     ScanOptions all;
     all.overlap = Overlap::kAll;  // does the rule fire at all, whatever else matches
     for (const Rule& rule : (*filter)->rules()) {
+      // What the suggestion templates are rendered for: the first hit example's match, else the
+      // first literal.
+      std::string matched = rule.literals.empty() ? "" : rule.literals[0], last_match;
       auto fires = [&](const std::string& text, std::string* where) {
         bool found = false;
         absl::Status st = scanner->Scan(text, all, [&](const Finding& fd) {
           if (fd.rule != &rule) return ScanControl::kContinue;
           *where = absl::StrCat("[", fd.chars.begin, ",", fd.chars.end, ") \"", AV(fd.text), "\"");
+          last_match = std::string(fd.text);
           found = true;
           return ScanControl::kStop;
         });
         return st.ok() && found;
       };
       std::string where;
+      bool first_hit = true;
       for (const std::string& hit : rule.hit_examples) {
         ++examples;
-        if (!fires(hit, &where))
+        if (!fires(hit, &where)) {
           problems.push_back({rule.file, rule.line, rule.id,
                               absl::StrCat("hit example gives no finding: \"", hit, "\""), false});
+        } else if (first_hit) {
+          first_hit = false;
+          matched = last_match;
+        }
+      }
+      // A suggestion is meant to be compliant: one that is flagged itself (block or review) is
+      // replaced again by Rewrite, and masked if it keeps coming back.
+      for (size_t i = 0; i < rule.suggestions.size(); ++i) {
+        const std::string rendered = RenderSuggestion(rule.suggestions[i], matched);
+        absl::StatusOr<std::vector<Finding>> flagged = scanner->Scan(rendered);
+        if (!flagged.ok()) continue;
+        for (const Finding& fd : *flagged) {
+          if (fd.severity < Severity::kReview) continue;
+          problems.push_back(
+              {rule.file, rule.line, rule.id,
+               absl::StrCat("suggestion ", i + 1, " \"", rendered, "\" gives a finding of rule ",
+                            AV(fd.rule_id()), " \"", AV(fd.text),
+                            "\" (Rewrite replaces it again, then masks it)"),
+               true});
+          break;
+        }
       }
       for (const std::string& miss : rule.miss_examples) {
         ++examples;
