@@ -555,8 +555,7 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
   if (!st.ok()) return st;
   std::vector<Finding> chosen = ChooseReplacements(impl_->findings, text);
   result.replaced = chosen;
-  // Every round's text stays within the bound the normaliser allows a message (4x + 64 KiB).
-  const size_t limit = internal::Normalizer::MaxOutput(text.size());
+  const size_t limit = MaxRewriteBytes(text.size());  // every round's text stays within it
   std::string cur = Apply(text, chosen, false, limit);
   // Later rounds: only what is still block/review is replaced again, by suggestions twice, then
   // masked with '*'. A mask is noise, so it can join the text around it into a new finding

@@ -104,6 +104,14 @@ struct Explanation {
   std::string ToString() const;
 };
 
+// The longest text Rewrite returns for a message of `message_bytes` bytes: 4x + 4 KiB. Enough
+// for real suggestions (a 60-byte suggestion for each of 60 four-byte terms in a short message);
+// what a suggestion that holds its own term could make of a 1-byte message costs at most about
+// 2 ms, where the normaliser's 4x + 64 KiB took 60 ms (docs/reliability.md).
+constexpr size_t MaxRewriteBytes(size_t message_bytes) {
+  return 4 * message_bytes + (size_t{4} << 10);
+}
+
 struct Rewritten {
   std::string text;  // the message with suggestions applied
   // What was replaced in the original message, one entry per group of overlapping findings: the
@@ -186,9 +194,9 @@ class Scanner {
   // fragment of a finding survives. What is still block/review is replaced again: twice more by
   // suggestions, then masked with '*' (one per character) until none is left; a mask is noise and
   // can join its neighbours into a new finding, so after 16 mask rounds every character is masked.
-  // The text never grows past 4x the message + 64 KiB (the normaliser's bound): a suggestion
-  // round that would pass it (a suggestion holding its own term, "2" -> "22…2", multiplies the
-  // text each round) masks instead. Linear time and memory in the message for a given filter.
+  // The text is never longer than MaxRewriteBytes(message): a suggestion round that would pass it
+  // (a suggestion holding its own term, "2" -> "22…2", multiplies the text each round) masks
+  // instead. Linear time and memory in the message for a given filter.
   // `clean` says whether the result is free of block and review findings (it always is unless
   // '*' is made significant and a rule matches it).
   absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {});

@@ -8,7 +8,7 @@
 //     validation with the identical status or was refused by the engine compiler ("engine
 //     rejected", the errors only FromDictionaries finds: filter.h);
 //   * a filter that loads has complete rules, scans its own hit/miss examples and the dictionary
-//     text itself with valid spans, rewrites them within 4x + 64 KiB (whatever its suggestions
+//     text itself with valid spans, rewrites them within MaxRewriteBytes (whatever its suggestions
 //     hold: regressions/compile/rewrite_suggestion_holds_its_term), and survives
 //     Serialize -> Deserialize -> Serialize unchanged.
 // Input: byte 0 selects the kind (auto / rules / term list) and options, the rest is the file

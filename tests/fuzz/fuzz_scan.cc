@@ -5,7 +5,7 @@
 //   * the callback form, Explain and HasFinding agree with Scan; Overlap::kAll keeps a superset;
 //   * InvalidUtf8::kReject fails exactly for invalid UTF-8, naming the first invalid byte;
 //   * Rewrite's result is clean (no block/review finding), and a fresh scan of it agrees; it is
-//     at most 4x + 64 KiB of the message;
+//     at most MaxRewriteBytes of the message;
 //   * a message made only of noise characters gives no finding.
 // Input: byte 0 selects filter and options; with bit 7 set the rest is turned into a message of
 // noise characters (one per byte), otherwise the rest is the message.

@@ -192,9 +192,9 @@ inline std::string Describe(const std::vector<Finding>& fs) {
   return out;
 }
 
-// Rewrite's text stays within 4x + 64 KiB of the message (scanner.h), whatever the suggestions.
+// Rewrite's text stays within MaxRewriteBytes (scanner.h), whatever the suggestions.
 inline void CheckRewriteSize(const Rewritten& rw, std::string_view text) {
-  FUZZ_CHECK(rw.text.size() <= 4 * text.size() + (size_t{64} << 10),
+  FUZZ_CHECK(rw.text.size() <= MaxRewriteBytes(text.size()),
              "Rewrite of %zu bytes gave %zu bytes", text.size(), rw.text.size());
 }
 

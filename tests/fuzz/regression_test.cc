@@ -291,7 +291,7 @@ TEST(Regressions, RewriteMasksUntilNoFindingIsLeft) {
 // Found by the compile target (regressions/compile/rewrite_suggestion_holds_its_term): a
 // suggestion that holds its own term ("2" -> "22…2") multiplied the text in each of Rewrite's
 // three suggestion rounds (a 382-byte dictionary: 23 GB, killed by the kernel). A suggestion
-// round whose result would pass 4x + 64 KiB of the message masks instead. Run in a child with a
+// round whose result would pass MaxRewriteBytes (4x + 4 KiB) masks instead. Run in a child with a
 // 2 GiB address-space limit (not under ASan, whose shadow memory needs more), so that a
 // regression fails here instead of exhausting the machine.
 TEST(Regressions, RewriteOfSuggestionsHoldingTheirTermStaysWithinFourTimesTheMessage) {
@@ -319,9 +319,9 @@ TEST(Regressions, RewriteOfSuggestionsHoldingTheirTermStaysWithinFourTimesTheMes
     for (int round = 0; round < 3; ++round)
       grown = absl::StrReplaceAll(grown, {{"好评", "<好评好评好评>"}});
     const std::vector<Case> cases = {
-        // 100 and then 10,000 twos fit the budget; the third round (10^6) would not: masked.
-        {"2", std::string(10000, '*')},
-        // 100,000 twos would not fit 4 x 1,000 + 64 KiB: the first round masks.
+        // 100 twos fit 4 x 1 + 4 KiB; the second round (10,000) would not: masked.
+        {"2", std::string(100, '*')},
+        // 100,000 twos would not fit 4 x 1,000 + 4 KiB: the first round masks.
         {std::string(1000, '2'), std::string(1000, '*')},
         // Suggestions that grow but fit are applied as before, then masked (the result still
         // holds 好评); the text outside the findings is kept.
@@ -334,7 +334,7 @@ TEST(Regressions, RewriteOfSuggestionsHoldingTheirTermStaysWithinFourTimesTheMes
         fprintf(stderr, "case %zu: %s\n", k, std::string(rw.status().message()).c_str());
         _exit(1);
       }
-      if (rw->text.size() > 4 * c.message.size() + 65536 || !rw->clean || rw->text != c.want) {
+      if (rw->text.size() > MaxRewriteBytes(c.message.size()) || !rw->clean || rw->text != c.want) {
         fprintf(stderr, "case %zu: %zu bytes, clean %d: %s\n", k, rw->text.size(), rw->clean,
                 rw->text.substr(0, 200).c_str());
         _exit(1);
