@@ -252,7 +252,8 @@ SCRIPTQA_C_API scriptqa_code scriptqa_scan(scriptqa_scanner* scanner, const char
                                            const scriptqa_finding** findings, size_t* count,
                                            scriptqa_error** err);
 /* Applies the suggestions (re-checked; what still is block/review is masked). *out / *out_length
- * receive the new text (owned by the scanner), *clean (may be NULL) whether it is clean. */
+ * receive the new text (owned by the scanner; at most 4 * length + 4096 bytes, as
+ * scriptqa::MaxRewriteBytes), *clean (may be NULL) whether it is clean. */
 SCRIPTQA_C_API scriptqa_code scriptqa_rewrite(scriptqa_scanner* scanner, const char* text,
                                               size_t length, const scriptqa_scan_options* options,
                                               const char** out, size_t* out_length, int* clean,
