@@ -8,6 +8,10 @@
 #ifndef SCRIPTQA_TESTS_FUZZ_FUZZ_UTIL_H_
 #define SCRIPTQA_TESTS_FUZZ_FUZZ_UTIL_H_
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -226,6 +231,28 @@ inline std::string ReadFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Runs `body` in a forked child with a 2 GiB address-space limit (none under ASan, whose shadow
+// memory needs more), so that a test of a memory bound fails instead of exhausting the machine.
+// Returns "" when the child exited with 0 (what `body` returns is its exit code), else how it
+// ended: "the child ended with exit code N" or "... with signal N" (out of memory: a signal).
+inline std::string RunInBoundedChild(const std::function<int()>& body) {
+  pid_t pid = fork();
+  if (pid < 0) return "fork failed";
+  if (pid == 0) {
+#if !defined(__SANITIZE_ADDRESS__)
+    rlimit as{size_t{2} << 30, size_t{2} << 30};
+    setrlimit(RLIMIT_AS, &as);
+#endif
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  return WIFSIGNALED(status) ? "the child ended with signal " + std::to_string(WTERMSIG(status))
+                             : "the child ended with exit code " +
+                                   std::to_string(WEXITSTATUS(status));
 }
 
 inline std::shared_ptr<const Filter> MustLoad(absl::StatusOr<std::shared_ptr<const Filter>> f,

@@ -8,9 +8,6 @@
 // Tests named DISABLED_Open* reproduce OPEN bugs (docs/reliability.md, "Open"); ctest lists them
 // as disabled. Run them with --gtest_also_run_disabled_tests; enable them when the bug is fixed.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -334,30 +331,20 @@ TEST(Limits, HundredThousandFindingsInOneMessage) {
 TEST(Limits, ExpandingCharactersAreRefusedWithBoundedMemory) {
   const std::string text = limits::Repeat("\xef\xb7\xba", (32u << 20) / 3) + "加微信";
   auto filter = Default();
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-#if !defined(__SANITIZE_ADDRESS__)
-    rlimit as{size_t{2} << 30, size_t{2} << 30};
-    setrlimit(RLIMIT_AS, &as);
-#endif
-    auto s = Scanner::Create(filter);
-    auto r = s->Scan(text);
-    if (r.ok() || r.status().code() != absl::StatusCode::kResourceExhausted) _exit(2);
-    const std::string_view views[] = {"加微信", text, "最低价"};
-    int ok_findings = 0, exhausted = 0;
-    absl::Status st = s->ScanBatch(
-        views, {}, [&](size_t, const absl::Status& m, absl::Span<const Finding> fs) {
-          if (m.code() == absl::StatusCode::kResourceExhausted) ++exhausted;
-          if (m.ok() && fs.size() == 1) ++ok_findings;
-        });
-    _exit(st.ok() && exhausted == 1 && ok_findings == 2 ? 0 : 3);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "the child ended with " << (WIFSIGNALED(status) ? "signal " : "exit code ")
-      << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status))
+  EXPECT_EQ(fuzz::RunInBoundedChild([&] {
+              auto s = Scanner::Create(filter);
+              auto r = s->Scan(text);
+              if (r.ok() || r.status().code() != absl::StatusCode::kResourceExhausted) return 2;
+              const std::string_view views[] = {"加微信", text, "最低价"};
+              int ok_findings = 0, exhausted = 0;
+              absl::Status st = s->ScanBatch(
+                  views, {}, [&](size_t, const absl::Status& m, absl::Span<const Finding> fs) {
+                    if (m.code() == absl::StatusCode::kResourceExhausted) ++exhausted;
+                    if (m.ok() && fs.size() == 1) ++ok_findings;
+                  });
+              return st.ok() && exhausted == 1 && ok_findings == 2 ? 0 : 3;
+            }),
+            "")
       << " (2: Scan did not refuse the message; 3: ScanBatch did not refuse it alone)";
 }
 

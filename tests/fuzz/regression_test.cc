@@ -2,9 +2,6 @@
 // "Fixed"), each restated as a plain test through the public headers. The fuzz inputs that found
 // them are replayed from tests/fuzz/regressions/<target>/ as well.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <set>
 #include <tuple>
@@ -200,27 +197,17 @@ TEST(Regressions, StreamOfThirtyTwoMiBOfExpandingCharactersFailsCleanly) {
   while (text.size() < (32u << 20)) text += "\xef\xb7\xba";
   text += "加微信";
   auto filter = fuzz::DefaultFilter();
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-#if !defined(__SANITIZE_ADDRESS__)
-    rlimit as{size_t{2} << 30, size_t{2} << 30};
-    setrlimit(RLIMIT_AS, &as);
-#endif
-    auto s = StreamScanner::Create(filter);
-    if (!s.ok()) _exit(4);
-    for (size_t p = 0; p < text.size(); p += 65536) {
-      auto u = s->Write(std::string_view(text).substr(p, 65536));
-      if (!u.ok()) _exit(u.status().code() == absl::StatusCode::kResourceExhausted ? 0 : 3);
-    }
-    auto fin = s->Finish();  // where the old code built the whole offset map and aborted
-    _exit(fin.ok() ? 2 : fin.status().code() == absl::StatusCode::kResourceExhausted ? 0 : 3);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "the child ended with " << (WIFSIGNALED(status) ? "signal " : "exit code ")
-      << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status))
+  EXPECT_EQ(fuzz::RunInBoundedChild([&] {
+              auto s = StreamScanner::Create(filter);
+              if (!s.ok()) return 4;
+              for (size_t p = 0; p < text.size(); p += 65536) {
+                auto u = s->Write(std::string_view(text).substr(p, 65536));
+                if (!u.ok()) return u.status().code() == absl::StatusCode::kResourceExhausted ? 0 : 3;
+              }
+              auto fin = s->Finish();  // where the old code built the whole offset map and aborted
+              return fin.ok() ? 2 : fin.status().code() == absl::StatusCode::kResourceExhausted ? 0 : 3;
+            }),
+            "")
       << " (2: never refused; 3: refused with another code; 4: no stream; signal 6: an abort)";
 }
 
@@ -302,51 +289,42 @@ TEST(Regressions, RewriteOfSuggestionsHoldingTheirTermStaysWithinFourTimesTheMes
           "rule grow.two\n  literal 2\n  suggest " + std::string(100, '2') + "\n  reason r\n"
           "rule grow.praise\n  literal 好评\n  suggest <{match}{match}{match}>\n  reason r\n")}),
       "grow.rules");
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-#if !defined(__SANITIZE_ADDRESS__)
-    rlimit as{size_t{2} << 30, size_t{2} << 30};
-    setrlimit(RLIMIT_AS, &as);
-#endif
-    auto scanner = Scanner::Create(filter);
-    if (!scanner.ok()) _exit(2);
-    struct Case {
-      std::string message, want;
-    };
-    // 好评 -> <好评好评好评> three times (27 of them), then each masked.
-    std::string grown = "好评";
-    for (int round = 0; round < 3; ++round)
-      grown = absl::StrReplaceAll(grown, {{"好评", "<好评好评好评>"}});
-    const std::vector<Case> cases = {
-        // 100 twos fit 4 x 1 + 4 KiB; the second round (10,000) would not: masked.
-        {"2", std::string(100, '*')},
-        // 100,000 twos would not fit 4 x 1,000 + 4 KiB: the first round masks.
-        {std::string(1000, '2'), std::string(1000, '*')},
-        // Suggestions that grow but fit are applied as before, then masked (the result still
-        // holds 好评); the text outside the findings is kept.
-        {"买好评", "买" + absl::StrReplaceAll(grown, {{"好评", "**"}})},
-    };
-    for (size_t k = 0; k < cases.size(); ++k) {
-      const Case& c = cases[k];
-      auto rw = scanner->Rewrite(c.message);
-      if (!rw.ok()) {
-        fprintf(stderr, "case %zu: %s\n", k, std::string(rw.status().message()).c_str());
-        _exit(1);
-      }
-      if (rw->text.size() > MaxRewriteBytes(c.message.size()) || !rw->clean || rw->text != c.want) {
-        fprintf(stderr, "case %zu: %zu bytes, clean %d: %s\n", k, rw->text.size(), rw->clean,
-                rw->text.substr(0, 200).c_str());
-        _exit(1);
-      }
-    }
-    _exit(0);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "the child ended with " << (WIFSIGNALED(status) ? "signal " : "exit code ")
-      << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status))
+  // 好评 -> <好评好评好评> three times (27 of them), then each masked.
+  std::string grown = "好评";
+  for (int round = 0; round < 3; ++round)
+    grown = absl::StrReplaceAll(grown, {{"好评", "<好评好评好评>"}});
+  struct Case {
+    std::string message, want;
+  };
+  const std::vector<Case> cases = {
+      // 100 twos fit 4 x 1 + 4 KiB; the second round (10,000) would not: masked.
+      {"2", std::string(100, '*')},
+      // 100,000 twos would not fit 4 x 1,000 + 4 KiB: the first round masks.
+      {std::string(1000, '2'), std::string(1000, '*')},
+      // Suggestions that grow but fit are applied as before, then masked (the result still
+      // holds 好评); the text outside the findings is kept.
+      {"买好评", "买" + absl::StrReplaceAll(grown, {{"好评", "**"}})},
+  };
+  EXPECT_EQ(fuzz::RunInBoundedChild([&] {
+              auto scanner = Scanner::Create(filter);
+              if (!scanner.ok()) return 2;
+              for (size_t k = 0; k < cases.size(); ++k) {
+                const Case& c = cases[k];
+                auto rw = scanner->Rewrite(c.message);
+                if (!rw.ok()) {
+                  fprintf(stderr, "case %zu: %s\n", k, std::string(rw.status().message()).c_str());
+                  return 1;
+                }
+                if (rw->text.size() > MaxRewriteBytes(c.message.size()) || !rw->clean ||
+                    rw->text != c.want) {
+                  fprintf(stderr, "case %zu: %zu bytes, clean %d: %s\n", k, rw->text.size(),
+                          rw->clean, rw->text.substr(0, 200).c_str());
+                  return 1;
+                }
+              }
+              return 0;
+            }),
+            "")
       << " (1: a case failed, on stderr above; 2: no scanner; a signal: out of memory)";
 }
 

@@ -267,9 +267,9 @@ int RunLint(const CommonFlags& flags, const std::vector<std::string>& files) {
     ScanOptions all;
     all.overlap = Overlap::kAll;  // does the rule fire at all, whatever else matches
     for (const Rule& rule : (*filter)->rules()) {
-      // What the suggestion templates are rendered for: the first hit example's match, else the
-      // first literal.
-      std::string matched = rule.literals.empty() ? "" : rule.literals[0], last_match;
+      // What the suggestion templates are rendered for: the first firing hit example's match
+      // (never empty), else the first literal.
+      std::string matched, last_match;
       auto fires = [&](const std::string& text, std::string* where) {
         bool found = false;
         absl::Status st = scanner->Scan(text, all, [&](const Finding& fd) {
@@ -282,17 +282,16 @@ int RunLint(const CommonFlags& flags, const std::vector<std::string>& files) {
         return st.ok() && found;
       };
       std::string where;
-      bool first_hit = true;
       for (const std::string& hit : rule.hit_examples) {
         ++examples;
         if (!fires(hit, &where)) {
           problems.push_back({rule.file, rule.line, rule.id,
                               absl::StrCat("hit example gives no finding: \"", hit, "\""), false});
-        } else if (first_hit) {
-          first_hit = false;
+        } else if (matched.empty()) {
           matched = last_match;
         }
       }
+      if (matched.empty() && !rule.literals.empty()) matched = rule.literals[0];
       // A suggestion is meant to be compliant: one that is flagged itself (block or review) is
       // replaced again by Rewrite, and masked if it keeps coming back.
       for (size_t i = 0; i < rule.suggestions.size(); ++i) {
