@@ -70,7 +70,7 @@ struct SeverityOverride {
 // regexes (1,000 small ones ~5 s), so a bound on bytes per regex, on the regex count and on their
 // total bounds the time; 100,000 literals take ~5 s and 350 MB. Within the defaults the slowest
 // dictionaries measured (docs/reliability.md, "Large and pathological dictionaries") compile in
-// about 10 s of one core. Raising a bound is safe for dictionaries you trust.
+// about 4 s of one core. Raising a bound is safe for dictionaries you trust.
 struct CompileLimits {
   size_t max_regex_bytes = 1024;           // source bytes of one regex
   size_t max_regexes = 1000;               // regexes in the filter

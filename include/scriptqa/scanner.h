@@ -173,7 +173,7 @@ class Scanner {
   // and the engine runs once per 64 KiB of them, not once per message). Calls `on_message` once
   // per message, in input order, with the message's index, its status (what Scan() would have
   // returned: InvalidArgument for InvalidUtf8::kReject, ResourceExhausted for a message that
-  // normalises to more than 4x its size) and its findings, which view texts[index] and are valid
+  // normalises to more than 4x + 64 KiB) and its findings, which view texts[index] and are valid
   // only during the call. The return value is not OK only when the whole call failed (a profile
   // of another filter, the scanner in use elsewhere, an engine error); messages not yet passed to
   // `on_message` then were not scanned. Does not allocate once the buffers are warm.

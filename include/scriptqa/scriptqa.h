@@ -90,7 +90,7 @@ typedef struct scriptqa_rules scriptqa_rules;
 typedef struct scriptqa_scanner scriptqa_scanner;
 typedef struct scriptqa_stream scriptqa_stream;
 
-/* The library version, e.g. "0.1.0 (Vectorscan 5.4.9 ...)". Static storage. */
+/* The library version, e.g. "0.1.0 (engine 5.4.9 ...)". Static storage. */
 SCRIPTQA_C_API const char* scriptqa_version(void);
 
 SCRIPTQA_C_API scriptqa_code scriptqa_error_code(const scriptqa_error* err);
@@ -100,8 +100,8 @@ SCRIPTQA_C_API void scriptqa_error_free(scriptqa_error* err);
 
 /* ---- Rules ---------------------------------------------------------------------------------- */
 
-/* The default packs (see scriptqa::Filter::Default: $SCRIPTQA_DICTIONARIES, else the installed
- * ones). */
+/* The default packs (see scriptqa::Filter::Default: $SCRIPTQA_DICTIONARIES, else the source
+ * tree's or the installed ones). */
 SCRIPTQA_C_API scriptqa_code scriptqa_rules_load_default(scriptqa_rules** out, scriptqa_error** err);
 /* Rule files or term lists (kind from each file's %format line). */
 SCRIPTQA_C_API scriptqa_code scriptqa_rules_load_files(const char* const* paths, size_t count,

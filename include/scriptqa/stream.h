@@ -36,9 +36,10 @@
 // first, rule index).
 //
 // Cost: per byte, within 2x of Scanner::Scan on the same message (bench/stream_bench.cc), because
-// the engine runs in streaming mode on new text only and the rest of the work is proportional
+// the engine runs in block mode on short windows of new text only (in streaming mode for regexes
+// that cannot be matched on windows: anchors, assertions) and the rest of the work is proportional
 // to raw hits. Per message in flight the state is the text so far, its normalised form with the
-// offset map, and two engine streams of a few dozen bytes each.
+// offset map, and its raw hits (plus one engine stream for such regexes).
 //
 // Thread safety: a StreamScanner is one message's state; it is not thread-safe, but misuse is
 // detected like a Scanner's (a call made while another call on it runs returns

@@ -58,7 +58,7 @@ enum class Validator : uint8_t {
 enum class Boundary : uint8_t {
   kNone = 0,
   kAlpha,   // an ASCII letter right before or after the hit
-  kDigit,   // a digit (any style) right before or after the hit
+  kDigit,   // an ASCII digit (after normalisation) right before or after the hit
   kAlnum,   // either
 };
 
