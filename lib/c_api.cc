@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "busy_guard.h"
 #include "scriptqa/reload.h"
 #include "scriptqa/scanner.h"
 #include "scriptqa/stream.h"
@@ -79,22 +80,6 @@ struct FindingStore {
       items.push_back(c);
     }
   }
-};
-
-class Busy {
- public:
-  explicit Busy(std::atomic<bool>* flag) : flag_(flag) {
-    bool expected = false;
-    ok_ = flag_->compare_exchange_strong(expected, true, std::memory_order_acquire);
-  }
-  ~Busy() {
-    if (ok_) flag_->store(false, std::memory_order_release);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::atomic<bool>* flag_;
-  bool ok_;
 };
 
 absl::Status BusyStatus() {
@@ -458,8 +443,8 @@ scriptqa_code scriptqa_scan(scriptqa_scanner* scanner, const char* text, size_t 
     if (!scanner) return Null("scanner");
     if (!text && length > 0) return Null("text");
     if (!findings || !count) return Null("findings / count");
-    Busy busy(&scanner->busy);
-    if (!busy.ok()) return BusyStatus();
+    scriptqa::internal::BusyGuard busy(&scanner->busy);
+    if (!busy.acquired()) return BusyStatus();
     std::string profile;
     absl::StatusOr<scriptqa::ScanOptions> o = ToOptions(options, &profile);
     if (!o.ok()) return o.status();
@@ -480,8 +465,8 @@ scriptqa_code scriptqa_rewrite(scriptqa_scanner* scanner, const char* text, size
     if (!scanner) return Null("scanner");
     if (!text && length > 0) return Null("text");
     if (!out || !out_length) return Null("out / out_length");
-    Busy busy(&scanner->busy);
-    if (!busy.ok()) return BusyStatus();
+    scriptqa::internal::BusyGuard busy(&scanner->busy);
+    if (!busy.acquired()) return BusyStatus();
     std::string profile;
     absl::StatusOr<scriptqa::ScanOptions> o = ToOptions(options, &profile);
     if (!o.ok()) return o.status();
@@ -544,8 +529,8 @@ scriptqa_code scriptqa_stream_write(scriptqa_stream* stream, const char* chunk, 
   return Guard(err, [&] {
     if (!stream) return Null("stream");
     if (!chunk && length > 0) return Null("chunk");
-    Busy busy(&stream->busy);
-    if (!busy.ok()) return BusyStatus();
+    scriptqa::internal::BusyGuard busy(&stream->busy);
+    if (!busy.acquired()) return BusyStatus();
     absl::StatusOr<scriptqa::StreamUpdate> u =
         stream->stream->Write(std::string_view(chunk ? chunk : "", length));
     if (!u.ok()) return u.status();
@@ -558,8 +543,8 @@ scriptqa_code scriptqa_stream_finish(scriptqa_stream* stream, scriptqa_stream_up
                                      scriptqa_error** err) {
   return Guard(err, [&] {
     if (!stream) return Null("stream");
-    Busy busy(&stream->busy);
-    if (!busy.ok()) return BusyStatus();
+    scriptqa::internal::BusyGuard busy(&stream->busy);
+    if (!busy.acquired()) return BusyStatus();
     absl::StatusOr<scriptqa::StreamUpdate> u = stream->stream->Finish();
     if (!u.ok()) return u.status();
     FillUpdate(*u, &stream->fresh, update);
@@ -572,8 +557,8 @@ scriptqa_code scriptqa_stream_findings(scriptqa_stream* stream, const scriptqa_f
   return Guard(err, [&] {
     if (!stream) return Null("stream");
     if (!findings || !count) return Null("findings / count");
-    Busy busy(&stream->busy);
-    if (!busy.ok()) return BusyStatus();
+    scriptqa::internal::BusyGuard busy(&stream->busy);
+    if (!busy.acquired()) return BusyStatus();
     stream->all.Fill(stream->stream->findings());
     *findings = stream->all.items.data();
     *count = stream->all.items.size();
@@ -595,8 +580,8 @@ scriptqa_code scriptqa_stream_reset(scriptqa_stream* stream, const scriptqa_scan
                                     scriptqa_error** err) {
   return Guard(err, [&] {
     if (!stream) return Null("stream");
-    Busy busy(&stream->busy);
-    if (!busy.ok()) return BusyStatus();
+    scriptqa::internal::BusyGuard busy(&stream->busy);
+    if (!busy.acquired()) return BusyStatus();
     if (options) {
       std::string profile;
       absl::StatusOr<scriptqa::ScanOptions> o = ToOptions(options, &profile);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "busy_guard.h"
 
 namespace scriptqa {
 
@@ -137,12 +138,26 @@ absl::StatusOr<LocalScanner> LocalScanner::Create(std::shared_ptr<FilterHandle> 
   if (!handle) return absl::InvalidArgumentError("LocalScanner::Create: null handle");
   LocalScanner s;
   s.handle_ = std::move(handle);
-  absl::Status st = s.Refresh();
+  absl::Status st = s.Follow();
   if (!st.ok()) return st;
   return s;
 }
 
+namespace {
+absl::Status BusyError() {
+  return absl::FailedPreconditionError(
+      "local scanner is already in use (called from two threads at once); use one LocalScanner "
+      "per thread");
+}
+}  // namespace
+
 absl::Status LocalScanner::Refresh() {
+  internal::BusyGuard guard(busy_.get());
+  if (!guard.acquired()) return BusyError();
+  return Follow();
+}
+
+absl::Status LocalScanner::Follow() {
   if (handle_->generation() == generation_) return absl::OkStatus();  // the hot path
   std::shared_ptr<const FilterHandle::Snapshot> snap = handle_->Current();
   if (!scanner_ || snap->filter() != scanner_->filter()) {
@@ -157,7 +172,7 @@ absl::Status LocalScanner::Refresh() {
 
 absl::StatusOr<ScanOptions> LocalScanner::Options(const ScanOptions& options,
                                                   std::string_view profile) {
-  absl::Status st = Refresh();
+  absl::Status st = Follow();
   if (!st.ok()) return st;
   ScanOptions o = options;
   profile_.reset();
@@ -172,6 +187,8 @@ absl::StatusOr<ScanOptions> LocalScanner::Options(const ScanOptions& options,
 absl::StatusOr<std::vector<Finding>> LocalScanner::Scan(std::string_view text,
                                                         const ScanOptions& options,
                                                         std::string_view profile) {
+  internal::BusyGuard guard(busy_.get());
+  if (!guard.acquired()) return BusyError();
   absl::StatusOr<ScanOptions> o = Options(options, profile);
   if (!o.ok()) return o.status();
   return scanner_->Scan(text, *o);
@@ -179,6 +196,8 @@ absl::StatusOr<std::vector<Finding>> LocalScanner::Scan(std::string_view text,
 
 absl::StatusOr<Rewritten> LocalScanner::Rewrite(std::string_view text, const ScanOptions& options,
                                                 std::string_view profile) {
+  internal::BusyGuard guard(busy_.get());
+  if (!guard.acquired()) return BusyError();
   absl::StatusOr<ScanOptions> o = Options(options, profile);
   if (!o.ok()) return o.status();
   return scanner_->Rewrite(text, *o);
@@ -186,6 +205,8 @@ absl::StatusOr<Rewritten> LocalScanner::Rewrite(std::string_view text, const Sca
 
 absl::StatusOr<StreamScanner> LocalScanner::NewStream(StreamOptions options,
                                                       std::string_view profile) {
+  internal::BusyGuard guard(busy_.get());
+  if (!guard.acquired()) return BusyError();
   absl::StatusOr<ScanOptions> o = Options(options.scan, profile);
   if (!o.ok()) return o.status();
   options.scan = *o;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "busy_guard.h"
 #include "dictionary.h"
 #include "filter_impl.h"
 #include "profile_impl.h"
@@ -365,22 +366,7 @@ absl::Status ScannerImpl::RunBatch(
 
 namespace {
 
-// Marks a scanner busy for the duration of a call; detects concurrent and re-entrant use.
-class BusyGuard {
- public:
-  explicit BusyGuard(std::atomic<bool>* flag) : flag_(flag) {
-    bool expected = false;
-    acquired_ = flag_->compare_exchange_strong(expected, true, std::memory_order_acquire);
-  }
-  ~BusyGuard() {
-    if (acquired_) flag_->store(false, std::memory_order_release);
-  }
-  bool acquired() const { return acquired_; }
-
- private:
-  std::atomic<bool>* flag_;
-  bool acquired_;
-};
+using internal::BusyGuard;
 
 absl::Status BusyError() {
   return absl::FailedPreconditionError(

@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "busy_guard.h"
 #include "filter_impl.h"
 #include "profile_impl.h"
 #include "resolve.h"
@@ -355,22 +356,6 @@ size_t CompleteEnd(std::string_view s, size_t from) {
   }
   return n;
 }
-
-class BusyGuard {
- public:
-  explicit BusyGuard(std::atomic<bool>* flag) : flag_(flag) {
-    bool expected = false;
-    acquired_ = flag_->compare_exchange_strong(expected, true, std::memory_order_acquire);
-  }
-  ~BusyGuard() {
-    if (acquired_) flag_->store(false, std::memory_order_release);
-  }
-  bool acquired() const { return acquired_; }
-
- private:
-  std::atomic<bool>* flag_;
-  bool acquired_;
-};
 
 // Scanner::Scan refuses a message that normalises to more than Normalizer::MaxOutput(size) bytes
 // (ResourceExhausted; U+FDFA expands elevenfold, and the offset map takes 8 bytes per normalised

@@ -27,7 +27,8 @@
 //   * Generations increase by one per successful change (reload or profile change), from 1.
 //
 // Thread safety: FilterHandle and Snapshot are thread-safe. A LocalScanner is one thread's (like
-// a Scanner; misuse is detected).
+// a Scanner; misuse is detected: a call made while another call on it runs returns
+// FailedPrecondition).
 #ifndef SCRIPTQA_RELOAD_H_
 #define SCRIPTQA_RELOAD_H_
 
@@ -118,6 +119,8 @@ class LocalScanner {
   ~LocalScanner();
 
   // Moves to the handle's current snapshot if it changed. Scan() and friends call it.
+  // FailedPrecondition while another call on this LocalScanner runs (another thread's), as for
+  // Scan(), Rewrite() and NewStream().
   absl::Status Refresh();
 
   // As Scanner::Scan on the current snapshot. With a non-empty `profile`, uses the snapshot's
@@ -135,11 +138,13 @@ class LocalScanner {
 
   // The snapshot the last call used.
   const std::shared_ptr<const FilterHandle::Snapshot>& snapshot() const { return snapshot_; }
-  // The underlying scanner for the current snapshot (after Refresh()).
+  // The underlying scanner for the current snapshot (after Refresh()); this thread's too: the next
+  // Refresh() after a reload replaces it.
   Scanner& scanner() { return *scanner_; }
 
  private:
   LocalScanner() = default;
+  absl::Status Follow();  // Refresh() without the busy flag, which the caller holds
   absl::StatusOr<ScanOptions> Options(const ScanOptions& options, std::string_view profile);
 
   std::shared_ptr<FilterHandle> handle_;
@@ -147,6 +152,8 @@ class LocalScanner {
   std::shared_ptr<const Profile> profile_;  // the profile of the last call, kept alive with it
   std::unique_ptr<Scanner> scanner_;
   uint64_t generation_ = 0;
+  // Taken by every call (lib/busy_guard.h); on the heap so that a LocalScanner stays movable.
+  std::unique_ptr<std::atomic<bool>> busy_ = std::make_unique<std::atomic<bool>>(false);
 };
 
 }  // namespace scriptqa
