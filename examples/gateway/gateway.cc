@@ -40,6 +40,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "flags.h"
 #include "json_io.h"
 #include "scriptqa/reload.h"
 #include "scriptqa/scanner.h"
@@ -438,11 +439,11 @@ int main(int argc, char** argv) {
     else if (a == "--save-db") c.save_db = value();
     else if (a == "--profiles") c.profiles = value();
     else if (a == "--host") c.host = value();
-    else if (a == "--port") c.port = std::stoi(value());
+    else if (a == "--port") c.port = gateway::FlagNumber(a, value(), 0, 65535);
     else if (a == "--port-file") c.port_file = value();
-    else if (a == "--threads") c.threads = std::stoi(value());
-    else if (a == "--reload-every-ms") c.reload_every_ms = std::stoi(value());
-    else if (a == "--min-scan-bytes") c.min_scan_bytes = static_cast<size_t>(std::stoul(value()));
+    else if (a == "--threads") c.threads = gateway::FlagNumber(a, value(), 1, 1024);
+    else if (a == "--reload-every-ms") c.reload_every_ms = gateway::FlagNumber(a, value(), 0, 86400000);
+    else if (a == "--min-scan-bytes") c.min_scan_bytes = gateway::FlagNumber<size_t>(a, value(), 0, size_t{1} << 30);
     else return gateway::Usage(argv[0]);
   }
   if (c.host != "127.0.0.1" && c.host != "localhost" && c.host != "::1")

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "flags.h"
 #include "json_io.h"
 #include "scriptqa/reload.h"
 #include "scriptqa/scanner.h"
@@ -366,17 +367,17 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--host") o.host = value();
-    else if (a == "--port") o.port = std::stoi(value());
+    else if (a == "--port") o.port = gateway::FlagNumber(a, value(), 0, 65535);
     else if (a == "--port-file") { o.port_file = value(); o.port = 0; }
     else if (a == "--db") o.db = value();
     else if (a == "--messages") o.messages = value();
     else if (a == "--profiles") o.profiles = value();
     else if (a == "--json-out") o.json_out = value();
-    else if (a == "--connections") o.connections = std::stoi(value());
-    else if (a == "--duration-s") o.duration_s = std::stod(value());
-    else if (a == "--max-messages") o.max_messages = std::stoul(value());
-    else if (a == "--stream-share") o.stream_share = std::stod(value());
-    else if (a == "--reload-every-ms") o.reload_every_ms = std::stoi(value());
+    else if (a == "--connections") o.connections = gateway::FlagNumber(a, value(), 1, 4096);
+    else if (a == "--duration-s") o.duration_s = gateway::FlagNumber(a, value(), 0.0, 86400.0);
+    else if (a == "--max-messages") o.max_messages = gateway::FlagNumber<size_t>(a, value(), 1, size_t{1} << 32);
+    else if (a == "--stream-share") o.stream_share = gateway::FlagNumber(a, value(), 0.0, 1.0);
+    else if (a == "--reload-every-ms") o.reload_every_ms = gateway::FlagNumber(a, value(), 0, 86400000);
     else {
       std::fprintf(stderr,
                    "usage: %s --db RULES.sqdb --messages FILE(.txt|.jsonl) [--port 8080 | --port-file F]\n"
