@@ -7,6 +7,7 @@
 # from there; the exported symbols are checked as well.
 set -euo pipefail
 src=$1 build=$2 work=$3 mode=${4:-static}
+trap 'echo "install test ($mode): failed at line $LINENO" >&2' ERR
 prefix=$work/prefix
 rm -rf "$prefix" "$work/consumer" "$work"/pc_*
 mkdir -p "$work"
@@ -26,9 +27,13 @@ test -f "$prefix/share/scriptqa/dictionaries/ad_law.rules"
 export SCRIPTQA_DICTIONARIES=$prefix/share/scriptqa/dictionaries
 
 if [ "$mode" = shared ]; then
-  lib=$(find "$prefix" -name "libscriptqa.so*" -type f | head -1)
+  # No "| head -1" or "| grep -q" under pipefail: the reader may exit before the writer has
+  # written everything, and the writer's SIGPIPE (141) then fails the script without a word
+  # (install_shared failed so, now and then, until the symbol list was read whole).
+  lib=$(find "$prefix" -name "libscriptqa.so*" -type f -print -quit)
   test -n "$lib"
   # Only the scriptqa API is exported: no Abseil, Hyperscan or C++ runtime symbols are defined.
+  symbols=$(nm -D --defined-only "$lib")
   leaked=$(nm -D --defined-only -C "$lib" | awk '{ $1=""; $2=""; print substr($0, 3) }' |
            grep -v -E '^(scriptqa_|scriptqa::|SCRIPTQA)' | grep -v -E '^$' || true)
   if [ -n "$leaked" ]; then
@@ -36,7 +41,10 @@ if [ "$mode" = shared ]; then
     echo "$leaked" | head -20 >&2
     exit 1
   fi
-  nm -D --defined-only "$lib" | grep -q ' T scriptqa_scan$'
+  if ! grep -q ' T scriptqa_scan$' <<<"$symbols"; then
+    echo "install test: scriptqa_scan is not exported by $lib" >&2
+    exit 1
+  fi
   export LD_LIBRARY_PATH=$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 
@@ -48,7 +56,7 @@ cmake --build "$work/consumer" -j2 >/dev/null
 "$work/consumer/consumer_c"
 
 # 2. pkg-config consumers (the .pc file is relocatable: the prefix is found from its own path).
-export PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name scriptqa.pc | head -1)")
+export PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name scriptqa.pc -print -quit)")
 pkg-config --exists scriptqa
 test "$(pkg-config --variable=dictionarydir scriptqa)" -ef "$prefix/share/scriptqa/dictionaries"
 c++ -std=c++17 -O1 "$src/tests/install/consumer/consumer.cc" \
