@@ -9,7 +9,7 @@
 #
 # Environment:
 #   FUZZ_SANITIZE    address (default: ASan + UBSan) or undefined (UBSan + LeakSanitizer, no ASan;
-#                    about 2.5 times the rate for the compile target, whose time goes to ASan's
+#                    about 3 times the rate for the compile target, whose time goes to ASan's
 #                    allocator; misses memory errors that do not crash, so CI keeps address)
 #   FUZZ_BUILD_DIR   build tree (default build-fuzz, build-fuzz-undefined for FUZZ_SANITIZE=undefined)
 #   FUZZ_WORK_DIR    working corpora, logs and crash inputs (default $FUZZ_BUILD_DIR/fuzz-work);
