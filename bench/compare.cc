@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <functional>
@@ -604,6 +605,30 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
+// Each comma-separated value of `list` as a T within [lo, hi], or exit(2) with
+// "FLAG: 'VALUE' is not a number in [LO, HI]" (not an uncaught std::stoul exception, and not
+// "16x" read as 16). An empty list stays empty (`--lengths=` skips the length sweep).
+template <typename T>
+std::vector<T> NumberList(std::string_view flag, std::string_view list, T lo, T hi) {
+  std::vector<T> out;
+  for (const std::string& s : SplitList(list)) {
+    T v{};
+    bool ok;
+    if constexpr (std::is_floating_point_v<T>) {
+      ok = absl::SimpleAtod(s, &v);
+    } else {
+      ok = absl::SimpleAtoi(s, &v);
+    }
+    if (!ok || !(v >= lo && v <= hi)) {  // !(…) also refuses NaN
+      std::fprintf(stderr, "%.*s: '%s' is not a number in [%s, %s]\n", static_cast<int>(flag.size()),
+                   flag.data(), s.c_str(), absl::StrCat(lo).c_str(), absl::StrCat(hi).c_str());
+      std::exit(2);
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
 }  // namespace
 }  // namespace scriptqa::bench
 
@@ -622,13 +647,16 @@ int main(int argc, char** argv) {
     if (val("--rules=", &v)) {
       cfg.rule_sets = SplitList(v);
     } else if (val("--lengths=", &v)) {
-      cfg.lengths.clear();
-      for (const auto& s : SplitList(v)) cfg.lengths.push_back(std::stoul(s));
+      cfg.lengths = NumberList<size_t>("--lengths", v, 1, size_t{1} << 30);
     } else if (val("--threads=", &v)) {
-      cfg.threads.clear();
-      for (const auto& s : SplitList(v)) cfg.threads.push_back(std::stoi(s));
+      cfg.threads = NumberList<int>("--threads", v, 1, 256);
     } else if (val("--cell-seconds=", &v)) {
-      cfg.cell_seconds = std::stod(std::string(v));
+      auto seconds = NumberList<double>("--cell-seconds", v, 0.001, 3600);
+      if (seconds.size() != 1) {
+        std::fprintf(stderr, "--cell-seconds: one value, not %zu\n", seconds.size());
+        return 2;
+      }
+      cfg.cell_seconds = seconds[0];
     } else if (val("--instructions=", &v)) {
       instructions = std::string(v);
     } else if (a == "--synthetic") {
