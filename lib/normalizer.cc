@@ -454,12 +454,12 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
   }
   size_t n = base;  // bytes written (of out: kept bytes before base)
   bool overflow = false;
-  const size_t limit =
-      max_out >= SIZE_MAX - kSlack - base ? SIZE_MAX : base + max_out + kSlack;
-  // Makes room for `need` more bytes; false when that would pass max_out.
-  auto ensure = [&](size_t need) -> bool {
-    if (cap - n >= need) return true;
-    if (n + need > limit) return false;
+  // Makes room for `need` more bytes: a character's output plus the rest of the input (the
+  // capacity invariant). Whether the output passes max_out is decided by the output itself, after
+  // each character that may grow it (below), not by this worst case: that refused text whose rest
+  // normalises to nothing, and only when the buffer had to grow, so depending on earlier messages.
+  auto ensure = [&](size_t need) {
+    if (cap - n >= need) return;
     cap = std::max(cap * 2, n + need + kSlack);
     out->resize(cap);
     o = out->data();
@@ -468,7 +468,6 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
       map->src_end.resize(cap);
       bind_map();
     }
-    return true;
   };
   uint32_t last_cp = kInvalidCp;  // last emitted code point, for collapse_repeats
   size_t last_start = 0;          // output offset of the last emitted character
@@ -713,18 +712,18 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     } else if (e & kMulti) {
       const uint32_t* q = &pool[e & 0xFFFFFF];
       const uint32_t count = q[0] & kPoolCount;
-      if (!ensure(rest + 4 * static_cast<size_t>(count) + kSlack)) {
-        overflow = true;
-        break;
-      }
+      ensure(rest + 4 * static_cast<size_t>(count) + kSlack);
       for (uint32_t k = first; k <= count; ++k) emit(q[k], src_b, src_e);
     } else {
-      if (!ensure(rest + 4 + kSlack)) {
-        overflow = true;
-        break;
-      }
+      ensure(rest + 4 + kSlack);
       const uint32_t to = e & kCpMask;
       emit(to == 0 ? cp : to, src_b, src_e);
+    }
+    if (n - base > max_out) {
+      // Only this path can pass max_out when it is at least the input's size: an unchanged
+      // character writes no more than it reads.
+      overflow = true;
+      break;
     }
     p += len;
     ++char_index;

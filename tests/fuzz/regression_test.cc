@@ -189,6 +189,66 @@ TEST(Regressions, StreamsRefuseExpandingCharactersLikeScan) {
   EXPECT_TRUE(refused);
 }
 
+// Found by reading the normaliser's room check: it refused a message once the output so far plus
+// the input still to read (a worst case) passed the bound, and checked that only when its buffer
+// had to grow. So "最佳" + 4,400 U+FDFA + 3,600 spaces (16,806 bytes, normalised 132,006, within
+// 4x + 64 KiB = 132,760) was refused as "normalises to more than 132760 bytes" by a new scanner,
+// and accepted by one whose buffer an earlier long message had grown. The bound now judges the
+// output itself: within it the message is scanned, whatever was scanned before; past it refused.
+TEST(Regressions, ExpansionBoundJudgesTheOutputNotTheBufferHistory) {
+  auto filter = fuzz::DefaultFilter();
+  auto message = [](int fdfa, int spaces) {
+    std::string t = "最佳";
+    for (int i = 0; i < fdfa; ++i) t += "\xef\xb7\xba";
+    return t + std::string(spaces, ' ');
+  };
+  auto bound = [](const std::string& t) { return 4 * t.size() + (size_t{64} << 10); };
+  const std::string within = message(4400, 3600), past = message(4500, 3600);
+  ASSERT_LE(filter->Normalize(within).size(), bound(within));
+  ASSERT_GT(filter->Normalize(past).size(), bound(past));
+  const std::string plain = within.substr(std::string("最佳").size());  // no hit: no offset map
+  const std::string earlier(1 << 20, 'a');
+
+  for (bool grown : {false, true}) {
+    SCOPED_TRACE(grown ? "after a 1 MiB message" : "new scanner");
+    auto scanner = Scanner::Create(filter);
+    ASSERT_TRUE(scanner.ok());
+    if (grown) ASSERT_TRUE(scanner->Scan(earlier).ok());
+    auto fs = scanner->Scan(within);
+    ASSERT_TRUE(fs.ok()) << fs.status();
+    ASSERT_FALSE(fs->empty());
+    EXPECT_EQ(fs->front().rule_id(), "ad_law.best");
+    EXPECT_EQ(fs->front().bytes.begin, 0u);
+    auto none = scanner->Scan(plain);
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_TRUE(none->empty());
+    auto refused = scanner->Scan(past);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+    // Batches (one buffer for many messages) and a stream judge each message the same way.
+    const std::vector<std::string_view> batch = {earlier, within, plain, past};
+    std::vector<absl::StatusCode> codes;
+    ASSERT_TRUE(scanner
+                    ->ScanBatch(batch, {},
+                                [&](size_t, const absl::Status& st, absl::Span<const Finding>) {
+                                  codes.push_back(st.code());
+                                })
+                    .ok());
+    EXPECT_EQ(codes, (std::vector<absl::StatusCode>{absl::StatusCode::kOk, absl::StatusCode::kOk,
+                                                    absl::StatusCode::kOk,
+                                                    absl::StatusCode::kResourceExhausted}));
+  }
+  StreamOptions once;
+  once.min_scan_bytes = 1 << 20;
+  auto s = StreamScanner::Create(filter, once);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s->Write(within).ok());
+  auto fin = s->Finish();
+  ASSERT_TRUE(fin.ok()) << fin.status();
+  ASSERT_FALSE(s->findings().empty());
+  EXPECT_EQ(s->findings().front().rule_id(), "ad_law.best");
+}
+
 // The same at the size that aborted, in a child with a 2 GiB address-space limit (not under ASan,
 // whose shadow memory needs more).
 TEST(Regressions, StreamOfThirtyTwoMiBOfExpandingCharactersFailsCleanly) {
