@@ -27,7 +27,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include <functional>
@@ -36,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench_util.h"
+#include "flags.h"  // examples/gateway: numeric flags with range checks
 #include "peers.h"
 #include "scriptqa/scanner.h"
 
@@ -605,27 +605,13 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
-// Each comma-separated value of `list` as a T within [lo, hi], or exit(2) with
-// "FLAG: 'VALUE' is not a number in [LO, HI]" (not an uncaught std::stoul exception, and not
-// "16x" read as 16). An empty list stays empty (`--lengths=` skips the length sweep).
+// Each comma-separated value of `list` as a T within [lo, hi], or exit(2) naming the flag
+// (gateway::FlagNumber: not an uncaught std::stoul exception, and not "16x" read as 16). An empty
+// list stays empty (`--lengths=` skips the length sweep).
 template <typename T>
-std::vector<T> NumberList(std::string_view flag, std::string_view list, T lo, T hi) {
+std::vector<T> NumberList(const std::string& flag, std::string_view list, T lo, T hi) {
   std::vector<T> out;
-  for (const std::string& s : SplitList(list)) {
-    T v{};
-    bool ok;
-    if constexpr (std::is_floating_point_v<T>) {
-      ok = absl::SimpleAtod(s, &v);
-    } else {
-      ok = absl::SimpleAtoi(s, &v);
-    }
-    if (!ok || !(v >= lo && v <= hi)) {  // !(…) also refuses NaN
-      std::fprintf(stderr, "%.*s: '%s' is not a number in [%s, %s]\n", static_cast<int>(flag.size()),
-                   flag.data(), s.c_str(), absl::StrCat(lo).c_str(), absl::StrCat(hi).c_str());
-      std::exit(2);
-    }
-    out.push_back(v);
-  }
+  for (const std::string& s : SplitList(list)) out.push_back(gateway::FlagNumber(flag, s, lo, hi));
   return out;
 }
 
