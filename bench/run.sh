@@ -72,7 +72,7 @@ echo "run.sh: writing $out/report.md" >&2
   free -h | head -2
   uname -srm
   echo "compiler: $(c++ --version | head -1)"
-  echo "engine: $(dpkg-query -W -f='${Package} ${Version}' libvectorscan5 2>/dev/null || echo unknown)"
+  echo "engine: $(dpkg-query -W -f='${Package} ${Version} ' libhyperscan5 libvectorscan5 2>/dev/null || true)(libhs $(pkg-config --modversion libhs 2>/dev/null || echo unknown))"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   if git rev-parse --short HEAD > /dev/null 2>&1; then
     echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"

@@ -9,11 +9,28 @@ mode=${1:-run}
 build=${BUILD_DIR:-build}
 
 # 1. Install what is missing (Debian packages only).
-packages=$(sed -e 's/#.*//' tools/deps/*.txt | xargs)
+# A line may end in [ARCH] or [!ARCH] (dpkg's architecture name): only on / not on that one.
+arch=$(dpkg --print-architecture)
+packages=$(sed -e 's/#.*//' tools/deps/*.txt | awk -v arch="$arch" '
+  NF == 0 { next }
+  NF == 1 { print $1; next }
+  { q = $2; gsub(/[][]/, "", q)
+    if ((substr(q, 1, 1) == "!") ? (substr(q, 2) != arch) : (q == arch)) print $1 }' | sort -u | xargs)
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Debian's Vectorscan and Hyperscan packages conflict (both ship libhs): where Hyperscan is wanted
+# and Vectorscan is installed, the same apt call replaces it.
+case " $missing " in
+  *" libhyperscan-dev "*)
+    for p in libvectorscan-dev libvectorscan5; do
+      if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p-"
+      fi
+    done
+    ;;
+esac
 if [ -n "$missing" ]; then
   echo "quickstart: installing:$missing" >&2
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
