@@ -56,6 +56,12 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
 
 std::string HsErrorName(hs_error_t err);
 
+// Whether the regex engine finds a known match wherever the text lies in memory: once per
+// process (the first call scans; later calls return the stored result; thread-safe).
+// FailedPrecondition when it does not, naming the engine: Debian 12's Vectorscan 5.4.9 misses
+// matches in its AVX-512 runtime (docs/design.md). Every filter factory checks it first.
+const absl::Status& EngineSelfTest();
+
 // Platform of the running CPU, as a string stored in serialized databases.
 std::string PlatformString();
 

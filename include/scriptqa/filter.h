@@ -152,6 +152,12 @@ class FilterImpl;  // internal
 
 class Filter {
  public:
+  // Every factory below (FromDictionaries, FromFiles, Default, Deserialize, LoadFile) first checks,
+  // once per process (about 0.5 ms), that the regex engine finds a known match wherever the text
+  // lies in memory, and fails with FailedPrecondition naming the engine when it does not: Debian
+  // 12's Vectorscan 5.4.9 misses matches on CPUs with AVX-512 (docs/design.md). Build against
+  // Hyperscan there.
+  //
   // Loads, validates and compiles dictionaries. Every problem of every file is reported; on error
   // no filter is returned.
   static absl::StatusOr<std::shared_ptr<const Filter>> FromDictionaries(
