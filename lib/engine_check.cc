@@ -2,6 +2,7 @@
 // placed at each of 64 byte offsets in one buffer. Vectorscan 5.4.9's AVX-512 runtime found this
 // match at 23 of the 64 offsets (docs/design.md, "Hyperscan, and Vectorscan only where ..."); a
 // correct engine finds it at all. About 0.5 ms, once per process.
+#include <cstdint>
 #include <cstring>
 #include <string>
 

@@ -517,7 +517,7 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
 
 absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Build(
     absl::Span<const DictionarySource> sources, const FilterOptions& options) {
-  if (!internal::EngineSelfTest().ok()) return internal::EngineSelfTest();
+  if (const absl::Status& engine = internal::EngineSelfTest(); !engine.ok()) return engine;
   auto impl = std::make_unique<FilterImpl>();
   PatternSites sites;
   absl::Status st = Prepare(sources, options, impl.get(), &sites);
@@ -619,7 +619,7 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
 }
 
 absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view bytes) {
-  if (!internal::EngineSelfTest().ok()) return internal::EngineSelfTest();
+  if (const absl::Status& engine = internal::EngineSelfTest(); !engine.ok()) return engine;
   if (bytes.size() < sizeof kMagic + 4 + 8 ||
       std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     return absl::InvalidArgumentError("not a scriptqa database (bad magic)");

@@ -61,7 +61,8 @@ TEST(DefaultPacks, EveryRuleHitsItsHitExamplesAndMissesItsMissExamples) {
 // its bytes lie at every offset modulo 64 in the engine's buffers. Vectorscan 5.4.9's AVX-512
 // runtime (Debian 12's libvectorscan5, on a CPU with AVX-512) misses regex matches at some
 // offsets: "亲，您好，发票已经……您的邮箱是zhangsan1988@qq.com对吗" gave no privacy.email finding, and
-// `\d{2,40}@` found "1988@" at 23 of 64 buffer offsets (docs/design.md, "Engine").
+// `\d{2,40}@` found "1988@" at 23 of 64 buffer offsets (docs/design.md, "Hyperscan, and
+// Vectorscan only where ...").
 TEST(DefaultPacks, EveryHitExampleHitsAtEveryOffset) {
   Scanner s = MakeScanner();
   ScanOptions all;
