@@ -244,6 +244,34 @@ TEST(Regressions, ExpansionBoundJudgesTheOutputNotTheBufferHistory) {
   EXPECT_EQ(streamed.front().rule_id(), "ad_law.best");
 }
 
+// Found by the compile target in CI's fuzz stage, the first run on Hyperscan 5.4.0
+// (regressions/compile/hyperscan_literal_scan_error): with the terms "e2x" + 34 x "2" and "2", the
+// engine's literal matcher fails every scan of a text holding the first with HS_UNKNOWN_ERROR, so
+// the filter loaded and Scan failed. A term the engine cannot scan is refused at load, naming its
+// line; an engine without the fault (Vectorscan) loads it and finds it.
+TEST(Regressions, TermsTheEngineCannotScanAreRefusedAtLoad) {
+  const std::string term = "e2x" + std::string(34, '2');
+  DictionarySource src;
+  src.path = "shop.terms";
+  src.content = term + "\n2\n";
+  src.kind = DictionarySource::Kind::kTermList;
+  src.category = "ad_law";
+  auto filter = Filter::FromDictionaries({src});
+  if (!filter.ok()) {
+    EXPECT_EQ(filter.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(filter.status().message().find("shop.terms:1"), absl::string_view::npos)
+        << filter.status();
+    EXPECT_NE(filter.status().message().find("engine rejected literal"), absl::string_view::npos)
+        << filter.status();
+    return;
+  }
+  auto scanner = Scanner::Create(*filter);
+  ASSERT_TRUE(scanner.ok());
+  auto fs = scanner->Scan("1se" + term);
+  ASSERT_TRUE(fs.ok()) << fs.status();
+  EXPECT_FALSE(fs->empty());
+}
+
 // The same at the size that aborted, in a child with a 2 GiB address-space limit (not under ASan,
 // whose shadow memory needs more).
 TEST(Regressions, StreamOfThirtyTwoMiBOfExpandingCharactersFailsCleanly) {
