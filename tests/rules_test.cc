@@ -2,6 +2,7 @@
 // project-owned labelled set (tests/testdata/labelled.tsv).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "scriptqa/scanner.h"
@@ -13,6 +14,16 @@ namespace {
 using testing::DefaultFilter;
 
 Scanner MakeScanner() { return std::move(*Scanner::Create(DefaultFilter())); }
+
+// Whether scanning `text` with Overlap::kAll gives a finding of rule `r` (the scan must succeed).
+bool Hits(Scanner& s, const Rule& r, const std::string& text) {
+  ScanOptions all;
+  all.overlap = Overlap::kAll;
+  auto fs = s.Scan(text, all);
+  EXPECT_TRUE(fs.ok()) << fs.status();
+  if (!fs.ok()) return false;
+  return std::any_of(fs->begin(), fs->end(), [&](const Finding& f) { return f.rule == &r; });
+}
 
 TEST(DefaultPacks, EveryRuleIsComplete) {
   const auto& builtin = BuiltinCategories();
@@ -33,24 +44,15 @@ TEST(DefaultPacks, EveryRuleIsComplete) {
 
 TEST(DefaultPacks, EveryRuleHitsItsHitExamplesAndMissesItsMissExamples) {
   Scanner s = MakeScanner();
-  ScanOptions all;
-  all.overlap = Overlap::kAll;
   int checked = 0;
   for (const Rule& r : DefaultFilter()->rules()) {
     for (const std::string& m : r.hit_examples) {
-      auto fs = s.Scan(m, all);
-      ASSERT_TRUE(fs.ok());
-      bool found = false;
-      for (const Finding& f : *fs) found |= f.rule == &r;
-      EXPECT_TRUE(found) << r.id << " misses its hit example: " << m << "\n"
-                         << s.Explain(m)->ToString();
+      EXPECT_TRUE(Hits(s, r, m)) << r.id << " misses its hit example: " << m << "\n"
+                                 << s.Explain(m)->ToString();
       ++checked;
     }
     for (const std::string& m : r.miss_examples) {
-      auto fs = s.Scan(m, all);
-      ASSERT_TRUE(fs.ok());
-      for (const Finding& f : *fs)
-        EXPECT_NE(f.rule, &r) << r.id << " fires on its miss example: " << m;
+      EXPECT_FALSE(Hits(s, r, m)) << r.id << " fires on its miss example: " << m;
       ++checked;
     }
   }
@@ -65,8 +67,6 @@ TEST(DefaultPacks, EveryRuleHitsItsHitExamplesAndMissesItsMissExamples) {
 // Vectorscan only where ...").
 TEST(DefaultPacks, EveryHitExampleHitsAtEveryOffset) {
   Scanner s = MakeScanner();
-  ScanOptions all;
-  all.overlap = Overlap::kAll;
   int missed = 0;
   for (const Rule& r : DefaultFilter()->rules()) {
     for (const std::string& m : r.hit_examples) {
@@ -75,11 +75,7 @@ TEST(DefaultPacks, EveryHitExampleHitsAtEveryOffset) {
         text.clear();
         for (int i = 0; i < k; ++i) text += "好";
         text += k > 0 ? "。" + m : m;
-        auto fs = s.Scan(text, all);
-        ASSERT_TRUE(fs.ok());
-        bool found = false;
-        for (const Finding& f : *fs) found |= f.rule == &r;
-        if (!found && ++missed <= 10)
+        if (!Hits(s, r, text) && ++missed <= 10)
           ADD_FAILURE() << r.id << " misses its hit example after " << k << " characters: " << m;
       }
     }
