@@ -21,11 +21,10 @@ absl::Status RunSelfTest() {
   constexpr size_t kOffsets = 64;
   hs_database_t* raw_db = nullptr;
   hs_compile_error_t* err = nullptr;
-  if (hs_compile(kPattern, HS_FLAG_UTF8, HS_MODE_BLOCK, nullptr, &raw_db, &err) != HS_SUCCESS) {
-    std::string msg = err && err->message ? err->message : "rejected";
-    hs_free_compile_error(err);
-    return absl::FailedPreconditionError(
-        absl::StrCat("regex engine self-test: cannot compile its pattern: ", msg));
+  if (hs_error_t rc = hs_compile(kPattern, HS_FLAG_UTF8, HS_MODE_BLOCK, nullptr, &raw_db, &err);
+      rc != HS_SUCCESS) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "regex engine self-test: cannot compile its pattern: ", TakeCompileError(err, rc)));
   }
   DatabasePtr db(raw_db);
   hs_scratch_t* raw_scratch = nullptr;

@@ -56,6 +56,12 @@ std::string HsErrorName(hs_error_t err) {
   }
 }
 
+std::string TakeCompileError(hs_compile_error_t* err, hs_error_t rc) {
+  std::string msg = err && err->message ? err->message : HsErrorName(rc);
+  hs_free_compile_error(err);
+  return msg;
+}
+
 std::string PlatformString() {
   hs_platform_info_t p;
   if (hs_populate_platform(&p) != HS_SUCCESS) return "unknown";
@@ -82,10 +88,9 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
                                        static_cast<unsigned>(exprs.size()), mode, nullptr, &db,
                                        &err);
   if (rc != HS_SUCCESS) {
-    std::string msg = err && err->message ? err->message : HsErrorName(rc);
     std::string at = err && err->expression >= 0 ? where(static_cast<size_t>(err->expression))
                                                   : std::string("literal database");
-    hs_free_compile_error(err);
+    const std::string msg = TakeCompileError(err, rc);
     return absl::InvalidArgumentError(absl::StrCat(at, ": engine rejected literal: ", msg));
   }
   out->reset(db);
@@ -162,10 +167,9 @@ absl::Status CompileStartDatabases(const std::vector<std::string>& exprs,
     hs_error_t rc = hs_compile(exprs[i].c_str(), HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK,
                                nullptr, &db, &err);
     if (rc != HS_SUCCESS) {
-      std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
-      hs_free_compile_error(err);
-      return absl::InvalidArgumentError(
-          absl::StrCat(where(i), ": engine rejected regex (start-of-match mode): ", msg));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where(i), ": engine rejected regex (start-of-match mode): ",
+          internal::TakeCompileError(err, rc)));
     }
     (*out)[i].reset(db);
   }
@@ -486,13 +490,12 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
                                        pass == 2 ? HS_MODE_STREAM : HS_MODE_BLOCK, nullptr, &db,
                                        &err);
       if (rc != HS_SUCCESS) {
-        std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
         std::string at = "regex database";
         if (err && err->expression >= 0) {
           const PatternSite& w = sites.regexes[static_cast<size_t>(err->expression)];
           at = absl::StrCat(w.file, ":", w.line, ": rule ", w.rule_id);
         }
-        hs_free_compile_error(err);
+        const std::string msg = internal::TakeCompileError(err, rc);
         return absl::InvalidArgumentError(absl::StrCat(
             at, ": engine rejected regex",
             pass == 2 ? " (streaming mode)" : "", ": ", msg));
@@ -522,9 +525,8 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
                                          static_cast<unsigned>(members.size()), HS_MODE_BLOCK,
                                          nullptr, &db, &err);
         if (rc != HS_SUCCESS) {
-          std::string msg = err && err->message ? err->message : internal::HsErrorName(rc);
-          hs_free_compile_error(err);
-          return absl::InternalError(absl::StrCat("engine rejected a gated regex group: ", msg));
+          return absl::InternalError(absl::StrCat("engine rejected a gated regex group: ",
+                                                  internal::TakeCompileError(err, rc)));
         }
         regex_groups.push_back({required, internal::DatabasePtr(db)});
       }

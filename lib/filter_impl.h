@@ -56,6 +56,10 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
 
 std::string HsErrorName(hs_error_t err);
 
+// The engine's message for a failed compile that returned `rc` (HsErrorName(rc) when the engine
+// gave none), and frees `err` (null is fine). Read err->expression before calling it.
+std::string TakeCompileError(hs_compile_error_t* err, hs_error_t rc);
+
 // Whether the regex engine finds a known match wherever the text lies in memory: once per
 // process (the first call scans; later calls return the stored result; thread-safe).
 // FailedPrecondition when it does not, naming the engine: Debian 12's Vectorscan 5.4.9 misses
