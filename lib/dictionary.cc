@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "utf8.h"
 
 namespace scriptqa::internal {
@@ -108,8 +109,8 @@ bool IsBuiltinCategory(std::string_view c) {
 class Parser {
  public:
   Parser(const DictionarySource& source, const Normalizer& normalizer, ParseResult* result,
-         std::vector<std::string>* errors)
-      : source_(source), norm_(normalizer), result_(result), errors_(errors) {}
+         std::vector<std::string>* errors, ParseBudget* budget)
+      : source_(source), norm_(normalizer), result_(result), errors_(errors), budget_(budget) {}
 
   void Run(std::string_view text) {
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
@@ -174,7 +175,7 @@ class Parser {
   void Lines(std::string_view text, Fn fn) {
     uint32_t line_no = 0;
     size_t pos = 0;
-    while (pos < text.size()) {
+    while (pos < text.size() && !(budget_ != nullptr && budget_->exhausted)) {
       size_t nl = text.find('\n', pos);
       std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
       ++line_no;
@@ -250,6 +251,19 @@ class Parser {
     if (r.literals.empty() && r.regexes.empty())
       Error(r.line, r.id, "rule has no pattern (give 'literal' or 'regex')");
     if (r.reason.empty()) Error(r.line, r.id, "rule has no reason");
+    Count(r);
+  }
+
+  // Counts a finished rule against the budget; past a bound, reports it and stops parsing.
+  void Count(const Rule& r) {
+    if (budget_ == nullptr || budget_->exhausted || budget_->limits.max_literals == 0) return;
+    for (const std::string& d : budget_->disabled)
+      if (d == r.id || d == r.category) return;
+    budget_->literals += r.literals.size();
+    if (budget_->literals > budget_->limits.max_literals) {
+      errors_->push_back(LiteralBoundError(r, budget_->limits));
+      budget_->exhausted = true;
+    }
   }
 
   void ParseRules(std::string_view text) {
@@ -463,7 +477,8 @@ class Parser {
       }
       r.file = source_.path;
       r.line = ln;
-      result_->rules.push_back(std::move(pr));
+      Count(r);
+      if (budget_ == nullptr || !budget_->exhausted) result_->rules.push_back(std::move(pr));
     });
     if (!default_category_.empty() && !IsBuiltinCategory(default_category_) &&
         std::find(result_->declared_categories.begin(), result_->declared_categories.end(),
@@ -475,6 +490,7 @@ class Parser {
   const Normalizer& norm_;
   ParseResult* result_;
   std::vector<std::string>* errors_;
+  ParseBudget* budget_;
   uint32_t first_line_ = 0;
   bool saw_rule_ = false, in_rule_ = false;
   bool category_set_ = false, severity_set_ = false, window_set_ = false;
@@ -521,10 +537,21 @@ std::string CheckTemplate(std::string_view t) {
   return "";
 }
 
+std::string LiteralBoundError(const Rule& rule, const CompileLimits& limits) {
+  std::string line = absl::StrCat(
+      rule.file, ":", rule.line, ": rule ", rule.id, ": more than ", limits.max_literals,
+      " literals in the dictionaries (the compile-time bound FilterOptions::limits.max_literals); "
+      "this is the first past it");
+  if (!limits.raise_hint.empty())
+    absl::StrAppend(&line, "; ", absl::StrReplaceAll(limits.raise_hint, {{"{name}", "max_literals"}}));
+  return line;
+}
+
 void ParseDictionary(const DictionarySource& source, const std::string& text,
                      const Normalizer& normalizer, ParseResult* result,
-                     std::vector<std::string>* errors) {
-  Parser(source, normalizer, result, errors).Run(text);
+                     std::vector<std::string>* errors, ParseBudget* budget) {
+  if (budget != nullptr && budget->exhausted) return;
+  Parser(source, normalizer, result, errors, budget).Run(text);
 }
 
 }  // namespace scriptqa::internal

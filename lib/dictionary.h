@@ -21,12 +21,24 @@ struct ParseResult {
   std::vector<std::string> declared_categories;  // from %category, in order
 };
 
+// Bounds checked while parsing (FilterOptions::limits), so that a dictionary past them is refused
+// before it is held in memory, not after: the parser stops at the first rule past a bound.
+struct ParseBudget {
+  CompileLimits limits;
+  std::vector<std::string> disabled;  // rules or categories whose literals do not count
+  size_t literals = 0;                // literals of enabled rules so far, across sources
+  bool exhausted = false;             // a bound was passed: parsing stopped
+};
+
+// The error for the first rule past the literal bound (also used after parsing).
+std::string LiteralBoundError(const Rule& rule, const CompileLimits& limits);
+
 // Parses one source. Problems are appended to *errors as "file:line: [rule ID: ]message"; the
 // rules parsed are still returned so that all errors of all files can be collected.
 // `known_categories` are the built-in ones; a file may add its own with %category.
 void ParseDictionary(const DictionarySource& source, const std::string& text,
                      const Normalizer& normalizer, ParseResult* result,
-                     std::vector<std::string>* errors);
+                     std::vector<std::string>* errors, ParseBudget* budget = nullptr);
 
 // Checks a suggestion template; returns "" or the problem.
 std::string CheckTemplate(std::string_view templ);

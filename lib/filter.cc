@@ -1,4 +1,6 @@
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -296,10 +298,14 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
 
   std::vector<std::string> errors;
   internal::ParseResult parsed;
+  internal::ParseBudget budget;
+  budget.limits = options.limits;
+  budget.disabled = options.disabled_rules;
   if (sources.empty()) errors.push_back("no dictionaries given");
   for (const DictionarySource& src : sources) {
+    if (budget.exhausted) break;
     if (!src.content.empty()) {
-      internal::ParseDictionary(src, src.content, norm, &parsed, &errors);
+      internal::ParseDictionary(src, src.content, norm, &parsed, &errors, &budget);
       continue;
     }
     absl::StatusOr<std::string> text = ReadFile(src.path);
@@ -307,7 +313,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
       errors.emplace_back(text.status().message());
       continue;
     }
-    internal::ParseDictionary(src, *text, norm, &parsed, &errors);
+    internal::ParseDictionary(src, *text, norm, &parsed, &errors, &budget);
   }
 
   // Categories: built-in, then declared, each once.
@@ -377,11 +383,7 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
       std::string n = norm.Normalize(l);
       if (n.empty()) continue;  // reported by the parser
       if (limits.max_literals && impl->literals.normalized.size() >= limits.max_literals) {
-        if (!over_literals)
-          limit_error(r, "max_literals",
-                      absl::StrCat("more than ", limits.max_literals,
-                                   " literals in the dictionaries (the compile-time bound "
-                                   "{option}); this is the first past it"));
+        if (!over_literals && !budget.exhausted) errors.push_back(internal::LiteralBoundError(r, limits));
         over_literals = true;
         continue;
       }
@@ -824,15 +826,55 @@ absl::StatusOr<std::string> Filter::Serialize() const { return impl_->Serialize(
 absl::Status Filter::SaveFile(const std::string& path) const {
   absl::StatusOr<std::string> bytes = Serialize();
   if (!bytes.ok()) return bytes.status();
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(absl::StrCat(tmp, ": cannot write: ", std::strerror(errno)));
-    out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-    if (!out) return absl::DataLossError(absl::StrCat(tmp, ": write failed"));
+  // The target is replaced only when it is a regular file (or absent): a device, FIFO or
+  // directory of that name is refused and left as it is.
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a regular file; refusing to replace it"));
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a regular file; refusing to replace it"));
+  // A fresh temporary of our own in the target's directory (mkstemp: O_CREAT | O_EXCL, so no
+  // existing name, link or not, is ever opened), written, synced, then renamed over the target.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string tmp = path + ".XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0)
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, ": cannot create a temporary file beside it: ", std::strerror(errno)));
+  auto fail = [&](absl::Status status) {
+    close(fd);
+    unlink(tmp.c_str());
+    return status;
+  };
+  for (size_t done = 0; done < bytes->size();) {
+    ssize_t n = write(fd, bytes->data() + done, bytes->size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return fail(absl::DataLossError(absl::StrCat(tmp, ": write failed: ", std::strerror(errno))));
+    done += static_cast<size_t>(n);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot rename: ", std::strerror(errno)));
+  if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
+    return fail(absl::DataLossError(absl::StrCat(tmp, ": ", std::strerror(errno))));
+  if (close(fd) != 0) {
+    fd = -1;
+    unlink(tmp.c_str());
+    return absl::DataLossError(absl::StrCat(tmp, ": ", std::strerror(errno)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status st2 =
+        absl::PermissionDeniedError(absl::StrCat(path, ": cannot rename: ", std::strerror(errno)));
+    unlink(tmp.c_str());
+    return st2;
+  }
+  // The rename itself is durable once the directory is synced.
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
   return absl::OkStatus();
 }
 

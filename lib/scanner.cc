@@ -1,4 +1,5 @@
 #include "scriptqa/scanner.h"
+#include "scriptqa/mask.h"
 
 #include <algorithm>
 #include <atomic>
@@ -463,6 +464,14 @@ absl::StatusOr<Explanation> Scanner::Explain(std::string_view text, const ScanOp
   e.normalized = impl_->norm.substr(0, impl_->norm_len);
   e.findings = impl_->findings;
   return e;
+}
+
+absl::StatusOr<std::string> Scanner::Mask(std::string_view text) {
+  BusyGuard guard(&impl_->busy);
+  if (!guard.acquired()) return BusyError();
+  absl::Status st = impl_->Run(text, ScanOptions{}, nullptr);
+  if (!st.ok()) return st;
+  return MaskPersonalData(text, impl_->findings);
 }
 
 namespace {

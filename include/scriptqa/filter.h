@@ -191,6 +191,10 @@ class Filter {
   // platform; a blob made elsewhere gives FailedPrecondition (recompile from the dictionaries),
   // a damaged one DataLoss or InvalidArgument — never undefined behaviour.
   absl::StatusOr<std::string> Serialize() const;
+  // Writes Serialize() to `path` atomically: into a new temporary file beside it (never an
+  // existing name, so no link is followed), synced, then renamed over `path`. A `path` that is
+  // not a regular file (a device, FIFO or directory) is refused with FailedPrecondition and left
+  // alone; on any failure the temporary is removed and `path` is unchanged.
   absl::Status SaveFile(const std::string& path) const;
   static absl::StatusOr<std::shared_ptr<const Filter>> Deserialize(std::string_view bytes);
   static absl::StatusOr<std::shared_ptr<const Filter>> LoadFile(const std::string& path);

@@ -202,6 +202,11 @@ class Scanner {
   absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {});
   // Every decision, for debugging rules and for QA disputes.
   absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {});
+  // `text` with personal data masked for output that leaves the process (scriptqa/mask.h): the
+  // spans of this filter's `privacy` findings, looked for with default options (so a profile or
+  // a threshold that hides the privacy category does not turn masking off), and every digit run
+  // or e-mail that could be personal data. Same byte length and code-point count as `text`.
+  absl::StatusOr<std::string> Mask(std::string_view text);
 
   const std::shared_ptr<const Filter>& filter() const;
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -17,7 +19,9 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "input.h"
@@ -71,19 +75,35 @@ void AddAuditFlags(CLI::App* app, AuditConfig* c) {
       ->delimiter(',')
       ->allow_extra_args(false)
       ->capture_default_str();
-  app->add_option("--threads,-j", c->threads, "Worker threads (0 = hardware threads)")
+  app->add_option("--threads,-j", c->threads, "Worker threads (0 = hardware threads, at most 256)")
+      ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
+  // A time limit is a finite number of seconds above 0 ("nan", "inf" and negatives are refused:
+  // every comparison with them would pass or fail silently).
+  const CLI::Validator seconds(
+      [](std::string& arg) -> std::string {
+        char* end = nullptr;
+        double v = std::strtod(arg.c_str(), &end);
+        if (end == arg.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0 || v > 31536000)
+          return "expected a number of seconds above 0 (at most a year), got \"" + arg + "\"";
+        return "";
+      },
+      "SECONDS");
   app->add_option("--first-response-limit", c->first_response_s,
                   "First agent response limit, seconds")
+      ->check(seconds)
       ->capture_default_str();
   app->add_option("--reply-limit", c->reply_s, "Limit for each later reply, seconds")
+      ->check(seconds)
       ->capture_default_str();
   app->add_option("--promo-reply-limit", c->promo_reply_s,
                   "Reply limit with --promo (big promotions), seconds")
+      ->check(seconds)
       ->capture_default_str();
   app->add_flag("--promo", c->promo, "Big-promotion period: use --promo-reply-limit");
   app->add_option("--max-record-bytes", c->max_record_bytes,
-                  "Longer records are reported as errors and skipped")
+                  "Longer records are reported as errors and skipped (1 KiB to 1 GiB)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
       ->capture_default_str();
   app->add_option("--progress", c->progress, "Progress bar on standard error")
       ->type_name("auto|always|never")
@@ -141,6 +161,15 @@ void Counts::Merge(const Counts& o) {
   records += o.records;
   errors += o.errors;
   warnings += o.warnings;
+  invalid_utf8 += o.invalid_utf8;
+  for (const auto& [role, n] : o.roles) {
+    auto it = roles.find(role);
+    if (it != roles.end()) {
+      it->second += n;
+    } else if (roles.size() < kMaxRoleValues) {
+      roles.emplace(role, n);
+    }
+  }
   agent_messages += o.agent_messages;
   customer_messages += o.customer_messages;
   other_messages += o.other_messages;
@@ -162,6 +191,13 @@ constexpr size_t kMaxStoredErrors = 200;
 constexpr size_t kMaxPrintedErrors = 20;
 constexpr size_t kMaxOpenConversations = 100000;
 constexpr char kUnknownAgent[] = "(unknown)";
+
+// Role values are compared without regard to ASCII case and surrounding blanks ("Agent " is an
+// agent).
+bool SameRole(std::string_view value, std::string_view role) {
+  return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(AV(value)),
+                                absl::StripAsciiWhitespace(AV(role)));
+}
 
 enum class Kind : uint8_t { kError, kAgent, kCustomer, kOther };
 
@@ -316,11 +352,17 @@ class Worker {
     example_count_.assign(sh_.rule_category.size(), 0);
     has_agent_conv_ = has_prev_conv_ = false;
     last_agent_ = nullptr;
+    has_last_role_ = false;
+    last_role_count_ = nullptr;
     staged_.clear();
     stash_.clear();
     if (b->chunk.oversized) {
       line_ = b->chunk.first_line;
       TooLong();
+    } else if (b->chunk.truncated) {
+      line_ = b->chunk.first_line;
+      Error("incomplete record: the input ends inside it (a read or decompression error, "
+            "reported for the input); not scanned");
     } else if (b->format == InputFormat::kJsonl) {
       ProcessJsonl();
     } else {
@@ -385,6 +427,7 @@ class Worker {
           has[f] = !v[f].empty() || f == kText;
         }
         if (repaired) r.warnings.push_back("invalid UTF-8 repaired (U+FFFD)");
+        r.invalid_utf8 = repaired;
         const char* missing = nullptr;
         for (int f : {kConv, kRole, kText})
           if (!has[f] && missing == nullptr) missing = FieldName(f);
@@ -435,6 +478,7 @@ class Worker {
     std::string_view turn_str;
     int64_t time_ms = kNoTime;
     std::vector<std::string> warnings;
+    bool invalid_utf8 = false;
   };
 
   void JsonRecord(const char* p, size_t len) {
@@ -470,6 +514,7 @@ class Worker {
     }
     Rec r;
     if (repaired) r.warnings.push_back("invalid UTF-8 repaired (U+FFFD)");
+    r.invalid_utf8 = repaired;
     std::array<bool, kFieldCount> has{};
     for (simdjson::dom::key_value_pair kv : obj) {
       int f = 0;
@@ -600,10 +645,25 @@ class Worker {
     st.line = line_;
     st.kind = Kind::kOther;
     for (std::string_view role : sh_.agent_roles)
-      if (SameBytes(r.role, role)) st.kind = Kind::kAgent;
+      if (SameRole(r.role, role)) st.kind = Kind::kAgent;
     if (st.kind == Kind::kOther)
       for (std::string_view role : sh_.customer_roles)
-        if (SameBytes(r.role, role)) st.kind = Kind::kCustomer;
+        if (SameRole(r.role, role)) st.kind = Kind::kCustomer;
+    if (!has_last_role_ || !SameBytes(r.role, last_role_)) {  // runs of one role are common
+      auto& roles = b_->counts.roles;
+      auto it = roles.find(AV(r.role));
+      if (it != roles.end()) {
+        last_role_count_ = &it->second;
+      } else if (roles.size() < Counts::kMaxRoleValues) {
+        last_role_count_ = &roles.emplace(std::string(r.role), 0).first->second;
+      } else {
+        last_role_count_ = nullptr;
+      }
+      last_role_.assign(r.role);
+      has_last_role_ = true;
+    }
+    if (last_role_count_ != nullptr) ++*last_role_count_;
+    if (r.invalid_utf8) ++b_->counts.invalid_utf8;
     st.conv = Keep(r.conv);
     st.role = Keep(r.role);
     st.text = Keep(r.text);
@@ -620,9 +680,10 @@ class Worker {
 
   // Scans the chunk's agent messages in one Scanner::ScanBatch call (the engine runs once per
   // 64 KiB of messages instead of once per message) and writes every staged record in order.
+  // Masking may scan a message again (Shown), which cannot happen inside the batch's callback:
+  // the callback keeps the findings, and the records are written after the call.
   void Flush() {
     const ScanOptions& options = sh_.setup->options;
-    const bool mask = sh_.setup->mask;
     texts_.clear();
     agent_at_.clear();
     for (size_t i = 0; i < staged_.size(); ++i) {
@@ -630,36 +691,41 @@ class Worker {
       texts_.push_back(View(staged_[i].text));
       agent_at_.push_back(i);
     }
-    const absl::Status ok;
-    size_t next = 0;  // the first staged record not written yet
-    auto write_up_to = [&](size_t end) {  // records that are not scanned
-      findings_.clear();
-      for (; next < end; ++next) Write(staged_[next], ok);
-    };
+    if (found_.size() < texts_.size()) found_.resize(texts_.size());
+    statuses_.assign(texts_.size(), absl::OkStatus());
+    for (size_t k = 0; k < texts_.size(); ++k) found_[k].clear();
     absl::Status batch = scanner_.ScanBatch(
         texts_, options,
         [&](size_t k, const absl::Status& status, absl::Span<const Finding> found) {
-          write_up_to(agent_at_[k]);
-          findings_.clear();
-          for (const Finding& f : found) findings_.push_back(Own(f, mask));
-          Write(staged_[next++], status);
+          statuses_[k] = status;
+          found_[k].assign(found.begin(), found.end());
         });
     if (!batch.ok()) {
       // The call failed as a whole (not expected: the scanner is this worker's, the options are
-      // fixed): the messages it did not reach are scanned one by one, each with its own status.
-      for (; next < staged_.size(); ++next) {
-        findings_.clear();
-        absl::Status status;
-        if (staged_[next].kind == Kind::kAgent) {
-          status = scanner_.Scan(View(staged_[next].text), options, [&](const Finding& f) {
-            findings_.push_back(Own(f, mask));
-            return ScanControl::kContinue;
-          });
-        }
-        Write(staged_[next], status);
+      // fixed): every message is scanned on its own, with its own status.
+      for (size_t k = 0; k < texts_.size(); ++k) {
+        found_[k].clear();
+        statuses_[k] = scanner_.Scan(texts_[k], options, [&](const Finding& f) {
+          found_[k].push_back(f);
+          return ScanControl::kContinue;
+        });
       }
     }
-    write_up_to(staged_.size());
+    size_t k = 0;
+    for (size_t i = 0; i < staged_.size(); ++i) {
+      findings_.clear();
+      if (k < agent_at_.size() && agent_at_[k] == i) {
+        // Only a message with findings is written with its text: only it needs masking.
+        if (!found_[k].empty()) {
+          shown_ = Shown(scanner_, *sh_.setup, texts_[k], found_[k]);
+          for (const Finding& f : found_[k]) findings_.push_back(Own(f, shown_));
+        }
+        Write(staged_[i], statuses_[k]);
+        ++k;
+      } else {
+        Write(staged_[i], absl::OkStatus());
+      }
+    }
   }
 
   void Write(const Staged& st, const absl::Status& scan_status) {
@@ -772,13 +838,7 @@ class Worker {
     o.push_back(']');
     std::string masked;
     if (!findings_.empty()) {
-      masked.assign(text);
-      if (setup.mask) {
-        spans_.clear();
-        for (const OwnedFinding& f : findings_)
-          if (IsPersonalData(*f.rule)) spans_.push_back(f.bytes);
-        MaskSpans(&masked, spans_);
-      }
+      masked = shown_;  // set by Flush with the findings
       o.Lit(",\"text\":");
       o.AppendJson(masked);
     }
@@ -856,7 +916,9 @@ class Worker {
   Batch* b_ = nullptr;
   uint64_t line_ = 0;
   std::vector<OwnedFinding> findings_;
-  std::vector<Span> spans_;
+  std::string shown_;  // the message of findings_, masked unless --no-mask
+  std::vector<std::vector<Finding>> found_;  // the batch's findings, per agent message
+  std::vector<absl::Status> statuses_;
   std::vector<std::string> fields_;
   std::array<std::string, kFieldCount> repair_;
   std::array<std::string, kFieldCount> number_;
@@ -872,6 +934,10 @@ class Worker {
   uint32_t prev_conv_off_ = 0;  // prev_conv_ in the batch's arena
   AgentStats* last_agent_ = nullptr;  // AgentFor's cache: the counters of last_agent_name_
   std::string last_agent_name_;
+  // The counter of the last role value seen (nullptr past Counts::kMaxRoleValues values).
+  std::string last_role_;
+  bool has_last_role_ = false;
+  uint64_t* last_role_count_ = nullptr;
 };
 
 // The order-dependent part: conversations, response times, greetings, examples, errors.
@@ -1093,7 +1159,88 @@ InputFormat FormatOf(const std::string& flag, const std::string& path) {
     return path.size() >= suffix.size() &&
            path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
-  return ends(".csv") || ends(".csv.gz") || ends(".CSV") ? InputFormat::kCsv : InputFormat::kJsonl;
+  if (ends(".csv") || ends(".csv.gz") || ends(".CSV")) return InputFormat::kCsv;
+  if (ends(".jsonl") || ends(".jsonl.gz") || ends(".json") || ends(".json.gz") || ends(".ndjson"))
+    return InputFormat::kJsonl;
+  return InputFormat::kAuto;  // standard input, other names: the reader looks at the first line
+}
+
+// The flag that names each field.
+constexpr std::array<const char*, kFieldCount> kFieldFlags = {
+    "--conversation-field", "--turn-field", "--role-field", "--text-field",
+    "--timestamp-field",    "--agent-field", "--shop-field"};
+
+// The required fields (conversation, role, text) for which `present(f)` is false, as
+// "\"content\" (--text-field)", joined; empty when all are present.
+template <typename Present>
+std::string MissingFields(const std::array<std::string_view, kFieldCount>& names, Present present) {
+  std::vector<std::string> missing;
+  for (int f : {kConv, kRole, kText})
+    if (!present(f)) missing.push_back(absl::StrCat("\"", AV(names[f]), "\" (", kFieldFlags[f], ")"));
+  return absl::StrJoin(missing, " or ");
+}
+
+// JSONL: when none of the first records that parse has a required field, every record would be
+// malformed; the problem, naming the keys the records do have, or "" when there is none (or no
+// record parses: each is reported on its own).
+std::string FirstRecordsProblem(const std::string& chunk,
+                                const std::array<std::string_view, kFieldCount>& names) {
+  constexpr size_t kRecords = 100, kKeys = 30;
+  simdjson::dom::parser parser;
+  std::vector<std::string> keys;
+  std::array<bool, kFieldCount> seen{};
+  size_t objects = 0, p = 0;
+  for (size_t n = 0; n < kRecords && p < chunk.size(); ++n) {
+    size_t end = chunk.find('\n', p);
+    if (end == std::string::npos) end = chunk.size();
+    simdjson::dom::object obj;
+    if (parser.parse(chunk.data() + p, end - p, /*realloc_if_needed=*/true).get_object().get(obj) ==
+        simdjson::SUCCESS) {
+      ++objects;
+      for (simdjson::dom::key_value_pair kv : obj) {
+        std::string_view key = kv.key;
+        for (int f = 0; f < kFieldCount; ++f) seen[f] = seen[f] || key == names[f];
+        if (keys.size() < kKeys && std::find(keys.begin(), keys.end(), key) == keys.end())
+          keys.emplace_back(key);
+      }
+    }
+    p = end + 1;
+  }
+  if (objects == 0) return "";
+  std::string missing = MissingFields(names, [&](int f) { return seen[f]; });
+  if (missing.empty()) return "";
+  return absl::StrCat("none of the first ", objects, " records has the field ", missing,
+                      "; their fields: ", keys.empty() ? "(none)" : absl::StrJoin(keys, ", "));
+}
+
+// Why an audit scanned nothing, or "" when it scanned what it should. Such an audit exits 2: its
+// zero findings would look like a clean archive.
+std::string NothingScanned(const AuditResult& r, const AuditConfig& cfg) {
+  const Counts& c = r.counts;
+  if (c.records == 0) return "no records were read";
+  if (c.agent_messages == 0) {
+    if (c.errors == c.records) {
+      std::string first = r.errors.empty() ? "" : absl::StrCat(" (first: ", r.inputs[r.errors[0].input], ":",
+                                                              r.errors[0].line, ": ", r.errors[0].message, ")");
+      return absl::StrCat("every one of the ", c.records, " records is malformed", first);
+    }
+    std::vector<std::pair<std::string, uint64_t>> roles(c.roles.begin(), c.roles.end());
+    std::sort(roles.begin(), roles.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    std::vector<std::string> seen;
+    for (const auto& [role, n] : roles) seen.push_back(absl::StrCat("\"", role, "\" (", n, ")"));
+    return absl::StrCat("no agent message was scanned: no record has one of the agent roles ",
+                        absl::StrJoin(cfg.agent_roles, ", "),
+                        " (--agent-role); role values seen: ",
+                        seen.empty() ? "(none)" : absl::StrJoin(seen, ", "));
+  }
+  if (c.invalid_utf8 * 2 > c.records) {
+    return absl::StrCat("most records (", c.invalid_utf8, " of ", c.records,
+                        ") are not valid UTF-8: is the input in GBK or another legacy encoding? "
+                        "Convert it first, e.g. iconv -f GBK -t UTF-8 IN > OUT");
+  }
+  return "";
 }
 
 std::string DefaultPath(const std::string& given, const std::string& dir, const char* name) {
@@ -1461,6 +1608,12 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
       res.fatal.push_back(std::string(reader.status().message()));
       continue;
     }
+    format = (*reader)->format();
+    auto refuse = [&](const std::string& why) {
+      std::string msg = absl::StrCat(res.inputs[input], ": ", why);
+      std::cerr << "scriptqa audit: " << msg << "\n";
+      res.fatal.push_back(msg);
+    };
     std::shared_ptr<std::vector<int>> columns;
     if (format == InputFormat::kCsv) {
       columns = std::make_shared<std::vector<int>>(kFieldCount, -1);
@@ -1469,7 +1622,15 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
         auto it = std::find(header.begin(), header.end(), sh.names[f]);
         if (it != header.end()) (*columns)[f] = static_cast<int>(it - header.begin());
       }
+      // Every record would lack the field: say so now, with the columns there are.
+      std::string missing = MissingFields(sh.names, [&](int f) { return (*columns)[f] >= 0; });
+      if (!missing.empty()) {
+        refuse(absl::StrCat("the CSV header has no column ", missing, "; its columns: ",
+                            header.empty() ? "(none)" : absl::StrJoin(header, ", ")));
+        continue;
+      }
     }
+    bool first_chunk = true;
     while (true) {
       std::unique_ptr<Batch> b;
       if (!spare.empty()) {
@@ -1480,8 +1641,18 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
       }
       if (!(*reader)->Next(cfg.batch_bytes, &b->chunk)) {
         spare.push_back(std::move(b));
+        if (first_chunk && (*reader)->status().ok()) refuse("no records (the input is empty)");
         break;
       }
+      if (first_chunk && format == InputFormat::kJsonl) {
+        std::string problem = FirstRecordsProblem(b->chunk.data, sh.names);
+        if (!problem.empty()) {
+          spare.push_back(std::move(b));
+          refuse(problem);
+          break;
+        }
+      }
+      first_chunk = false;
       b->seq = seq++;
       b->input = input;
       b->format = format;
@@ -1516,6 +1687,10 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
 
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int exit_code = res.counts.failing > 0 ? kExitFindings : kExitOk;
+  if (std::string nothing = NothingScanned(res, cfg); !nothing.empty()) {
+    std::cerr << "scriptqa audit: " << nothing << "\n";
+    res.fatal.push_back(nothing);
+  }
   if (!res.fatal.empty() || write_failed || (cfg.strict && res.counts.errors > 0))
     exit_code = kExitUsage;
   if (write_failed) std::cerr << "scriptqa audit: writing " << findings_path << " failed\n";

@@ -85,6 +85,11 @@ struct Counts {
   uint64_t records = 0;
   uint64_t errors = 0;    // malformed records (output with "error")
   uint64_t warnings = 0;  // repaired UTF-8, bad timestamps (scanned anyway)
+  uint64_t invalid_utf8 = 0;  // records with invalid UTF-8 (repaired)
+  // Role values seen, with their counts (the first kMaxRoleValues distinct ones), so that an
+  // audit that scanned nothing can say which roles the input has.
+  absl::flat_hash_map<std::string, uint64_t> roles;
+  static constexpr size_t kMaxRoleValues = 32;
   uint64_t agent_messages = 0, customer_messages = 0, other_messages = 0;
   uint64_t flagged = 0, findings = 0, with_time = 0;
   uint64_t failing = 0;  // findings at or above --fail-on

@@ -1,6 +1,10 @@
 #include "commands.h"
 
 #include <dirent.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <iostream>
@@ -14,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "scriptqa/mask.h"
 
 namespace scriptqa::cli {
 
@@ -21,24 +26,24 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string ReadMessage(const std::vector<std::string>& words) {
+// The message: the words joined, or standard input read to its end. A read error (no standard
+// input, a directory) is an error, not an empty message.
+absl::StatusOr<std::string> ReadMessage(const std::vector<std::string>& words) {
   if (!words.empty() && !(words.size() == 1 && words[0] == "-")) return absl::StrJoin(words, " ");
-  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string text;
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read the message from standard input: ", std::strerror(errno)));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
   if (!text.empty() && text.back() == '\n') text.pop_back();
   if (!text.empty() && text.back() == '\r') text.pop_back();
   return text;
-}
-
-// The message with personal data masked (offsets unchanged).
-std::string MaskedMessage(std::string_view text, const std::vector<OwnedFinding>& findings,
-                          bool mask) {
-  std::string out(text);
-  if (!mask) return out;
-  std::vector<Span> spans;
-  for (const OwnedFinding& f : findings)
-    if (IsPersonalData(*f.rule)) spans.push_back(f.bytes);
-  MaskSpans(&out, spans);
-  return out;
 }
 
 std::string SeverityLabel(Severity s, bool color) {
@@ -87,7 +92,9 @@ absl::StatusOr<OneMessage> Prepare(const CommonFlags& flags, const std::vector<s
   absl::StatusOr<Scanner> scanner = Scanner::Create(m.setup.filter);
   if (!scanner.ok()) return scanner.status();
   m.scanner.emplace(*std::move(scanner));
-  m.text = ReadMessage(words);
+  absl::StatusOr<std::string> text = ReadMessage(words);
+  if (!text.ok()) return text.status();
+  m.text = *std::move(text);
   return m;
 }
 
@@ -101,11 +108,12 @@ int Fail(std::string_view command, const absl::Status& status) {
 int RunCheck(const CommonFlags& flags, const std::vector<std::string>& words) {
   absl::StatusOr<OneMessage> m = Prepare(flags, words);
   if (!m.ok()) return Fail("check", m.status());
-  absl::StatusOr<std::vector<OwnedFinding>> findings = ScanOwned(*m->scanner, m->setup, m->text);
-  if (!findings.ok()) return Fail("check", findings.status());
+  absl::StatusOr<ScannedMessage> scanned = ScanOwned(*m->scanner, m->setup, m->text);
+  if (!scanned.ok()) return Fail("check", scanned.status());
+  const std::vector<OwnedFinding>* findings = &scanned->findings;
+  const std::string& shown = scanned->shown;
   bool fails = false;
   for (const OwnedFinding& f : *findings) fails = fails || m->setup.Fails(f.severity);
-  std::string shown = MaskedMessage(m->text, *findings, m->setup.mask);
   if (flags.json) {
     json out{{"text", shown}, {"findings", FindingsJson(*findings)}, {"fails", fails}};
     std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
@@ -123,16 +131,20 @@ int RunRewrite(const CommonFlags& flags, const std::vector<std::string>& words) 
   if (!m.ok()) return Fail("rewrite", m.status());
   absl::StatusOr<Rewritten> r = m->scanner->Rewrite(m->text, m->setup.options);
   if (!r.ok()) return Fail("rewrite", r.status());
+  // What was replaced is shown as the original message shows it; the rewritten text is masked
+  // too (a category filter can leave personal data in it).
+  const std::string shown = Shown(*m->scanner, m->setup, m->text, r->replaced);
   std::vector<OwnedFinding> replaced;
-  for (const Finding& f : r->replaced) replaced.push_back(Own(f, m->setup.mask));
+  for (const Finding& f : r->replaced) replaced.push_back(Own(f, shown));
+  const std::string rewritten = Shown(*m->scanner, m->setup, r->text, {});
   if (flags.json) {
-    json out{{"text", MaskedMessage(m->text, replaced, m->setup.mask)},
-             {"rewritten", r->text},
+    json out{{"text", shown},
+             {"rewritten", rewritten},
              {"clean", r->clean},
              {"replaced", FindingsJson(replaced)}};
     std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
-    std::cout << r->text << "\n";
+    std::cout << rewritten << "\n";
   }
   return r->clean ? kExitOk : kExitFindings;
 }
@@ -142,20 +154,26 @@ int RunExplain(const CommonFlags& flags, const std::vector<std::string>& words) 
   if (!m.ok()) return Fail("explain", m.status());
   absl::StatusOr<Explanation> e = m->scanner->Explain(m->text, m->setup.options);
   if (!e.ok()) return Fail("explain", e.status());
+  // Personal data: both texts are masked where a privacy rule hit, whatever became of the hit
+  // (an ID with a wrong check digit is still somebody's number), and wherever a digit run or an
+  // e-mail could be personal data.
+  std::string text = Shown(*m->scanner, m->setup, m->text, e->findings);
+  std::string normalized = e->normalized;
+  if (m->setup.mask) {
+    std::vector<Span> original, spans;
+    for (const Trace& t : e->traces) {
+      if (t.rule->category != kPersonalDataCategory) continue;
+      original.push_back(t.bytes);
+      spans.push_back(t.normalized);
+    }
+    MaskPersonalDataInPlace(&text, original);
+    MaskPersonalDataInPlace(&normalized, spans);
+  }
   std::vector<OwnedFinding> findings;
   bool fails = false;
   for (const Finding& f : e->findings) {
-    findings.push_back(Own(f, m->setup.mask));
+    findings.push_back(Own(f, text));
     fails = fails || m->setup.Fails(f.severity);
-  }
-  // Personal data: mask what the reported privacy hits cover, in both texts.
-  std::string text = MaskedMessage(m->text, findings, m->setup.mask);
-  std::string normalized = e->normalized;
-  if (m->setup.mask) {
-    std::vector<Span> spans;
-    for (const Trace& t : e->traces)
-      if (t.decision == Decision::kReported && IsPersonalData(*t.rule)) spans.push_back(t.normalized);
-    MaskSpans(&normalized, spans);
   }
   auto slice = [](const std::string& s, Span span) {
     return span.end <= s.size() ? s.substr(span.begin, span.size()) : std::string();

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "jsonout.h"
+#include "scriptqa/mask.h"
 #include "utf8util.h"
 
 namespace scriptqa::cli {
@@ -206,9 +207,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> CompileCached(const std::vector<st
   if (filter.ok()) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    std::string tmp = absl::StrCat(file, ".", getpid());
-    if (!ec && (*filter)->SaveFile(tmp).ok() && std::rename(tmp.c_str(), file.c_str()) != 0)
-      std::remove(tmp.c_str());
+    if (!ec) (void)(*filter)->SaveFile(file);  // atomic: concurrent runs never see half a file
     PruneCache(dir);
   }
   return filter;
@@ -282,85 +281,33 @@ absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags) {
     setup.options.profile = setup.profile.get();
   }
   setup.mask = !flags.no_mask;
+  setup.findings_cover_privacy =
+      setup.profile == nullptr && setup.options.min_severity == Severity::kAdvice;
   return setup;
 }
 
 // ---- masking ----
 
-bool IsPersonalData(const Rule& rule) { return rule.category == "privacy"; }
-
-namespace {
-
-bool IsIdentifying(uint32_t c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  if ((c >= 0xFF10 && c <= 0xFF19) || (c >= 0xFF21 && c <= 0xFF3A) ||
-      (c >= 0xFF41 && c <= 0xFF5A))
-    return true;  // full width
-  if (c >= 0x2460 && c <= 0x249B) return true;  // ①…⒛
-  if ((c >= 0x2776 && c <= 0x2793)) return true;  // ❶…➓
-  switch (c) {
-    case U'〇': case U'零': case U'一': case U'二': case U'三': case U'四': case U'五':
-    case U'六': case U'七': case U'八': case U'九': case U'幺': case U'两': case U'壹':
-    case U'贰': case U'叁': case U'肆': case U'伍': case U'陆': case U'柒': case U'捌':
-    case U'玖':
-      return true;
-    default:
-      return false;
-  }
+std::string Shown(Scanner& scanner, const ScanSetup& setup, std::string_view text,
+                  absl::Span<const Finding> findings) {
+  if (!setup.mask) return std::string(text);
+  if (setup.findings_cover_privacy) return MaskPersonalData(text, findings);
+  absl::StatusOr<std::string> masked = scanner.Mask(text);
+  // A message the library refuses (too long) still gets the conservative masking.
+  return masked.ok() ? *std::move(masked) : MaskPersonalData(text, findings);
 }
 
-}  // namespace
-
-void MaskSpans(std::string* text, const std::vector<Span>& spans) {
-  for (const Span& span : spans) {
-    if (span.end > text->size() || span.begin >= span.end) continue;
-    auto* base = reinterpret_cast<unsigned char*>(text->data());
-    const unsigned char* end = base + span.end;
-    // First pass: count identifying characters; second: mask the middle ones.
-    size_t count = 0;
-    for (unsigned char* p = base + span.begin; p < end;) {
-      int len;
-      count += IsIdentifying(DecodeUtf8(p, end, &len));
-      p += len;
-    }
-    size_t keep_head = count >= 11 ? 3 : count >= 4 ? 1 : 0;
-    size_t keep_tail = count >= 11 ? 4 : count >= 4 ? 1 : 0;
-    size_t i = 0;
-    for (unsigned char* p = base + span.begin; p < end;) {
-      int len;
-      uint32_t c = DecodeUtf8(p, end, &len);
-      if (IsIdentifying(c)) {
-        if (i >= keep_head && i + keep_tail < count) {
-          if (len == 1) {
-            p[0] = '*';
-          } else if (len == 3) {  // U+FF0A FULLWIDTH ASTERISK, also three bytes
-            p[0] = 0xEF, p[1] = 0xBC, p[2] = 0x8A;
-          }
-        }
-        ++i;
-      }
-      p += len;
-    }
-  }
-}
-
-std::string Masked(std::string_view text) {
-  std::string out(text);
-  MaskSpans(&out, {Span{0, out.size()}});
-  return out;
-}
-
-OwnedFinding Own(const Finding& f, bool mask) {
+OwnedFinding Own(const Finding& f, std::string_view shown) {
   OwnedFinding o;
   o.rule = f.rule;
   o.severity = f.severity;
   o.bytes = f.bytes;
   o.chars = f.chars;
-  bool personal = mask && IsPersonalData(*f.rule);
-  o.matched = personal ? Masked(f.text) : std::string(f.text);
-  o.suggestion = f.Suggestion();
-  // Suggestions of privacy rules are masked forms already; a {match} template would not be.
-  if (personal && o.suggestion.find(f.text) != std::string::npos) o.suggestion = Masked(o.suggestion);
+  o.matched = f.bytes.end <= shown.size() ? std::string(shown.substr(f.bytes.begin, f.bytes.size()))
+                                          : std::string(f.text);
+  // Rendered from what is shown, so that a {match} or {masked} template cannot bring back what
+  // masking hid.
+  if (!f.rule->suggestions.empty()) o.suggestion = RenderSuggestion(f.rule->suggestions[0], o.matched);
   return o;
 }
 
@@ -379,14 +326,13 @@ nlohmann::ordered_json FindingJson(const OwnedFinding& f) {
   };
 }
 
-absl::StatusOr<std::vector<OwnedFinding>> ScanOwned(Scanner& scanner, const ScanSetup& setup,
-                                                    std::string_view text) {
-  std::vector<OwnedFinding> out;
-  absl::Status st = scanner.Scan(text, setup.options, [&](const Finding& f) {
-    out.push_back(Own(f, setup.mask));
-    return ScanControl::kContinue;
-  });
-  if (!st.ok()) return st;
+absl::StatusOr<ScannedMessage> ScanOwned(Scanner& scanner, const ScanSetup& setup,
+                                         std::string_view text) {
+  absl::StatusOr<std::vector<Finding>> found = scanner.Scan(text, setup.options);
+  if (!found.ok()) return found.status();
+  ScannedMessage out;
+  out.shown = Shown(scanner, setup, text, *found);
+  for (const Finding& f : *found) out.findings.push_back(Own(f, out.shown));
   return out;
 }
 

@@ -61,6 +61,9 @@ struct ScanSetup {
   Severity fail_on = Severity::kBlock;
   bool fail_never = false;  // --fail-on none
   bool mask = true;
+  // Whether the findings under `options` include every privacy finding (no category filter, no
+  // threshold): then masking needs no scan of its own.
+  bool findings_cover_privacy = true;
   std::string rules_source;  // "default packs", the files, or the database, for reports
 
   // Whether a finding of this severity makes the command exit 1.
@@ -79,15 +82,15 @@ absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags
                                                         std::string* source, bool use_cache);
 
 // ---- personal data masking ----
-// A finding of category "privacy" is personal data. Masking replaces the identifying characters
-// (ASCII letters and digits, full-width ones, circled digits, Chinese numerals) inside the span by
-// '*' (or '＊' for a three-byte character), keeping the first 3 and last 4 of them when there are
-// at least 11, the first and last one when there are 4–10, none otherwise. Byte length and code
-// point count are unchanged, so every offset stays valid for the masked text.
-bool IsPersonalData(const Rule& rule);
-std::string Masked(std::string_view text);
-// Masks [begin, end) byte ranges of `text` in place.
-void MaskSpans(std::string* text, const std::vector<Span>& spans);
+// Shared outputs (everything the tool prints or writes) mask personal data unless --no-mask is
+// given: scriptqa::Scanner::Mask and scriptqa/mask.h. Masking keeps byte and character offsets.
+
+// The message as outputs show it: `text` itself with --no-mask, else masked. `findings` are the
+// message's findings under setup.options; when the setup may hide privacy findings (a category
+// filter or a threshold), the scanner looks for them itself. Must not be called from inside a
+// scan callback of the same scanner.
+std::string Shown(Scanner& scanner, const ScanSetup& setup, std::string_view text,
+                  absl::Span<const Finding> findings);
 
 // ---- findings that outlive the scan callback ----
 struct OwnedFinding {
@@ -95,17 +98,22 @@ struct OwnedFinding {
   Severity severity = Severity::kReview;
   Span bytes;
   Span chars;
-  std::string matched;     // masked when personal data and masking is on
-  std::string suggestion;  // first suggestion, rendered
+  std::string matched;     // the matched text as `shown` has it (masked unless --no-mask)
+  std::string suggestion;  // first suggestion, rendered from `matched`
 };
-OwnedFinding Own(const Finding& f, bool mask);
+// `shown` is the whole message as outputs show it (Shown()); it has the message's offsets.
+OwnedFinding Own(const Finding& f, std::string_view shown);
 // {"rule","category","severity","byte_start","byte_end","start","end","matched","suggestion",
 //  "reason"} — the field names of tests/testdata/golden.jsonl, plus the reason.
 nlohmann::ordered_json FindingJson(const OwnedFinding& f);
 
-// Scans one message with the setup, returning owned findings.
-absl::StatusOr<std::vector<OwnedFinding>> ScanOwned(Scanner& scanner, const ScanSetup& setup,
-                                                    std::string_view text);
+// One message scanned with the setup: the message as shown and its owned findings.
+struct ScannedMessage {
+  std::string shown;
+  std::vector<OwnedFinding> findings;
+};
+absl::StatusOr<ScannedMessage> ScanOwned(Scanner& scanner, const ScanSetup& setup,
+                                         std::string_view text);
 
 // ---- text output ----
 // Appends `s` as a JSON string literal, escaped as nlohmann::json dump() does (jsonout.h). `s`

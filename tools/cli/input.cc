@@ -70,25 +70,66 @@ size_t CountNewlines(const char* p, size_t n) {
 size_t CountNewlines(const char* p, size_t n) { return CountNewlinesSwar(p, n); }
 #endif
 
-// RFC 4180 record boundaries: a newline outside quotes ends a record. An escaped quote ("")
-// toggles the state twice, so tracking the parity of quotes is exact. Scans data[from, limit)
-// starting in state *in_quotes; returns the position after the first (or last) boundary, or 0.
-size_t ScanCsvBoundary(const char* data, size_t from, size_t limit, bool* in_quotes, bool first) {
+}  // namespace
+
+// RFC 4180 with the leniency of Python's csv module: a quote opens a quoted field only at the
+// start of a field (a quote inside an unquoted field is text), and inside a quoted field "" is a
+// quote. A quoted field may span lines. One that never closes — the end of the input comes first,
+// or the closing quote is followed by text instead of a comma or a line end, or it passes the
+// record limit — is a runaway: the record ends at the end of the line where the field opened, and
+// reading resumes on the next line, so a stray quote costs one record, reported at its line.
+size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool first,
+               size_t* resync) {
   size_t found = 0;
-  bool q = *in_quotes;
   for (size_t i = from; i < limit; ++i) {
-    char c = data[i];
-    if (c == '"') {
-      q = !q;
-    } else if (c == '\n' && !q) {
-      found = i + 1;
-      if (first) break;
+    const char c = data[i];
+    switch (s->state) {
+      case CsvScan::kFieldStart:
+      case CsvScan::kUnquoted:
+        if (c == '"' && s->state == CsvScan::kFieldStart) {
+          s->state = CsvScan::kQuoted;
+          s->open_line_end = 0;
+        } else if (c == ',') {
+          s->state = CsvScan::kFieldStart;
+        } else if (c == '\n') {
+          s->state = CsvScan::kFieldStart;
+          found = i + 1;
+          if (first) return found;
+        } else if (c != '\r') {
+          s->state = CsvScan::kUnquoted;
+        }
+        break;
+      case CsvScan::kQuoted:
+        if (c == '"') {
+          s->state = CsvScan::kQuoteInQuoted;
+        } else if (c == '\n' && s->open_line_end == 0) {
+          s->open_line_end = i + 1;
+        }
+        break;
+      case CsvScan::kQuoteInQuoted:
+        if (c == '"') {
+          s->state = CsvScan::kQuoted;  // "" inside a quoted field
+        } else if (c == ',') {
+          s->state = CsvScan::kFieldStart;
+        } else if (c == '\n') {
+          s->state = CsvScan::kFieldStart;
+          found = i + 1;
+          if (first) return found;
+        } else if (c != '\r') {
+          if (s->open_line_end != 0) {  // closed lines later, by a quote that was not its end
+            *resync = s->open_line_end;
+            s->state = CsvScan::kFieldStart;
+            return found;
+          }
+          s->state = CsvScan::kUnquoted;  // "a"b on one line: the parser reports the record
+        }
+        break;
     }
   }
-  // The state at `found` (first) is "outside quotes"; otherwise the state at `limit`.
-  *in_quotes = (first && found != 0) ? false : q;
   return found;
 }
+
+namespace {
 
 }  // namespace
 
@@ -151,6 +192,23 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
   while (!r->eof_ && r->len_ < 3 && r->Fill(4096)) {
   }
   if (r->len_ >= 3 && memcmp(r->buf_.data(), "\xEF\xBB\xBF", 3) == 0) r->Consume(3);
+  if (format == InputFormat::kAuto) {
+    // Standard input and files without a telling extension: look at the first line.
+    while (!r->eof_ && r->len_ < 4096 && memchr(r->buf_.data(), '\n', r->len_) == nullptr &&
+           r->Fill(4096)) {
+    }
+    std::string_view head(r->buf_.data(), r->len_);
+    size_t first = head.find_first_not_of(" \t\r\n");
+    size_t line_end = std::min(head.find('\n'), head.size());
+    if (first != std::string_view::npos && head[first] == '{') {
+      format = InputFormat::kJsonl;
+    } else if (head.substr(0, line_end).find(',') != std::string_view::npos) {
+      format = InputFormat::kCsv;
+    } else {
+      format = InputFormat::kJsonl;
+    }
+    r->format_ = format;
+  }
   if (format == InputFormat::kCsv) {
     Chunk first;
     if (r->Next(1, &first) && !first.oversized) {
@@ -167,7 +225,8 @@ absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string
       r->len_ += rest;
       r->scanned_ = 0;
       r->last_boundary_ = 0;
-      r->in_quotes_ = false;
+      r->forced_cut_ = 0;
+      r->csv_ = CsvScan();
       r->line_ = 1 + CountNewlines(first.data.data(), pos);
     }
     if (!r->status_.ok()) return r->status_;
@@ -259,26 +318,46 @@ size_t ChunkReader::LastBoundary(size_t limit) {
     const void* nl = memrchr(buf_.data(), '\n', limit);
     return nl == nullptr ? 0 : static_cast<const char*>(nl) - buf_.data() + 1;
   }
-  size_t found = ScanCsvBoundary(buf_.data(), scanned_, limit, &in_quotes_, /*first=*/false);
+  if (forced_cut_ != 0) return forced_cut_;
+  size_t resync = 0;
+  size_t found = ScanCsv(buf_.data(), scanned_, limit, &csv_, /*first=*/false, &resync);
   if (found != 0) last_boundary_ = found;
   scanned_ = limit;
-  return last_boundary_;
+  if (resync != 0) ForceCut(resync);
+  return forced_cut_ != 0 ? forced_cut_ : last_boundary_;
+}
+
+void ChunkReader::ForceCut(size_t at) {
+  // The runaway record ends at `at` and is the chunk's last, so that the parser, which sees the
+  // chunk's end there, cuts it at the same place; reading resumes at `at` in a fresh state.
+  forced_cut_ = at;
+  last_boundary_ = at;
+  scanned_ = at;
+  csv_ = CsvScan();
 }
 
 bool ChunkReader::Next(size_t target, Chunk* chunk) {
   chunk->oversized = false;
+  chunk->truncated = false;
   chunk->skipped_lines = 0;
-  if (!status_.ok()) {
-    chunk->data.clear();
-    return false;
-  }
   const size_t read_size =
       gzip_ ? std::max<size_t>(target, 64 << 10)
             : CapToFile(std::max<size_t>(target, 64 << 10), raw_size_, raw_read_);
   while (true) {
-    if (len_ >= target || eof_) {
+    // A read or decode error ends the input like its end (eof_): what was decoded before it is
+    // still handed out, record by record, and status() says why the input ended.
+    if (format_ == InputFormat::kCsv && forced_cut_ == 0) LastBoundary(len_);
+    if (len_ >= target || eof_ || forced_cut_ != 0) {
       size_t cut = LastBoundary(len_);
-      if (eof_ && cut < len_) cut = len_;  // the last record has no newline
+      if (eof_ && cut < len_ && format_ == InputFormat::kCsv && forced_cut_ == 0 &&
+          csv_.state == CsvScan::kQuoted && csv_.open_line_end != 0) {
+        ForceCut(csv_.open_line_end);  // the input ends inside a quoted field that spans lines
+        cut = forced_cut_;
+      }
+      if (eof_ && cut < len_ && cut == 0) {
+        cut = len_;  // the last record has no newline
+        chunk->truncated = !status_.ok();
+      }
       if (cut > 0) {
         // The chunk takes the buffer; the partial record after the cut moves to the chunk's old
         // buffer, which becomes ours.
@@ -292,6 +371,8 @@ bool ChunkReader::Next(size_t target, Chunk* chunk) {
         if (format_ == InputFormat::kCsv) {
           scanned_ -= std::min(scanned_, cut);
           last_boundary_ = 0;
+          forced_cut_ = 0;
+          if (csv_.open_line_end != 0) csv_.open_line_end -= cut;
         }
         chunk->first_line = line_;
         line_ += CountNewlines(chunk->data.data(), cut);
@@ -301,35 +382,34 @@ bool ChunkReader::Next(size_t target, Chunk* chunk) {
         chunk->data.clear();
         return false;
       }
-      if (len_ >= max_record_) break;  // one record longer than the limit
+      if (len_ >= max_record_) {
+        // One record longer than the limit. A quoted field that spans lines and has not closed by
+        // then is a runaway (a stray quote), not a long record: resynchronise after its line.
+        if (format_ == InputFormat::kCsv && csv_.state == CsvScan::kQuoted &&
+            csv_.open_line_end != 0) {
+          ForceCut(csv_.open_line_end);
+          continue;
+        }
+        break;
+      }
     }
     Fill(std::min(read_size, max_record_ + 1 - std::min(len_, max_record_)));
-    if (!status_.ok()) {
-      chunk->data.clear();
-      return false;
-    }
   }
-  // Skip the oversized record up to its end, keeping memory bounded.
+  // Skip the oversized record up to the end of its line, keeping memory bounded.
   chunk->data.clear();
   chunk->oversized = true;
   chunk->first_line = line_;
   uint64_t lines = CountNewlines(buf_.data(), len_);
-  bool q = in_quotes_;  // CSV: quote state at the end of buf_ (LastBoundary scanned it all)
   len_ = 0;
-  scanned_ = last_boundary_ = 0;
+  scanned_ = last_boundary_ = forced_cut_ = 0;
+  csv_ = CsvScan();
   while (true) {
     if (!Fill(read_size)) break;
-    size_t end;
-    if (format_ == InputFormat::kJsonl) {
-      const void* nl = memchr(buf_.data(), '\n', len_);
-      end = nl == nullptr ? 0 : static_cast<const char*>(nl) - buf_.data() + 1;
-    } else {
-      end = ScanCsvBoundary(buf_.data(), 0, len_, &q, /*first=*/true);
-    }
+    const void* nl = memchr(buf_.data(), '\n', len_);
+    size_t end = nl == nullptr ? 0 : static_cast<const char*>(nl) - buf_.data() + 1;
     if (end != 0) {
       lines += CountNewlines(buf_.data(), end);
       Consume(end);
-      in_quotes_ = false;
       break;
     }
     lines += CountNewlines(buf_.data(), len_);
@@ -337,15 +417,23 @@ bool ChunkReader::Next(size_t target, Chunk* chunk) {
   }
   chunk->skipped_lines = std::max<uint64_t>(lines, 1);
   line_ += lines;
-  return status_.ok();
+  return true;
 }
 
 bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>* fields,
                     size_t* field_count, std::string* error) {
   size_t start = *pos;
-  bool q = false;
-  size_t rec_end = ScanCsvBoundary(data.data(), start, data.size(), &q, /*first=*/true);
-  if (rec_end == 0) rec_end = data.size();
+  CsvScan scan;
+  size_t resync = 0;
+  size_t rec_end = ScanCsv(data.data(), start, data.size(), &scan, /*first=*/true, &resync);
+  if (resync != 0) {
+    rec_end = resync;
+  } else if (rec_end == 0) {
+    // The end of the data: a runaway quoted field ends with the line where it opened (the reader
+    // cut the chunk there), anything else with the data.
+    rec_end = scan.state == CsvScan::kQuoted && scan.open_line_end != 0 ? scan.open_line_end
+                                                                        : data.size();
+  }
   *pos = rec_end;
   // The record without its line end.
   size_t end = rec_end;
@@ -362,7 +450,9 @@ bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>
       while (true) {
         size_t qpos = data.find('"', p);
         if (qpos == std::string_view::npos || qpos >= end) {
-          *error = "unterminated quoted field";
+          *error = absl::StrCat("unterminated quoted field ", n,
+                                " (its quote opens on this line and never closes; reading "
+                                "resumes on the next line)");
           *field_count = n;
           return false;
         }

@@ -14,7 +14,9 @@
 
 namespace scriptqa::cli {
 
-enum class InputFormat : uint8_t { kJsonl, kCsv };
+// kAuto: decided by ChunkReader::Open from the first bytes (JSONL when the first non-blank byte
+// is '{', else CSV when the first line has a comma, else JSONL).
+enum class InputFormat : uint8_t { kJsonl, kCsv, kAuto };
 
 // Bytes readable past the end of a chunk's data (simdjson reads up to 64 bytes ahead).
 inline constexpr size_t kChunkPadding = 64;
@@ -27,7 +29,24 @@ struct Chunk {
   // record, which spanned `skipped_lines` physical lines.
   bool oversized = false;
   uint64_t skipped_lines = 0;
+  // The input ended with a read or decode error inside the chunk's last record, which is
+  // incomplete (ChunkReader::status() says why).
+  bool truncated = false;
 };
+
+// The CSV record-boundary state machine (input.cc, ScanCsv).
+struct CsvScan {
+  enum State : uint8_t { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted };
+  State state = kFieldStart;
+  // In a quoted field: the position after the first line end inside it, 0 while there is none.
+  size_t open_line_end = 0;
+};
+
+// Scans data[from, limit) from state *s for record boundaries: returns the position after the
+// first (`first`) or last one found, 0 if none. A runaway quoted field (see input.cc) stops the
+// scan and sets *resync to the position after the line where the field opened.
+size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool first,
+               size_t* resync);
 
 // Reads one input. Gzip is recognised by its magic bytes (concatenated members are read in turn);
 // anything else is read as is.
@@ -40,10 +59,13 @@ class ChunkReader {
   ~ChunkReader();
 
   // The next chunk of about `target` bytes (at least one record). false at the end; check
-  // status() then.
+  // status() then. A read or decode error ends the input: every record decoded before it is
+  // still returned (the last one marked `truncated` if the error cut it), then false.
   bool Next(size_t target, Chunk* chunk);
   const absl::Status& status() const { return status_; }
 
+  // The format read: `format` as passed to Open, or what kAuto resolved to.
+  InputFormat format() const { return format_; }
   // CSV: the header's column names (empty for JSONL).
   const std::vector<std::string>& header() const { return header_; }
   // Progress: raw (compressed) bytes consumed so far and the input's size (-1 when unknown).
@@ -59,8 +81,11 @@ class ChunkReader {
   void Reserve(size_t n);
   // Drops buf_[0, n).
   void Consume(size_t n);
-  // Position after the last record boundary in buf_[0, limit), 0 if none.
+  // Position after the last record boundary in buf_[0, limit), 0 if none (CSV: or the forced cut
+  // after a runaway quoted field).
   size_t LastBoundary(size_t limit);
+  // CSV: ends the next chunk at `at` (after a runaway quoted field's first line).
+  void ForceCut(size_t at);
 
   int fd_ = -1;
   bool own_fd_ = false;
@@ -77,9 +102,10 @@ class ChunkReader {
   // boundary is copied.
   std::string buf_;
   size_t len_ = 0;
-  size_t scanned_ = 0;      // CSV: buf_[0, scanned_) has been scanned for quotes
-  bool in_quotes_ = false;  // CSV: quote state at scanned_
+  size_t scanned_ = 0;        // CSV: buf_[0, scanned_) has been scanned
+  CsvScan csv_;               // CSV: the state at scanned_
   size_t last_boundary_ = 0;  // CSV: last boundary found in [0, scanned_)
+  size_t forced_cut_ = 0;     // CSV: the next chunk ends here (a runaway quoted field), 0 if not
   bool eof_ = false;
   uint64_t line_ = 1;
   uint64_t raw_read_ = 0;

@@ -10,7 +10,10 @@
 //
 // Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (lint: problems);
 // 2 usage, rule or input error.
+#include <cstdio>
+#include <exception>
 #include <iostream>
+#include <new>
 
 #include "CLI/CLI.hpp"
 #include "audit.h"
@@ -78,11 +81,29 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  if (check->parsed()) return RunCheck(flags, words);
-  if (rewrite->parsed()) return RunRewrite(flags, words);
-  if (explain->parsed()) return RunExplain(flags, words);
-  if (audit->parsed()) return RunAudit(flags, audit_config);
-  if (compile->parsed()) return RunCompile(flags, files, output);
-  if (lint->parsed()) return RunLint(flags, files);
-  return kExitUsage;
+  int code = kExitUsage;
+  try {
+    if (check->parsed()) code = RunCheck(flags, words);
+    if (rewrite->parsed()) code = RunRewrite(flags, words);
+    if (explain->parsed()) code = RunExplain(flags, words);
+    if (audit->parsed()) code = RunAudit(flags, audit_config);
+    if (compile->parsed()) code = RunCompile(flags, files, output);
+    if (lint->parsed()) code = RunLint(flags, files);
+  } catch (const std::bad_alloc&) {
+    // The library reports what it can as a status; this is the tool's own containers (and
+    // third-party parsers) running out of memory under a limit.
+    std::cerr << "scriptqa: out of memory\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "scriptqa: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  // What was printed must have reached standard output: a full disk or a closed pipe is an
+  // error, not a result.
+  std::cout.flush();
+  if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::cerr << "scriptqa: cannot write to standard output\n";
+    return kExitUsage;
+  }
+  return code;
 }
