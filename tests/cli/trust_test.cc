@@ -251,7 +251,11 @@ TEST_F(Cli, AllRecordsMalformedIsAnError) {
   Audit a = RunAudit("garbage.jsonl", "not json\nstill not json\n");
   ExpectNothingScanned(a, "malformed");
   EXPECT_EQ(a.records.size(), 2u) << "the malformed records are still written";
-  EXPECT_TRUE(Contains(a.report, "malformed")) << "the report says so";
+  // The report says so first, before any figure.
+  size_t alert = a.report.find("problems-first"), overview = a.report.find("id=\"overview\"");
+  ASSERT_NE(alert, std::string::npos) << a.report;
+  EXPECT_LT(alert, overview);
+  EXPECT_TRUE(Contains(a.report.substr(alert, overview - alert), "malformed"));
 }
 
 TEST_F(Cli, CsvOnStandardInputIsRecognised) {

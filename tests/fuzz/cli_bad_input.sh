@@ -59,13 +59,13 @@ gsize=$(stat -c %s corrupt.jsonl.gz)
 printf '\x00\x00\x00\x00' | dd of=corrupt.jsonl.gz bs=1 seek=$((gsize - 8)) conv=notrunc status=none
 expect "audit corrupt gzip (CRC)" 2 'gzip' -- "$cli" audit corrupt.jsonl.gz --out out1 --fail-on none
 : > empty.jsonl
-expect "audit empty file" 0 '' -- "$cli" audit empty.jsonl --out out2 --fail-on none
+expect "audit empty file" 2 'no records' -- "$cli" audit empty.jsonl --out out2 --fail-on none
 head -c 4096 /dev/urandom > junk.jsonl 2>/dev/null || dd if=/dev/urandom of=junk.jsonl bs=4096 count=1 status=none
-expect "audit binary junk (errors per line, exit 0)" 0 '' -- "$cli" audit junk.jsonl --out out3 --fail-on none
+expect "audit binary junk (errors per line, nothing scanned: exit 2)" 2 'malformed' -- "$cli" audit junk.jsonl --out out3 --fail-on none
 expect "audit binary junk --strict" 2 '' -- "$cli" audit junk.jsonl --out out4 --fail-on none --strict
 expect "audit a directory" 2 'directory' -- "$cli" audit . --out out5 --fail-on none
 printf 'conversation_id,role\nc,agent\n' > notext.csv
-expect "audit CSV without a text column" 0 '' -- "$cli" audit notext.csv --out out6 --fail-on none
+expect "audit CSV without a text column" 2 'no column "text"' -- "$cli" audit notext.csv --out out6 --fail-on none
 printf '"unterminated,header\n' > badheader.csv
 expect "audit CSV with a broken header" 2 'CSV header' -- "$cli" audit badheader.csv --out out7 --fail-on none
 printf '{"conversation_id":"c","role":"agent","text":"好的","timestamp":"yesterday"}\n' > bad_ts.jsonl

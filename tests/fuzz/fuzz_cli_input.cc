@@ -4,7 +4,8 @@
 //   * chunks hold whole records and the padding simdjson needs; their concatenation, with the
 //     skipped oversized records, is the decoded input (minus BOM and CSV header); line numbers
 //     add up;
-//   * ParseCsvRecord always advances (no endless loop on any record).
+//   * ParseCsvRecord always advances (no endless loop on any record), and a record it cannot parse
+//     spans at most one line (a stray or unterminated quote is resynchronised at the next line).
 // Input: byte 0 format/gzip/damage, byte 1 chunk target, byte 2 record limit, then the payload.
 #include <sys/mman.h>
 #include <unistd.h>
@@ -130,6 +131,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bool ok = cli::ParseCsvRecord(chunk.data, &pos, &fields, &count, &error);
         FUZZ_CHECK(pos > before && pos <= chunk.data.size(), "ParseCsvRecord did not advance");
         FUZZ_CHECK(ok || !error.empty(), "ParseCsvRecord failed without an error");
+        // Resynchronisation: a malformed record (a stray quote) costs at most its own line; only
+        // a well-formed quoted field spans lines.
+        const size_t lines = std::count(chunk.data.begin() + before, chunk.data.begin() + pos, '\n');
+        FUZZ_CHECK(ok || lines <= 1, "a malformed CSV record spans %zu lines", lines);
         FUZZ_CHECK(count >= 1 && count <= fields.size(), "field count %zu", count);
         int64_t ms;
         for (size_t i = 0; i < count && i < 8; ++i) (void)cli::ParseTimestampMs(fields[i], &ms);

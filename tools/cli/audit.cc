@@ -1687,7 +1687,9 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
 
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int exit_code = res.counts.failing > 0 ? kExitFindings : kExitOk;
-  if (std::string nothing = NothingScanned(res, cfg); !nothing.empty()) {
+  // (An input refused as a whole has said why already.)
+  if (std::string nothing = NothingScanned(res, cfg);
+      !nothing.empty() && !(res.fatal.size() == cfg.inputs.size() && res.counts.records == 0)) {
     std::cerr << "scriptqa audit: " << nothing << "\n";
     res.fatal.push_back(nothing);
   }

@@ -53,6 +53,7 @@ header p{margin:4px 0 0;color:#ced4da;font-size:13px}
 main{max-width:1180px;margin:0 auto;padding:20px 32px 48px}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:16px 0}
 h2{font-size:17px;margin:0 0 12px}
+.alert{border:2px solid #c0392b;background:#fdecea;border-radius:8px;padding:8px 16px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 14px}
 .card .v{font-size:24px;font-weight:700}
@@ -217,6 +218,14 @@ std::string RenderReport(const json& s) {
                   ", hash ", Esc(s["rules"]["hash"].get<std::string>()), ") · personal data ",
                   s["settings"]["masked"].get<bool>() ? "masked" : "NOT masked (--no-mask)",
                   "</p></header>\n<main>\n");
+  // An input that could not be read, or an audit that scanned nothing, is said first: its zero
+  // findings are not a clean result.
+  if (!s["fatal"].empty()) {
+    h += "<section id=\"problems-first\" class=\"alert\"><h2>This audit is incomplete · "
+         "本次质检不完整</h2><ul>";
+    for (const json& m : s["fatal"]) absl::StrAppend(&h, "<li>", Esc(m.get<std::string>()), "</li>");
+    h += "</ul></section>\n";
+  }
 
   // Key figures.
   h += "<section id=\"overview\"><h2>Overview · 总览</h2><div class=\"cards\">";
