@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "scriptqa/evaluate.h"
 #include "scriptqa/mask.h"
 
 namespace scriptqa::cli {
@@ -369,6 +371,48 @@ int RunLint(const CommonFlags& flags, const std::vector<std::string>& files) {
               << "; " << errors << (errors == 1 ? " problem" : " problems") << "\n";
   }
   return errors > 0 ? kExitFindings : kExitOk;
+}
+
+}  // namespace scriptqa::cli
+
+namespace scriptqa::cli {
+
+int RunEval(const CommonFlags& flags, const EvalFlags& eval) {
+  absl::StatusOr<ScanSetup> setup = MakeScanSetup(flags);
+  if (!setup.ok()) return Fail("eval", setup.status());
+  absl::StatusOr<Scanner> scanner = Scanner::Create(setup->filter);
+  if (!scanner.ok()) return Fail("eval", scanner.status());
+  EvalOptions options;
+  options.scan = setup->options;
+  absl::StatusOr<Severity> at = SeverityFlag("--flag-at", eval.flag_at);
+  if (!at.ok()) return Fail("eval", at.status());
+  options.flag_at = *at;
+  std::vector<LabelledMessage> cases;
+  for (const std::string& file : eval.files) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream contents;
+    contents << in.rdbuf();
+    if (!in.good() && !in.eof()) return Fail("eval", absl::NotFoundError(absl::StrCat(file, ": cannot read")));
+    absl::StatusOr<std::vector<LabelledMessage>> parsed = ParseLabelledJsonl(contents.str(), file);
+    if (!parsed.ok()) return Fail("eval", parsed.status());
+    cases.insert(cases.end(), std::make_move_iterator(parsed->begin()),
+                 std::make_move_iterator(parsed->end()));
+  }
+  if (cases.empty()) return Fail("eval", absl::InvalidArgumentError("no labelled messages in the input"));
+  absl::StatusOr<EvalReport> report = Evaluate(*scanner, cases, options);
+  if (!report.ok()) return Fail("eval", report.status());
+  // The report quotes the labelled texts: personal data in them is masked like every output.
+  if (setup->mask) {
+    for (LabelledMessage& m : cases) m.text = MaskPersonalData(m.text);
+    for (EvalCase& c : report->problems)
+      for (EvalFinding& f : c.findings) f.matched = MaskPersonalData(f.matched);
+  }
+  if (flags.json) {
+    std::cout << report->ToJson(cases) << "\n";
+  } else {
+    std::cout << report->ToString(cases, eval.all ? 0 : 30);
+  }
+  return kExitOk;
 }
 
 }  // namespace scriptqa::cli

@@ -21,6 +21,14 @@ int RunCompile(const CommonFlags& flags, const std::vector<std::string>& files,
                const std::string& output);
 int RunLint(const CommonFlags& flags, const std::vector<std::string>& files);
 
+// `eval`: labelled JSONL files (docs/quality.md) scored against the rules.
+struct EvalFlags {
+  std::vector<std::string> files;
+  std::string flag_at = "review";
+  bool all = false;  // list every problem
+};
+int RunEval(const CommonFlags& flags, const EvalFlags& eval);
+
 }  // namespace scriptqa::cli
 
 #endif  // SCRIPTQA_TOOLS_CLI_COMMANDS_H_

@@ -6,6 +6,7 @@
 //   scriptqa audit chats.jsonl --out audit/      transcripts → findings.jsonl, summary, report
 //   scriptqa compile --rules my.rules -o my.db   rule packs → serialized database
 //   scriptqa lint dictionaries/*.rules           load errors and hit/miss examples
+//   scriptqa eval labelled.jsonl                 recall, false alarms, precision on labelled data
 //   scriptqa lint --limit max_regexes=2000 big.rules   past a compile-time bound (0 lifts it)
 //
 // Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (lint: problems);
@@ -75,6 +76,22 @@ int main(int argc, char** argv) {
   AddCommonFlags(lint, &flags, FlagSet::kRulesOnly);
   lint->add_flag("--json", flags.json, "Machine-readable JSON output");
 
+  EvalFlags eval_flags;
+  CLI::App* eval = app.add_subcommand(
+      "eval", "Score the rules on labelled messages: recall, false alarms, precision, misses");
+  eval->add_option("files", eval_flags.files,
+                   "Labelled JSONL: text, expect flag|pass, category, optional span and evasion")
+      ->type_name("FILE...")
+      ->required()
+      ->check(CLI::ExistingFile);
+  eval->add_option("--flag-at", eval_flags.flag_at,
+                   "A message counts as flagged with a finding at or above this severity")
+      ->type_name("review|block")
+      ->check(CLI::IsMember({"advice", "review", "block"}))
+      ->capture_default_str();
+  eval->add_flag("--all", eval_flags.all, "List every miss and false alarm (default: 30 of each)");
+  AddCommonFlags(eval, &flags, FlagSet::kScan);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -89,6 +106,7 @@ int main(int argc, char** argv) {
     if (audit->parsed()) code = RunAudit(flags, audit_config);
     if (compile->parsed()) code = RunCompile(flags, files, output);
     if (lint->parsed()) code = RunLint(flags, files);
+    if (eval->parsed()) code = RunEval(flags, eval_flags);
   } catch (const std::bad_alloc&) {
     // The library reports what it can as a status; this is the tool's own containers (and
     // third-party parsers) running out of memory under a limit.
