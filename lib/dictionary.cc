@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -75,6 +76,14 @@ bool ParseBoundary(std::string_view v, Boundary* out) {
   return true;
 }
 
+bool ParseScope(std::string_view v, Scope* out) {
+  if (v == "clause") *out = Scope::kClause;
+  else if (v == "sentence") *out = Scope::kSentence;
+  else if (v == "message") *out = Scope::kMessage;
+  else return false;
+  return true;
+}
+
 bool ParseWindow(std::string_view v, uint32_t* out) {
   if (v.empty() || v.size() > 3) return false;
   uint32_t n = 0;
@@ -108,9 +117,15 @@ bool IsBuiltinCategory(std::string_view c) {
 
 class Parser {
  public:
-  Parser(const DictionarySource& source, const Normalizer& normalizer, ParseResult* result,
-         std::vector<std::string>* errors, ParseBudget* budget)
-      : source_(source), norm_(normalizer), result_(result), errors_(errors), budget_(budget) {}
+  Parser(const DictionarySource& source, const Normalizer& normalizer, Grammar* grammar,
+         ParseResult* result, std::vector<std::string>* errors, ParseBudget* budget)
+      : source_(source),
+        norm_(normalizer),
+        grammar_(grammar),
+        result_(result),
+        errors_(errors),
+        budget_(budget),
+        builtin_(source.path.rfind("<builtin>", 0) == 0) {}
 
   void Run(std::string_view text) {
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
@@ -201,9 +216,10 @@ class Parser {
                local_categories_.end();
   }
 
-  // Normalises a context term; reports terms that normalise to nothing.
-  bool AddTerms(uint32_t line, std::string_view value, std::vector<std::string>* out,
-                bool normalise, std::string_view what) {
+  // Expands the word classes of each term of a term list (class members stay as written).
+  // Reports empty terms and unknown classes.
+  bool Expand(uint32_t line, std::string_view value, std::string_view what,
+              std::vector<std::string>* out) {
     bool ok = true;
     for (const std::string& t : SplitTerms(value)) {
       if (t.empty()) {
@@ -211,16 +227,55 @@ class Parser {
         ok = false;
         continue;
       }
+      std::string bad = ExpandClasses(t, *grammar_, out);
+      if (!bad.empty()) {
+        Error(line, current_id_, bad);
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  // Expands and normalises context terms; reports terms that normalise to nothing.
+  bool AddTerms(uint32_t line, std::string_view value, std::vector<std::string>* out,
+                bool normalise, std::string_view what) {
+    std::vector<std::string> expanded;
+    bool ok = Expand(line, value, what, &expanded);
+    for (const std::string& t : expanded) {
       std::string n = normalise ? norm_.Normalize(t) : t;
       if (n.empty()) {
+        // An optional class ({x?}) may expand to nothing; that expansion is simply not a term.
+        // The base grammar is read with whatever normalisation options the filter has: a term
+        // they turn into noise is left out, not an error the user cannot fix.
+        if (t.empty() || builtin_) continue;
         Error(line, current_id_,
               absl::StrCat(std::string(what), " '", t,
                            "' normalises to nothing (only noise characters)"));
         ok = false;
         continue;
       }
-      out->push_back(std::move(n));
+      if (std::find(out->begin(), out->end(), n) == out->end()) out->push_back(std::move(n));
     }
+    return ok;
+  }
+
+  // "N | terms" or "terms": the leading window of unless-before/unless-after.
+  bool WindowedStatement(uint32_t line, std::string_view value, std::vector<WindowedTerms>* out,
+                         std::string_view what) {
+    WindowedTerms w;
+    w.window = window_set_ ? result_->rules.back().rule.window : default_window_;
+    std::string_view key, rest;
+    SplitKey(value, &key, &rest);
+    if (!key.empty() && key.find_first_not_of("0123456789") == std::string_view::npos) {
+      if (!ParseWindow(key, &w.window)) {
+        Error(line, current_id_, absl::StrCat(std::string(what), ": window must be 1 to 64"));
+        return false;
+      }
+      value = rest;
+      if (!value.empty() && value[0] == '|') value = Trim(value.substr(1));
+    }
+    bool ok = AddTerms(line, value, &w.terms, true, what);
+    out->push_back(std::move(w));
     return ok;
   }
 
@@ -247,6 +302,42 @@ class Parser {
     if (!pr.boundary_set && default_boundary_set_) {
       r.boundary = default_boundary_;
       pr.boundary_set = true;
+    }
+    if (!scope_set_) r.scope = default_scope_;
+    if (!speech_acts_set_) r.speech_acts = default_speech_acts_;
+    const std::vector<std::string>& variants = variants_set_ ? rule_variants_ : default_variants_;
+    if (!variants.empty()) {
+      // Variants of the literals (not of regexes) and of the companions.
+      std::vector<std::string> more;
+      for (const std::string& l : r.literals) {
+        std::string bad = AddVariants(norm_.Normalize(l), variants, *grammar_, norm_, &more);
+        if (!bad.empty()) {
+          Error(r.line, r.id, bad);
+          break;
+        }
+      }
+      r.literals.insert(r.literals.end(), more.begin(), more.end());
+      for (std::vector<std::string>& group : r.with) {
+        std::vector<std::string> extra;
+        for (const std::string& t : group)
+          (void)AddVariants(t, variants, *grammar_, norm_, &extra);
+        group.insert(group.end(), extra.begin(), extra.end());
+      }
+    }
+    // The same pattern twice (a class member that is also a variant) is compiled once.
+    {
+      std::vector<std::string> unique;
+      std::set<std::string> seen;
+      for (std::string& l : r.literals)
+        if (seen.insert(norm_.Normalize(l)).second) unique.push_back(std::move(l));
+      r.literals.swap(unique);
+      for (std::vector<std::string>& group : r.with) {
+        std::set<std::string> in_group;
+        std::vector<std::string> kept;
+        for (std::string& t : group)
+          if (in_group.insert(t).second) kept.push_back(std::move(t));
+        group.swap(kept);
+      }
     }
     if (r.literals.empty() && r.regexes.empty())
       Error(r.line, r.id, "rule has no pattern (give 'literal' or 'regex')");
@@ -284,6 +375,8 @@ class Parser {
         saw_rule_ = true;
         in_rule_ = true;
         category_set_ = severity_set_ = window_set_ = false;
+        scope_set_ = speech_acts_set_ = variants_set_ = false;
+        rule_variants_.clear();
         current_id_ = std::string(value);
         result_->rules.emplace_back();
         Rule& r = result_->rules.back().rule;
@@ -317,9 +410,25 @@ class Parser {
       result_->declared_categories.emplace_back(id);
       return;
     }
+    if (key == "%class" && !term_list) return ClassDirective(ln, value);
+    if (key == "%variant" && !term_list) return VariantDirective(ln, value);
+    if (key == "%speech-act" && !term_list) return SpeechActDirective(ln, value);
     if (key == "%default" && !term_list) {
       std::string_view k, v;
       SplitKey(value, &k, &v);
+      if (k == "scope") {
+        if (!ParseScope(v, &default_scope_))
+          return Error(ln, "", "scope must be clause, sentence or message");
+        return;
+      }
+      if (k == "speech-acts") {
+        default_speech_acts_.clear();
+        return (void)SpeechActNames(ln, v, &default_speech_acts_);
+      }
+      if (k == "variants") {
+        default_variants_.clear();
+        return (void)VariantNames(ln, v, &default_variants_);
+      }
       if (k == "category") {
         if (!KnownCategory(v)) return Error(ln, "", absl::StrCat("unknown category '", std::string(v), "'"));
         default_category_ = std::string(v);
@@ -370,11 +479,10 @@ class Parser {
     Rule& r = pr.rule;
     if (value.empty()) return Error(ln, r.id, absl::StrCat("'", std::string(key), "' needs a value"));
     if (key == "literal") {
-      for (const std::string& t : SplitTerms(value)) {
-        if (t.empty()) {
-          Error(ln, r.id, "empty literal");
-          continue;
-        }
+      std::vector<std::string> expanded;
+      Expand(ln, value, "literal", &expanded);
+      for (const std::string& t : expanded) {
+        if (t.empty()) continue;  // an optional class alone
         if (norm_.Normalize(t).empty()) {
           Error(ln, r.id, absl::StrCat("literal '", t, "' normalises to nothing (only noise characters)"));
           continue;
@@ -382,7 +490,33 @@ class Parser {
         r.literals.push_back(t);
       }
     } else if (key == "regex") {
-      r.regexes.emplace_back(value);
+      std::string expanded;
+      std::string bad = ExpandRegexClasses(value, *grammar_, norm_, &expanded);
+      if (!bad.empty()) return Error(ln, r.id, bad);
+      r.regexes.push_back(std::move(expanded));
+    } else if (key == "with") {
+      std::vector<std::string> group;
+      AddTerms(ln, value, &group, true, "companion");
+      if (!group.empty()) r.with.push_back(std::move(group));
+    } else if (key == "unless") {
+      AddTerms(ln, value, &r.unless, true, "unless term");
+    } else if (key == "unless-before") {
+      WindowedStatement(ln, value, &r.unless_before, "unless-before term");
+    } else if (key == "unless-after") {
+      WindowedStatement(ln, value, &r.unless_after, "unless-after term");
+    } else if (key == "within") {
+      if (!ParseWindow(value, &r.within)) return Error(ln, r.id, "within must be 1 to 64");
+    } else if (key == "scope") {
+      if (!ParseScope(value, &r.scope)) return Error(ln, r.id, "scope must be clause, sentence or message");
+      scope_set_ = true;
+    } else if (key == "speech-acts") {
+      r.speech_acts.clear();
+      SpeechActNames(ln, value, &r.speech_acts);
+      speech_acts_set_ = true;
+    } else if (key == "variants") {
+      rule_variants_.clear();
+      VariantNames(ln, value, &rule_variants_);
+      variants_set_ = true;
     } else if (key == "category") {
       if (!KnownCategory(value)) return Error(ln, r.id, absl::StrCat("unknown category '", std::string(value), "'"));
       r.category = std::string(value);
@@ -486,14 +620,148 @@ class Parser {
       result_->declared_categories.push_back(default_category_);
   }
 
+  // %class NAME = terms: a word class; its members may use classes defined before.
+  void ClassDirective(uint32_t ln, std::string_view value) {
+    size_t eq = value.find('=');
+    std::string name(Trim(value.substr(0, eq == std::string_view::npos ? value.size() : eq)));
+    if (eq == std::string_view::npos || name.empty())
+      return Error(ln, "", "expected '%class NAME = term | term ...'");
+    if (name.find_first_of("{}|\\? \t") != std::string::npos || (name[0] >= '0' && name[0] <= '9'))
+      return Error(ln, "", absl::StrCat("invalid class name '", name,
+                                        "' (no braces, bars, blanks or '?'; not starting with a digit)"));
+    if (auto it = grammar_->classes.find(name); it != grammar_->classes.end())
+      return Error(ln, "", absl::StrCat("word class '", name, "' is already defined at ",
+                                        it->second.where));
+    Grammar::Class c;
+    c.where = absl::StrCat(source_.path, ":", ln);
+    if (!Expand(ln, value.substr(eq + 1), "class member", &c.members)) return;
+    c.members.erase(std::remove(c.members.begin(), c.members.end(), std::string()), c.members.end());
+    if (c.members.empty()) return Error(ln, "", absl::StrCat("word class '", name, "' is empty"));
+    grammar_->classes.emplace(std::move(name), std::move(c));
+  }
+
+  // %variant TABLE TEXT = alternatives: entries of a variant table.
+  void VariantDirective(uint32_t ln, std::string_view value) {
+    size_t eq = value.find('=');
+    std::string_view head = Trim(value.substr(0, eq == std::string_view::npos ? value.size() : eq));
+    std::string_view table, from;
+    SplitKey(head, &table, &from);
+    if (eq == std::string_view::npos || table.empty() || from.empty())
+      return Error(ln, "", "expected '%variant TABLE TEXT = variant | variant ...'");
+    if (table == "pinyin") return Error(ln, "", "the pinyin table is built in");
+    std::string key = norm_.Normalize(from);
+    if (key.empty()) {
+      if (builtin_) return;
+      return Error(ln, "", absl::StrCat("variant text '", std::string(from), "' normalises to nothing"));
+    }
+    std::vector<std::string> alts;
+    if (!AddTerms(ln, value.substr(eq + 1), &alts, true, "variant")) return;
+    std::vector<std::string>& entry = grammar_->variants[std::string(table)][key];
+    for (std::string& a : alts)
+      if (a != key && std::find(entry.begin(), entry.end(), a) == entry.end()) entry.push_back(std::move(a));
+  }
+
+  // %speech-act NAME pseudo = terms
+  // %speech-act NAME before|after|around|quote clause|sentence [WINDOW] [question] = terms
+  void SpeechActDirective(uint32_t ln, std::string_view value) {
+    size_t eq = value.find('=');
+    std::string_view head = Trim(value.substr(0, eq == std::string_view::npos ? value.size() : eq));
+    std::vector<std::string_view> words;
+    while (!head.empty()) {
+      std::string_view w, rest;
+      SplitKey(head, &w, &rest);
+      words.push_back(w);
+      head = rest;
+    }
+    const char* usage =
+        "expected '%speech-act NAME before|after|around|quote clause|sentence [WINDOW] [question] = "
+        "cues' or '%speech-act NAME pseudo = terms'";
+    if (eq == std::string_view::npos || words.size() < 2) return Error(ln, "", usage);
+    if (!ValidId(words[0])) return Error(ln, "", absl::StrCat("invalid speech act name '", std::string(words[0]), "'"));
+    SpeechAct* act = grammar_->FindSpeechAct(words[0]);
+    if (act == nullptr) {
+      grammar_->speech_acts.emplace_back();
+      act = &grammar_->speech_acts.back();
+      act->name = std::string(words[0]);
+    }
+    if (words[1] == "pseudo") {
+      if (words.size() != 2) return Error(ln, "", usage);
+      AddTerms(ln, value.substr(eq + 1), &act->pseudo, true, "pseudo-cue");
+      return;
+    }
+    SpeechAct::Cues cues;
+    if (words[1] == "before") cues.where = CueWhere::kBefore;
+    else if (words[1] == "after") cues.where = CueWhere::kAfter;
+    else if (words[1] == "around") cues.where = CueWhere::kAround;
+    else if (words[1] == "quote") cues.where = CueWhere::kQuote;
+    else return Error(ln, "", usage);
+    if (words.size() < 3 || !ParseScope(words[2], &cues.scope) || cues.scope == Scope::kMessage)
+      return Error(ln, "", usage);
+    for (size_t i = 3; i < words.size(); ++i) {
+      if (words[i] == "question") {
+        cues.question = true;
+      } else if (!ParseWindow(words[i], &cues.window)) {
+        return Error(ln, "", usage);
+      }
+    }
+    AddTerms(ln, value.substr(eq + 1), &cues.terms, true, "cue");
+    // Longest first: Explain names the longest cue ("没法", not "没").
+    std::stable_sort(cues.terms.begin(), cues.terms.end(),
+                     [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    if (cues.terms.empty() && cues.where != CueWhere::kQuote)
+      return Error(ln, "", "a speech act's cue group needs at least one cue");
+    act->cues.push_back(std::move(cues));
+  }
+
+  bool SpeechActNames(uint32_t ln, std::string_view value, std::vector<std::string>* out) {
+    if (value == "none") return true;
+    bool ok = true;
+    while (!value.empty()) {
+      std::string_view w, rest;
+      SplitKey(value, &w, &rest);
+      if (grammar_->FindSpeechAct(w) == nullptr) {
+        Error(ln, current_id_, absl::StrCat("unknown speech act '", std::string(w),
+                                            "' (defined ones come from %speech-act)"));
+        ok = false;
+      } else {
+        out->emplace_back(w);
+      }
+      value = rest;
+    }
+    return ok;
+  }
+
+  bool VariantNames(uint32_t ln, std::string_view value, std::vector<std::string>* out) {
+    if (value == "none") return true;
+    bool ok = true;
+    while (!value.empty()) {
+      std::string_view w, rest;
+      SplitKey(value, &w, &rest);
+      if (w != "pinyin" && grammar_->variants.find(std::string(w)) == grammar_->variants.end()) {
+        Error(ln, current_id_, absl::StrCat("unknown variant table '", std::string(w),
+                                            "' (define it with %variant, or use pinyin)"));
+        ok = false;
+      } else {
+        out->emplace_back(w);
+      }
+      value = rest;
+    }
+    return ok;
+  }
+
   const DictionarySource& source_;
   const Normalizer& norm_;
+  Grammar* grammar_;
   ParseResult* result_;
   std::vector<std::string>* errors_;
   ParseBudget* budget_;
+  bool builtin_ = false;  // the base grammar compiled into the library
   uint32_t first_line_ = 0;
   bool saw_rule_ = false, in_rule_ = false;
   bool category_set_ = false, severity_set_ = false, window_set_ = false;
+  bool scope_set_ = false, speech_acts_set_ = false, variants_set_ = false;
+  Scope default_scope_ = Scope::kSentence;
+  std::vector<std::string> default_speech_acts_, default_variants_, rule_variants_;
   std::string current_id_;
   std::vector<std::string> local_categories_;
   std::string default_category_;
@@ -548,10 +816,10 @@ std::string LiteralBoundError(const Rule& rule, const CompileLimits& limits) {
 }
 
 void ParseDictionary(const DictionarySource& source, const std::string& text,
-                     const Normalizer& normalizer, ParseResult* result,
+                     const Normalizer& normalizer, Grammar* grammar, ParseResult* result,
                      std::vector<std::string>* errors, ParseBudget* budget) {
   if (budget != nullptr && budget->exhausted) return;
-  Parser(source, normalizer, result, errors, budget).Run(text);
+  Parser(source, normalizer, grammar, result, errors, budget).Run(text);
 }
 
 }  // namespace scriptqa::internal

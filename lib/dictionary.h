@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "grammar.h"
 #include "normalizer.h"
 #include "scriptqa/filter.h"
 #include "scriptqa/types.h"
@@ -36,8 +37,10 @@ std::string LiteralBoundError(const Rule& rule, const CompileLimits& limits);
 // Parses one source. Problems are appended to *errors as "file:line: [rule ID: ]message"; the
 // rules parsed are still returned so that all errors of all files can be collected.
 // `known_categories` are the built-in ones; a file may add its own with %category.
+// `grammar` holds the word classes, variant tables and speech acts defined by the sources parsed
+// before (the base grammar first); this source's definitions are added to it.
 void ParseDictionary(const DictionarySource& source, const std::string& text,
-                     const Normalizer& normalizer, ParseResult* result,
+                     const Normalizer& normalizer, Grammar* grammar, ParseResult* result,
                      std::vector<std::string>* errors, ParseBudget* budget = nullptr);
 
 // Checks a suggestion template; returns "" or the problem.

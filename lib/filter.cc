@@ -20,6 +20,7 @@
 #include "filter_impl.h"
 #include "hash.h"
 #include "regex_class.h"
+#include "base_grammar.inc"
 #include "serial.h"
 
 #ifndef SCRIPTQA_SOURCE_DICTIONARY_DIR
@@ -135,7 +136,9 @@ bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 
 constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 // 2: regexes carry min_width; one start-of-match database per variable-width regex replaces
 // the start-of-match database of all regexes.
-constexpr uint32_t kFormatVersion = 2;
+// 3: rules carry the context grammar (with, within, unless, unless-before/after, scope, speech
+// acts); the speech acts follow the categories.
+constexpr uint32_t kFormatVersion = 3;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -150,6 +153,41 @@ void HashRule(Hasher* h, const Rule& r) {
   h->U64(r.window);
   h->U64(static_cast<uint64_t>(r.validator));
   h->U64(static_cast<uint64_t>(r.boundary));
+  h->U64(r.with.size());
+  for (const auto& g : r.with) {
+    h->U64(g.size());
+    for (const auto& t : g) h->Str(t);
+  }
+  h->U64(r.within);
+  h->U64(r.unless.size());
+  for (const auto& t : r.unless) h->Str(t);
+  for (const auto* ws : {&r.unless_before, &r.unless_after}) {
+    h->U64(ws->size());
+    for (const WindowedTerms& w : *ws) {
+      h->U64(w.window);
+      h->U64(w.terms.size());
+      for (const auto& t : w.terms) h->Str(t);
+    }
+  }
+  h->U64(static_cast<uint64_t>(r.scope));
+  h->U64(r.speech_acts.size());
+  for (const auto& a : r.speech_acts) h->Str(a);
+}
+
+void HashSpeechActs(Hasher* h, const std::vector<internal::SpeechAct>& acts) {
+  h->U64(acts.size());
+  for (const internal::SpeechAct& a : acts) {
+    h->Str(a.name);
+    h->U64(a.pseudo.size());
+    for (const auto& t : a.pseudo) h->Str(t);
+    h->U64(a.cues.size());
+    for (const auto& c : a.cues) {
+      h->U64(static_cast<uint64_t>(c.where) | static_cast<uint64_t>(c.scope) << 8 |
+             static_cast<uint64_t>(c.question) << 16 | static_cast<uint64_t>(c.window) << 24);
+      h->U64(c.terms.size());
+      for (const auto& t : c.terms) h->Str(t);
+    }
+  }
 }
 
 // Start-of-match databases, one per regex whose matches can have different widths (null for a
@@ -232,6 +270,16 @@ absl::Status FilterImpl::Finish() {
       return absl::DataLossError(absl::StrCat("rule ", rules[i].id, ": unknown category"));
     rule_category[i] = it->second;
   }
+  rule_acts.assign(rules.size(), {});
+  for (size_t i = 0; i < rules.size(); ++i) {
+    for (const std::string& name : rules[i].speech_acts) {
+      size_t a = 0;
+      while (a < speech_acts.size() && speech_acts[a].name != name) ++a;
+      if (a == speech_acts.size())
+        return absl::DataLossError(absl::StrCat("rule ", rules[i].id, ": unknown speech act ", name));
+      rule_acts[i].push_back(static_cast<uint32_t>(a));
+    }
+  }
   hs_scratch_t* scratch = nullptr;
   std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get()};
   for (const RegexGroup& g : regex_groups) all_dbs.push_back(g.db.get());
@@ -270,6 +318,7 @@ absl::Status FilterImpl::Finish() {
   for (const auto& c : categories) h.Str(c);
   h.U64(rules.size());
   for (const Rule& r : rules) HashRule(&h, r);
+  HashSpeechActs(&h, speech_acts);
   for (const auto& p : literals.patterns) h.U64(p.edges);
   for (const auto& p : regexes) h.U64(uint64_t{p.min_width} << 32 | p.max_width);
 
@@ -301,11 +350,18 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
   internal::ParseBudget budget;
   budget.limits = options.limits;
   budget.disabled = options.disabled_rules;
+  internal::Grammar grammar;
+  if (options.base_grammar) {
+    DictionarySource base =
+        DictionarySource::Text(internal::kBaseGrammarName, internal::kBaseGrammar);
+    base.kind = DictionarySource::Kind::kRules;
+    internal::ParseDictionary(base, base.content, norm, &grammar, &parsed, &errors, &budget);
+  }
   if (sources.empty()) errors.push_back("no dictionaries given");
   for (const DictionarySource& src : sources) {
     if (budget.exhausted) break;
     if (!src.content.empty()) {
-      internal::ParseDictionary(src, src.content, norm, &parsed, &errors, &budget);
+      internal::ParseDictionary(src, src.content, norm, &grammar, &parsed, &errors, &budget);
       continue;
     }
     absl::StatusOr<std::string> text = ReadFile(src.path);
@@ -313,8 +369,10 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
       errors.emplace_back(text.status().message());
       continue;
     }
-    internal::ParseDictionary(src, *text, norm, &parsed, &errors, &budget);
+    internal::ParseDictionary(src, *text, norm, &grammar, &parsed, &errors, &budget);
   }
+
+  impl->speech_acts = std::move(grammar.speech_acts);
 
   // Categories: built-in, then declared, each once.
   impl->categories = BuiltinCategories();
@@ -574,6 +632,19 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
   w.Str(n.extra_noise);
   w.U8(n.collapse_repeats);
   w.Strs(categories);
+  w.U32(static_cast<uint32_t>(speech_acts.size()));
+  for (const internal::SpeechAct& a : speech_acts) {
+    w.Str(a.name);
+    w.Strs(a.pseudo);
+    w.U32(static_cast<uint32_t>(a.cues.size()));
+    for (const auto& c : a.cues) {
+      w.U8(static_cast<uint8_t>(c.where));
+      w.U8(static_cast<uint8_t>(c.scope));
+      w.U8(c.question);
+      w.U32(c.window);
+      w.Strs(c.terms);
+    }
+  }
   w.U32(static_cast<uint32_t>(rules.size()));
   for (const Rule& r : rules) {
     w.Str(r.id);
@@ -595,6 +666,19 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.Strs(r.miss_examples);
     w.Str(r.file);
     w.U32(r.line);
+    w.U32(static_cast<uint32_t>(r.with.size()));
+    for (const auto& g : r.with) w.Strs(g);
+    w.U32(r.within);
+    w.Strs(r.unless);
+    for (const auto* ws : {&r.unless_before, &r.unless_after}) {
+      w.U32(static_cast<uint32_t>(ws->size()));
+      for (const WindowedTerms& t : *ws) {
+        w.U32(t.window);
+        w.Strs(t.terms);
+      }
+    }
+    w.U8(static_cast<uint8_t>(r.scope));
+    w.Strs(r.speech_acts);
   }
   w.U32(static_cast<uint32_t>(literals.patterns.size()));
   for (size_t i = 0; i < literals.patterns.size(); ++i) {
@@ -684,6 +768,28 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     return bad("options");
   if (!r.Strs(&impl->categories)) return bad("categories");
   uint32_t count = 0;
+  if (!r.U32(&count) || count > r.remaining()) return bad("speech acts");
+  impl->speech_acts.resize(count);
+  for (internal::SpeechAct& a : impl->speech_acts) {
+    uint32_t groups = 0;
+    if (!r.Str(&a.name) || !r.Strs(&a.pseudo) || !r.U32(&groups) || groups > r.remaining())
+      return bad("speech act");
+    a.cues.resize(groups);
+    for (auto& c : a.cues) {
+      uint8_t where = 0, scope = 0;
+      bool question = false;
+      if (!r.U8(&where) || where > 3 || !r.U8(&scope) || scope > 1 || !r.Bool(&question) ||
+          !r.U32(&c.window) || c.window > 64 || !r.Strs(&c.terms))
+        return bad("speech act cues");
+      c.where = static_cast<internal::CueWhere>(where);
+      c.scope = static_cast<Scope>(scope);
+      c.question = question;
+      for (const std::string& t : c.terms)
+        if (t.empty()) return bad("speech act cue");
+    }
+    for (const std::string& t : a.pseudo)
+      if (t.empty()) return bad("speech act pseudo-cue");
+  }
   if (!r.U32(&count) || count > r.remaining()) return bad("rules");
   impl->rules.resize(count);
   for (Rule& rule : impl->rules) {
@@ -696,6 +802,31 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
         bnd > 3 || !r.Strs(&rule.hit_examples) || !r.Strs(&rule.miss_examples) ||
         !r.Str(&rule.file) || !r.U32(&rule.line))
       return bad("rule");
+    uint32_t groups = 0;
+    if (!r.U32(&groups) || groups > r.remaining()) return bad("rule companions");
+    rule.with.resize(groups);
+    for (auto& g : rule.with)
+      if (!r.Strs(&g) || g.empty()) return bad("rule companions");
+    if (!r.U32(&rule.within) || rule.within > 64 || !r.Strs(&rule.unless)) return bad("rule context");
+    for (auto* ws : {&rule.unless_before, &rule.unless_after}) {
+      uint32_t n = 0;
+      if (!r.U32(&n) || n > r.remaining()) return bad("rule context");
+      ws->resize(n);
+      for (WindowedTerms& t : *ws)
+        if (!r.U32(&t.window) || t.window < 1 || t.window > 64 || !r.Strs(&t.terms))
+          return bad("rule context");
+    }
+    uint8_t scope = 0;
+    if (!r.U8(&scope) || scope > 2 || !r.Strs(&rule.speech_acts)) return bad("rule scope");
+    rule.scope = static_cast<Scope>(scope);
+    // Empty context terms would match everywhere: a forged database, not a compiled one.
+    for (const auto* v : {&rule.allow, &rule.allow_before, &rule.allow_after, &rule.negate,
+                          &rule.near, &rule.unless})
+      for (const std::string& t : *v)
+        if (t.empty()) return bad("empty context term");
+    for (const auto& g : rule.with)
+      for (const std::string& t : g)
+        if (t.empty()) return bad("empty companion");
     rule.severity = static_cast<Severity>(sev);
     rule.validator = static_cast<Validator>(val);
     rule.boundary = static_cast<Boundary>(bnd);

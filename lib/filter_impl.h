@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "grammar.h"
 #include "normalizer.h"
 #include "scriptqa/filter.h"
 
@@ -113,6 +114,9 @@ class FilterImpl {
   absl::flat_hash_map<std::string, uint32_t> rule_index;
   absl::flat_hash_map<std::string, uint32_t> category_index;
   std::vector<uint32_t> rule_category;  // rule index -> category index
+  // The speech acts (grammar.h) and, per rule, the indices of those that suppress it.
+  std::vector<internal::SpeechAct> speech_acts;
+  std::vector<std::vector<uint32_t>> rule_acts;
 
   internal::LiteralSet literals;
   std::vector<std::string> regex_exprs;  // as compiled

@@ -80,9 +80,186 @@ const std::string* Inside(std::string_view s, const std::vector<std::string>& te
   return nullptr;
 }
 
+namespace {
+
+// ---- Scopes and speech acts ----------------------------------------------------------------
+
+// Whether the punctuation that ended a clause at normalised position `b` (clause_breaks) ends a
+// sentence, and whether it asks a question. The normaliser removed the punctuation: it is read
+// from the original text between the characters on either side. `known` is false when the gap
+// may still grow (a stream whose text ends there).
+struct BreakKind {
+  bool sentence = false;
+  bool question = false;
+  bool known = true;
+};
+
+BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap& map, size_t b,
+                 bool complete) {
+  BreakKind k;
+  if (b == 0) return k;
+  const size_t from = map.src_end[b - 1];
+  size_t to = original.size();
+  if (b < s.size()) {
+    to = map.src_begin[b];
+  } else if (!complete) {
+    k.known = false;
+  }
+  if (from >= to || to > original.size()) return k;
+  const auto* p = reinterpret_cast<const unsigned char*>(original.data());
+  for (size_t i = from; i < to;) {
+    int len;
+    const uint32_t cp = DecodeUtf8(p + i, p + to, &len);
+    i += static_cast<size_t>(len);
+    switch (cp) {
+      case '?': case 0xFF1F:
+        k.question = true;
+        k.sentence = true;
+        break;
+      case '\n': case '\r': case '!': case '.': case ';': case 0x3002: case 0xFF01: case 0xFF1B:
+      case 0xFF0E: case 0x2026: case 0xFF61:
+        k.sentence = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return k;
+}
+
+// The bounds of the hit's clause or sentence in the normalised text, at most kMaxScopeChars
+// characters on each side. hi_known is false while (complete == false) the end may still move.
+struct ScopeBounds {
+  size_t lo = 0, hi = 0;
+  bool hi_known = true;
+  bool question = false;  // the sentence (or clause) ends with a question mark
+};
+
+ScopeBounds BoundsOf(std::string_view original, std::string_view s, const OffsetMap& map,
+                     size_t nb, size_t ne, Scope scope, bool complete) {
+  ScopeBounds out;
+  const std::vector<uint32_t>& br = map.clause_breaks;
+  const size_t cap_lo = BackChars(s, nb, kMaxScopeChars);
+  uint32_t missing = 0;
+  const size_t cap_hi = ForwardChars(s, ne, kMaxScopeChars, &missing);
+  out.lo = cap_lo;
+  out.hi = cap_hi;
+  out.hi_known = complete || missing == 0;
+  if (scope == Scope::kMessage) return out;
+  // Backwards from the hit: the first break that ends this scope.
+  auto it = std::upper_bound(br.begin(), br.end(), static_cast<uint32_t>(nb));
+  while (it != br.begin()) {
+    const size_t b = *(it - 1);
+    if (b < cap_lo) break;
+    if (scope == Scope::kClause || KindOf(original, s, map, b, true).sentence) {
+      out.lo = b;
+      break;
+    }
+    --it;
+  }
+  // Forwards.
+  for (auto jt = std::lower_bound(br.begin(), br.end(), static_cast<uint32_t>(ne)); jt != br.end();
+       ++jt) {
+    const size_t b = *jt;
+    if (b > cap_hi) break;
+    const BreakKind k = KindOf(original, s, map, b, complete);
+    if (!k.known) break;  // a stream's last gap: what it ends is not known yet
+    if (scope == Scope::kClause || k.sentence) {
+      out.hi = b;
+      out.hi_known = true;
+      out.question = k.question;
+      break;
+    }
+  }
+  if (out.hi == s.size() && complete) out.hi_known = true;
+  return out;
+}
+
+// The first occurrence of a term lying inside [lo, hi) that no pseudo-term covers; its span in
+// *at. nullptr when there is none.
+const std::string* FindCue(std::string_view s, const std::vector<std::string>& terms,
+                           const std::vector<std::string>& pseudo, size_t lo, size_t hi,
+                           Span* at = nullptr) {
+  if (hi <= lo) return nullptr;
+  const std::string_view w = s.substr(lo, hi - lo);
+  for (const std::string& t : terms) {
+    for (size_t pos = w.find(t); pos != std::string_view::npos; pos = w.find(t, pos + 1)) {
+      const size_t b = lo + pos, e = b + t.size();
+      if (!pseudo.empty() && Covering(s, pseudo, b, e) != nullptr) continue;
+      if (at) *at = {b, e};
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+// Quotation marks around the hit in its sentence: sets the normalised span inside them. Read
+// from the original text (quotes are noise).
+bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map, size_t nb,
+            size_t ne, const ScopeBounds& sentence, Span* inside) {
+  if (s.empty() || nb >= s.size()) return false;
+  // From the end of the character before the sentence (its break and any opening quote come
+  // after it) to the start of the character after it.
+  const size_t o_lo = sentence.lo == 0 ? 0 : map.src_end[sentence.lo - 1];
+  const size_t o_nb = map.src_begin[nb], o_ne = map.src_end[ne - 1];
+  const size_t o_hi = sentence.hi < s.size() ? map.src_begin[sentence.hi] : original.size();
+  const auto* p = reinterpret_cast<const unsigned char*>(original.data());
+  auto is_open = [](uint32_t c) { return c == 0x201C || c == 0x300C || c == 0x300E || c == 0x2018; };
+  auto is_close = [](uint32_t c) { return c == 0x201D || c == 0x300D || c == 0x300F || c == 0x2019; };
+  // The last opening mark before the hit not closed before it.
+  size_t open_at = SIZE_MAX;
+  int depth = 0;
+  bool ascii_open = false;
+  size_t ascii_at = 0;
+  for (size_t i = o_lo; i < o_nb;) {
+    int len;
+    const uint32_t c = DecodeUtf8(p + i, p + o_nb, &len);
+    if (is_open(c)) {
+      ++depth;
+      open_at = i + static_cast<size_t>(len);
+    } else if (is_close(c) && depth > 0) {
+      --depth;
+    } else if (c == '"') {
+      ascii_open = !ascii_open;
+      ascii_at = i + 1;
+    }
+    i += static_cast<size_t>(len);
+  }
+  size_t q_begin;
+  bool ascii = false;
+  if (depth > 0) {
+    q_begin = open_at;
+  } else if (ascii_open) {
+    q_begin = ascii_at;
+    ascii = true;
+  } else {
+    return false;
+  }
+  // The closing mark after the hit.
+  for (size_t i = o_ne; i < o_hi;) {
+    int len;
+    const uint32_t c = DecodeUtf8(p + i, p + o_hi, &len);
+    if ((ascii && c == '"') || (!ascii && is_close(c))) {
+      // Map both marks to normalised positions.
+      auto norm_at = [&](size_t o) {
+        return static_cast<size_t>(
+            std::lower_bound(map.src_begin.begin(), map.src_begin.begin() + s.size(),
+                             static_cast<uint32_t>(o)) -
+            map.src_begin.begin());
+      };
+      *inside = {norm_at(q_begin), norm_at(i)};
+      return true;
+    }
+    i += static_cast<size_t>(len);
+  }
+  return false;
+}
+
+}  // namespace
+
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
-                     std::string_view s, const OffsetMap& map, const RawHit& h, bool complete,
-                     std::string* detail) {
+                     std::string_view original, std::string_view s, const OffsetMap& map,
+                     const RawHit& h, bool complete, std::string* detail) {
   const std::vector<uint32_t>& clause_breaks = map.clause_breaks;
   // An ASCII letter next to the hit only counts when nothing was skipped between them in the
   // original: "加vx：abc123" is a contact ID after "加vx", "rvxa" is a word containing "vx".
@@ -162,6 +339,152 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     if (it != clause_breaks.begin()) lo = std::max<size_t>(lo, *(it - 1));
     if (const std::string* cue = Inside(s, r.negate, lo, h.nb))
       set(Decision::kNegated, [&] { return absl::StrCat("negation cue '", *cue, "' before it"); });
+  }
+  // Terms that exempt the hit when they stand right before or after it in its clause.
+  if (d == Decision::kReported && (!r.unless_before.empty() || !r.unless_after.empty())) {
+    const ScopeBounds clause = BoundsOf(original, s, map, h.nb, h.ne, Scope::kClause, complete);
+    for (const WindowedTerms& w : r.unless_before) {
+      const size_t lo = std::max(clause.lo, BackChars(s, h.nb, w.window));
+      if (const std::string* t = Inside(s, w.terms, lo, h.nb)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("preceded by unless-before '", *t, "'"); });
+        break;
+      }
+    }
+    for (const WindowedTerms& w : r.unless_after) {
+      if (d != Decision::kReported) break;
+      uint32_t missing = 0;
+      const size_t hi = std::min(clause.hi, ForwardChars(s, h.ne, w.window, &missing));
+      if (const std::string* t = Inside(s, w.terms, h.ne, hi)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("followed by unless-after '", *t, "'"); });
+      } else if (!complete && missing > 0 && !clause.hi_known) {
+        c.pending = true;
+      }
+    }
+  }
+  // Speech acts: the same words said in negation, as a warning, in reported or quoted speech,
+  // about the rules, or as a question back do not make the claim.
+  if (d == Decision::kReported && h.rule != kDenyRule && !f.rule_acts[h.rule].empty()) {
+    ScopeBounds bounds[2];
+    bool have[2] = {false, false};
+    auto bounds_of = [&](Scope sc) -> const ScopeBounds& {
+      const int i = sc == Scope::kClause ? 0 : 1;
+      if (!have[i]) {
+        bounds[i] = BoundsOf(original, s, map, h.nb, h.ne, sc, complete);
+        have[i] = true;
+      }
+      return bounds[i];
+    };
+    for (uint32_t ai : f.rule_acts[h.rule]) {
+      const SpeechAct& act = f.speech_acts[ai];
+      for (const SpeechAct::Cues& g : act.cues) {
+        if (d != Decision::kReported) break;
+        const ScopeBounds& sc = bounds_of(g.scope);
+        if (g.question) {
+          // A question: the sentence ends with a question mark, or the clause with 吗/呢/么.
+          const ScopeBounds& clause = bounds_of(Scope::kClause);
+          const ScopeBounds& sentence = bounds_of(Scope::kSentence);
+          const uint32_t last = CpBefore(s, clause.hi);
+          const bool question = (sentence.hi_known && sentence.question) ||
+                                (clause.hi_known && clause.hi > h.ne &&
+                                 (last == U'吗' || last == U'呢' || last == U'么'));
+          if (!question) {
+            if (!complete && !(clause.hi_known && sentence.hi_known)) c.pending = true;
+            continue;
+          }
+        }
+        const size_t before_lo = g.window ? std::max(sc.lo, BackChars(s, h.nb, g.window)) : sc.lo;
+        uint32_t missing = 0;
+        const size_t after_hi =
+            g.window ? std::min(sc.hi, ForwardChars(s, h.ne, g.window, &missing)) : sc.hi;
+        const bool after_complete = complete || sc.hi_known || (g.window && missing == 0);
+        const std::string* cue = nullptr;
+        const char* where = "";
+        if (g.where == CueWhere::kQuote) {
+          Span inside;
+          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside)) {
+            if (!complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
+            continue;
+          }
+          static const std::string kQuotes = "quotation marks";
+          if (g.terms.empty()) {
+            cue = &kQuotes;
+          } else {
+            cue = FindCue(s, g.terms, act.pseudo, sc.lo, inside.begin);
+            if (!cue) cue = FindCue(s, g.terms, act.pseudo, std::min(inside.end, sc.hi), sc.hi);
+          }
+          where = "around the quoted words";
+          if (!cue && !after_complete) c.pending = true;
+        } else {
+          if (g.where != CueWhere::kAfter) {
+            cue = FindCue(s, g.terms, act.pseudo, before_lo, h.nb);
+            where = "before it";
+          }
+          if (!cue && g.where != CueWhere::kBefore) {
+            cue = FindCue(s, g.terms, act.pseudo, h.ne, after_hi);
+            where = "after it";
+            if (!cue && !after_complete) c.pending = true;
+          }
+        }
+        if (cue)
+          set(Decision::kSpeechAct, [&] {
+            return absl::StrCat("speech act ", act.name, ": '", *cue, "' ", where);
+          });
+      }
+      if (d != Decision::kReported) break;
+    }
+  }
+  // Terms anywhere in the scope that exempt the hit; companions that must be there.
+  if (d == Decision::kReported && (!r.unless.empty() || !r.with.empty())) {
+    const ScopeBounds sc = BoundsOf(original, s, map, h.nb, h.ne, r.scope, complete);
+    size_t lo = sc.lo, hi = sc.hi;
+    bool hi_known = sc.hi_known;
+    if (r.within) {
+      lo = std::max(lo, BackChars(s, h.nb, r.within));
+      uint32_t missing = 0;
+      const size_t w = ForwardChars(s, h.ne, r.within, &missing);
+      if (w <= hi) {
+        hi = w;
+        hi_known = hi_known || missing == 0 || complete;
+      }
+    }
+    static const std::vector<std::string> kNone;
+    if (!r.unless.empty()) {
+      if (const std::string* t = FindCue(s, r.unless, kNone, lo, h.nb)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
+      } else if (const std::string* t2 = FindCue(s, r.unless, kNone, h.ne, hi)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
+      } else if (!hi_known) {
+        c.pending = true;
+      }
+    }
+    for (const std::vector<std::string>& group : r.with) {
+      if (d != Decision::kReported) break;
+      // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are
+      // one phrase, but the hit alone is no companion of itself).
+      if (FindCue(s, group, kNone, lo, h.nb) || FindCue(s, group, kNone, h.ne, hi)) continue;
+      bool overlapping = false;
+      for (const std::string& t : group) {
+        for (size_t pos = s.find(t, lo); pos != std::string_view::npos && pos < hi;
+             pos = s.find(t, pos + 1)) {
+          const size_t e = pos + t.size();
+          if (e <= hi && (pos < h.nb || e > h.ne)) {
+            overlapping = true;
+            break;
+          }
+        }
+        if (overlapping) break;
+      }
+      if (overlapping) continue;
+      if (!hi_known) {
+        c.pending = true;
+      } else {
+        set(Decision::kMissingContext, [&] {
+          return absl::StrCat("no companion (", group.front(), group.size() > 1 ? " …" : "",
+                              ") in its ", r.scope == Scope::kClause ? "clause"
+                                           : r.scope == Scope::kSentence ? "sentence" : "message");
+        });
+      }
+    }
   }
   if (d == Decision::kReported && !r.near.empty()) {
     uint32_t missing = 0;
@@ -289,7 +612,7 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
     const bool deny = h.rule == kDenyRule;
     const Rule& r = deny ? profile->deny_rule : f.rules[h.rule];
     detail.clear();
-    Confirmation c = Confirm(f, profile, options, norm, map, h, /*complete=*/true,
+    Confirmation c = Confirm(f, profile, options, text, norm, map, h, /*complete=*/true,
                              traces ? &detail : nullptr);
     const uint32_t ob = map.src_begin[h.nb], oe = map.src_end[h.ne - 1];
     const uint32_t trace = traces ? static_cast<uint32_t>(traces->size()) : 0;

@@ -73,15 +73,19 @@ struct Confirmation {
   bool pending = false;
 };
 
-// Runs the confirmation checks (boundary, literal edges, allow-contexts, negation, required
-// context, validator, profile, threshold) in their fixed order; the first failing check decides.
+// Runs the confirmation checks (boundary, literal edges, allow-contexts, unless-before/after,
+// negation, speech acts, unless, companions, required context, validator, profile, threshold) in
+// their fixed order; the first failing check decides.
 // `norm` is the normalised message, or with complete == false a prefix of it made of whole
 // characters; `map` is that text's OffsetMap (clause breaks, and which neighbours were adjacent
 // in the original). `detail`, when not
 // null, receives the explanation of a suppression (as Explain() shows it).
+// `original` is the message (with complete == false: the part received so far), for what the
+// normalised text no longer shows: which punctuation ended a clause (a sentence end, a question
+// mark) and quotation marks.
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
-                     std::string_view norm, const OffsetMap& map, const RawHit& h,
-                     bool complete, std::string* detail);
+                     std::string_view original, std::string_view norm, const OffsetMap& map,
+                     const RawHit& h, bool complete, std::string* detail);
 
 // Sets the start (nb) of every regex hit in *raw to the leftmost start of a match of its regex
 // that ends where the hit ends (kNoStart when there is none): end - width for a fixed-width

@@ -963,7 +963,8 @@ void StreamScannerImpl::Decide() {
     Hit& h = hits[i];
     if (h.state != kPending) continue;
     internal::Confirmation c =
-        internal::Confirm(*f, profile, options.scan, norm, map, h.raw, /*complete=*/false, nullptr);
+        internal::Confirm(*f, profile, options.scan, text, norm, map, h.raw, /*complete=*/false,
+                          nullptr);
     if (c.pending) continue;
     h.severity = c.severity;
     h.state = c.decision == Decision::kReported ? kConfirmed : kSuppressed;

@@ -37,6 +37,7 @@ std::string_view DecisionName(Decision d) {
     case Decision::kProfileAllowed: return "profile_allowed";
     case Decision::kBelowThreshold: return "below_threshold";
     case Decision::kOverlapped: return "overlapped";
+    case Decision::kSpeechAct: return "speech_act";
   }
   return "unknown";
 }

@@ -104,11 +104,16 @@ inline constexpr CompileLimitField kCompileLimitFields[] = {
 // | disabled_rules     | none    | rule ids (or category ids) left out of the filter entirely      |
 // | limits             | see above | compile-time bounds on the dictionaries (not stored in a      |
 // |                    |         | serialized filter: loading one compiles nothing)                |
+// | base_grammar       | true    | read the built-in base grammar first (speech acts, variants)    |
 struct FilterOptions {
   NormalizationOptions normalization;
   std::vector<SeverityOverride> severity_overrides;
   std::vector<std::string> disabled_rules;
   CompileLimits limits;
+  // Read the base grammar (dictionaries/base.grammar, compiled into the library: the speech acts,
+  // variant tables and word classes the shipped packs use) before the dictionaries, so that any
+  // dictionary can use them. false: only what the dictionaries define themselves.
+  bool base_grammar = true;
 };
 
 // One dictionary to load: a file on disk or text in memory.

@@ -76,14 +76,16 @@ enum class ScanControl : uint8_t { kContinue, kStop };
 enum class Decision : uint8_t {
   kReported,          // became a finding
   kBoundary,          // an ASCII letter/digit touches the hit (e.g. "wx" inside "wxyz")
-  kAllowContext,      // inside an allow-context (e.g. 第一 inside 第一时间)
+  kAllowContext,      // inside an allow-context (e.g. 第一 inside 第一时间), or an unless term
   kNegated,           // a negation cue precedes it (e.g. 不能加…微信)
-  kMissingContext,    // the rule's required context (near) is absent
+  kMissingContext,    // the rule's required context (near, with) is absent
   kValidatorFailed,   // e.g. Luhn check failed: an order number, not a card
   kDisabled,          // switched off by the profile
   kProfileAllowed,    // inside a term of the profile's allow-list
   kBelowThreshold,    // severity below ScanOptions::min_severity
   kOverlapped,        // lost against a longer/earlier hit of the same category
+  kSpeechAct,         // said inside a speech act that does not make the claim: negated,
+                      // a warning, reported or quoted speech, meta-talk, a question back
 };
 std::string_view DecisionName(Decision decision);
 

@@ -62,6 +62,23 @@ enum class Boundary : uint8_t {
   kAlnum,   // either
 };
 
+// The stretch of text around a hit in which a rule looks for its companions (`with`) and
+// exemptions (`unless`), and a speech act for its cues (docs/dictionary-format.md). Clauses end at
+// any punctuation mark (，、；：。！？… and line breaks), sentences at 。！？；… and line breaks.
+// Whatever the scope, at most kMaxScopeChars characters on each side of the hit are looked at.
+enum class Scope : uint8_t {
+  kClause,
+  kSentence,
+  kMessage,
+};
+inline constexpr uint32_t kMaxScopeChars = 64;
+
+// Context terms that must stand within `window` characters of the hit, in its clause.
+struct WindowedTerms {
+  uint32_t window = 8;
+  std::vector<std::string> terms;  // normalised
+};
+
 // One rule as loaded from a dictionary. Immutable; owned by its Filter.
 struct Rule {
   std::string id;        // stable id, e.g. "ad_law.best"
@@ -79,6 +96,14 @@ struct Rule {
   uint32_t window = 8;                   // characters, for negate and near
   Validator validator = Validator::kNone;
   Boundary boundary = Boundary::kNone;
+  // Context grammar (docs/dictionary-format.md, "Rules that need context"), within `scope`:
+  std::vector<std::vector<std::string>> with;  // one term of each group must occur (normalised)
+  uint32_t within = 0;                         // … that many characters from the hit (0: scope)
+  std::vector<std::string> unless;             // a hit is suppressed when one of these occurs
+  std::vector<WindowedTerms> unless_before;    // … ends within the window before it (clause)
+  std::vector<WindowedTerms> unless_after;     // … starts within the window after it (clause)
+  Scope scope = Scope::kSentence;
+  std::vector<std::string> speech_acts;  // names of the speech acts that suppress its hits
   std::vector<std::string> hit_examples;   // must give a finding of this rule
   std::vector<std::string> miss_examples;  // must not give a finding of this rule
   std::string file;  // where the rule was defined ("" for rules from a database without sources)

@@ -473,5 +473,23 @@ TEST(StreamApi, FindingsStayValidWhileTheTextGrows) {
   ASSERT_TRUE(stream->Finish().ok());
 }
 
+// The context grammar (companions and exemptions in a clause or sentence, speech acts with cues
+// after the hit, quotation marks and question marks read from the original text) decides hits
+// only once the text that can change them has arrived: the stream's findings are still Scan's.
+TEST(StreamDifferential, GrammarRulesAnyChunking) {
+  auto filter = Filter::FromFiles({std::string(SCRIPTQA_TESTDATA_DIR) + "/grammar.rules"});
+  ASSERT_TRUE(filter.ok()) << filter.status();
+  const std::vector<std::string> messages = {
+      "给个好评送您红包", "送您个红包，记得给好评哦", "给个好评哦，谢谢", "送您红包。给个好评哦",
+      "这个我不知道", "这个我不知道，马上帮您问问仓库", "最便宜的时间是早上", "最便宜，这个时间下单",
+      "我们没法保证是最便宜的", "说最好用是不允许的", "凡是好评返现的都是骗子",
+      "您说的“最耐磨”我们不敢这么讲", "“好评返现”这种活动我们不做", "最便宜这个词广告法不让用",
+      "您是想要最便宜的那款吗？", "您是想要最便宜的那款", "您是最耐磨的客户", "这款是“最耐磨”的",
+      "没办法就这样吧", "没办法，就这样吧", "晒图返现", "晒图之后等您确认收货再返现",
+      "这款 zui hao yong，给个hao ping送您红包！好评返现是骗人的吗？不知道。",
+      "最好用的最便宜的最耐磨的，全省冠军同类第一"};
+  Differential(*filter, messages, 12, 7);
+}
+
 }  // namespace
 }  // namespace scriptqa
