@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import operator
 import os
 import re
+import stat
+import tempfile
 import threading
 from typing import (
     TYPE_CHECKING,
@@ -493,21 +496,51 @@ class Filter:
         return self._blob
 
     def save(self, target: Union[PathLike, Any]) -> None:
-        """Writes :meth:`serialize` to a path (atomically: temp file, then rename) or to a
-        binary file object."""
+        """Writes :meth:`serialize` to a path or to a binary file object.
+
+        A path is replaced atomically, as the C++ ``Filter::SaveFile`` does: the database goes
+        into a new temporary file beside it (a fresh name, created exclusively, so no existing
+        file or link is ever opened), synced, then renamed over the path. A path that is a link
+        is replaced by the file, its target left alone. A path that is not a regular file (a
+        directory, FIFO or device) raises :class:`OSError` and is left as it is; on any failure
+        the temporary file is removed and the path is unchanged.
+        """
         blob = self.serialize()
         if hasattr(target, "write"):
             target.write(blob)
             return
         path = os.fspath(target)
-        tmp = f"{path}.tmp{os.getpid()}"
         try:
-            with open(tmp, "wb") as fh:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None  # absent (or a dangling link, which the rename replaces)
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"{path}: not a regular file; refusing to replace it")
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
+                fh.flush()
+                os.fchmod(fh.fileno(), 0o644)
+                os.fsync(fh.fileno())
             os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
+        except BaseException:
+            try:
                 os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        try:  # the rename itself is durable once the directory is synced
+            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
 
     def __reduce__(self) -> Any:
         return (_unpickle, (self.serialize(), self._recipe))
