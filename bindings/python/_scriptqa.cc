@@ -15,6 +15,8 @@
 //     held, which is what serialises them.
 //   * Findings are the package's `Finding` NamedTuple, allocated directly as a tuple subclass
 //     (no Python-level __new__), with the per-rule strings interned once per filter.
+//   * Each finding carries its masked form (scriptqa/mask.h), cut from the masked message while
+//     the message's UTF-8 is at hand (no GIL); only a message with findings is masked.
 //
 // Offsets: Finding.chars from the core counts code points of the original text (each maximal
 // invalid UTF-8 subsequence counting one), which for a `str` argument is exactly the str index.
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "scriptqa/filter.h"
+#include "scriptqa/mask.h"
 #include "scriptqa/scanner.h"
 #include "scriptqa/types.h"
 
@@ -51,7 +54,7 @@ namespace sq = scriptqa;
 
 // ---- types registered by the Python layer ------------------------------------------------------
 
-constexpr Py_ssize_t kFindingFields = 10;
+constexpr Py_ssize_t kFindingFields = 11;
 
 struct Registry {
   PyTypeObject* finding = nullptr;  // scriptqa.Finding, a NamedTuple (tuple subclass)
@@ -285,14 +288,19 @@ struct Hit {
   uint32_t message;     // index in the batch (0 for a single text)
   sq::Finding finding;  // `text` cleared
   uint32_t rendered_begin, rendered_count;
+  // Index in Collected::masked of the masked form of the matched text, or -1 when masking left
+  // it as it is (Finding.masked is then the `matched` object itself).
+  int32_t masked = -1;
 };
 
 struct Collected {
   std::vector<Hit> hits;
   std::vector<std::string> rendered;
+  std::vector<std::string> masked;
   void Clear() {
     hits.clear();
     rendered.clear();
+    masked.clear();
   }
   void Add(uint32_t message, const sq::Finding& f, bool templated) {
     Hit h{message, f, 0, 0};
@@ -306,6 +314,58 @@ struct Collected {
   }
 };
 
+// Whether a scan with these options reports every `privacy` finding that Scanner::Mask looks for
+// (it scans with the default options): not under a profile (which may leave the category out)
+// or a severity threshold.
+bool CoversPrivacy(const sq::ScanOptions& o) {
+  return o.profile == nullptr && o.min_severity == sq::Severity::kAdvice;
+}
+
+// Reusable buffers of MaskHits.
+struct MaskBuffers {
+  std::string text;
+  std::vector<sq::Span> spans;
+};
+
+// `view` with personal data masked (scriptqa/mask.h), into b->text. `c.hits[from, to)` are
+// findings of `view`; when `covers` (CoversPrivacy of the scan that found them) their `privacy`
+// findings are all there is, else Scanner::Mask scans for them itself, so that a profile or a
+// threshold that hides the category does not turn masking off. `sc` must not be mid-scan. Needs
+// no GIL.
+void MaskText(sq::Scanner& sc, std::string_view view, bool covers, const Collected& c, size_t from,
+              size_t to, MaskBuffers* b) {
+  b->spans.clear();
+  for (size_t i = from; i < to; ++i)
+    if (c.hits[i].finding.rule->category == sq::kPersonalDataCategory)
+      b->spans.push_back(c.hits[i].finding.bytes);
+  if (!covers) {
+    absl::StatusOr<std::string> m = sc.Mask(view);
+    if (m.ok() && m->size() == view.size()) {
+      b->text = *std::move(m);
+      return;
+    }
+    // Refused (it was scanned, so this is not expected): the conservative masking still applies.
+  }
+  b->text.assign(view.data(), view.size());
+  sq::MaskPersonalDataInPlace(&b->text, b->spans);
+}
+
+// Sets the masked forms of c->hits[from, to), all findings of `view`. Needs no GIL.
+void MaskHits(sq::Scanner& sc, std::string_view view, bool covers, Collected* c, size_t from,
+              size_t to, MaskBuffers* b) {
+  if (from >= to) return;
+  MaskText(sc, view, covers, *c, from, to, b);
+  for (size_t i = from; i < to; ++i) {
+    Hit& h = c->hits[i];
+    const sq::Span& span = h.finding.bytes;
+    if (span.end > view.size() || span.end > b->text.size()) continue;
+    std::string_view shown(b->text.data() + span.begin, span.size());
+    if (shown == view.substr(span.begin, span.size())) continue;
+    h.masked = static_cast<int32_t>(c->masked.size());
+    c->masked.emplace_back(shown);
+  }
+}
+
 // One Scanner and its reusable buffers; used by one thread at a time.
 struct Slot {
   explicit Slot(sq::Scanner s) : scanner(std::move(s)) {}
@@ -315,6 +375,13 @@ struct Slot {
   // scan_many: the UTF-8 forms of a chunk of messages (in place or in `buf`) and their views.
   std::vector<Utf8Piece> pieces;
   std::vector<std::string_view> views;
+  // Masking: buffers, and the messages of a chunk with findings (message in the chunk, first
+  // and past-the-last hit).
+  MaskBuffers mask;
+  struct Flagged {
+    size_t message, from, to;
+  };
+  std::vector<Flagged> flagged;
 };
 
 std::atomic<uint64_t> g_next_serial{1};
@@ -482,6 +549,14 @@ PyObject* MakeFinding(const Hit& h, const TextRef& t, const RuleStrings& rs, con
                                                static_cast<Py_ssize_t>(f.bytes.size()))
                    : PyUnicode_Substring(t.obj, static_cast<Py_ssize_t>(f.chars.begin),
                                          static_cast<Py_ssize_t>(f.chars.end)));
+    if (h.masked < 0) {
+      items[10] = items[7];
+      Py_INCREF(items[10]);
+    } else {
+      const std::string& m = c.masked[static_cast<size_t>(h.masked)];
+      items[10] = t.is_bytes ? CheckedNew(PyBytes_FromStringAndSize(m.data(), static_cast<Py_ssize_t>(m.size())))
+                             : NewStr(m);
+    }
     if (!rs.suggestions.is_none()) {
       items[8] = rs.suggestions.ptr();
       Py_INCREF(items[8]);
@@ -546,12 +621,34 @@ py::list Scan(NativeFilter& self, py::handle text, const NativeOptions& o) {
         s.collected.Add(0, f, Templated(self, f.rule));
         return sq::ScanControl::kContinue;
       });
+    if (bad < 0 && st.ok())
+      MaskHits(s.scanner, view, CoversPrivacy(o.options), &s.collected, 0, s.collected.hits.size(),
+               &s.mask);
   }
   if (bad >= 0) ThrowEncode(-1, bad);
   if (!st.ok()) ThrowStatus(st);
   if (s.collected.hits.empty()) return py::reinterpret_steal<py::list>(CheckedNew(PyList_New(0)));
   Borrowed c(&s.collected);
   return MakeFindings(self, o, t, c.get());
+}
+
+// `text` with personal data masked (Scanner::Mask): str for str, bytes for bytes.
+py::object Mask(NativeFilter& self, py::handle text, bool replace) {
+  TextRef t;
+  CaptureOrThrow(text.ptr(), &t);
+  Slot& s = self.ThreadSlot();
+  absl::StatusOr<std::string> m;
+  Py_ssize_t bad;
+  {
+    MaybeNoGil nogil(t.len >= kReleaseGilFrom);
+    std::string_view view;
+    bad = Encode(t, replace, &s.buf, &view);
+    if (bad < 0) m = s.scanner.Mask(view);
+  }
+  if (bad >= 0) ThrowEncode(-1, bad);
+  if (!m.ok()) ThrowStatus(m.status());
+  if (t.is_bytes) return py::bytes(*m);
+  return Str(*m);
 }
 
 bool HasFinding(NativeFilter& self, py::handle text, int at_least, const NativeOptions& o) {
@@ -585,8 +682,10 @@ py::tuple Rewrite(NativeFilter& self, py::handle text, const NativeOptions& o) {
     std::string_view view;
     bad = Encode(t, o.replace, &s.buf, &view);
     if (bad < 0) r = s.scanner.Rewrite(view, o.options);
-    if (bad < 0 && r.ok())
+    if (bad < 0 && r.ok()) {
       for (const sq::Finding& f : r->replaced) replaced.Add(0, f, Templated(self, f.rule));
+      MaskHits(s.scanner, view, false, &replaced, 0, replaced.hits.size(), &s.mask);
+    }
   }
   if (bad >= 0) ThrowEncode(-1, bad);
   if (!r.ok()) ThrowStatus(r.status());
@@ -613,6 +712,7 @@ py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
     if (bad < 0 && e.ok()) {
       report = e->ToString();
       for (const sq::Finding& f : e->findings) findings.Add(0, f, Templated(self, f.rule));
+      MaskHits(s.scanner, view, false, &findings, 0, findings.hits.size(), &s.mask);
     }
   }
   if (bad >= 0) ThrowEncode(-1, bad);
@@ -681,6 +781,7 @@ bool ScanChunk(Job& job, Slot& s, Worker& w, Py_ssize_t begin, Py_ssize_t end) {
   // Messages before a lone surrogate are scanned: one of them may fail first.
   bool failed = false;
   size_t passed = 0;
+  s.flagged.clear();
   absl::Status st = s.scanner.ScanBatch(
       s.views, job.options->options,
       [&](size_t k, const absl::Status& ms, absl::Span<const sq::Finding> findings) {
@@ -693,9 +794,17 @@ bool ScanChunk(Job& job, Slot& s, Worker& w, Py_ssize_t begin, Py_ssize_t end) {
           failed = true;
           return;
         }
+        if (findings.empty()) return;
+        const size_t from = w.collected.hits.size();
         for (const sq::Finding& f : findings)
           w.collected.Add(static_cast<uint32_t>(i), f, Templated(*job.filter, f.rule));
+        s.flagged.push_back({k, from, w.collected.hits.size()});
       });
+  // Masked forms once the batch is done (Scanner::Mask cannot run inside its callback); the views
+  // are still valid.
+  const bool covers = CoversPrivacy(job.options->options);
+  for (const Slot::Flagged& m : s.flagged)
+    MaskHits(s.scanner, s.views[m.message], covers, &w.collected, m.from, m.to, &s.mask);
   if (!failed && !st.ok()) {  // the whole call failed: at the first message not passed back
     w.fail_message = begin + static_cast<Py_ssize_t>(passed);
     w.fail_status = st;
@@ -1243,7 +1352,7 @@ void Register(py::handle finding_type, py::sequence severities, py::object trans
   py::tuple fields = py::getattr(finding_type, "_fields");
   static const char* kExpected[kFindingFields] = {"rule",     "category", "severity", "start",
                                                   "end",      "byte_start", "byte_end", "matched",
-                                                  "suggestions", "reason"};
+                                                  "suggestions", "reason", "masked"};
   if (fields.size() != kFindingFields) throw py::type_error("Finding has the wrong fields");
   for (Py_ssize_t i = 0; i < kFindingFields; ++i)
     if (fields[i].cast<std::string>() != kExpected[i])
@@ -1284,6 +1393,9 @@ PYBIND11_MODULE(_scriptqa, m) {
   m.def("scan_method", &MakeScanMethod);
   m.def("default_dictionary_dir", [] { return sq::Filter::DefaultDictionaryDir(); });
   m.def("default_limits", &DefaultLimits);
+  m.def("render_suggestion", [](const std::string& templ, const std::string& matched) {
+    return Str(sq::RenderSuggestion(templ, matched));
+  });
 
   py::class_<NativeFilter, std::shared_ptr<NativeFilter>>(m, "NativeFilter")
       .def_static("compile", &Compile, py::arg("sources"), py::arg("normalization"),
@@ -1325,6 +1437,7 @@ PYBIND11_MODULE(_scriptqa, m) {
       .def("profile", &MakeProfile)
       .def("scan", &Scan)
       .def("has_finding", &HasFinding)
+      .def("mask", &Mask)
       .def("rewrite", &Rewrite)
       .def("explain", &Explain)
       .def("scan_many", &ScanMany);

@@ -2,6 +2,7 @@
 import glob
 import io
 import os
+import stat
 
 import pytest
 
@@ -73,6 +74,33 @@ def test_save_and_load(tmp_path, default_filter, messages):
         assert g.info.rules_hash == default_filter.info.rules_hash
         assert [g.scan(m) for m in messages] == expected
     assert not [p for p in os.listdir(tmp_path) if p != "f.sqdb"]  # no temp file left
+
+
+def test_save_never_writes_through_a_link_or_over_a_special_file(tmp_path, default_filter):
+    # The temporary file beside the target used to have a predictable name (<path>.tmp<pid>) that
+    # was opened following links, and the rename replaced whatever <path> was.
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    path = tmp_path / "out.sqdb"
+    os.symlink(victim, f"{path}.tmp{os.getpid()}")
+    default_filter.save(path)
+    assert victim.read_bytes() == b"keep me"
+    assert scriptqa.Filter.load(path).info == default_filter.info
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        default_filter.save(fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    with pytest.raises(OSError):
+        default_filter.save(tmp_path)  # a directory
+    # A link to a regular file: the link is replaced by the new file, its target left alone.
+    link = tmp_path / "link.sqdb"
+    os.symlink(victim, link)
+    default_filter.save(link)
+    assert victim.read_bytes() == b"keep me" and not os.path.islink(link)
+    leftovers = {p for p in os.listdir(tmp_path)} - {"victim.txt", "out.sqdb", f"out.sqdb.tmp{os.getpid()}",
+                                                   "fifo", "link.sqdb"}
+    assert not leftovers
 
 
 def test_from_terms(messages):

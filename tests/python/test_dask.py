@@ -44,7 +44,8 @@ def test_scan_bag_equals_single_process(client, default_filter, messages):
 
 def test_audit_bag_equals_single_process(client, default_filter, messages):
     recs = records(messages * 2)
-    got = scriptqa.dask.audit_bag(db.from_sequence(recs, npartitions=4), keep=["conversation_id", "turn"]).compute()
+    got = scriptqa.dask.audit_bag(db.from_sequence(recs, npartitions=4), keep=["conversation_id", "turn"],
+                                  mask=False).compute()
     expected = [
         {"conversation_id": r["conversation_id"], "turn": r["turn"], "rule": f.rule, "category": f.category,
          "severity": str(f.severity), "start": f.start, "end": f.end, "byte_start": f.byte_start,
@@ -63,6 +64,18 @@ def test_audit_dataframe_equals_audit_frame(client, default_filter, messages):
     pd.testing.assert_frame_equal(findings, local.findings)
     pd.testing.assert_frame_equal(summary, local.summary)
     assert len(findings) > 0
+
+
+def test_profiles_work_on_the_workers(client, default_filter, messages):
+    # The profile travels with the tasks and the filter by the worker plugin: the worker's filter
+    # must accept the profile made for the client's.
+    p = default_filter.profile(categories=["ad_law", "off_platform"], deny_terms=["亲亲"])
+    batch = messages + ["亲亲，这款是最佳选择"]
+    got = scriptqa.dask.scan_bag(db.from_sequence(batch, npartitions=3), profile=p).compute()
+    assert got == [default_filter.scan(m, profile=p) for m in batch] and any(got)
+    recs = records(batch)
+    got = scriptqa.dask.audit_bag(db.from_sequence(recs, npartitions=3), roles=None, profile=p).compute()
+    assert [r["rule"] for r in got] == [f.rule for r in recs for f in default_filter.scan(r["text"], profile=p)]
 
 
 def test_filter_shipped_once_per_worker(client, default_filter, messages):

@@ -27,7 +27,7 @@ def corpus(tmp_path, messages):
 
 def test_audit_frame_on_the_corpus_format(default_filter, corpus):
     df, rows = corpus
-    findings, summary = scriptqa.audit_frame(df, keep=["conversation_id", "turn"])
+    findings, summary = scriptqa.audit_frame(df, keep=["conversation_id", "turn"], mask=False)
     agent = [i for i, r in enumerate(rows) if r["role"] == "agent"]
     assert list(summary.index) == agent
     expected = [(i, f) for i in agent for f in default_filter.scan(rows[i]["text"])]
@@ -66,12 +66,14 @@ def test_audit_frame_roles_options_and_missing_text(default_filter, corpus):
     assert (blocks.findings["severity"] == "block").all()
     assert len(blocks.findings) == (every.findings["severity"] == "block").sum()
     plain = pd.DataFrame({"body": ["最佳选择", None, float("nan"), "您好"]}, index=["a", "b", "c", "d"])
-    res = scriptqa.audit_frame(plain, text="body")  # no role column: every row
+    with pytest.raises(ValueError):
+        scriptqa.audit_frame(plain, text="body")  # no role column: say so
+    res = scriptqa.audit_frame(plain, text="body", role=None)  # every row
     assert list(res.summary.index) == ["a", "b", "c", "d"]
     assert list(res.summary["findings"]) == [len(default_filter.scan(t)) for t in ["最佳选择", "", "", "您好"]]
     with pytest.raises(KeyError):
         scriptqa.audit_frame(plain)  # no "text" column
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError):
         scriptqa.audit_frame(plain, text="body", role="speaker")
 
 

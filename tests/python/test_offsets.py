@@ -77,7 +77,8 @@ def test_bytes_and_str_agree(default_filter, messages):
             text = prefix + msg
             from_str = default_filter.scan(text)
             from_bytes = default_filter.scan(text.encode("utf-8"))
-            assert [f._replace(matched=f.matched.encode("utf-8")) for f in from_str] == from_bytes
+            assert [f._replace(matched=f.matched.encode("utf-8"), masked=f.masked.encode("utf-8"))
+                    for f in from_str] == from_bytes
 
 
 def test_invalid_utf8_offsets_match_python_replace_decoding(default_filter, hit_examples):

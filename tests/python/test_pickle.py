@@ -3,6 +3,8 @@ import concurrent.futures
 import multiprocessing
 import pickle
 
+import pytest
+
 import scriptqa
 
 _worker_filter = None
@@ -109,3 +111,22 @@ def test_pickles_from_before_limits_still_load(messages):
     assert [g.scan(m) for m in messages] == [f.scan(m) for m in messages]
     h = _filter._unpickle(foreign, old_recipe)
     assert [h.scan(m) for m in messages] == [f.scan(m) for m in messages]
+
+
+def test_an_unpickled_profile_works_with_its_filter(default_filter, messages):
+    # Pickled on its own (as a task argument is), a profile arrives with a copy of its filter: the
+    # filter it was made for, and every filter with the same rules and engine, accept it.
+    p = default_filter.profile(categories=["ad_law", "privacy"], deny_terms=["亲亲"])
+    expected = [default_filter.scan(m, profile=p) for m in messages]
+    p2 = pickle.loads(pickle.dumps(p))
+    assert p2.filter is not default_filter and p2.options == p.options
+    assert [default_filter.scan(m, profile=p2) for m in messages] == expected
+    g = pickle.loads(pickle.dumps(default_filter))
+    assert [g.scan(m, profile=p) for m in messages] == expected
+    assert [g.scan(m, profile=p2) for m in messages] == expected
+    assert g.scan_many(messages, profile=p2) == expected
+    assert [g.has_finding(m, profile=p2) for m in messages] == [bool(x) for x in expected]
+    # A filter with other rules still refuses it.
+    other = scriptqa.Filter.from_terms(["最佳"])
+    with pytest.raises(ValueError, match="another filter"):
+        other.scan("最佳", profile=p2)

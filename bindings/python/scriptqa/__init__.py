@@ -10,7 +10,8 @@ paid reviews and leaked personal data, with exact spans (str indices), suggestio
         print(x.rule, x.span, x.matched, "->", x.suggestion)
     f.rewrite("加我薇信").text                      # suggestions applied, re-checked
     f.scan_many(messages, threads=2)              # parallel, GIL released
-    findings, summary = scriptqa.audit_frame(df)  # pandas (imported on first use)
+    findings, summary = scriptqa.audit_frame(df)  # pandas (imported on first use), masked
+    scriptqa.mask("加微信 13812345678")           # personal data masked for output
 
 A private extension module (``scriptqa._scriptqa``) does the work in C++; this package is the
 Pythonic layer (the design of RE2's Python binding). See docs/python.md.
@@ -41,7 +42,7 @@ from .errors import (
     ProfileError,
     ScanError,
 )
-from ._filter import Filter, Profile, counters
+from ._filter import Filter, Profile, counters, mask
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,7 @@ __all__ = [
     "EncodingError",
     "ScanError",
     "counters",
+    "mask",
     "audit_frame",
     "AuditResult",
     "FINDING_COLUMNS",

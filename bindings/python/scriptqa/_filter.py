@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import operator
 import os
 import re
+import stat
+import tempfile
 import threading
 from typing import (
     TYPE_CHECKING,
@@ -45,7 +48,7 @@ from .errors import (
     code_name,
 )
 
-__all__ = ["Filter", "Profile", "counters"]
+__all__ = ["Filter", "Profile", "counters", "mask"]
 
 
 Text = Union[str, bytes]
@@ -58,6 +61,7 @@ _ERRORS = {"strict": False, "replace": True}
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _DEFAULT_DB = os.path.join(_PACKAGE_DIR, "default.sqdb")
 _OPTIONS_CACHE_LIMIT = 256
+_ADOPTED_LIMIT = 256
 
 # Diagnostics (per process): how many filters were compiled from dictionaries and how many were
 # rebuilt from a pickle. See counters().
@@ -178,6 +182,29 @@ def _strings(values: Union[str, Iterable[str], None], what: str) -> List[str]:
     return out
 
 
+def _not_one_text(values: Any, call: str) -> None:
+    """Refuses a bare str or bytes where an iterable of them is expected (iterating it would
+    scan or load one character at a time)."""
+    if isinstance(values, (str, bytes, bytearray)):
+        raise TypeError(
+            f"{call}: expected an iterable of messages, got a single {type(values).__name__} "
+            f"(wrap it in a list: {call}([text]))"
+        )
+
+
+def _profile_key(options: Mapping[str, Any]) -> Tuple[Any, ...]:
+    """A hashable form of a Profile's options."""
+    out = []
+    for k in sorted(options):
+        v = options[k]
+        if isinstance(v, Mapping):
+            v = tuple(sorted(v.items()))
+        elif isinstance(v, list):
+            v = tuple(v)
+        out.append((k, v))
+    return tuple(out)
+
+
 def _read_source(src: SourceLike) -> Tuple[str, bytes, int, str, int]:
     if not isinstance(src, DictionarySource):
         src = DictionarySource.file(src)
@@ -202,6 +229,11 @@ class Profile:
     severity overrides, an allow-list and extra deny terms. Create it with :meth:`Filter.profile`
     once and pass it to scans (``f.scan(text, profile=p)``); applying it costs a few table look-ups
     per raw hit. Immutable and thread-safe.
+
+    A profile pickles with its filter. Any filter with the same content as the one it was made
+    for (rules hash and engine version, see :attr:`Filter.info`) accepts it, so an unpickled
+    profile works with the filter it came from, with that filter's unpickled copies and on Dask
+    workers.
     """
 
     __slots__ = ("_filter", "_native", "options", "__weakref__")
@@ -269,7 +301,7 @@ class Filter:
     """
 
     __slots__ = ("_native", "_recipe", "_blob", "_default_opts", "_scan_default", "_opts", "_profiles", "_rules",
-                 "__weakref__")
+                 "_adopted", "_identity", "__weakref__")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -289,6 +321,11 @@ class Filter:
         self._opts: Dict[Any, Any] = {}
         self._profiles: Dict[Any, Profile] = {}
         self._rules: Optional[Tuple[Rule, ...]] = None
+        self._adopted: Dict[Any, Profile] = {}
+        info = native.info()
+        # What "the same filter" means for profiles: the same rules, options and normalisation
+        # (the rules hash) under the same engine, whichever object or process holds it.
+        self._identity = (info[3], info[4], info[0])
         return self
 
     # ---- construction -----------------------------------------------------------------------
@@ -374,6 +411,11 @@ class Filter:
         :meth:`from_dictionaries` (a term list has literals only: ``max_literals`` is the one that
         applies).
         """
+        if isinstance(terms, (str, bytes, bytearray)):
+            raise TypeError(
+                f"from_terms: expected an iterable of terms, got a single {type(terms).__name__} "
+                f"(wrap it in a list: from_terms([{terms!r}]))"
+            )
         return cls.from_dictionaries(
             [_term_list(terms, category, severity, reason, suggestion, name)],
             normalization=normalization,
@@ -454,21 +496,51 @@ class Filter:
         return self._blob
 
     def save(self, target: Union[PathLike, Any]) -> None:
-        """Writes :meth:`serialize` to a path (atomically: temp file, then rename) or to a
-        binary file object."""
+        """Writes :meth:`serialize` to a path or to a binary file object.
+
+        A path is replaced atomically, as the C++ ``Filter::SaveFile`` does: the database goes
+        into a new temporary file beside it (a fresh name, created exclusively, so no existing
+        file or link is ever opened), synced, then renamed over the path. A path that is a link
+        is replaced by the file, its target left alone. A path that is not a regular file (a
+        directory, FIFO or device) raises :class:`OSError` and is left as it is; on any failure
+        the temporary file is removed and the path is unchanged.
+        """
         blob = self.serialize()
         if hasattr(target, "write"):
             target.write(blob)
             return
         path = os.fspath(target)
-        tmp = f"{path}.tmp{os.getpid()}"
         try:
-            with open(tmp, "wb") as fh:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None  # absent (or a dangling link, which the rename replaces)
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"{path}: not a regular file; refusing to replace it")
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
+                fh.flush()
+                os.fchmod(fh.fileno(), 0o644)
+                os.fsync(fh.fileno())
             os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
+        except BaseException:
+            try:
                 os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        try:  # the rename itself is durable once the directory is synced
+            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
 
     def __reduce__(self) -> Any:
         return (_unpickle, (self.serialize(), self._recipe))
@@ -538,6 +610,7 @@ class Filter:
         hit = self._opts.get(key)
         if hit is not None and hit[2] is profile:
             return hit[0], hit[1]
+        given = profile
         if overlap not in _OVERLAP:
             raise ValueError(f"overlap must be 'longest' or 'all', not {overlap!r}")
         if errors not in _ERRORS:
@@ -553,14 +626,32 @@ class Filter:
             if not isinstance(profile, Profile):
                 raise TypeError(f"profile: expected scriptqa.Profile, got {type(profile).__name__}")
             if profile._filter is not self:
-                raise ValueError("the profile was created for another filter")
+                profile = self._adopt(profile._filter._identity, profile.options)
         sev = 0 if min_severity is None else Severity.parse(min_severity).rank
         native = self._native.options(sev, _OVERLAP[overlap], _ERRORS[errors], None if profile is None else profile._native)
         bound = _native.bind(self._native, native)
         if len(self._opts) >= _OPTIONS_CACHE_LIMIT:
             self._opts.clear()
-        self._opts[key] = (native, bound, profile)
+        # Keyed by the id of the profile passed in, which the entry keeps alive (so the id is not
+        # reused while the entry exists); the profile used may be this filter's copy of it.
+        self._opts[key] = (native, bound, given, profile)
         return native, bound
+
+    def _adopt(self, identity: Tuple[Any, ...], options: Mapping[str, Any]) -> Profile:
+        """This filter's copy of a profile made for a filter with `identity` (see Profile)."""
+        if identity != self._identity:
+            raise ValueError(
+                "the profile was created for another filter (rules hash %016x, engine %s; this "
+                "filter: rules hash %016x, engine %s)" % (identity[0], identity[1], self._identity[0], self._identity[1])
+            )
+        key = _profile_key(options)
+        p = self._adopted.get(key)
+        if p is None:
+            p = self.profile(**options)
+            if len(self._adopted) >= _ADOPTED_LIMIT:
+                self._adopted.clear()
+            self._adopted[key] = p
+        return p
 
     # ---- scanning ---------------------------------------------------------------------------
 
@@ -585,6 +676,32 @@ class Filter:
             scan = self._options(min_severity, categories, profile, overlap, errors)[1]
         try:
             return scan(text)
+        except (_native.StatusError, _native.EncodeError) as e:
+            raise _scan_error(e) from None
+
+    def mask(self, text: Text, *, errors: str = "strict") -> Text:
+        """``text`` with personal data masked, for output that others see (reports, logs, audit
+        files): the spans of this filter's ``privacy`` findings (looked for with the default
+        options, whatever a scan was asked to report) and, conservatively, every digit run that
+        could be a phone, ID or card number (also one whose checksum fails) and the local part of
+        every e-mail address: ``"加微信 13812345678 聊"`` -> ``"加微信 138****5678 聊"``.
+
+        The result has the same length as ``text`` (str: code points; bytes: bytes, and is
+        ``bytes``), so every finding's span indexes it too: ``f.mask(text)[x.start:x.end] ==
+        x.masked``. ``errors``: as for :meth:`scan` (``"replace"`` returns a lone surrogate as
+        ``?``, invalid UTF-8 unchanged).
+        """
+        if errors not in _ERRORS:
+            raise ValueError(f"errors must be 'strict' or 'replace', not {errors!r}")
+        if errors == "strict" and isinstance(text, bytes):
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise EncodingError(
+                    f'invalid UTF-8 at byte {e.start} (pass errors="replace" to repair it)', position=e.start
+                ) from None
+        try:
+            return self._native.mask(text, _ERRORS[errors])
         except (_native.StatusError, _native.EncodeError) as e:
             raise _scan_error(e) from None
 
@@ -621,8 +738,11 @@ class Filter:
         The messages are scanned by ``threads`` native threads (default: the CPUs this process
         may use), each with its own scanner, handing out ``chunk_size`` messages at a time, all
         with the GIL released. The results equal ``[f.scan(t) for t in texts]``. On an error the
-        exception names the first failing message (``EncodingError.index``).
+        exception names the first failing message (``EncodingError.index``). A single ``str`` or
+        ``bytes`` is refused with :class:`TypeError` (it would be scanned one character at a
+        time): pass ``[text]``.
         """
+        _not_one_text(texts, "scan_many")
         batch = texts if isinstance(texts, list) else list(texts)
         opts = self._options(min_severity, categories, profile, overlap, errors)[0]
         if threads is None:
@@ -749,6 +869,12 @@ def _unpickle(blob: bytes, recipe: Optional[_Recipe]) -> Filter:
         if isinstance(err, IncompatibleDatabaseError) and recipe is not None:
             return Filter._compile(recipe)  # another machine: recompile from the dictionaries
         raise err from None
+
+
+def mask(text: Text, filter: Optional[Filter] = None, *, errors: str = "strict") -> Text:
+    """:meth:`Filter.mask` of ``filter`` (default: :meth:`Filter.default`): ``text`` with
+    personal data masked, the same length as ``text``."""
+    return (filter if filter is not None else Filter.default()).mask(text, errors=errors)
 
 
 # The extension allocates Finding tuples itself and raises the package's errors from its fast

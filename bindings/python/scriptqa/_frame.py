@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import pandas as pd
 
 from ._filter import Filter, Profile, SeverityLike
+from ._util import fold, listing, names, seen, suggestions, templates
 from ._types import Finding
 from .errors import EncodingError
 
@@ -59,6 +60,7 @@ def audit_frame(
     roles: Optional[Iterable[str]] = ("agent",),
     keep: Sequence[str] = (),
     threads: Optional[int] = None,
+    mask: bool = True,
     min_severity: Optional[SeverityLike] = None,
     categories: Optional[Iterable[str]] = None,
     profile: Optional[Profile] = None,
@@ -73,46 +75,96 @@ def audit_frame(
         df = pandas.read_json("dialogues.jsonl", lines=True)
         findings, summary = scriptqa.audit_frame(df, keep=["conversation_id", "turn"])
 
-    ``text``: the message column. ``role``/``roles``: only rows whose ``role`` is in ``roles``
-    are scanned (agent messages by default); with ``roles=None``, or when the frame has no
-    ``role`` column, every row is. Missing texts (None/NaN) count as empty messages. ``keep``:
-    input columns copied into both result frames. ``threads`` and the scan options are those of
+    ``text``: the message column. ``role``/``roles``: only rows whose ``role`` column holds one
+    of ``roles`` are scanned (agent messages by default; compared without regard to case, so
+    ``"Agent"`` is an agent). A frame without the ``role`` column, or ``roles`` that match no row
+    of a non-empty frame, raise :class:`ValueError` naming the columns or role values present:
+    to scan every row, say so with ``role=None`` (there is no role column) or ``roles=None``
+    (every role). ``roles`` and ``keep`` are lists of names: a single ``str`` raises
+    :class:`TypeError`. Missing texts (None/NaN) count as empty messages. ``keep``: input columns
+    copied into both result frames. ``threads`` and the scan options are those of
     :meth:`Filter.scan_many` (default filter: :meth:`Filter.default`).
+
+    ``mask`` (default True): personal data is masked in the result, which is meant to be shared
+    (reports, QA tools): ``matched`` is each finding's :attr:`Finding.masked`, suggestions are
+    rendered from it, and the message column, when it is one of ``keep``, holds
+    :meth:`Filter.mask` of each message. Masking does not depend on the scan options: a
+    ``categories`` or ``profile`` without ``privacy`` still masks phone numbers. ``mask=False``
+    gives the raw text (``matched == message[start:end]``). Other ``keep`` columns are copied as
+    they are.
 
     The findings frame has the columns of :data:`FINDING_COLUMNS` (``severity`` is an ordered
     categorical advice < review < block); the summary counts findings per message and severity,
     with ``max_severity``, the sorted ``categories`` and ``rules`` found (comma-separated) and
     ``flagged`` (any finding).
     """
+    return _audit(df, filter, text=text, role=role, roles=roles, keep=keep, threads=threads, mask=mask,
+                  min_severity=min_severity, categories=categories, profile=profile, overlap=overlap,
+                  errors=errors)
+
+
+def _role_matches(values: pd.Series, roles: Sequence[Any]) -> pd.Series:
+    """Which of ``values`` is one of ``roles``, without regard to case."""
+    wanted = {fold(r) for r in roles}
+    return values.map(fold).isin(wanted)
+
+
+def _audit(
+    df: pd.DataFrame,
+    filter: Optional[Filter],
+    *,
+    text: str,
+    role: Optional[str],
+    roles: Optional[Iterable[str]],
+    keep: Sequence[str],
+    threads: Optional[int],
+    mask: bool,
+    partition: bool = False,
+    **options: Any,
+) -> AuditResult:
+    """audit_frame; `partition`: one part of a larger frame (Dask), where a part without
+    a matching role is no error."""
     f = filter if filter is not None else Filter.default()
+    roles = names(roles, "roles", "audit_frame")
+    keep = names(keep, "keep", "audit_frame") or ()
     if text not in df.columns:
-        raise KeyError(f"audit_frame: no column {text!r} (pass text=<message column>)")
+        raise KeyError(f"audit_frame: no column {text!r} (columns: {listing(df.columns)}; pass text=<message column>)")
     for k in keep:
         if k not in df.columns:
-            raise KeyError(f"audit_frame: keep: no column {k!r}")
+            raise KeyError(f"audit_frame: keep: no column {k!r} (columns: {listing(df.columns)})")
     rows = df
     if roles is not None and role is not None:
-        if role in df.columns:
-            rows = df[df[role].isin(list(roles))]
-        elif role != "role":
-            raise KeyError(f"audit_frame: no column {role!r} (pass role=None to scan every row)")
+        if role not in df.columns:
+            raise ValueError(
+                f"audit_frame: no column {role!r} to select the {seen(roles)} messages by (columns: "
+                f"{listing(df.columns)}); pass role=<the column that says who wrote each message>, "
+                "or role=None to scan every row"
+            )
+        selected = _role_matches(df[role], roles)
+        if len(df) and not partition and not selected.any():
+            raise ValueError(
+                f"audit_frame: no row has role {' or '.join(repr(r) for r in roles)} in column {role!r} "
+                f"(roles seen: {seen(df[role].unique())}); pass roles=[...] with the ones to scan, "
+                "or roles=None to scan every row"
+            )
+        rows = df[selected]
     values = [_message(v) for v in rows[text].tolist()]
     try:
-        results = f.scan_many(
-            values,
-            threads=threads,
-            min_severity=min_severity,
-            categories=categories,
-            profile=profile,
-            overlap=overlap,
-            errors=errors,
-        )
+        results = f.scan_many(values, threads=threads, **options)
     except EncodingError as e:
         label = rows.index[e.index] if e.index is not None else None
         raise EncodingError(
             f"row {label!r}: {e.message}", e.code, position=e.position, index=label
         ) from None
-    return AuditResult(_findings_frame(rows, results, keep), _summary_frame(rows, results, keep))
+    shown = None
+    if mask and text in keep:
+        errors = options.get("errors", "strict")
+        shown = [f.mask(v, errors=errors) if isinstance(v, (str, bytes)) else v for v in rows[text].tolist()]
+    templ = templates(f) if mask else {}
+    return AuditResult(
+        _findings_frame(rows, results, keep, mask, templ, text, shown),
+        _summary_frame(rows, results, keep, text, shown),
+    )
 
 
 def _message(v: Any) -> Any:
@@ -125,9 +177,11 @@ def _index_name(df: pd.DataFrame) -> Any:
     return df.index.name if df.index.name is not None else "message"
 
 
-def _findings_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Sequence[str]) -> pd.DataFrame:
+def _findings_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Sequence[str], mask: bool,
+                    templ: Dict[str, Tuple[str, ...]], text: str, shown: Optional[List[Any]]) -> pd.DataFrame:
     positions = [i for i, fs in enumerate(results) for _ in fs]
     flat = [x for fs in results for x in fs]
+    shown_suggestions = [suggestions(x, mask, templ) for x in flat]
     cols = {
         "rule": [x.rule for x in flat],
         "category": [x.category for x in flat],
@@ -136,22 +190,26 @@ def _findings_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Sequ
         "end": pd.array([x.end for x in flat], dtype="int64"),
         "byte_start": pd.array([x.byte_start for x in flat], dtype="int64"),
         "byte_end": pd.array([x.byte_end for x in flat], dtype="int64"),
-        "matched": [x.matched for x in flat],
-        "suggestion": [x.suggestion for x in flat],
-        "suggestions": [x.suggestions for x in flat],
+        "matched": [x.masked if mask else x.matched for x in flat],
+        "suggestion": [t[0] if t else "" for t in shown_suggestions],
+        "suggestions": shown_suggestions,
         "reason": [x.reason for x in flat],
     }
     index = rows.index.take(positions)
     index.name = _index_name(rows)
     out = pd.DataFrame(cols, index=index)
     for k in keep:
-        out[k] = rows[k].take(positions).to_numpy()
+        if k == text and shown is not None:
+            out[k] = pd.Series(shown, dtype=object).take(positions).to_numpy()
+        else:
+            out[k] = rows[k].take(positions).to_numpy()
     for c in ("rule", "category", "matched", "suggestion", "suggestions", "reason"):
         out[c] = out[c].astype(object)
     return out
 
 
-def _summary_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Sequence[str]) -> pd.DataFrame:
+def _summary_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Sequence[str], text: str,
+                   shown: Optional[List[Any]]) -> pd.DataFrame:
     counts = {"block": [], "review": [], "advice": []}  # type: dict
     max_sev: List[Optional[str]] = []
     cats: List[str] = []
@@ -183,5 +241,8 @@ def _summary_frame(rows: pd.DataFrame, results: List[List[Finding]], keep: Seque
     )
     out["flagged"] = out["flagged"].astype(bool)
     for k in keep:
-        out[k] = rows[k].to_numpy()
+        if k == text and shown is not None:
+            out[k] = pd.Series(shown, dtype=object).to_numpy()
+        else:
+            out[k] = rows[k].to_numpy()
     return out

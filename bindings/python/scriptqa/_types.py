@@ -113,6 +113,10 @@ class Finding(NamedTuple):
     matched: Union[str, bytes]  #: the original text matched (``message[start:end]``)
     suggestions: Tuple[str, ...]  #: compliant replacements, rendered for this match
     reason: str  #: why the wording is not allowed
+    #: ``matched`` with personal data masked, for output others see: cut at the same span from
+    #: the masked message (:meth:`Filter.mask`), so a phone number inside an off-platform finding
+    #: is masked too. The same object as ``matched`` when nothing in it is masked.
+    masked: Union[str, bytes]
 
     @property
     def suggestion(self) -> str:

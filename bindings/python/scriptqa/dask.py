@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from collections.abc import Mapping
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import dask
 import dask.bag
 
-from ._filter import Filter
+from ._filter import Filter, Profile
 from ._types import Finding
+from ._util import fold, listing, names, suggestions, templates
 
 try:
     from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
@@ -141,18 +143,66 @@ def release(filter: Filter, client: Any = None) -> None:
         client.unregister_worker_plugin(name)
 
 
-def _texts(items: Iterable[Any], text: Optional[str]) -> List[Any]:
-    out = []
-    for it in items:
-        v = it if text is None else it.get(text)
-        out.append("" if v is None else v)
-    return out
+class _ProfileSpec:
+    """What tasks carry instead of a Profile: the identity of its filter and its options, not the
+    filter itself (a profile pickles with its filter, megabytes per task). Resolved on the worker
+    against the filter installed there, once per worker and profile."""
+
+    __slots__ = ("identity", "options", "profile")
+
+    def __init__(self, identity: Tuple[Any, ...], options: Dict[str, Any], profile: Optional[Profile] = None) -> None:
+        self.identity = identity
+        self.options = options
+        self.profile = profile  # in the client's process only
+
+    def resolve(self, f: Filter) -> Profile:
+        if self.profile is not None and self.profile.filter is f:
+            return self.profile
+        return f._adopt(self.identity, self.options)
+
+    def __reduce__(self) -> Any:
+        return (_ProfileSpec, (self.identity, self.options))
+
+
+def _portable(options: Dict[str, Any]) -> Dict[str, Any]:
+    """Scan options for tasks: a profile as a _ProfileSpec."""
+    p = options.get("profile")
+    if isinstance(p, Profile):
+        options = dict(options, profile=_ProfileSpec(p.filter._identity, p.options, p))
+    return options
+
+
+def _local(f: Filter, options: Dict[str, Any]) -> Dict[str, Any]:
+    """Scan options in a task: a _ProfileSpec as this filter's profile."""
+    p = options.get("profile")
+    if isinstance(p, _ProfileSpec):
+        options = dict(options, profile=p.resolve(f))
+    return options
+
+
+def _record(it: Any, text: str, call: str) -> Any:
+    """The message of a record; None counts as an empty message, a missing key is an error."""
+    if not isinstance(it, Mapping):
+        raise TypeError(f"{call}: expected a mapping holding the message under {text!r} (e.g. json.loads of "
+                        f"each line), got {type(it).__name__}")
+    try:
+        v = it[text]
+    except KeyError:
+        raise ValueError(f"{call}: a record has no key {text!r} (its keys: {listing(it)}); "
+                         "pass text=<the key that holds the message>") from None
+    return "" if v is None else v
+
+
+def _texts(items: Iterable[Any], text: Optional[str], call: str) -> List[Any]:
+    if text is None:
+        return list(items)
+    return [_record(it, text, call) for it in items]
 
 
 def _scan_partition(items: Iterable[Any], filter: Union[Filter, FilterRef], text: Optional[str], threads: int,
                     options: Dict[str, Any]) -> List[List[Finding]]:
-    items = list(items)
-    return _resolve(filter).scan_many(_texts(items, text), threads=threads, **options)
+    f = _resolve(filter)
+    return f.scan_many(_texts(items, text, "scan_bag"), threads=threads, **_local(f, options))
 
 
 def scan_bag(
@@ -166,28 +216,57 @@ def scan_bag(
 ) -> dask.bag.Bag:
     """A bag of ``list[Finding]``, one per element of ``bag``, in the same partitions.
 
-    Elements are messages (``str``/``bytes``), or mappings whose ``text`` key holds the message.
-    ``threads`` per task (default 1: Dask already runs one task per worker thread); ``options``
-    are the scan options of :meth:`Filter.scan`.
+    Elements are messages (``str``/``bytes``), or mappings whose ``text`` key holds the message
+    (a record without that key raises :class:`ValueError` naming its keys; None counts as an
+    empty message). ``threads`` per task (default 1: Dask already runs one task per worker
+    thread); ``options`` are the scan options of :meth:`Filter.scan`. A ``profile`` travels to
+    the workers as its options and is rebuilt there for the shipped filter. The findings carry
+    the raw ``matched`` text and its :attr:`Finding.masked` form.
     """
     ref = ship(filter, client)
-    return bag.map_partitions(_scan_partition, ref, text, threads, options)
+    return bag.map_partitions(_scan_partition, ref, text, threads, _portable(options))
+
+
+def _has_role(it: Any, role: str, wanted: Any) -> bool:
+    if not isinstance(it, Mapping):
+        raise TypeError(f"audit_bag: expected a mapping with the keys {role!r} and the message (e.g. json.loads "
+                        f"of each line), got {type(it).__name__}")
+    try:
+        v = it[role]
+    except KeyError:
+        raise ValueError(f"audit_bag: a record has no key {role!r} (its keys: {listing(it)}); pass "
+                         "role=<the key that says who wrote each message>, or role=None to scan every record") from None
+    return fold(v) in wanted
 
 
 def _audit_partition(items: Iterable[Any], filter: Union[Filter, FilterRef], text: str, role: Optional[str],
-                     roles: Optional[Sequence[str]], keep: Sequence[str], threads: int,
+                     roles: Optional[Sequence[str]], keep: Sequence[str], threads: int, mask: bool,
                      options: Dict[str, Any]) -> List[Dict[str, Any]]:
-    items = [it for it in items if roles is None or role is None or it.get(role) in roles]
-    results = _resolve(filter).scan_many(_texts(items, text), threads=threads, **options)
+    f = _resolve(filter)
+    if roles is not None and role is not None:
+        wanted = {fold(r) for r in roles}
+        items = [it for it in items if _has_role(it, role, wanted)]
+    else:
+        items = list(items)
+    texts = _texts(items, text, "audit_bag")
+    options = _local(f, options)
+    results = f.scan_many(texts, threads=threads, **options)
+    templ = templates(f) if mask else {}
+    errors = options.get("errors", "strict")
     out = []
-    for it, fs in zip(items, results):
+    for it, message, fs in zip(items, texts, results):
+        if not fs:
+            continue
         base = {k: it.get(k) for k in keep}
+        if mask and text in base and isinstance(base[text], (str, bytes)):
+            base[text] = f.mask(message, errors=errors)
         for x in fs:
+            shown = suggestions(x, mask, templ)
             rec = dict(base)
             rec.update(
                 rule=x.rule, category=x.category, severity=x.severity.value, start=x.start, end=x.end,
-                byte_start=x.byte_start, byte_end=x.byte_end, matched=x.matched,
-                suggestion=x.suggestion, reason=x.reason,
+                byte_start=x.byte_start, byte_end=x.byte_end, matched=x.masked if mask else x.matched,
+                suggestion=shown[0] if shown else "", reason=x.reason,
             )
             out.append(rec)
     return out
@@ -203,22 +282,33 @@ def audit_bag(
     keep: Sequence[str] = (),
     client: Any = None,
     threads: int = 1,
+    mask: bool = True,
     **options: Any,
 ) -> dask.bag.Bag:
     """A bag of finding records (dicts), one per finding, from a bag of message records (e.g.
     ``db.read_text("*.jsonl").map(json.loads)``). Only records whose ``role`` is in ``roles`` are
-    scanned (``roles=None``: all). Each record holds the ``keep`` keys of its message and the
+    scanned, compared without regard to case; to scan every record pass ``role=None`` (the
+    records have no role key) or ``roles=None`` (every role). A record without the ``role`` or
+    ``text`` key raises :class:`ValueError` naming its keys; an element that is not a mapping
+    :class:`TypeError`; ``roles`` or ``keep`` given as a single ``str`` :class:`TypeError`. Each
+    finding record holds the ``keep`` keys of its message (a missing one is None) and the
     finding's ``rule, category, severity, start, end, byte_start, byte_end, matched, suggestion,
-    reason`` (``.to_dataframe()`` makes a Dask DataFrame of it)."""
+    reason`` (``.to_dataframe()`` makes a Dask DataFrame of it).
+
+    ``mask`` (default True): as for :func:`scriptqa.audit_frame`, personal data is masked in
+    ``matched``, ``suggestion`` and a kept message key; ``mask=False`` gives the raw text."""
+    roles_t = names(roles, "roles", "audit_bag")
+    keep_t = names(keep, "keep", "audit_bag") or ()
     ref = ship(filter, client)
-    roles_t = None if roles is None else tuple(roles)
-    return bag.map_partitions(_audit_partition, ref, text, role, roles_t, tuple(keep), threads, options)
+    return bag.map_partitions(_audit_partition, ref, text, role, roles_t, keep_t, threads, bool(mask),
+                              _portable(options))
 
 
 def _audit_frame_partition(part: Any, filter: Union[Filter, FilterRef], kwargs: Dict[str, Any]) -> Any:
-    from ._frame import audit_frame
+    from ._frame import _audit
 
-    return audit_frame(part, _resolve(filter), **kwargs)
+    f = _resolve(filter)
+    return _audit(part, f, partition=True, **_local(f, kwargs))
 
 
 def audit_dataframe(
@@ -231,6 +321,7 @@ def audit_dataframe(
     keep: Sequence[str] = (),
     client: Any = None,
     threads: int = 1,
+    mask: bool = True,
     **options: Any,
 ) -> Any:
     """:func:`scriptqa.audit_frame` over a ``dask.dataframe.DataFrame``, partition by partition.
@@ -238,17 +329,21 @@ def audit_dataframe(
     Returns an ``AuditResult`` of two Dask DataFrames, ``(findings, summary)``, with the columns
     and index of :func:`scriptqa.audit_frame`'s results (and the input's divisions, when known).
     Both come from one scan per partition: compute them together,
-    ``findings, summary = dask.compute(*result)``.
+    ``findings, summary = dask.compute(*result)``. The arguments are those of
+    :func:`scriptqa.audit_frame` (``mask=True`` by default); a missing ``role`` column is
+    reported here, before anything is computed. A partition without rows of the wanted roles
+    gives empty frames (only a whole frame whose roles match nothing is an error).
     """
     import dask.dataframe as dd
 
     from ._frame import AuditResult, audit_frame
 
     f = filter if filter is not None else Filter.default()
-    kwargs = dict(text=text, role=role, roles=None if roles is None else tuple(roles), keep=tuple(keep),
-                  threads=threads, **options)
+    kwargs = dict(text=text, role=role, roles=names(roles, "roles", "audit_dataframe"),
+                  keep=names(keep, "keep", "audit_dataframe") or (), threads=threads, mask=bool(mask), **options)
     meta = audit_frame(ddf._meta, f, **kwargs)  # empty frames with the right columns and dtypes
     ref = ship(f, client)
+    kwargs = _portable(kwargs)
     parts = [dask.delayed(_audit_frame_partition, pure=True)(p, ref, kwargs) for p in ddf.to_delayed()]
     divisions = ddf.divisions if ddf.known_divisions else None
     findings = dd.from_delayed([p[0] for p in parts], meta=meta.findings, divisions=divisions, verify_meta=False)
