@@ -1403,6 +1403,15 @@ PYBIND11_MODULE(_scriptqa, m) {
                   py::arg("limits") = py::none())
       .def_static("deserialize", &Deserialize)
       .def("serialize", &Serialize)
+      .def("save_file",
+           [](const NativeFilter& self, const std::string& path) {
+             absl::Status st;
+             {
+               NoGil nogil;
+               st = self.filter->SaveFile(path);
+             }
+             if (!st.ok()) ThrowStatus(st);
+           })
       .def("rules", &Rules)
       .def("categories", [](const NativeFilter& f) { return StrList(f.filter->categories()); })
       .def("info",

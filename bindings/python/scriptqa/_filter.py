@@ -7,8 +7,6 @@ import glob
 import operator
 import os
 import re
-import stat
-import tempfile
 import threading
 from typing import (
     TYPE_CHECKING,
@@ -498,49 +496,23 @@ class Filter:
     def save(self, target: Union[PathLike, Any]) -> None:
         """Writes :meth:`serialize` to a path or to a binary file object.
 
-        A path is replaced atomically, as the C++ ``Filter::SaveFile`` does: the database goes
-        into a new temporary file beside it (a fresh name, created exclusively, so no existing
-        file or link is ever opened), synced, then renamed over the path. A path that is a link
-        is replaced by the file, its target left alone. A path that is not a regular file (a
+        A path is replaced atomically by the C++ ``Filter::SaveFile``: the database goes into a
+        new temporary file beside it (a fresh name, created exclusively, so no existing file or
+        link is ever opened), synced, then renamed over the path. A path that is a link is
+        replaced by the file, its target left alone. A path that is not a regular file (a
         directory, FIFO or device) raises :class:`OSError` and is left as it is; on any failure
         the temporary file is removed and the path is unchanged.
         """
-        blob = self.serialize()
         if hasattr(target, "write"):
-            target.write(blob)
+            target.write(self.serialize())
             return
         path = os.fspath(target)
         try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            st = None  # absent (or a dangling link, which the rename replaces)
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, f"{path}: not a regular file; refusing to replace it")
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
-                fh.flush()
-                os.fchmod(fh.fileno(), 0o644)
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        try:  # the rename itself is durable once the directory is synced
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return
-        try:
-            os.fsync(dfd)
-        except OSError:
-            pass
-        finally:
-            os.close(dfd)
+            self._native.save_file(path)
+        except _native.StatusError as e:
+            code, message = e.args
+            err = errno.EINVAL if code == 9 else errno.EACCES if code == 7 else errno.EIO
+            raise OSError(err, message) from None
 
     def __reduce__(self) -> Any:
         return (_unpickle, (self.serialize(), self._recipe))
