@@ -229,7 +229,9 @@ class Parser {
       }
       std::string bad = ExpandClasses(t, *grammar_, out);
       if (!bad.empty()) {
-        Error(line, current_id_, bad);
+        if (bad != last_expand_error_ || line != last_expand_line_) Error(line, current_id_, bad);
+        last_expand_error_ = bad;
+        last_expand_line_ = line;
         ok = false;
       }
     }
@@ -620,12 +622,24 @@ class Parser {
       result_->declared_categories.push_back(default_category_);
   }
 
-  // %class NAME = terms: a word class; its members may use classes defined before.
+  // %class NAME [variants TABLE...] = terms: a word class; its members may use classes defined
+  // before. With variants, each member's variants (normalised) join the class.
   void ClassDirective(uint32_t ln, std::string_view value) {
     size_t eq = value.find('=');
-    std::string name(Trim(value.substr(0, eq == std::string_view::npos ? value.size() : eq)));
+    std::string_view head = Trim(value.substr(0, eq == std::string_view::npos ? value.size() : eq));
+    std::string_view name_view, options;
+    SplitKey(head, &name_view, &options);
+    std::string name(name_view);
     if (eq == std::string_view::npos || name.empty())
-      return Error(ln, "", "expected '%class NAME = term | term ...'");
+      return Error(ln, "", "expected '%class NAME [variants TABLE ...] = term | term ...'");
+    std::vector<std::string> tables;
+    if (!options.empty()) {
+      std::string_view kw, rest;
+      SplitKey(options, &kw, &rest);
+      if (kw != "variants" || rest.empty())
+        return Error(ln, "", "expected '%class NAME [variants TABLE ...] = term | term ...'");
+      if (!VariantNames(ln, rest, &tables)) return;
+    }
     if (name.find_first_of("{}|\\? \t") != std::string::npos || (name[0] >= '0' && name[0] <= '9'))
       return Error(ln, "", absl::StrCat("invalid class name '", name,
                                         "' (no braces, bars, blanks or '?'; not starting with a digit)"));
@@ -637,6 +651,16 @@ class Parser {
     if (!Expand(ln, value.substr(eq + 1), "class member", &c.members)) return;
     c.members.erase(std::remove(c.members.begin(), c.members.end(), std::string()), c.members.end());
     if (c.members.empty()) return Error(ln, "", absl::StrCat("word class '", name, "' is empty"));
+    if (!tables.empty()) {
+      std::vector<std::string> more;
+      for (const std::string& m : c.members) {
+        std::string bad = AddVariants(norm_.Normalize(m), tables, *grammar_, norm_, &more);
+        if (!bad.empty()) return Error(ln, "", bad);
+      }
+      std::set<std::string> have(c.members.begin(), c.members.end());
+      for (std::string& v : more)
+        if (have.insert(v).second) c.members.push_back(std::move(v));
+    }
     grammar_->classes.emplace(std::move(name), std::move(c));
   }
 
@@ -756,6 +780,8 @@ class Parser {
   std::vector<std::string>* errors_;
   ParseBudget* budget_;
   bool builtin_ = false;  // the base grammar compiled into the library
+  std::string last_expand_error_;  // one report per line for a problem repeated by its terms
+  uint32_t last_expand_line_ = 0;
   uint32_t first_line_ = 0;
   bool saw_rule_ = false, in_rule_ = false;
   bool category_set_ = false, severity_set_ = false, window_set_ = false;

@@ -290,9 +290,15 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   if (d == Decision::kReported && r.boundary != Boundary::kNone) {
     bool alpha = r.boundary == Boundary::kAlpha || r.boundary == Boundary::kAlnum;
     bool digit = r.boundary == Boundary::kDigit || r.boundary == Boundary::kAlnum;
-    const bool before = (alpha && letter_before(h.nb)) || (digit && IsAsciiDigit(CpBefore(s, h.nb)));
-    const bool after =
-        after_known && ((alpha && letter_at(h.ne)) || (digit && IsAsciiDigit(CpAt(s, h.ne))));
+    // Digits join across skipped separators (138 1234 5678 is one number), not across the end
+    // of a clause ("销量NO.1，1岁以上" is a rank, then an age).
+    auto clause_at = [&](size_t pos) {
+      return std::binary_search(clause_breaks.begin(), clause_breaks.end(), static_cast<uint32_t>(pos));
+    };
+    const bool before = (alpha && letter_before(h.nb)) ||
+                        (digit && !clause_at(h.nb) && IsAsciiDigit(CpBefore(s, h.nb)));
+    const bool after = after_known && ((alpha && letter_at(h.ne)) ||
+                                       (digit && !clause_at(h.ne) && IsAsciiDigit(CpAt(s, h.ne))));
     if (before || after) {
       set(Decision::kBoundary, [] { return "touches an ASCII letter or digit"; });
     } else if (!after_known) {
