@@ -442,25 +442,32 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   // Terms anywhere in the scope that exempt the hit; companions that must be there.
   if (d == Decision::kReported && (!r.unless.empty() || !r.with.empty())) {
     const ScopeBounds sc = BoundsOf(original, s, map, h.nb, h.ne, r.scope, complete);
+    static const std::vector<std::string> kNone;
+    // unless: anywhere in the scope.
+    if (!r.unless.empty()) {
+      if (const std::string* t = FindCue(s, r.unless, kNone, sc.lo, h.nb)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
+      } else if (const std::string* t2 = FindCue(s, r.unless, kNone, h.ne, sc.hi)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
+      } else if (!sc.hi_known) {
+        c.pending = true;
+      }
+    }
+    // with: in the scope, and within `within` characters in the hit's clause when given.
     size_t lo = sc.lo, hi = sc.hi;
     bool hi_known = sc.hi_known;
     if (r.within) {
-      lo = std::max(lo, BackChars(s, h.nb, r.within));
+      // Near the hit, and in its clause.
+      const ScopeBounds clause = BoundsOf(original, s, map, h.nb, h.ne, Scope::kClause, complete);
+      lo = std::max({lo, clause.lo, BackChars(s, h.nb, r.within)});
       uint32_t missing = 0;
       const size_t w = ForwardChars(s, h.ne, r.within, &missing);
-      if (w <= hi) {
+      if (clause.hi_known && clause.hi <= std::min(w, hi)) {
+        hi = clause.hi;
+        hi_known = true;
+      } else if (w <= hi) {
         hi = w;
         hi_known = hi_known || missing == 0 || complete;
-      }
-    }
-    static const std::vector<std::string> kNone;
-    if (!r.unless.empty()) {
-      if (const std::string* t = FindCue(s, r.unless, kNone, lo, h.nb)) {
-        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
-      } else if (const std::string* t2 = FindCue(s, r.unless, kNone, h.ne, hi)) {
-        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
-      } else if (!hi_known) {
-        c.pending = true;
       }
     }
     for (const std::vector<std::string>& group : r.with) {

@@ -98,7 +98,7 @@ struct Rule {
   Boundary boundary = Boundary::kNone;
   // Context grammar (docs/dictionary-format.md, "Rules that need context"), within `scope`:
   std::vector<std::vector<std::string>> with;  // one term of each group must occur (normalised)
-  uint32_t within = 0;                         // … that many characters from the hit (0: scope)
+  uint32_t within = 0;  // … that many characters from the hit, in its clause (0: anywhere in scope)
   std::vector<std::string> unless;             // a hit is suppressed when one of these occurs
   std::vector<WindowedTerms> unless_before;    // … ends within the window before it (clause)
   std::vector<WindowedTerms> unless_after;     // … starts within the window after it (clause)
