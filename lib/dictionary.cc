@@ -319,11 +319,11 @@ class Parser {
         }
       }
       r.literals.insert(r.literals.end(), more.begin(), more.end());
-      for (std::vector<std::string>& group : r.with) {
+      for (Companions& group : r.with) {
         std::vector<std::string> extra;
-        for (const std::string& t : group)
+        for (const std::string& t : group.terms)
           (void)AddVariants(t, variants, *grammar_, norm_, &extra);
-        group.insert(group.end(), extra.begin(), extra.end());
+        group.terms.insert(group.terms.end(), extra.begin(), extra.end());
       }
     }
     // The same pattern twice (a class member that is also a variant) is compiled once.
@@ -333,12 +333,12 @@ class Parser {
       for (std::string& l : r.literals)
         if (seen.insert(norm_.Normalize(l)).second) unique.push_back(std::move(l));
       r.literals.swap(unique);
-      for (std::vector<std::string>& group : r.with) {
+      for (Companions& group : r.with) {
         std::set<std::string> in_group;
         std::vector<std::string> kept;
-        for (std::string& t : group)
+        for (std::string& t : group.terms)
           if (in_group.insert(t).second) kept.push_back(std::move(t));
-        group.swap(kept);
+        group.terms.swap(kept);
       }
     }
     if (r.literals.empty() && r.regexes.empty())
@@ -496,10 +496,11 @@ class Parser {
       std::string bad = ExpandRegexClasses(value, *grammar_, norm_, &expanded);
       if (!bad.empty()) return Error(ln, r.id, bad);
       r.regexes.push_back(std::move(expanded));
-    } else if (key == "with") {
-      std::vector<std::string> group;
-      AddTerms(ln, value, &group, true, "companion");
-      if (!group.empty()) r.with.push_back(std::move(group));
+    } else if (key == "with" || key == "with-before" || key == "with-after") {
+      Companions group;
+      group.side = key == "with" ? Side::kEither : key == "with-before" ? Side::kBefore : Side::kAfter;
+      AddTerms(ln, value, &group.terms, true, "companion");
+      if (!group.terms.empty()) r.with.push_back(std::move(group));
     } else if (key == "unless") {
       AddTerms(ln, value, &r.unless, true, "unless term");
     } else if (key == "unless-before") {

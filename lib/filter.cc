@@ -155,8 +155,9 @@ void HashRule(Hasher* h, const Rule& r) {
   h->U64(static_cast<uint64_t>(r.boundary));
   h->U64(r.with.size());
   for (const auto& g : r.with) {
-    h->U64(g.size());
-    for (const auto& t : g) h->Str(t);
+    h->U64(static_cast<uint64_t>(g.side));
+    h->U64(g.terms.size());
+    for (const auto& t : g.terms) h->Str(t);
   }
   h->U64(r.within);
   h->U64(r.unless.size());
@@ -667,7 +668,10 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.Str(r.file);
     w.U32(r.line);
     w.U32(static_cast<uint32_t>(r.with.size()));
-    for (const auto& g : r.with) w.Strs(g);
+    for (const auto& g : r.with) {
+      w.U8(static_cast<uint8_t>(g.side));
+      w.Strs(g.terms);
+    }
     w.U32(r.within);
     w.Strs(r.unless);
     for (const auto* ws : {&r.unless_before, &r.unless_after}) {
@@ -805,8 +809,12 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     uint32_t groups = 0;
     if (!r.U32(&groups) || groups > r.remaining()) return bad("rule companions");
     rule.with.resize(groups);
-    for (auto& g : rule.with)
-      if (!r.Strs(&g) || g.empty()) return bad("rule companions");
+    for (auto& g : rule.with) {
+      uint8_t side = 0;
+      if (!r.U8(&side) || side > 2 || !r.Strs(&g.terms) || g.terms.empty())
+        return bad("rule companions");
+      g.side = static_cast<Side>(side);
+    }
     if (!r.U32(&rule.within) || rule.within > 64 || !r.Strs(&rule.unless)) return bad("rule context");
     for (auto* ws : {&rule.unless_before, &rule.unless_after}) {
       uint32_t n = 0;
@@ -825,7 +833,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
       for (const std::string& t : *v)
         if (t.empty()) return bad("empty context term");
     for (const auto& g : rule.with)
-      for (const std::string& t : g)
+      for (const std::string& t : g.terms)
         if (t.empty()) return bad("empty companion");
     rule.severity = static_cast<Severity>(sev);
     rule.validator = static_cast<Validator>(val);

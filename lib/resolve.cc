@@ -94,6 +94,15 @@ struct BreakKind {
   bool known = true;
 };
 
+// A lone full stop between two characters (9.9元, 3.5kg, and 好.评.返.现 where it is put between
+// every character to dodge a filter) is recorded as a clause break by the normaliser; it ends
+// nothing. Chinese ends its clauses and sentences with 。，！？ and line breaks.
+bool DecimalPoint(std::string_view original, std::string_view s, const OffsetMap& map, size_t b) {
+  if (b == 0 || b >= s.size()) return false;
+  const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+  return to == from + 1 && original[from] == '.';
+}
+
 BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap& map, size_t b,
                  bool complete) {
   BreakKind k;
@@ -116,8 +125,8 @@ BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap&
         k.question = true;
         k.sentence = true;
         break;
-      case '\n': case '\r': case '!': case '.': case ';': case 0x3002: case 0xFF01: case 0xFF1B:
-      case 0xFF0E: case 0x2026: case 0xFF61:
+      case '\n': case '\r': case '!': case ';': case 0x3002: case 0xFF01: case 0xFF1B:
+      case 0x2026: case 0xFF61:
         k.sentence = true;
         break;
       default:
@@ -151,6 +160,10 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
   while (it != br.begin()) {
     const size_t b = *(it - 1);
     if (b < cap_lo) break;
+    if (DecimalPoint(original, s, map, b)) {
+      --it;
+      continue;
+    }
     if (scope == Scope::kClause || KindOf(original, s, map, b, true).sentence) {
       out.lo = b;
       break;
@@ -162,6 +175,7 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
        ++jt) {
     const size_t b = *jt;
     if (b > cap_hi) break;
+    if (DecimalPoint(original, s, map, b)) continue;
     const BreakKind k = KindOf(original, s, map, b, complete);
     if (!k.known) break;  // a stream's last gap: what it ends is not known yet
     if (scope == Scope::kClause || k.sentence) {
@@ -453,48 +467,48 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         c.pending = true;
       }
     }
-    // with: in the scope, and within `within` characters in the hit's clause when given.
+    // with: in the scope, within `within` characters when given, on its side of the hit.
     size_t lo = sc.lo, hi = sc.hi;
     bool hi_known = sc.hi_known;
     if (r.within) {
-      // Near the hit, and in its clause.
-      const ScopeBounds clause = BoundsOf(original, s, map, h.nb, h.ne, Scope::kClause, complete);
-      lo = std::max({lo, clause.lo, BackChars(s, h.nb, r.within)});
+      lo = std::max(lo, BackChars(s, h.nb, r.within));
       uint32_t missing = 0;
       const size_t w = ForwardChars(s, h.ne, r.within, &missing);
-      if (clause.hi_known && clause.hi <= std::min(w, hi)) {
-        hi = clause.hi;
-        hi_known = true;
-      } else if (w <= hi) {
+      if (w <= hi) {
         hi = w;
         hi_known = hi_known || missing == 0 || complete;
       }
     }
-    for (const std::vector<std::string>& group : r.with) {
+    for (const Companions& group : r.with) {
       if (d != Decision::kReported) break;
-      // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are
-      // one phrase, but the hit alone is no companion of itself).
-      if (FindCue(s, group, kNone, lo, h.nb) || FindCue(s, group, kNone, h.ne, hi)) continue;
+      const bool before = group.side != Side::kAfter, after = group.side != Side::kBefore;
+      if (before && FindCue(s, group.terms, kNone, lo, h.nb)) continue;
+      if (after && FindCue(s, group.terms, kNone, h.ne, hi)) continue;
+      // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are one
+      // phrase, but the hit alone is no companion of itself).
       bool overlapping = false;
-      for (const std::string& t : group) {
-        for (size_t pos = s.find(t, lo); pos != std::string_view::npos && pos < hi;
-             pos = s.find(t, pos + 1)) {
-          const size_t e = pos + t.size();
-          if (e <= hi && (pos < h.nb || e > h.ne)) {
-            overlapping = true;
-            break;
+      if (group.side == Side::kEither) {
+        for (const std::string& t : group.terms) {
+          for (size_t pos = s.find(t, lo); pos != std::string_view::npos && pos < hi;
+               pos = s.find(t, pos + 1)) {
+            const size_t e = pos + t.size();
+            if (e <= hi && (pos < h.nb || e > h.ne)) {
+              overlapping = true;
+              break;
+            }
           }
+          if (overlapping) break;
         }
-        if (overlapping) break;
       }
       if (overlapping) continue;
-      if (!hi_known) {
+      if (after && !hi_known) {
         c.pending = true;
       } else {
         set(Decision::kMissingContext, [&] {
-          return absl::StrCat("no companion (", group.front(), group.size() > 1 ? " …" : "",
-                              ") in its ", r.scope == Scope::kClause ? "clause"
-                                           : r.scope == Scope::kSentence ? "sentence" : "message");
+          return absl::StrCat("no companion (", group.terms.front(), group.terms.size() > 1 ? " …" : "",
+                              ") ", group.side == Side::kBefore ? "before it " : group.side == Side::kAfter ? "after it " : "",
+                              "in its ", r.scope == Scope::kClause ? "clause"
+                                         : r.scope == Scope::kSentence ? "sentence" : "message");
         });
       }
     }

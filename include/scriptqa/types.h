@@ -73,6 +73,13 @@ enum class Scope : uint8_t {
 };
 inline constexpr uint32_t kMaxScopeChars = 64;
 
+// Where a companion (rule key with / with-before / with-after) must stand relative to the hit.
+enum class Side : uint8_t { kEither, kBefore, kAfter };
+struct Companions {
+  Side side = Side::kEither;
+  std::vector<std::string> terms;  // normalised; one of them must occur
+};
+
 // Context terms that must stand within `window` characters of the hit, in its clause.
 struct WindowedTerms {
   uint32_t window = 8;
@@ -97,8 +104,8 @@ struct Rule {
   Validator validator = Validator::kNone;
   Boundary boundary = Boundary::kNone;
   // Context grammar (docs/dictionary-format.md, "Rules that need context"), within `scope`:
-  std::vector<std::vector<std::string>> with;  // one term of each group must occur (normalised)
-  uint32_t within = 0;  // … that many characters from the hit, in its clause (0: anywhere in scope)
+  std::vector<Companions> with;  // one term of each group must occur, on its side of the hit
+  uint32_t within = 0;           // … within that many characters of the hit (0: the scope)
   std::vector<std::string> unless;             // a hit is suppressed when one of these occurs
   std::vector<WindowedTerms> unless_before;    // … ends within the window before it (clause)
   std::vector<WindowedTerms> unless_after;     // … starts within the window after it (clause)
