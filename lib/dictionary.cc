@@ -699,7 +699,7 @@ class Parser {
       head = rest;
     }
     const char* usage =
-        "expected '%speech-act NAME before|after|around|quote clause|sentence [WINDOW] [question] = "
+        "expected '%speech-act NAME before|after|around|quote|path clause|sentence [WINDOW] [question] = "
         "cues' or '%speech-act NAME pseudo = terms'";
     if (eq == std::string_view::npos || words.size() < 2) return Error(ln, "", usage);
     if (!ValidId(words[0])) return Error(ln, "", absl::StrCat("invalid speech act name '", std::string(words[0]), "'"));
@@ -719,6 +719,7 @@ class Parser {
     else if (words[1] == "after") cues.where = CueWhere::kAfter;
     else if (words[1] == "around") cues.where = CueWhere::kAround;
     else if (words[1] == "quote") cues.where = CueWhere::kQuote;
+    else if (words[1] == "path") cues.where = CueWhere::kPath;
     else return Error(ln, "", usage);
     if (words.size() < 3 || !ParseScope(words[2], &cues.scope) || cues.scope == Scope::kMessage)
       return Error(ln, "", usage);
@@ -729,11 +730,15 @@ class Parser {
         return Error(ln, "", usage);
       }
     }
-    AddTerms(ln, value.substr(eq + 1), &cues.terms, true, "cue");
+    const std::string cue_text(Trim(std::string_view(value).substr(eq + 1)));
+    if (!(cues.where == CueWhere::kPath && cue_text.empty()))
+      AddTerms(ln, cue_text, &cues.terms, true, "cue");
     // Longest first: Explain names the longest cue ("没法", not "没").
     std::stable_sort(cues.terms.begin(), cues.terms.end(),
                      [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    if (cues.terms.empty() && cues.where != CueWhere::kQuote)
+    if (cues.where == CueWhere::kPath && !cues.terms.empty())
+      return Error(ln, "", "a path speech act takes no cues (the separators are its cue)");
+    if (cues.terms.empty() && cues.where != CueWhere::kQuote && cues.where != CueWhere::kPath)
       return Error(ln, "", "a speech act's cue group needs at least one cue");
     act->cues.push_back(std::move(cues));
   }

@@ -23,6 +23,8 @@ enum class CueWhere : uint8_t {
   kAfter,   // starts after the hit, likewise
   kAround,  // either
   kQuote,   // the hit is inside quotation marks and a cue stands in its sentence outside them
+  kPath,    // the hit is inside quotation marks joined to another quoted label by a path
+            // separator: an interface path such as 点击“微信”-“我”-“卡包” (no cues)
 };
 
 // One speech act (negation, warning, reported speech …): groups of cues, each with its position,

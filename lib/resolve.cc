@@ -210,7 +210,9 @@ const std::string* FindCue(std::string_view s, const std::vector<std::string>& t
 // Quotation marks around the hit in its sentence: sets the normalised span inside them. Read
 // from the original text (quotes are noise).
 bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map, size_t nb,
-            size_t ne, const ScopeBounds& sentence, Span* inside) {
+            size_t ne, const ScopeBounds& sentence, Span* inside, Span* marks = nullptr,
+            bool* opened = nullptr) {
+  if (opened) *opened = false;
   if (s.empty() || nb >= s.size()) return false;
   // From the end of the character before the sentence (its break and any opening quote come
   // after it) to the start of the character after it.
@@ -249,6 +251,7 @@ bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map,
   } else {
     return false;
   }
+  if (opened) *opened = true;
   // The closing mark after the hit.
   for (size_t i = o_ne; i < o_hi;) {
     int len;
@@ -262,9 +265,56 @@ bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map,
             map.src_begin.begin());
       };
       *inside = {norm_at(q_begin), norm_at(i)};
+      // Original offsets of the opening mark and of the end of the closing one.
+      if (marks) *marks = {q_begin - (ascii ? 1 : 3), i + static_cast<size_t>(len)};
       return true;
     }
     i += static_cast<size_t>(len);
+  }
+  return false;
+}
+
+// A quoted label joined to another quoted label by a path separator on either side, spaces
+// allowed: “个人中心”-“我的订单”, 「设置」>「隐私」, "我" → "钱包". `marks` are the original offsets
+// of the label's opening mark and of the end of its closing mark.
+bool InPath(std::string_view original, Span marks) {
+  const auto* p = reinterpret_cast<const unsigned char*>(original.data());
+  auto is_sep = [](uint32_t c) {
+    return c == '-' || c == '>' || c == '/' || c == 0xFF0D || c == 0xFF1E || c == 0x2192 ||
+           c == 0x203A || c == 0x00BB || c == 0x2014 || c == 0x2013 || c == 0xFF0F;
+  };
+  auto is_mark = [](uint32_t c) {
+    return c == '"' || c == 0x201C || c == 0x201D || c == 0x300C || c == 0x300D ||
+           c == 0x300E || c == 0x300F;
+  };
+  auto space = [](uint32_t c) { return c == ' ' || c == 0x3000 || c == '\t'; };
+  // After the closing mark: spaces, separators (—— counts once), spaces, an opening mark.
+  {
+    size_t i = marks.end;
+    bool sep = false;
+    while (i < original.size()) {
+      int len;
+      const uint32_t c = DecodeUtf8(p + i, p + original.size(), &len);
+      if (space(c)) { i += static_cast<size_t>(len); continue; }
+      if (is_sep(c)) { sep = true; i += static_cast<size_t>(len); continue; }
+      if (sep && is_mark(c)) return true;
+      break;
+    }
+  }
+  // Before the opening mark, backwards: the same in mirror.
+  {
+    size_t i = marks.begin;
+    bool sep = false;
+    while (i > 0) {
+      size_t j = i - 1;
+      while (j > 0 && (p[j] & 0xC0) == 0x80) --j;
+      int len;
+      const uint32_t c = DecodeUtf8(p + j, p + i, &len);
+      if (space(c)) { i = j; continue; }
+      if (is_sep(c)) { sep = true; i = j; continue; }
+      if (sep && is_mark(c)) return true;
+      break;
+    }
   }
   return false;
 }
@@ -399,19 +449,6 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       for (const SpeechAct::Cues& g : act.cues) {
         if (d != Decision::kReported) break;
         const ScopeBounds& sc = bounds_of(g.scope);
-        if (g.question) {
-          // A question: the sentence ends with a question mark, or the clause with 吗/呢/么.
-          const ScopeBounds& clause = bounds_of(Scope::kClause);
-          const ScopeBounds& sentence = bounds_of(Scope::kSentence);
-          const uint32_t last = CpBefore(s, clause.hi);
-          const bool question = (sentence.hi_known && sentence.question) ||
-                                (clause.hi_known && clause.hi > h.ne &&
-                                 (last == U'吗' || last == U'呢' || last == U'么'));
-          if (!question) {
-            if (!complete && !(clause.hi_known && sentence.hi_known)) c.pending = true;
-            continue;
-          }
-        }
         const size_t before_lo = g.window ? std::max(sc.lo, BackChars(s, h.nb, g.window)) : sc.lo;
         uint32_t missing = 0;
         const size_t after_hi =
@@ -419,10 +456,25 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         const bool after_complete = complete || sc.hi_known || (g.window && missing == 0);
         const std::string* cue = nullptr;
         const char* where = "";
-        if (g.where == CueWhere::kQuote) {
+        if (g.where == CueWhere::kPath) {
+          Span inside, marks;
+          bool opened = false;
+          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside, &marks,
+                      &opened)) {
+            if (opened && !complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
+            continue;
+          }
+          static const std::string kPathCue = "an interface path";
+          if (InPath(original, marks)) cue = &kPathCue;
+          else if (!complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
+          where = "around the quoted label";
+        } else if (g.where == CueWhere::kQuote) {
           Span inside;
-          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside)) {
-            if (!complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
+          bool opened = false;
+          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside, nullptr,
+                      &opened)) {
+            // No opening mark before the hit in its sentence: it is not quoted, whatever follows.
+            if (opened && !complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
             continue;
           }
           static const std::string kQuotes = "quotation marks";
@@ -443,6 +495,21 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
             cue = FindCue(s, g.terms, act.pseudo, h.ne, after_hi);
             where = "after it";
             if (!cue && !after_complete) c.pending = true;
+          }
+        }
+        if (cue && g.question) {
+          // Only in a question: the sentence ends with a question mark, or the clause with
+          // 吗/呢/么. Asked only once a cue is there, so that a stream need not wait for the end
+          // of every sentence.
+          const ScopeBounds& clause = bounds_of(Scope::kClause);
+          const ScopeBounds& sentence = bounds_of(Scope::kSentence);
+          const uint32_t last = CpBefore(s, clause.hi);
+          const bool question = (sentence.hi_known && sentence.question) ||
+                                (clause.hi_known && clause.hi > h.ne &&
+                                 (last == U'吗' || last == U'呢' || last == U'么'));
+          if (!question) {
+            if (!complete && !(clause.hi_known && sentence.hi_known)) c.pending = true;
+            cue = nullptr;
           }
         }
         if (cue)

@@ -161,6 +161,8 @@ TEST(SpeechActs, EachActSuppressesWithItsCue) {
       {"最便宜这个词广告法不让用", "meta"},
       {"您是想要最便宜的那款吗？", "question"},
       {"您是最耐磨的客户", "addressee"},
+      {"请点击“首页”-“最便宜”-“筛选”查看", "ui_path"},
+      {"在「排序」 > 「最便宜」里", "ui_path"},
   };
   for (const Case& c : cases) {
     auto scanner = Scanner::Create(GrammarFilter());
@@ -185,6 +187,9 @@ TEST(SpeechActs, PseudoCuesQuestionsAndScopes) {
   EXPECT_EQ(Found("您是想要最便宜的那款吗"), V{});
   // Quotation marks for emphasis are no quoted speech.
   EXPECT_EQ(Found("这款是“最耐磨”的"), V{"t.zui:最耐磨"});
+  // A quoted label is an interface path only when a separator joins it to another quoted label.
+  EXPECT_EQ(Found("这款“最耐磨”-真的"), V{"t.zui:最耐磨"});
+  EXPECT_EQ(Found("“最耐磨”，“最便宜”"), (V{"t.zui:最耐磨", "t.zui:最便宜"}));
   // A rule takes only the acts it names: t.deflect has none.
   EXPECT_EQ(Found("我们不是不知道"), V{"t.deflect:不知道"});
 }

@@ -468,7 +468,7 @@ TEST(StreamApi, FindingsStayValidWhileTheTextGrows) {
   std::string big(4096, 'a');
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(stream->Write("，" + big).ok());
   bool found = false;
-  for (const Finding& f : stream->findings()) found |= f.text == "全网最低";
+  for (const Finding& f : stream->findings()) found |= f.text == "全网最低价";
   EXPECT_TRUE(found);
   ASSERT_TRUE(stream->Finish().ok());
 }
