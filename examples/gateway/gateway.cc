@@ -1,35 +1,49 @@
 // A small chat gateway: every outgoing agent (or bot) message passes through it before the
-// customer sees it. Loopback HTTP (cpp-httplib), JSON in and out (nlohmann-json).
+// customer sees it. HTTP (cpp-httplib's router behind http_front.h), JSON in and out
+// (nlohmann-json). docs/server.md, section 6, says how to deploy it.
 //
 //   scriptqa_gateway --dictionaries dictionaries --save-db /tmp/rules.sqdb --port 8080
 //   scriptqa_gateway --db /tmp/rules.sqdb --profiles examples/gateway/profiles.json --port 8080
 //
-// Endpoints (all JSON; errors are {"error": "..."} with status 400, 404 or 422):
-//   POST /check   {"text": "...", "shop": "shop-a"?, "min_severity": "review"?, "rewrite": true?}
+// Endpoints (all JSON; errors are {"error": "..."} with a 4xx or 5xx status):
+//   POST /check   {"text": "...", "shop": "shop-a"?, "min_severity": "review"?, "rewrite": true?,
+//                  "overlap_all": true?}
 //              -> {"verdict": "pass"|"review"|"block", "findings": [...], "rewritten"?: "...",
-//                  "clean"?: true, "generation": N}
-//   POST /stream  {"conversation_id": "c1", "chunk": "...", "final": false, "shop"?: "..."}
+//                  "clean"?: true, "generation": N, "findings_omitted"?: N}
+//                 At most --max-findings findings are listed; the verdict counts them all.
+//   POST /stream  {"conversation_id": "c1", "chunk": "...", "final": false, "shop"?: "...",
+//                  "min_severity"?, "overlap_all"?}
 //              -> {"release": "<text that may now be shown>", "released_bytes": N,
-//                  "new_findings": [...], "finished": false, "generation": N}
+//                  "new_findings": [...], "finished": false, "generation": N, "findings_omitted"?: N}
 //                 One message per conversation at a time, fed as a sequence of chunk requests (LLM
 //                 tokens). "release" is the next piece of the message that can no longer become
 //                 part of a finding; the concatenation of all releases is the message. The last
 //                 request has "final": true and releases the rest.
-//   POST /reload  {} (the configured source) or {"database": "path"}
-//              -> {"generation": N, "ms": 2.1}   (422 and the old rules on failure)
+//   POST /reload  {} (the configured database) or {"database": "path"} (that database again under
+//                 any name, or a file in --reload-dir)
+//              -> {"generation": N, "ms": 2.1}   (an error and the old rules on failure)
 //   POST /profile {"name": "shop-c", "options": {...}} -> {"generation": N}
 //   GET  /stats   counters;  GET /healthz
 //
-// Threads: cpp-httplib serves each keep-alive connection on a pool thread; every pool thread has
-// its own LocalScanner (scriptqa/reload.h), so a reload costs the scanning threads one atomic load
-// per request and one new scratch per thread, and never blocks them. Streams in flight keep the
-// rules they started with.
-#include <httplib.h>
+// Findings carry "matched" (the text in the caller's own message) and "masked" (the same span with
+// personal data masked); everything the gateway logs is masked.
+//
+// Threads: http_front.h reads each request whole (bounded in size and time) and hands it to one of
+// --threads workers; every worker has its own LocalScanner (scriptqa/reload.h), so a reload costs
+// the workers one atomic load per request and one new scratch each, and never blocks them. Streams
+// in flight keep the rules they started with.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -40,8 +54,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "flags.h"
+#include "http_front.h"
 #include "json_io.h"
+#include "scriptqa/mask.h"
 #include "scriptqa/reload.h"
 #include "scriptqa/scanner.h"
 #include "scriptqa/stream.h"
@@ -60,6 +77,16 @@ struct Config {
   int threads = 32;
   int reload_every_ms = 0;   // 0: only on POST /reload
   size_t min_scan_bytes = 48;
+  // Limits (docs/server.md, "Deploying").
+  size_t max_connections = 256;
+  size_t max_body_bytes = 1 << 20;  // a request body; also a streamed message in all
+  int request_timeout_s = 10;
+  int keep_alive_s = 30;
+  size_t max_sessions = 4096;       // streams in flight
+  int session_idle_s = 60;
+  size_t max_findings = 1000;       // listed in one answer (the rest counted in findings_omitted)
+  std::string reload_dir;           // POST /reload {"database": PATH} may read files in here
+  uint64_t max_db_bytes = uint64_t{256} << 20;
 };
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -82,6 +109,90 @@ std::string_view Verdict(const std::vector<scriptqa::Finding>& fs) {
   return any_review ? "review" : "pass";
 }
 
+int HttpStatus(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kInvalidArgument: return 400;
+    case absl::StatusCode::kPermissionDenied: return 403;
+    case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kResourceExhausted: return 413;
+    default: return 500;
+  }
+}
+
+// A database file read with bounds: a regular file (not a FIFO, device or directory; opened
+// without blocking and without following a final link) of at most `max_bytes`.
+absl::StatusOr<std::string> ReadDatabase(const std::string& path, uint64_t max_bytes) {
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(path + ": no such file");
+    return absl::FailedPreconditionError(path + ": cannot open: " + std::strerror(errno));
+  }
+  struct stat st;
+  std::string bytes;
+  absl::Status status;
+  if (fstat(fd, &st) != 0) {
+    status = absl::FailedPreconditionError(path + ": " + std::strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    status = absl::FailedPreconditionError(path + ": not a regular file");
+  } else if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    status = absl::FailedPreconditionError(absl::StrCat(path, ": ", st.st_size, " bytes, over the limit of ",
+                                                        max_bytes, " (--max-db-bytes)"));
+  } else {
+    bytes.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < bytes.size()) {
+      ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    char extra;
+    if (got != bytes.size() || read(fd, &extra, 1) != 0)
+      status = absl::FailedPreconditionError(path + ": changed while being read");
+  }
+  close(fd);
+  if (!status.ok()) return status;
+  return bytes;
+}
+
+// The canonical absolute path of `path` (which need not exist: then of its directory, plus its
+// name), or "" when its directory does not exist.
+std::string Canonical(const std::string& path, bool* exists) {
+  *exists = false;
+  if (char* real = realpath(path.c_str(), nullptr)) {
+    std::string out = real;
+    free(real);
+    *exists = true;
+    return out;
+  }
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") return "";
+  char* real = realpath(dir.c_str(), nullptr);
+  if (real == nullptr) return "";
+  std::string out = std::string(real) + (std::string(real) == "/" ? "" : "/") + name;
+  free(real);
+  return out;
+}
+
+// A database named by `path`, which may be a link (rules.sqdb -> rules-v42.sqdb): its target,
+// read with the bounds of ReadDatabase.
+absl::StatusOr<std::string> ReadDatabaseAt(const std::string& path, uint64_t max_bytes) {
+  bool exists = false;
+  const std::string real = Canonical(path, &exists);
+  if (!exists) return absl::NotFoundError(path + ": no such file");
+  return ReadDatabase(real, max_bytes);
+}
+
+// A byte count for the log (no long digit runs, which masking would hide).
+std::string Bytes(uint64_t n) {
+  if (n >= (1u << 20) && n % (1u << 20) == 0) return absl::StrCat(n >> 20, " MiB");
+  if (n >= 1024 && n % 1024 == 0) return absl::StrCat(n >> 10, " KiB");
+  return absl::StrCat(n, " bytes");
+}
+
 // One conversation's message in flight.
 struct Session {
   std::mutex mu;
@@ -101,7 +212,9 @@ class Gateway {
   absl::Status Init() {
     absl::StatusOr<std::shared_ptr<const scriptqa::Filter>> filter;
     if (!config_.db.empty()) {
-      filter = scriptqa::Filter::LoadFile(config_.db);
+      absl::StatusOr<std::string> bytes = ReadDatabaseAt(config_.db, config_.max_db_bytes);
+      if (!bytes.ok()) return bytes.status();
+      filter = scriptqa::Filter::Deserialize(*bytes);
       reload_source_ = config_.db;
     } else {
       std::vector<std::string> paths;
@@ -117,6 +230,13 @@ class Gateway {
       }
     }
     if (!filter.ok()) return filter.status();
+    bool exists;
+    if (!config_.reload_dir.empty()) {
+      reload_dir_real_ = Canonical(config_.reload_dir, &exists);
+      struct stat st;
+      if (!exists || stat(reload_dir_real_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return absl::InvalidArgumentError("--reload-dir " + config_.reload_dir + ": not a directory");
+    }
     auto handle = scriptqa::FilterHandle::Create(*filter);
     if (!handle.ok()) return handle.status();
     handle_ = *handle;
@@ -136,54 +256,82 @@ class Gateway {
   }
 
   int Run() {
-    httplib::Server server;
-    const int threads = config_.threads;
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-    server.set_keep_alive_max_count(1u << 30);
-    server.set_keep_alive_timeout(30);
-    server.set_tcp_nodelay(true);
-    server.set_payload_max_length(1 << 20);
-    server.Post("/check", [this](const httplib::Request& req, httplib::Response& res) { Check(req, res); });
-    server.Post("/stream", [this](const httplib::Request& req, httplib::Response& res) { Stream(req, res); });
-    server.Post("/reload", [this](const httplib::Request& req, httplib::Response& res) { Reload(req, res); });
-    server.Post("/profile", [this](const httplib::Request& req, httplib::Response& res) { SetProfile(req, res); });
-    server.Get("/stats", [this](const httplib::Request&, httplib::Response& res) { Stats(res); });
-    server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    router_.set_payload_max_length(config_.max_body_bytes);
+    router_.set_keep_alive_max_count(1u << 30);
+    router_.set_keep_alive_timeout(config_.keep_alive_s);
+    router_.Post("/check", [this](const httplib::Request& req, httplib::Response& res) { Check(req, res); });
+    router_.Post("/stream", [this](const httplib::Request& req, httplib::Response& res) { Stream(req, res); });
+    router_.Post("/reload", [this](const httplib::Request& req, httplib::Response& res) { Reload(req, res); });
+    router_.Post("/profile", [this](const httplib::Request& req, httplib::Response& res) { SetProfile(req, res); });
+    router_.Get("/stats", [this](const httplib::Request&, httplib::Response& res) { Stats(res); });
+    router_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok\n", "text/plain");
     });
+    // Errors without a body of their own (no such endpoint, a request line httplib cannot parse)
+    // get {"error": ...} too.
+    router_.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      const std::string what = res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
+                                                 : "bad request (HTTP " + std::to_string(res.status) + ")";
+      Reply(res, res.status, json{{"error", what}});
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    router_.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      LogLine("500 " + req.method + " " + req.path + ": " + what);
+      Error(res, 500, "internal error");
+    });
+    router_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      if (res.status < 400 || res.status == 500) return;  // 500: logged by the exception handler
+      json j = json::parse(res.body, nullptr, false);
+      const std::string what = j.is_object() && j.contains("error") && j["error"].is_string()
+                                   ? j["error"].get<std::string>() : std::string();
+      LogLine(absl::StrCat(res.status, " ", req.method, " ", req.path, " from ", req.remote_addr, ": ", what));
+    });
 
-    int port = config_.port;
-    if (port == 0) {
-      port = server.bind_to_any_port(config_.host);
-    } else if (!server.bind_to_port(config_.host, port)) {
-      port = -1;
-    }
-    if (port < 0) {
-      std::fprintf(stderr, "gateway: cannot listen on %s:%d\n", config_.host.c_str(), config_.port);
+    FrontOptions fo;
+    fo.host = config_.host;
+    fo.port = config_.port;
+    fo.threads = config_.threads;
+    fo.max_connections = config_.max_connections;
+    fo.max_body_bytes = config_.max_body_bytes;
+    fo.request_timeout_s = config_.request_timeout_s;
+    fo.keep_alive_s = config_.keep_alive_s;
+    fo.log = [this](const std::string& line) { LogLine(line); };
+    front_ = std::make_unique<HttpFront>(fo, &router_);
+    absl::StatusOr<int> port = front_->Bind();
+    if (!port.ok()) {
+      LogLine(std::string(port.status().message()));
       return 1;
     }
-    std::fprintf(stderr, "gateway: listening on http://%s:%d (generation %llu, %d threads)\n",
-                 config_.host.c_str(), port, static_cast<unsigned long long>(handle_->generation()),
-                 threads);
+    LogLine(absl::StrCat("listening on http://", config_.host, ":", *port, " (generation ", handle_->generation(),
+                         ", ", config_.threads, " threads, at most ", config_.max_connections,
+                         " connections, bodies up to ", Bytes(config_.max_body_bytes), ", ", config_.max_sessions,
+                         " streams)"));
     if (!config_.port_file.empty()) {
       std::string tmp = config_.port_file + ".tmp";
-      std::ofstream(tmp) << port << "\n";
+      std::ofstream(tmp) << *port << "\n";
       std::rename(tmp.c_str(), config_.port_file.c_str());
     }
-    std::thread timer([this, &server] { Timer(server); });
-    server_ = &server;
-    bool ok = server.listen_after_bind();
+    std::thread timer([this] { Timer(); });
+    front_->Run();
     stop_ = true;
     timer.join();
-    return ok ? 0 : 1;
+    return 0;
   }
 
-  void Stop() {
-    if (server_) server_->stop();
+  void Stop() {  // async-signal-safe
+    if (front_) front_->Stop();
   }
 
  private:
-  // The calling pool thread's scanner (one per thread, following reloads).
+  // The calling worker's scanner (one per thread, following reloads).
   scriptqa::LocalScanner& Local() {
     thread_local std::unique_ptr<scriptqa::LocalScanner> local;
     thread_local const Gateway* owner = nullptr;
@@ -196,41 +344,74 @@ class Gateway {
     return *local;
   }
 
+  // `text` with personal data masked by the current rules (Scanner::Mask).
+  std::string Masked(std::string_view text) {
+    if (handle_) {
+      try {
+        scriptqa::LocalScanner& local = Local();
+        if (local.Refresh().ok()) return MaskedMessage(local.scanner(), text);
+      } catch (const std::exception&) {
+      }
+    }
+    return scriptqa::MaskPersonalData(text);
+  }
+
+  // Everything the gateway writes to stderr: personal data masked (the log is read by people
+  // other than the customer), at most 20 lines a second (then a count of the lines left out).
+  void LogLine(const std::string& line) {
+    const std::string masked = Masked(line);
+    std::lock_guard<std::mutex> lock(log_mu_);
+    NextLogWindowLocked();
+    if (log_lines_++ >= 20) {
+      ++log_dropped_;
+      return;
+    }
+    std::fprintf(stderr, "gateway: %s\n", masked.c_str());
+  }
+
+  // A second after the window opened: the count of the lines left out in it, and a new window.
+  void NextLogWindowLocked() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - log_window_ < std::chrono::seconds(1)) return;
+    if (log_dropped_ > 0) std::fprintf(stderr, "gateway: (%zu more lines left out)\n", log_dropped_);
+    log_window_ = now;
+    log_lines_ = 0;
+    log_dropped_ = 0;
+  }
+
   static absl::StatusOr<scriptqa::ScanOptions> Options(const json& j) {
     scriptqa::ScanOptions o;
-    if (j.contains("min_severity")) {
-      if (!j["min_severity"].is_string() ||
-          !scriptqa::ParseSeverity(j["min_severity"].get<std::string>(), &o.min_severity))
-        return absl::InvalidArgumentError("min_severity: advice, review or block");
-    }
-    if (j.value("overlap_all", false)) o.overlap = scriptqa::Overlap::kAll;
+    std::string severity;
+    if (absl::Status st = GetString(j, "min_severity", &severity); !st.ok()) return st;
+    if (j.contains("min_severity") && !scriptqa::ParseSeverity(severity, &o.min_severity))
+      return absl::InvalidArgumentError("min_severity: advice, review or block");
+    bool all = false;
+    if (absl::Status st = GetBool(j, "overlap_all", &all); !st.ok()) return st;
+    if (all) o.overlap = scriptqa::Overlap::kAll;
     return o;
   }
 
-  static int HttpStatus(const absl::Status& st) {
-    switch (st.code()) {
-      case absl::StatusCode::kNotFound: return 404;
-      case absl::StatusCode::kInvalidArgument: return 400;
-      case absl::StatusCode::kFailedPrecondition: return 409;
-      default: return 500;
-    }
-  }
-
   void Check(const httplib::Request& req, httplib::Response& res) {
-    json j = json::parse(req.body, nullptr, false);
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      return Error(res, 400, "expected {\"text\": \"...\"}");
-    absl::StatusOr<scriptqa::ScanOptions> o = Options(j);
+    absl::StatusOr<json> j = ParseObject(req.body, {"text", "shop", "min_severity", "rewrite", "overlap_all"});
+    if (!j.ok()) return Error(res, 400, j.status().message());
+    std::string text, shop;
+    bool rewrite = false;
+    for (absl::Status st : {GetString(*j, "text", &text, /*required=*/true), GetString(*j, "shop", &shop),
+                            GetBool(*j, "rewrite", &rewrite)})
+      if (!st.ok()) return Error(res, 400, st.message());
+    absl::StatusOr<scriptqa::ScanOptions> o = Options(*j);
     if (!o.ok()) return Error(res, 400, o.status().message());
-    const std::string text = j["text"].get<std::string>();
-    const std::string shop = j.value("shop", "");
     scriptqa::LocalScanner& scanner = Local();
     absl::StatusOr<std::vector<scriptqa::Finding>> fs = scanner.Scan(text, *o, shop);
     if (!fs.ok()) return Error(res, HttpStatus(fs.status()), fs.status().message());
+    const uint64_t generation = scanner.snapshot()->generation();
+    // Only a message with findings needs its masked form (a second scan, for privacy).
+    const std::string masked = fs->empty() ? std::string() : MaskedMessage(scanner.scanner(), text);
     json out{{"verdict", std::string(Verdict(*fs))},
-             {"findings", FindingsJson(*fs)},
-             {"generation", scanner.snapshot()->generation()}};
-    if (j.value("rewrite", false)) {
+             {"findings", FindingsJson(*fs, masked, config_.max_findings)},
+             {"generation", generation}};
+    if (fs->size() > config_.max_findings) out["findings_omitted"] = fs->size() - config_.max_findings;
+    if (rewrite) {
       absl::StatusOr<scriptqa::Rewritten> r = scanner.Rewrite(text, *o, shop);
       if (!r.ok()) return Error(res, HttpStatus(r.status()), r.status().message());
       out["rewritten"] = r->text;
@@ -240,40 +421,58 @@ class Gateway {
     Reply(res, 200, out);
   }
 
+  // The session of conversation `id`, made if new; nullptr when --max-sessions are open.
   std::shared_ptr<Session> GetSession(const std::string& id) {
     Shard& shard = shards_[std::hash<std::string>()(id) % kShards];
     std::lock_guard<std::mutex> lock(shard.mu);
-    std::shared_ptr<Session>& s = shard.sessions[id];
-    if (!s) s = std::make_shared<Session>();
+    auto it = shard.sessions.find(id);
+    if (it == shard.sessions.end()) {
+      if (sessions_.fetch_add(1) >= config_.max_sessions) {
+        sessions_.fetch_sub(1);
+        return nullptr;
+      }
+      it = shard.sessions.emplace(id, std::make_shared<Session>()).first;
+    }
     // Here, not after locking s->mu: a new session's `touched` was the epoch, so the sweep could
     // drop it in between, and the next chunk started a new message without the first one.
-    s->touched = std::chrono::steady_clock::now();
-    return s;
+    it->second->touched = std::chrono::steady_clock::now();
+    return it->second;
   }
 
   void DropSession(const std::string& id, const std::shared_ptr<Session>& s) {
     Shard& shard = shards_[std::hash<std::string>()(id) % kShards];
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.sessions.find(id);
-    if (it != shard.sessions.end() && it->second == s) shard.sessions.erase(it);
+    if (it != shard.sessions.end() && it->second == s) {
+      shard.sessions.erase(it);
+      sessions_.fetch_sub(1);
+    }
   }
 
   void Stream(const httplib::Request& req, httplib::Response& res) {
-    json j = json::parse(req.body, nullptr, false);
-    if (!j.is_object() || !j.contains("conversation_id") || !j["conversation_id"].is_string())
-      return Error(res, 400, "expected {\"conversation_id\": \"...\", \"chunk\": \"...\"}");
-    absl::StatusOr<scriptqa::ScanOptions> o = Options(j);
+    absl::StatusOr<json> j =
+        ParseObject(req.body, {"conversation_id", "chunk", "final", "shop", "min_severity", "overlap_all"});
+    if (!j.ok()) return Error(res, 400, j.status().message());
+    std::string id, chunk, shop;
+    bool final = false;
+    for (absl::Status st : {GetString(*j, "conversation_id", &id, /*required=*/true), GetString(*j, "chunk", &chunk),
+                            GetString(*j, "shop", &shop), GetBool(*j, "final", &final)})
+      if (!st.ok()) return Error(res, 400, st.message());
+    if (id.empty() || id.size() > 256) return Error(res, 400, "conversation_id: 1 to 256 bytes");
+    absl::StatusOr<scriptqa::ScanOptions> o = Options(*j);
     if (!o.ok()) return Error(res, 400, o.status().message());
-    const std::string id = j["conversation_id"].get<std::string>();
-    const std::string chunk = j.value("chunk", "");
-    const bool final = j.value("final", false);
     std::shared_ptr<Session> s = GetSession(id);
+    if (!s) {
+      res.set_header("Retry-After", "1");
+      return Error(res, 503, absl::StrCat("too many messages streaming at once (--max-sessions ", config_.max_sessions,
+                                          "); finish them with \"final\": true, or retry later"));
+    }
     std::lock_guard<std::mutex> lock(s->mu);
     if (!s->stream) {  // a new message: on the rules current now
       scriptqa::StreamOptions so;
       so.scan = *o;
       so.min_scan_bytes = config_.min_scan_bytes;
-      s->shop = j.value("shop", "");
+      s->shop = shop;
       absl::StatusOr<scriptqa::StreamScanner> st = Local().NewStream(so, s->shop);
       if (!st.ok()) {
         DropSession(id, s);
@@ -283,26 +482,34 @@ class Gateway {
       s->generation = Local().snapshot()->generation();
       s->sent = 0;
     }
-    json found = json::array();
+    if (s->stream->text().size() + chunk.size() > config_.max_body_bytes) {
+      s->stream.reset();
+      DropSession(id, s);
+      return Error(res, 413, absl::StrCat("the streamed message would pass ", config_.max_body_bytes,
+                                          " bytes (--max-body-bytes); the conversation's message is dropped"));
+    }
+    std::vector<scriptqa::Finding> found;
     absl::StatusOr<scriptqa::StreamUpdate> u = s->stream->Write(chunk);
     if (u.ok()) {
-      for (const auto& f : u->new_findings) found.push_back(FindingJson(f));
+      found.assign(u->new_findings.begin(), u->new_findings.end());
       if (final) {
         u = s->stream->Finish();
-        if (u.ok())
-          for (const auto& f : u->new_findings) found.push_back(FindingJson(f));
+        if (u.ok()) found.insert(found.end(), u->new_findings.begin(), u->new_findings.end());
       }
     }
     if (!u.ok()) {
+      s->stream.reset();
       DropSession(id, s);
       return Error(res, HttpStatus(u.status()), u.status().message());
     }
     const std::string_view text = s->stream->text();
+    const std::string masked = found.empty() ? std::string() : Masked(text);
     json out{{"release", std::string(text.substr(s->sent, u->releasable - s->sent))},
              {"released_bytes", u->releasable},
-             {"new_findings", std::move(found)},
+             {"new_findings", FindingsJson(found, masked, config_.max_findings)},
              {"finished", u->finished},
              {"generation", s->generation}};
+    if (found.size() > config_.max_findings) out["findings_omitted"] = found.size() - config_.max_findings;
     s->sent = u->releasable;
     stream_chunks_.fetch_add(1, std::memory_order_relaxed);
     if (final) {
@@ -313,74 +520,120 @@ class Gateway {
     Reply(res, 200, out);
   }
 
-  absl::StatusOr<uint64_t> DoReload(const std::string& path) {
-    if (path.empty()) return absl::FailedPreconditionError("no database to reload from (start with --db or --save-db)");
-    return handle_->ReloadFromFile(path);
+  // Where a reload may read from: the configured database (by any name for it) or a file in
+  // --reload-dir (a relative path is taken from there). PermissionDenied for anything else.
+  absl::StatusOr<std::string> ReloadPath(const std::string& requested) {
+    if (reload_source_.empty() && requested.empty())
+      return absl::FailedPreconditionError("no database to reload from (start with --db or --save-db)");
+    bool exists = false;
+    const std::string source = reload_source_.empty() ? std::string() : Canonical(reload_source_, &exists);
+    if (requested.empty()) {
+      if (!exists) return absl::NotFoundError(reload_source_ + ": no such file");
+      return source;
+    }
+    std::string path = requested;
+    if (path[0] != '/' && !reload_dir_real_.empty()) path = reload_dir_real_ + "/" + path;
+    const std::string real = Canonical(path, &exists);
+    const bool allowed =
+        !real.empty() && ((!source.empty() && real == source) ||
+                          (!reload_dir_real_.empty() &&
+                           real.compare(0, reload_dir_real_.size() + 1, reload_dir_real_ + "/") == 0));
+    if (!allowed)
+      return absl::PermissionDeniedError(
+          "reloading from '" + requested + "' is not allowed: only the configured database (--db or --save-db)" +
+          (reload_dir_real_.empty() ? std::string(" (start with --reload-dir DIR to allow the files in DIR)")
+                                    : " or a file in --reload-dir " + reload_dir_real_));
+    if (!exists) return absl::NotFoundError("'" + requested + "': no such file");
+    return real;
+  }
+
+  absl::StatusOr<uint64_t> DoReload(const std::string& requested) {
+    absl::StatusOr<std::string> path = ReloadPath(requested);
+    if (!path.ok()) return path.status();
+    absl::StatusOr<std::string> bytes = ReadDatabase(*path, config_.max_db_bytes);
+    if (!bytes.ok()) return bytes.status();
+    return handle_->ReloadFromDatabase(*bytes);
   }
 
   void Reload(const httplib::Request& req, httplib::Response& res) {
-    json j = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-    if (!j.is_object()) return Error(res, 400, "expected a JSON object");
-    const std::string path = j.value("database", reload_source_);
+    auto fail = [&](int status, absl::string_view message) {
+      Reply(res, status, json{{"error", std::string(message)}, {"generation", handle_->generation()}});
+    };
+    absl::StatusOr<json> j = ParseObject(req.body, {"database"}, /*empty_ok=*/true);
+    if (!j.ok()) return fail(400, j.status().message());
+    std::string path;
+    if (absl::Status st = GetString(*j, "database", &path); !st.ok()) return fail(400, st.message());
+    if (j->contains("database") && path.empty()) return fail(400, "database: an empty path");
     auto t0 = std::chrono::steady_clock::now();
     absl::StatusOr<uint64_t> gen = DoReload(path);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!gen.ok()) {
       reload_failures_.fetch_add(1, std::memory_order_relaxed);
-      return Reply(res, 422, json{{"error", std::string(gen.status().message())},
-                                  {"generation", handle_->generation()}});
+      const absl::StatusCode code = gen.status().code();
+      return fail(code == absl::StatusCode::kPermissionDenied ? 403 : code == absl::StatusCode::kNotFound ? 404 : 422,
+                  gen.status().message());
     }
     reloads_.fetch_add(1, std::memory_order_relaxed);
     Reply(res, 200, json{{"generation", *gen}, {"ms", ms}});
   }
 
   void SetProfile(const httplib::Request& req, httplib::Response& res) {
-    json j = json::parse(req.body, nullptr, false);
-    if (!j.is_object() || !j.contains("name") || !j["name"].is_string())
-      return Error(res, 400, "expected {\"name\": \"...\", \"options\": {...}}");
-    absl::StatusOr<scriptqa::ProfileOptions> po = ProfileFromJson(j.value("options", json::object()));
-    if (!po.ok()) return Error(res, 400, po.status().message());
-    absl::StatusOr<uint64_t> gen = handle_->SetProfile(j["name"].get<std::string>(), *po);
+    absl::StatusOr<json> j = ParseObject(req.body, {"name", "options"});
+    if (!j.ok()) return Error(res, 400, j.status().message());
+    std::string name;
+    if (absl::Status st = GetString(*j, "name", &name, /*required=*/true); !st.ok()) return Error(res, 400, st.message());
+    absl::StatusOr<scriptqa::ProfileOptions> po = ProfileFromJson(j->value("options", json::object()));
+    if (!po.ok()) return Error(res, 400, "options: " + std::string(po.status().message()));
+    absl::StatusOr<uint64_t> gen = handle_->SetProfile(name, *po);
     if (!gen.ok()) return Error(res, 422, gen.status().message());
     Reply(res, 200, json{{"generation", *gen}});
   }
 
   void Stats(httplib::Response& res) {
-    size_t sessions = 0;
-    for (Shard& shard : shards_) {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      sessions += shard.sessions.size();
-    }
+    const FrontCounters& fc = front_->counters();
     Reply(res, 200, json{{"checks", checks_.load()},
                          {"stream_chunks", stream_chunks_.load()},
                          {"streams_finished", streams_.load()},
-                         {"open_sessions", sessions},
+                         {"open_sessions", sessions_.load()},
                          {"reloads", reloads_.load()},
                          {"reload_failures", reload_failures_.load()},
                          {"generation", handle_->generation()},
-                         {"profiles", handle_->Current()->profile_names()}});
+                         {"profiles", handle_->Current()->profile_names()},
+                         {"connections", {{"open", front_->open_connections()},
+                                          {"accepted", fc.accepted.load()},
+                                          {"refused", fc.refused.load()},
+                                          {"evicted_idle", fc.evicted.load()},
+                                          {"requests", fc.requests.load()},
+                                          {"timed_out", fc.timeouts.load()},
+                                          {"too_large", fc.too_large.load()},
+                                          {"bad_requests", fc.bad_requests.load()}}}});
   }
 
   // Timed reloads (--reload-every-ms) and eviction of abandoned conversations.
-  void Timer(httplib::Server& server) {
-    while (!server.is_running() && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  void Timer() {
     auto next_reload = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.reload_every_ms);
+    const auto idle = std::chrono::seconds(config_.session_idle_s);
     while (!stop_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       auto now = std::chrono::steady_clock::now();
       if (config_.reload_every_ms > 0 && now >= next_reload) {
         next_reload = now + std::chrono::milliseconds(config_.reload_every_ms);
-        absl::StatusOr<uint64_t> gen = DoReload(reload_source_);
+        absl::StatusOr<uint64_t> gen = DoReload("");
         (gen.ok() ? reloads_ : reload_failures_).fetch_add(1, std::memory_order_relaxed);
-        if (!gen.ok()) std::fprintf(stderr, "gateway: reload failed: %s\n", std::string(gen.status().message()).c_str());
+        if (!gen.ok()) LogLine("reload failed: " + std::string(gen.status().message()));
+      }
+      {
+        std::lock_guard<std::mutex> lock(log_mu_);
+        NextLogWindowLocked();
       }
       for (Shard& shard : shards_) {
         std::lock_guard<std::mutex> lock(shard.mu);
         for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
           std::unique_lock<std::mutex> sl(it->second->mu, std::try_to_lock);
-          if (sl.owns_lock() && now - it->second->touched > std::chrono::seconds(60)) {
+          if (sl.owns_lock() && now - it->second->touched > idle) {
             sl.unlock();
             it = shard.sessions.erase(it);
+            sessions_.fetch_sub(1);
           } else {
             ++it;
           }
@@ -397,11 +650,16 @@ class Gateway {
 
   Config config_;
   std::shared_ptr<scriptqa::FilterHandle> handle_;
-  std::string reload_source_;
+  std::string reload_source_, reload_dir_real_;
   Shard shards_[kShards];
-  httplib::Server* server_ = nullptr;
+  std::atomic<size_t> sessions_{0};
+  Router router_;
+  std::unique_ptr<HttpFront> front_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> checks_{0}, stream_chunks_{0}, streams_{0}, reloads_{0}, reload_failures_{0};
+  std::mutex log_mu_;
+  std::chrono::steady_clock::time_point log_window_;
+  size_t log_lines_ = 0, log_dropped_ = 0;
 };
 
 Gateway* g_gateway = nullptr;
@@ -415,9 +673,31 @@ int Usage(const char* argv0) {
                "usage: %s [--db RULES.sqdb | --dictionaries DIR [--save-db RULES.sqdb]]\n"
                "          [--profiles profiles.json] [--host 127.0.0.1] [--port 8080 | 0]\n"
                "          [--port-file FILE] [--threads 32] [--reload-every-ms 0]\n"
-               "          [--min-scan-bytes 48]\n",
+               "          [--min-scan-bytes 48]\n"
+               "  limits:  [--max-connections 256] [--max-body-bytes 1048576]\n"
+               "          [--request-timeout-s 10] [--keep-alive-s 30]\n"
+               "          [--max-sessions 4096] [--session-idle-s 60] [--max-findings 1000]\n"
+               "          [--reload-dir DIR] [--max-db-bytes 268435456]\n",
                argv0);
   return 2;
+}
+
+// Open files for --max-connections connections and a margin: raises the soft limit if it can.
+bool EnoughDescriptors(size_t connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return true;
+  const rlim_t want = static_cast<rlim_t>(connections) + 64;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want) ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    std::fprintf(stderr, "--max-connections %zu needs %llu open files; the limit is %llu (ulimit -n)\n", connections,
+                 static_cast<unsigned long long>(want), static_cast<unsigned long long>(rl.rlim_cur));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -444,18 +724,30 @@ int main(int argc, char** argv) {
     else if (a == "--threads") c.threads = gateway::FlagNumber(a, value(), 1, 1024);
     else if (a == "--reload-every-ms") c.reload_every_ms = gateway::FlagNumber(a, value(), 0, 86400000);
     else if (a == "--min-scan-bytes") c.min_scan_bytes = gateway::FlagNumber<size_t>(a, value(), 0, size_t{1} << 30);
+    else if (a == "--max-connections") c.max_connections = gateway::FlagNumber<size_t>(a, value(), 1, 100000);
+    else if (a == "--max-body-bytes") c.max_body_bytes = gateway::FlagNumber<size_t>(a, value(), 1024, size_t{1} << 30);
+    else if (a == "--request-timeout-s") c.request_timeout_s = gateway::FlagNumber(a, value(), 1, 3600);
+    else if (a == "--keep-alive-s") c.keep_alive_s = gateway::FlagNumber(a, value(), 1, 3600);
+    else if (a == "--max-sessions") c.max_sessions = gateway::FlagNumber<size_t>(a, value(), 1, 10000000);
+    else if (a == "--session-idle-s") c.session_idle_s = gateway::FlagNumber(a, value(), 1, 86400);
+    else if (a == "--max-findings") c.max_findings = gateway::FlagNumber<size_t>(a, value(), 1, 10000000);
+    else if (a == "--reload-dir") c.reload_dir = value();
+    else if (a == "--max-db-bytes") c.max_db_bytes = gateway::FlagNumber<uint64_t>(a, value(), 1024, uint64_t{1} << 36);
     else return gateway::Usage(argv[0]);
   }
   if (c.host != "127.0.0.1" && c.host != "localhost" && c.host != "::1")
-    std::fprintf(stderr, "gateway: note: this example has no authentication; keep it on loopback\n");
+    std::fprintf(stderr, "gateway: note: this example has no authentication; keep it on loopback or behind a proxy "
+                         "that lets only the chat server in\n");
+  if (!gateway::EnoughDescriptors(c.max_connections)) return 2;
   gateway::Gateway gw(c);
   absl::Status st = gw.Init();
   if (!st.ok()) {
-    std::fprintf(stderr, "gateway: %s\n", std::string(st.message()).c_str());
+    std::fprintf(stderr, "gateway: %s\n", scriptqa::MaskPersonalData(std::string(st.message())).c_str());
     return 1;
   }
   gateway::g_gateway = &gw;
   std::signal(SIGINT, gateway::OnSignal);
   std::signal(SIGTERM, gateway::OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
   return gw.Run();
 }

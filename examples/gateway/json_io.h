@@ -3,23 +3,36 @@
 #ifndef SCRIPTQA_EXAMPLES_GATEWAY_JSON_IO_H_
 #define SCRIPTQA_EXAMPLES_GATEWAY_JSON_IO_H_
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "scriptqa/mask.h"
 #include "scriptqa/scanner.h"
 
 namespace gateway {
 
 using nlohmann::json;
 
-// {"rule", "category", "severity", "byte_start", "byte_end", "start", "end", "matched",
-//  "suggestion", "reason"}
-inline json FindingJson(const scriptqa::Finding& f) {
+// {"rule", "category", "severity", "byte_start", "byte_end", "start", "end", "matched", "masked",
+//  "suggestion", "reason"}. "matched" is the finding's text in the caller's own message;
+// "masked" the same span of `masked_message` (the message with personal data masked,
+// Scanner::Mask: same byte length, so the span holds), for anything shown to other people or
+// stored.
+inline json FindingJson(const scriptqa::Finding& f, std::string_view masked_message) {
+  std::string masked;
+  if (f.bytes.begin <= f.bytes.end && f.bytes.end <= masked_message.size())
+    masked = std::string(masked_message.substr(f.bytes.begin, f.bytes.end - f.bytes.begin));
+  else  // cannot happen (masking keeps offsets); never fall back to the clear text
+    masked = std::string(f.bytes.end - f.bytes.begin, '*');
   return json{{"rule", std::string(f.rule_id())},
               {"category", std::string(f.category())},
               {"severity", std::string(scriptqa::SeverityName(f.severity))},
@@ -28,15 +41,78 @@ inline json FindingJson(const scriptqa::Finding& f) {
               {"start", f.chars.begin},
               {"end", f.chars.end},
               {"matched", std::string(f.text)},
+              {"masked", std::move(masked)},
               {"suggestion", f.Suggestion()},
               {"reason", std::string(f.reason())}};
 }
 
+// The first `limit` findings.
 template <typename Findings>
-json FindingsJson(const Findings& fs) {
+json FindingsJson(const Findings& fs, std::string_view masked_message, size_t limit = SIZE_MAX) {
   json a = json::array();
-  for (const scriptqa::Finding& f : fs) a.push_back(FindingJson(f));
+  for (const scriptqa::Finding& f : fs) {
+    if (a.size() >= limit) break;
+    a.push_back(FindingJson(f, masked_message));
+  }
   return a;
+}
+
+// `text` with personal data masked by `scanner` (its privacy rules and every digit run or e-mail
+// that could be personal data); if the scanner fails, by the digit and e-mail rules alone.
+inline std::string MaskedMessage(scriptqa::Scanner& scanner, std::string_view text) {
+  absl::StatusOr<std::string> m = scanner.Mask(text);
+  return m.ok() ? *std::move(m) : scriptqa::MaskPersonalData(text);
+}
+
+// Request bodies. Every problem is an InvalidArgument naming the field, which the gateway
+// answers with 400.
+
+// `body` as a JSON object holding no field outside `allowed` (a misspelt option is an error, not
+// silently ignored). An empty body is {} when `empty_ok`.
+inline absl::StatusOr<json> ParseObject(std::string_view body, std::initializer_list<std::string_view> allowed,
+                                        bool empty_ok = false) {
+  if (body.empty() && empty_ok) return json::object();
+  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError("the body is not valid JSON (in UTF-8)");
+  if (!j.is_object()) return absl::InvalidArgumentError(std::string("expected a JSON object, got ") + j.type_name());
+  for (const auto& item : j.items()) {
+    if (std::find(allowed.begin(), allowed.end(), item.key()) != allowed.end()) continue;
+    std::string names;
+    for (std::string_view a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+    return absl::InvalidArgumentError("unknown field '" + item.key() + "' (expected " + names + ")");
+  }
+  return j;
+}
+
+// A string field; `required` or left unchanged when absent.
+inline absl::Status GetString(const json& j, const char* key, std::string* out, bool required = false) {
+  auto it = j.find(key);
+  if (it == j.end())
+    return required ? absl::InvalidArgumentError(std::string(key) + ": missing (a string)") : absl::OkStatus();
+  if (!it->is_string())
+    return absl::InvalidArgumentError(std::string(key) + ": expected a string, got " + it->type_name());
+  *out = it->get<std::string>();
+  return absl::OkStatus();
+}
+
+inline absl::Status GetBool(const json& j, const char* key, bool* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_boolean())
+    return absl::InvalidArgumentError(std::string(key) + ": expected true or false, got " + it->type_name());
+  *out = it->get<bool>();
+  return absl::OkStatus();
+}
+
+inline absl::Status GetStrings(const json& v, const std::string& key, std::vector<std::string>* out) {
+  if (!v.is_array()) return absl::InvalidArgumentError(key + ": expected an array of strings, got " + v.type_name());
+  out->clear();
+  for (const json& e : v) {
+    if (!e.is_string())
+      return absl::InvalidArgumentError(key + ": expected an array of strings, found a " + e.type_name());
+    out->push_back(e.get<std::string>());
+  }
+  return absl::OkStatus();
 }
 
 // A compact, order-independent signature of findings for comparisons: "rule@begin-end:severity"
@@ -60,34 +136,47 @@ inline std::string Signature(const json& findings) {
 //               "deny_severity": "review", "deny_reason": "..."}, ...}
 inline absl::StatusOr<scriptqa::ProfileOptions> ProfileFromJson(const json& j) {
   scriptqa::ProfileOptions o;
-  if (!j.is_object()) return absl::InvalidArgumentError("a profile must be a JSON object");
+  if (!j.is_object()) return absl::InvalidArgumentError(std::string("a profile must be a JSON object, got ") + j.type_name());
+  auto severity = [](const json& v, const std::string& key, scriptqa::Severity* out) -> absl::Status {
+    if (!v.is_string() || !scriptqa::ParseSeverity(v.get<std::string>(), out))
+      return absl::InvalidArgumentError(key + ": advice, review or block");
+    return absl::OkStatus();
+  };
+  auto text = [](const json& v, const std::string& key, std::string* out) -> absl::Status {
+    if (!v.is_string()) return absl::InvalidArgumentError(key + ": expected a string, got " + v.type_name());
+    *out = v.get<std::string>();
+    return absl::OkStatus();
+  };
   for (const auto& [key, value] : j.items()) {
+    absl::Status st;
     if (key == "enabled_categories") {
-      o.enabled_categories = value.get<std::vector<std::string>>();
+      st = GetStrings(value, key, &o.enabled_categories);
     } else if (key == "disabled") {
-      o.disabled = value.get<std::vector<std::string>>();
+      st = GetStrings(value, key, &o.disabled);
     } else if (key == "allow_terms") {
-      o.allow_terms = value.get<std::vector<std::string>>();
+      st = GetStrings(value, key, &o.allow_terms);
     } else if (key == "deny_terms") {
-      o.deny_terms = value.get<std::vector<std::string>>();
+      st = GetStrings(value, key, &o.deny_terms);
     } else if (key == "deny_category") {
-      o.deny_category = value.get<std::string>();
+      st = text(value, key, &o.deny_category);
     } else if (key == "deny_reason") {
-      o.deny_reason = value.get<std::string>();
+      st = text(value, key, &o.deny_reason);
     } else if (key == "deny_severity") {
-      if (!scriptqa::ParseSeverity(value.get<std::string>(), &o.deny_severity))
-        return absl::InvalidArgumentError("deny_severity: advice, review or block");
+      st = severity(value, key, &o.deny_severity);
     } else if (key == "severity_overrides") {
+      if (!value.is_object())
+        return absl::InvalidArgumentError(std::string("severity_overrides: expected an object {\"rule or category\": \"severity\"}, got ") + value.type_name());
       for (const auto& [target, sev] : value.items()) {
         scriptqa::SeverityOverride so;
         so.target = target;
-        if (!scriptqa::ParseSeverity(sev.get<std::string>(), &so.severity))
-          return absl::InvalidArgumentError("severity_overrides: advice, review or block");
+        st = severity(sev, "severity_overrides." + target, &so.severity);
+        if (!st.ok()) break;
         o.severity_overrides.push_back(so);
       }
     } else {
       return absl::InvalidArgumentError("unknown profile key '" + key + "'");
     }
+    if (!st.ok()) return st;
   }
   return o;
 }
