@@ -413,20 +413,44 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   // Terms that exempt the hit when they stand right before or after it in its clause.
   if (d == Decision::kReported && (!r.unless_before.empty() || !r.unless_after.empty())) {
     const ScopeBounds clause = BoundsOf(original, s, map, h.nb, h.ne, Scope::kClause, complete);
+    ScopeBounds sentence;
+    bool have_sentence = false;
+    auto bounds = [&](const WindowedTerms& w) -> const ScopeBounds& {
+      if (!w.sentence) return clause;
+      if (!have_sentence) {
+        sentence = BoundsOf(original, s, map, h.nb, h.ne, Scope::kSentence, complete);
+        have_sentence = true;
+      }
+      return sentence;
+    };
     for (const WindowedTerms& w : r.unless_before) {
-      const size_t lo = std::max(clause.lo, BackChars(s, h.nb, w.window));
-      if (const std::string* t = Inside(s, w.terms, lo, h.nb)) {
-        set(Decision::kAllowContext, [&] { return absl::StrCat("preceded by unless-before '", *t, "'"); });
+      const size_t lo = std::max(bounds(w).lo, BackChars(s, h.nb, w.window));
+      const std::string* found = nullptr;
+      if (r.reset_by.empty()) {
+        found = Inside(s, w.terms, lo, h.nb);
+      } else {
+        // Only an occurrence with no reset term between it and the hit counts.
+        const std::string_view win = s.substr(lo, h.nb - lo);
+        for (const std::string& t : w.terms) {
+          for (size_t pos = win.find(t); pos != std::string_view::npos && !found;
+               pos = win.find(t, pos + 1))
+            if (!Inside(s, r.reset_by, lo + pos + t.size(), h.nb)) found = &t;
+          if (found) break;
+        }
+      }
+      if (found) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("preceded by unless-before '", *found, "'"); });
         break;
       }
     }
     for (const WindowedTerms& w : r.unless_after) {
       if (d != Decision::kReported) break;
       uint32_t missing = 0;
-      const size_t hi = std::min(clause.hi, ForwardChars(s, h.ne, w.window, &missing));
+      const ScopeBounds& sc = bounds(w);
+      const size_t hi = std::min(sc.hi, ForwardChars(s, h.ne, w.window, &missing));
       if (const std::string* t = Inside(s, w.terms, h.ne, hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("followed by unless-after '", *t, "'"); });
-      } else if (!complete && missing > 0 && !clause.hi_known) {
+      } else if (!complete && missing > 0 && !sc.hi_known) {
         c.pending = true;
       }
     }
@@ -590,6 +614,15 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         c.pending = true;  // the window after the hit is not complete yet
       }
     }
+  }
+  if (d == Decision::kReported && !r.unless_masked.empty()) {
+    const std::string_view o =
+        original.substr(map.src_begin[h.nb], map.src_end[h.ne - 1] - map.src_begin[h.nb]);
+    for (const std::string& m : r.unless_masked)
+      if (o.find(m) != std::string_view::npos) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("already masked ('", m, "' in it)"); });
+        break;
+      }
   }
   if (d == Decision::kReported && r.validator != Validator::kNone &&
       !Validate(r.validator, s.substr(h.nb, h.ne - h.nb)))
