@@ -82,6 +82,13 @@ const std::string* Inside(std::string_view s, const std::vector<std::string>& te
 
 namespace {
 
+// Code points in s[lo, hi).
+size_t CountChars(std::string_view s, size_t lo, size_t hi) {
+  size_t n = 0;
+  for (size_t i = lo; i < hi; ++i) n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  return n;
+}
+
 // ---- Scopes and speech acts ----------------------------------------------------------------
 
 // Whether the punctuation that ended a clause at normalised position `b` (clause_breaks) ends a
@@ -204,6 +211,26 @@ const std::string* FindCue(std::string_view s, const std::vector<std::string>& t
       return &t;
     }
   }
+  return nullptr;
+}
+
+// The first occurrence of an exempting term in [lo, hi) that is not itself negated: 无法为您处理
+// and 不帮您 name no next step, 为您处理 does.
+const std::string* FindExemption(std::string_view s, const std::vector<std::string>& terms,
+                                 size_t lo, size_t hi) {
+  if (hi <= lo) return nullptr;
+  auto negated = [&](size_t b) {
+    const uint32_t c1 = CpBefore(s, b);
+    if (c1 == U'不' || c1 == U'没' || c1 == U'别' || c1 == U'莫' || c1 == U'未') return true;
+    if (b < 3) return false;
+    const uint32_t c2 = CpBefore(s, b - 3);
+    return (c1 == U'法' && (c2 == U'无' || c2 == U'没')) ||
+           ((c1 == U'能' || c1 == U'会' || c1 == U'可' || c1 == U'用') && c2 == U'不');
+  };
+  const std::string_view w = s.substr(lo, hi - lo);
+  for (const std::string& t : terms)
+    for (size_t pos = w.find(t); pos != std::string_view::npos; pos = w.find(t, pos + 1))
+      if (!negated(lo + pos)) return &t;
   return nullptr;
 }
 
@@ -346,6 +373,26 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   };
   // With a prefix of the message, the character after the hit may not be known yet.
   const bool after_known = complete || h.ne < s.size();
+
+  // A literal read across a clause break joins two clauses ("…就能搞定，详情页还有视频" is no
+  // 搞定详情页), unless a side of the break is a single character: that is punctuation used as
+  // noise (加，微，信; 最.佳). Regexes (numbers in groups: 138，1234，5678) are not affected.
+  if (!h.regex && !deny) {
+    auto it = std::upper_bound(clause_breaks.begin(), clause_breaks.end(), h.nb);
+    size_t piece_lo = h.nb;
+    for (; it != clause_breaks.end() && *it < h.ne; ++it) {
+      const size_t b = *it;
+      const size_t next = (it + 1 != clause_breaks.end() && *(it + 1) < h.ne) ? *(it + 1) : h.ne;
+      if (CountChars(s, piece_lo, b) >= 2 && CountChars(s, b, next) >= 2) {
+        set(Decision::kAllowContext, [&] {
+          return absl::StrCat("read across a clause break ('", std::string(s.substr(piece_lo, b - piece_lo)),
+                              "' | '", std::string(s.substr(b, next - b)), "')");
+        });
+        break;
+      }
+      piece_lo = b;
+    }
+  }
 
   if (!deny && profile) {
     if (!profile->enabled[h.rule]) set(Decision::kDisabled, [] { return "disabled by the profile"; });
@@ -550,9 +597,9 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     static const std::vector<std::string> kNone;
     // unless: anywhere in the scope.
     if (!r.unless.empty()) {
-      if (const std::string* t = FindCue(s, r.unless, kNone, sc.lo, h.nb)) {
+      if (const std::string* t = FindExemption(s, r.unless, sc.lo, h.nb)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
-      } else if (const std::string* t2 = FindCue(s, r.unless, kNone, h.ne, sc.hi)) {
+      } else if (const std::string* t2 = FindExemption(s, r.unless, h.ne, sc.hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
       } else if (!sc.hi_known) {
         c.pending = true;
