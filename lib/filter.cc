@@ -457,6 +457,8 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
       if (!explicit_boundary[ri]) {
         if (IsAsciiLetter(n.front())) edges |= internal::kEdgeLeft;
         if (IsAsciiLetter(n.back())) edges |= internal::kEdgeRight;
+        if (n.front() >= '0' && n.front() <= '9') edges |= internal::kEdgeLeftDigit;
+        if (n.back() >= '0' && n.back() <= '9') edges |= internal::kEdgeRightDigit;
       }
       impl->literals.normalized.push_back(n);
       impl->literals.patterns.push_back(
@@ -861,7 +863,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     uint32_t rule = 0;
     uint8_t edges = 0;
     if (!r.Str(&s) || !r.U32(&rule) || !r.U8(&edges) || rule >= impl->rules.size() || s.empty() ||
-        edges > 3)
+        edges > 15)
       return bad("literal");
     impl->literals.patterns.push_back({rule, static_cast<uint32_t>(s.size()), edges});
     impl->literals.normalized.push_back(std::move(s));

@@ -417,10 +417,22 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     }
   }
   if (d == Decision::kReported && h.edges != 0) {
+    // Digits join across skipped noise (1 5星 reads 15星) but not across a clause break.
+    auto digit_before = [&](size_t pos) {
+      return pos > 0 && IsAsciiDigit(CpBefore(s, pos)) &&
+             !std::binary_search(clause_breaks.begin(), clause_breaks.end(), static_cast<uint32_t>(pos));
+    };
+    auto digit_at = [&](size_t pos) {
+      return pos < s.size() && IsAsciiDigit(CpAt(s, pos)) &&
+             !std::binary_search(clause_breaks.begin(), clause_breaks.end(), static_cast<uint32_t>(pos));
+    };
     if (((h.edges & kEdgeLeft) && letter_before(h.nb)) ||
         (after_known && (h.edges & kEdgeRight) && letter_at(h.ne))) {
       set(Decision::kBoundary, [] { return "touches an ASCII letter"; });
-    } else if (!after_known && (h.edges & kEdgeRight)) {
+    } else if (((h.edges & kEdgeLeftDigit) && digit_before(h.nb)) ||
+               (after_known && (h.edges & kEdgeRightDigit) && digit_at(h.ne))) {
+      set(Decision::kBoundary, [] { return "touches an ASCII digit"; });
+    } else if (!after_known && (h.edges & (kEdgeRight | kEdgeRightDigit))) {
       c.pending = true;
     }
   }

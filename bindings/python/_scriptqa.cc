@@ -42,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "scriptqa/evaluate.h"
 #include "scriptqa/filter.h"
 #include "scriptqa/mask.h"
 #include "scriptqa/scanner.h"
@@ -1395,6 +1396,38 @@ PYBIND11_MODULE(_scriptqa, m) {
   m.def("default_limits", &DefaultLimits);
   m.def("render_suggestion", [](const std::string& templ, const std::string& matched) {
     return Str(sq::RenderSuggestion(templ, matched));
+  });
+
+  // Labelled-set evaluation (scriptqa.evaluate): the library parses and scores; Python only
+  // decodes the JSON report. Returns (report as JSON, report as text).
+  m.def("evaluate_jsonl", [](const NativeFilter& f, const std::string& content,
+                             const std::string& name, int flag_at, size_t max_listed) {
+    absl::Status st;
+    std::string json, text;
+    {
+      NoGil nogil;
+      auto cases = sq::ParseLabelledJsonl(content, name);
+      if (!cases.ok()) {
+        st = cases.status();
+      } else {
+        auto scanner = sq::Scanner::Create(f.filter);
+        if (!scanner.ok()) {
+          st = scanner.status();
+        } else {
+          sq::EvalOptions options;
+          options.flag_at = static_cast<sq::Severity>(flag_at);
+          auto report = sq::Evaluate(*scanner, *cases, options);
+          if (!report.ok()) {
+            st = report.status();
+          } else {
+            json = report->ToJson(*cases);
+            text = report->ToString(*cases, max_listed);
+          }
+        }
+      }
+    }
+    if (!st.ok()) ThrowStatus(st);
+    return py::make_tuple(Str(json), Str(text));
   });
 
   py::class_<NativeFilter, std::shared_ptr<NativeFilter>>(m, "NativeFilter")

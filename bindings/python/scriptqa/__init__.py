@@ -43,6 +43,7 @@ from .errors import (
     ScanError,
 )
 from ._filter import Filter, Profile, counters, mask
+from ._evaluate import Evaluation, evaluate
 
 __version__ = "0.1.0"
 
@@ -68,6 +69,8 @@ __all__ = [
     "ScanError",
     "counters",
     "mask",
+    "evaluate",
+    "Evaluation",
     "audit_frame",
     "AuditResult",
     "FINDING_COLUMNS",
