@@ -116,8 +116,8 @@ constexpr size_t MaxRewriteBytes(size_t message_bytes) {
 
 struct Rewritten {
   std::string text;  // the message with suggestions applied
-  // What was replaced in the original message, one entry per group of overlapping findings: the
-  // group's most severe (then longest) finding, its spans widened to the whole group.
+  // What was replaced in the original message, one entry per replacement (see Rewrite): the
+  // most severe (then longest) finding of the group, its spans widened to all that was replaced.
   std::vector<Finding> replaced;
   bool clean = false;  // the result has no block or review finding
 };
@@ -191,9 +191,17 @@ class Scanner {
   // Whether any finding at or above `at_least` is present: the gate a chat server needs.
   absl::StatusOr<bool> HasFinding(std::string_view text, Severity at_least,
                                   const ScanOptions& options = {});
-  // Replaces each finding by its first suggestion and re-scans. Overlapping findings are replaced
-  // as one: their whole union by the suggestion of the most severe (then longest) of them, so no
-  // fragment of a finding survives. What is still block/review is replaced again: twice more by
+  // Replaces each finding by its first suggestion and re-scans. What is replaced is the whole
+  // claim, so that no piece of it is left beside the suggestion:
+  //   * overlapping confirmed hits, also those the overlap rule (ScanOptions::overlap) would not
+  //     report, are replaced as one: their whole union by the suggestion of the most severe (then
+  //     longest) of them ("全网最低价", not "全网最低" + "价");
+  //   * a hit of a rule with companions (`with` in the dictionary) is replaced together with the
+  //     companions that made it a finding and what stands between them: the nearest one of each
+  //     group, within the rule's scope, and companions of the group that follow on within two
+  //     characters ("好评返现5元哦" -> suggestion + "哦", not suggestion + "返现5元哦");
+  //   * neighbouring replacements with the same suggestion (no placeholders) and only
+  //     punctuation or spaces between them become one, so the suggestion is not repeated. What is still block/review is replaced again: twice more by
   // suggestions, then masked with '*' (one per character) until none is left; a mask is noise and
   // can join its neighbours into a new finding, so after 16 mask rounds every character is masked.
   // The text is never longer than MaxRewriteBytes(message): a suggestion round that would pass it
