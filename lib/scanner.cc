@@ -819,8 +819,12 @@ absl::StatusOr<std::shared_ptr<const Profile>> Profile::Create(
     impl->deny.patterns.push_back({0, static_cast<uint32_t>(nrm.size())});
     impl->deny.normalized.push_back(std::move(nrm));
   }
-  if (!errors.empty())
-    return absl::InvalidArgumentError(absl::StrCat("invalid profile:\n", absl::StrJoin(errors, "\n")));
+  if (!errors.empty()) {
+    // What could have been meant: the filter's categories (rule ids are too many to list).
+    return absl::InvalidArgumentError(absl::StrCat("invalid profile:\n", absl::StrJoin(errors, "\n"),
+                                                   "\nthe filter's categories: ",
+                                                   absl::StrJoin(f.categories, ", ")));
+  }
   absl::Status st = internal::CompileLiterals(&impl->deny, [&](size_t i) {
     return absl::StrCat("deny_terms[", i, "]");
   });

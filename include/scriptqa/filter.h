@@ -231,6 +231,12 @@ class Filter {
 // Built-in category ids, in their fixed order.
 const std::vector<std::string>& BuiltinCategories();
 
+// The library's version ("0.1.0", as scriptqa.pc and the CMake package say) and the matching
+// engine's (Hyperscan or Vectorscan, from its hs_version(): "5.4.0 2023-01-01"). Serialized
+// filters are tied to the engine version (Filter::Deserialize).
+std::string_view Version();
+std::string_view EngineVersion();
+
 }  // namespace scriptqa
 
 #endif  // SCRIPTQA_FILTER_H_

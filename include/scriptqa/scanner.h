@@ -34,6 +34,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -136,6 +137,30 @@ struct ProfileOptions {
   Severity deny_severity = Severity::kReview;
   std::string deny_reason = "店铺自定义禁用词";
 };
+
+// Profiles written as JSON: what `scriptqa --profile FILE` reads and what the chat gateway's
+// --profiles file holds (one such object per shop). Every key is optional:
+//   {"enabled_categories": ["off_platform", "privacy"],   only these categories (absent: all)
+//    "disabled": ["script_quality", "ad_law.best"],        category or rule ids left out
+//    "category_severity": {"review": "block"},             category id -> advice|review|block
+//    "rule_severity": {"ad_law.best": "advice"},           rule id -> severity (wins over its
+//                                                           category's)
+//    "allow_terms": ["微信支付"],                            a hit inside one of these is dropped
+//    "deny_terms": ["拼多多"],                               extra terms, reported as
+//    "deny_category": "shop", "deny_severity": "review",   "<deny_category>.shop_deny"
+//    "deny_reason": "本店禁止提及其他平台"}
+// Severity overrides name their target's kind (a category is named like a severity: "review"),
+// so a rule id (with a dot) in category_severity or a category id in rule_severity is an error.
+// An unknown key, a value of the wrong type or a severity other than advice, review or block is
+// InvalidArgument naming the key. Whether the ids exist is checked by Profile::Create.
+absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json);
+// A file of named profiles, {"shop-a": {...}, "shop-b": {...}}, in file order.
+absl::StatusOr<std::vector<std::pair<std::string, ProfileOptions>>> ProfilesFromJson(
+    std::string_view json);
+// One profile from a file that holds either a single profile or named profiles: `name` empty
+// takes the single profile (a file of named profiles then is InvalidArgument listing the names);
+// otherwise the named one (NotFound listing the names when there is no such profile).
+absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json, std::string_view name);
 
 class ProfileImpl;
 

@@ -1,6 +1,7 @@
 // scriptqa — the command-line front end of the scriptqa library (docs/cli.md).
 //
 //   scriptqa check "亲，加我薇信发你优惠券"        one message: findings, highlighted
+//   scriptqa check --lines msgs.txt --json       one result per line (JSON Lines)
 //   scriptqa rewrite "这款是全网最低价"            the compliant version
 //   scriptqa explain "第一时间为您处理"            every raw hit and why it was kept or not
 //   scriptqa audit chats.jsonl --out audit/      transcripts → findings.jsonl, summary, report
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
       "(ad-law absolute terms, deflection, off-platform contact, paid reviews, personal data).",
       "scriptqa"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("scriptqa ") + SCRIPTQA_VERSION);
+  app.set_version_flag("--version", [] { return VersionText(); },
+                       "The versions of the tool, library and engine, and the default packs");
   app.footer(
       "Exit codes: 0 nothing at or above --fail-on (default block); 1 findings at or above it "
       "(lint: problems found); 2 usage, rule or input error.\nSee docs/cli.md.");
@@ -41,8 +43,13 @@ int main(int argc, char** argv) {
         ->type_name("TEXT");
     AddCommonFlags(sub, &flags, FlagSet::kScan);
   };
-  CLI::App* check = app.add_subcommand("check", "Check one message: findings with their spans");
+  CLI::App* check = app.add_subcommand(
+      "check", "Check one message (or, with --lines, each line of files): findings with their spans");
   add_message(check);
+  bool lines = false;
+  check->add_flag("--lines", lines,
+                  "One message per input line (the arguments are files; none or -: standard "
+                  "input), one result per line; JSON Lines with --json");
   CLI::App* rewrite = app.add_subcommand("rewrite", "Print the compliant version of a message");
   add_message(rewrite);
   CLI::App* explain =
@@ -100,7 +107,7 @@ int main(int argc, char** argv) {
   }
   int code = kExitUsage;
   try {
-    if (check->parsed()) code = RunCheck(flags, words);
+    if (check->parsed()) code = RunCheck(flags, words, lines);
     if (rewrite->parsed()) code = RunRewrite(flags, words);
     if (explain->parsed()) code = RunExplain(flags, words);
     if (audit->parsed()) code = RunAudit(flags, audit_config);
