@@ -206,3 +206,25 @@ TEST_F(Cli, RewriteRemovesAReviewIncentiveWithItsAmount) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Cli, CaretsLineUpWithEveryWideAndZeroWidthCharacter) {
+  // Column widths come from ICU's East Asian Width and general category: ⌚ (U+231A) is wide and
+  // U+20DD (a combining enclosing circle) takes no column. A hand-written table had both as one
+  // column, so the carets stood one column off.
+  const std::string msg = "⌚⌚\u20DD这款是最佳选择";
+  Result j = Run({"check", "--db", db_, "--json", msg});
+  json findings = json::parse(j.out)["findings"];
+  ASSERT_FALSE(findings.empty()) << j.out;
+  const size_t start = findings[0]["start"], end = findings[0]["end"];
+  ASSERT_GE(start, 3u);
+  Result r = Run({"check", "--db", db_, "--color", "never", msg});
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_GE(lines.size(), 2u) << r.out;
+  // ⌚ two columns each, U+20DD none, then two per CJK character.
+  EXPECT_EQ(lines[1], std::string(4 + 2 * (start - 3), ' ') + std::string(2 * (end - start), '^'))
+      << r.out;
+}
+
+}  // namespace

@@ -11,6 +11,8 @@
 #include <iterator>
 #include <sstream>
 
+#include <unicode/uchar.h>
+
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -463,16 +465,24 @@ const char* SeverityColor(Severity s) {
 
 namespace {
 
+// Terminal columns of a character, from ICU (East Asian Width W or F: two; nonspacing and
+// enclosing marks and format characters: none), as terminals that follow Unicode (UAX #11) show
+// them. Control characters are shown as a space. A hand-written table is not needed: ICU is a
+// dependency of the library's build already, and a lookup per character is far below the cost of
+// writing the character to a terminal.
 int CharWidth(uint32_t c) {
-  if (c < 0x20 || (c >= 0x7F && c < 0xA0)) return 1;  // shown as a space
-  if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F) || c == 0xFEFF) return 0;
-  if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
-      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-      (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-      (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1FAFF) ||
-      (c >= 0x20000 && c <= 0x3FFFD))
-    return 2;
-  return 1;
+  if (c < 0x20 || (c >= 0x7F && c < 0xA0) || c > 0x10FFFF) return 1;
+  const UChar32 cp = static_cast<UChar32>(c);
+  switch (u_charType(cp)) {
+    case U_NON_SPACING_MARK:
+    case U_ENCLOSING_MARK:
+    case U_FORMAT_CHAR:
+      return 0;
+    default:
+      break;
+  }
+  const int ea = u_getIntPropertyValue(cp, UCHAR_EAST_ASIAN_WIDTH);
+  return ea == U_EA_WIDE || ea == U_EA_FULLWIDTH ? 2 : 1;
 }
 
 }  // namespace
