@@ -5,6 +5,8 @@
 #ifndef SCRIPTQA_EXAMPLES_GATEWAY_FLAGS_H_
 #define SCRIPTQA_EXAMPLES_GATEWAY_FLAGS_H_
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -27,6 +29,19 @@ CLI::Option* AddNumber(CLI::App& app, const std::string& flag, T* value, T lo, T
           },
           range, "range"))
       ->capture_default_str();
+}
+
+// `text` as a T within [lo, hi], or exit(2) with "FLAG: 'TEXT' is not a number in [LO, HI]": for
+// values inside one flag's argument (bench/compare's comma-separated lists).
+template <typename T>
+T FlagNumber(const std::string& flag, const std::string& text, T lo, T hi) {
+  T v{};
+  if (!CLI::detail::lexical_cast(text, v) || !(v >= lo && v <= hi)) {  // !(…) also refuses NaN
+    std::fprintf(stderr, "%s: '%s' is not a number in [%s, %s]\n", flag.c_str(), text.c_str(),
+                 absl::StrCat(lo).c_str(), absl::StrCat(hi).c_str());
+    std::exit(2);
+  }
+  return v;
 }
 
 // Parses argv; returns -1 to go on, else the exit code (0 after --help, 2 on a usage error).

@@ -13,7 +13,9 @@
 // Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (lint: problems);
 // 2 usage, rule or input error.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <new>
 
@@ -22,8 +24,26 @@
 #include "commands.h"
 #include "common.h"
 
+namespace {
+
+// An installed tool uses the packs installed with it (PREFIX/bin/scriptqa ->
+// PREFIX/share/scriptqa/dictionaries), wherever PREFIX is, unless $SCRIPTQA_DICTIONARIES says
+// otherwise; a tool in a build tree has none beside it and uses the library's default.
+void UseInstalledPacks() {
+  const char* env = std::getenv("SCRIPTQA_DICTIONARIES");
+  if (env != nullptr && *env) return;
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return;
+  std::filesystem::path packs = exe.parent_path().parent_path() / "share" / "scriptqa" / "dictionaries";
+  if (std::filesystem::is_directory(packs, ec)) setenv("SCRIPTQA_DICTIONARIES", packs.c_str(), 1);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace scriptqa::cli;
+  UseInstalledPacks();
   CLI::App app{
       "scriptqa — compliance checks for e-commerce customer-service messages\n"
       "(ad-law absolute terms, deflection, off-platform contact, paid reviews, personal data).",
