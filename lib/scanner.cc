@@ -463,6 +463,22 @@ absl::StatusOr<Explanation> Scanner::Explain(std::string_view text, const ScanOp
   if (!st.ok()) return st;
   e.normalized = impl_->norm.substr(0, impl_->norm_len);
   e.findings = impl_->findings;
+  // Code-point spans of the traces, counted in one pass over the offsets in order (spans start
+  // and end on character boundaries).
+  std::vector<std::pair<size_t, size_t*>> points;
+  points.reserve(2 * e.traces.size());
+  for (Trace& t : e.traces) {
+    points.push_back({t.bytes.begin, &t.chars.begin});
+    points.push_back({t.bytes.end, &t.chars.end});
+  }
+  std::sort(points.begin(), points.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t at = 0, chars = 0;
+  for (auto& [offset, out] : points) {
+    const size_t to = std::min(offset, text.size());
+    if (to > at) chars += internal::CountChars(text.substr(at, to - at)), at = to;
+    *out = chars;
+  }
   return e;
 }
 

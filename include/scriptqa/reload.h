@@ -131,6 +131,8 @@ class LocalScanner {
                                             std::string_view profile = {});
   absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {},
                                     std::string_view profile = {});
+  absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {},
+                                      std::string_view profile = {});
   // A stream for one message on the current snapshot (it keeps the filter and profile alive, so
   // the message finishes on these rules even after a reload).
   absl::StatusOr<StreamScanner> NewStream(StreamOptions options = {},

@@ -95,6 +95,7 @@ struct Trace {
   const Rule* rule = nullptr;
   Span normalized;  // byte span in Explanation::normalized
   Span bytes;       // byte span in the original message
+  Span chars;       // code-point span in the original message (scriptqa/types.h)
   Decision decision = Decision::kReported;
   std::string detail;  // e.g. the allow-context or cue that suppressed it
 };
