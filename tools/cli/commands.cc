@@ -284,6 +284,8 @@ int RunExplain(const CommonFlags& flags, const std::vector<std::string>& words) 
                         {"detail", t.detail},
                         {"byte_start", t.bytes.begin},
                         {"byte_end", t.bytes.end},
+                        {"start", t.chars.begin},
+                        {"end", t.chars.end},
                         {"matched", slice(text, t.bytes)},
                         {"normalized_start", t.normalized.begin},
                         {"normalized_end", t.normalized.end}});
