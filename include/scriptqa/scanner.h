@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -88,7 +89,7 @@ enum class Decision : uint8_t {
   kSpeechAct,         // said inside a speech act that does not make the claim: negated,
                       // a warning, reported or quoted speech, meta-talk, a question back
 };
-std::string_view DecisionName(Decision decision);
+SCRIPTQA_API std::string_view DecisionName(Decision decision);
 
 // One raw hit and what became of it.
 struct Trace {
@@ -100,7 +101,7 @@ struct Trace {
   std::string detail;  // e.g. the allow-context or cue that suppressed it
 };
 
-struct Explanation {
+struct SCRIPTQA_API Explanation {
   std::string normalized;       // the text the engine saw
   std::vector<Trace> traces;    // every raw hit, in order of position
   std::vector<Finding> findings;
@@ -154,18 +155,19 @@ struct ProfileOptions {
 // so a rule id (with a dot) in category_severity or a category id in rule_severity is an error.
 // An unknown key, a value of the wrong type or a severity other than advice, review or block is
 // InvalidArgument naming the key. Whether the ids exist is checked by Profile::Create.
-absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json);
+SCRIPTQA_API absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json);
 // A file of named profiles, {"shop-a": {...}, "shop-b": {...}}, in file order.
-absl::StatusOr<std::vector<std::pair<std::string, ProfileOptions>>> ProfilesFromJson(
+SCRIPTQA_API absl::StatusOr<std::vector<std::pair<std::string, ProfileOptions>>> ProfilesFromJson(
     std::string_view json);
 // One profile from a file that holds either a single profile or named profiles: `name` empty
 // takes the single profile (a file of named profiles then is InvalidArgument listing the names);
 // otherwise the named one (NotFound listing the names when there is no such profile).
-absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json, std::string_view name);
+SCRIPTQA_API absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json,
+                                                                  std::string_view name);
 
 class ProfileImpl;
 
-class Profile {
+class SCRIPTQA_API Profile {
  public:
   static absl::StatusOr<std::shared_ptr<const Profile>> Create(
       std::shared_ptr<const Filter> filter, const ProfileOptions& options);
@@ -180,7 +182,7 @@ class Profile {
 
 class ScannerImpl;
 
-class Scanner {
+class SCRIPTQA_API Scanner {
  public:
   // Allocates the scratch space for `filter`. Fails only when the engine cannot allocate.
   static absl::StatusOr<Scanner> Create(std::shared_ptr<const Filter> filter);
@@ -193,8 +195,11 @@ class Scanner {
   // the callback is valid only during the call. Does not allocate once the buffers are warm.
   absl::Status Scan(std::string_view text, const ScanOptions& options,
                     absl::FunctionRef<ScanControl(const Finding&)> on_finding);
-  // All findings. They view `text`: keep it alive while you use them.
-  absl::StatusOr<std::vector<Finding>> Scan(std::string_view text,
+  // All findings. They view `text`: keep it alive while you use them. `text` is marked
+  // ABSL_ATTRIBUTE_LIFETIME_BOUND (clang's lifetimebound), as are Rewrite's and Explain's: the
+  // result borrows it. (Clang 14 diagnoses a temporary only for results that are references or
+  // views themselves, not through StatusOr<std::vector<Finding>>; keep the text alive yourself.)
+  absl::StatusOr<std::vector<Finding>> Scan(std::string_view text ABSL_ATTRIBUTE_LIFETIME_BOUND,
                                             const ScanOptions& options = {});
   // Many messages in one call, for archives and batch jobs: the same findings as Scan() on each
   // message, at a fraction of the per-message cost (the messages are normalised into one buffer
@@ -235,9 +240,11 @@ class Scanner {
   // instead. Linear time and memory in the message for a given filter.
   // `clean` says whether the result is free of block and review findings (it always is unless
   // '*' is made significant and a rule matches it).
-  absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {});
+  absl::StatusOr<Rewritten> Rewrite(std::string_view text ABSL_ATTRIBUTE_LIFETIME_BOUND,
+                                    const ScanOptions& options = {});
   // Every decision, for debugging rules and for QA disputes.
-  absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {});
+  absl::StatusOr<Explanation> Explain(std::string_view text ABSL_ATTRIBUTE_LIFETIME_BOUND,
+                                      const ScanOptions& options = {});
   // `text` with personal data masked for output that leaves the process (scriptqa/mask.h): the
   // spans of this filter's `privacy` findings, looked for with default options (so a profile or
   // a threshold that hides the privacy category does not turn masking off), and every digit run

@@ -67,6 +67,15 @@ if [ "$mode" = shared ]; then
     echo "$leaked" | head -20 >&2
     exit 1
   fi
+  # ... and of it only the public API: nothing of the implementation (scriptqa::internal, the
+  # *Impl classes behind the public ones).
+  internal=$(nm -D --defined-only -C "$lib" | awk '{ $1=""; $2=""; print substr($0, 3) }' |
+             sed 's/(.*//' | grep -E 'scriptqa::internal::|scriptqa::[A-Za-z]*Impl::' || true)
+  if [ -n "$internal" ]; then
+    echo "install test: $(wc -l <<<"$internal") implementation symbols are exported, e.g.:" >&2
+    echo "$internal" | head -10 >&2
+    exit 1
+  fi
   if ! grep -q ' T scriptqa_scan$' <<<"$symbols"; then
     echo "install test: scriptqa_scan is not exported by $lib" >&2
     exit 1
