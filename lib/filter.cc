@@ -1059,4 +1059,7 @@ std::string Filter::Normalize(std::string_view text) const {
   return impl_->normalizer->Normalize(text);
 }
 
+std::string_view Version() { return SCRIPTQA_VERSION_STRING; }
+std::string_view EngineVersion() { return hs_version(); }
+
 }  // namespace scriptqa

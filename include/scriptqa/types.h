@@ -20,6 +20,15 @@
 #include <string_view>
 #include <vector>
 
+// The C++ API's exported symbols. A shared libscriptqa is built with hidden visibility and exports
+// only the declarations marked SCRIPTQA_API (and the C API, scriptqa.h); nothing of the
+// implementation (namespace scriptqa::internal) is visible to programs that link it.
+#if defined(__GNUC__)
+#define SCRIPTQA_API __attribute__((visibility("default")))
+#else
+#define SCRIPTQA_API
+#endif
+
 namespace scriptqa {
 
 // How bad a finding is. Ordered: kAdvice < kReview < kBlock.
@@ -30,9 +39,9 @@ enum class Severity : uint8_t {
 };
 
 // "advice", "review", "block".
-std::string_view SeverityName(Severity severity);
+SCRIPTQA_API std::string_view SeverityName(Severity severity);
 // Parses "advice" / "review" / "block"; returns false for anything else.
-bool ParseSeverity(std::string_view name, Severity* out);
+SCRIPTQA_API bool ParseSeverity(std::string_view name, Severity* out);
 
 // A half-open range [begin, end).
 struct Span {
@@ -127,7 +136,7 @@ struct Rule {
 };
 
 // One problem found in a message.
-struct Finding {
+struct SCRIPTQA_API Finding {
   const Rule* rule = nullptr;           // never null in a reported finding
   Severity severity = Severity::kReview;  // effective severity (rule, then profile overrides)
   Span bytes;                           // byte span in the original message
@@ -145,7 +154,7 @@ struct Finding {
 
 // Renders one suggestion template (`{match}`, `{masked}`, `{masked:K:L}`, `{{`, `}}`) for
 // `matched`. Templates are validated when a dictionary loads, so this cannot fail.
-std::string RenderSuggestion(std::string_view templ, std::string_view matched);
+SCRIPTQA_API std::string RenderSuggestion(std::string_view templ, std::string_view matched);
 
 }  // namespace scriptqa
 

@@ -1466,6 +1466,11 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
   std::string findings_path = DefaultPath(cfg.findings_path, cfg.out_dir, "findings.jsonl");
   std::string summary_path = DefaultPath(cfg.summary_path, cfg.out_dir, "summary.json");
   std::string report_path = DefaultPath(cfg.report_path, cfg.out_dir, "report.html");
+  if (flags.json && findings_path == "-") {
+    std::cerr << "scriptqa audit: --json prints the summary on standard output, where --findings - "
+                 "writes the records: use one of them\n";
+    return kExitUsage;
+  }
   std::error_code ec;
   for (const std::string& p : {findings_path, summary_path, report_path}) {
     if (p == "-") continue;
@@ -1714,7 +1719,10 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
       exit_code = kExitUsage;
     }
   }
-  if (!cfg.quiet) {
+  if (flags.json) {
+    // The summary (as summary.json) on standard output, for scripts.
+    std::cout << summary.dump(2) << "\n";
+  } else if (!cfg.quiet) {
     std::ostream& os = findings_path == "-" ? std::cerr : std::cout;
     PrintHuman(os, summary, findings_path, summary_path, report_path);
   }

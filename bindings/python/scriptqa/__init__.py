@@ -9,6 +9,8 @@ paid reviews and leaked personal data, with exact spans (str indices), suggestio
     for x in f.scan("這款產品絕對是最佳選擇"):
         print(x.rule, x.span, x.matched, "->", x.suggestion)
     f.rewrite("加我薇信").text                      # suggestions applied, re-checked
+    print(f.explain("第一时间为您处理"))            # every raw hit and why it was kept or not
+    stream = f.stream()                            # a reply checked while it is written
     f.scan_many(messages, threads=2)              # parallel, GIL released
     findings, summary = scriptqa.audit_frame(df)  # pandas (imported on first use), masked
     scriptqa.mask("加微信 13812345678")           # personal data masked for output
@@ -30,6 +32,7 @@ from ._types import (
     Rewritten,
     Rule,
     Severity,
+    StreamUpdate,
     Trace,
 )
 from .errors import (
@@ -42,14 +45,16 @@ from .errors import (
     ProfileError,
     ScanError,
 )
-from ._filter import Filter, Profile, counters, mask
+from ._filter import Filter, Profile, StreamScanner, counters, mask
 from ._evaluate import Evaluation, evaluate
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Filter",
     "Profile",
+    "StreamScanner",
+    "StreamUpdate",
     "Finding",
     "Severity",
     "Trace",
