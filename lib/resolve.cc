@@ -639,8 +639,11 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       bool overlapping = false;
       if (group.side == Side::kEither) {
         for (const std::string& t : group.terms) {
-          for (size_t pos = s.find(t, lo); pos != std::string_view::npos && pos < hi;
-               pos = s.find(t, pos + 1)) {
+          // Within the scope only: a find to the end of the message for every hit and term made
+          // a message of many hits quadratic.
+          const std::string_view w = s.substr(lo, hi - lo);
+          for (size_t p = w.find(t); p != std::string_view::npos; p = w.find(t, p + 1)) {
+            const size_t pos = lo + p;
             const size_t e = pos + t.size();
             if (e <= hi && (pos < h.nb || e > h.ne)) {
               overlapping = true;

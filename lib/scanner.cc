@@ -492,6 +492,14 @@ absl::StatusOr<std::string> Scanner::Mask(std::string_view text) {
 
 namespace {
 
+// The first occurrence of t at or after `from` that ends by `to`; npos when there is none.
+size_t FindWithin(std::string_view s, std::string_view t, size_t from, size_t to) {
+  to = std::min(to, s.size());
+  if (from >= to || to - from < t.size()) return std::string_view::npos;
+  const size_t p = s.substr(from, to - from).find(t);
+  return p == std::string_view::npos ? p : from + p;
+}
+
 // Groups overlapping findings and returns one replacement per group: the group's most severe
 // finding (then the longest, then the leftmost), widened to the union of the group's spans, so
 // that no part of an overlapping finding (say, a contact ID after a replaced "加vx") survives.
@@ -610,8 +618,10 @@ void WidenToCompanions(std::string_view text, std::string_view norm, const Offse
       for (const std::string& t : group.terms) {
         if (t.empty()) continue;
         if (group.side != Side::kBefore) {
-          for (size_t p = norm.find(t, lo); p != std::string_view::npos && p + t.size() <= hi;
-               p = norm.find(t, p + 1)) {
+          // Searched within [lo, hi) only (a search to the end of the message for every finding
+          // and term is quadratic in a message of many findings).
+          for (size_t p = FindWithin(norm, t, lo, hi); p != std::string_view::npos;
+               p = FindWithin(norm, t, p + 1, hi)) {
             if (p + t.size() <= ne) continue;  // not past the hit
             if (p < ab || (p == ab && p + t.size() > ae)) ab = p, ae = p + t.size(), after = true;
             break;
@@ -638,8 +648,9 @@ void WidenToCompanions(std::string_view text, std::string_view norm, const Offse
           if (use_after) {
             // Touching it, or two characters away in its clause (补偿 您 50元).
             const size_t reach = internal::ForwardChars(norm, ce, 2);
-            for (size_t p = norm.find(t, cb); p != std::string_view::npos && p <= reach;
-                 p = norm.find(t, p + 1)) {
+            for (size_t p = FindWithin(norm, t, cb, std::min(hi, reach + t.size()));
+                 p != std::string_view::npos && p <= reach;
+                 p = FindWithin(norm, t, p + 1, std::min(hi, reach + t.size()))) {
               if (p + t.size() <= ce || p + t.size() > hi) continue;
               auto br = std::upper_bound(map.clause_breaks.begin(), map.clause_breaks.end(),
                                          static_cast<uint32_t>(ce));
@@ -649,8 +660,9 @@ void WidenToCompanions(std::string_view text, std::string_view norm, const Offse
             }
           } else {
             const size_t from = cb > t.size() ? cb - t.size() : 0;
-            for (size_t p = norm.find(t, std::max(from, lo)); p != std::string_view::npos && p < cb;
-                 p = norm.find(t, p + 1)) {
+            for (size_t p = FindWithin(norm, t, std::max(from, lo), cb - 1 + t.size());
+                 p != std::string_view::npos && p < cb;
+                 p = FindWithin(norm, t, p + 1, cb - 1 + t.size())) {
               if (p + t.size() >= cb && p < cb) cb = p, grew = true;
             }
           }
