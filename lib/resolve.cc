@@ -376,14 +376,32 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
 
   // A literal read across a clause break joins two clauses ("…就能搞定，详情页还有视频" is no
   // 搞定详情页), unless a side of the break is a single character: that is punctuation used as
-  // noise (加，微，信; 最.佳). Regexes (numbers in groups: 138，1234，5678) are not affected.
+  // noise (加，微，信; 最.佳). At the end of a sentence (a line break, 。！？) only a clause of one
+  // character is ("您好！⏎评价截图…" and "好。评价截图…" are no 好评; 加，微。信 is 加微信).
+  // Regexes (numbers in groups: 138，1234，5678) are not affected.
+  auto sentence_end_at = [&](size_t b) {
+    if (b == 0 || b >= map.src_begin.size()) return false;
+    const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+    if (from >= to || to > original.size()) return false;
+    const std::string_view gap = original.substr(from, to - from);
+    for (std::string_view end : {"\n", "\r", "\u3002", "\uff01", "\uff1f", "\uff61"})
+      if (gap.find(end) != std::string_view::npos) return true;
+    return false;
+  };
   if (!h.regex && !deny) {
     auto it = std::upper_bound(clause_breaks.begin(), clause_breaks.end(), h.nb);
     size_t piece_lo = h.nb;
     for (; it != clause_breaks.end() && *it < h.ne; ++it) {
       const size_t b = *it;
       const size_t next = (it + 1 != clause_breaks.end() && *(it + 1) < h.ne) ? *(it + 1) : h.ne;
-      if (CountChars(s, piece_lo, b) >= 2 && CountChars(s, b, next) >= 2) {
+      // At the end of a sentence only a whole one-character clause on a side is noise (加，微。信).
+      const auto whole_single = [&] {
+        const size_t lb = it == clause_breaks.begin() ? 0 : *(it - 1);
+        const size_t re = it + 1 == clause_breaks.end() ? s.size() : *(it + 1);
+        return CountChars(s, lb, b) == 1 || CountChars(s, b, re) == 1;
+      };
+      if ((CountChars(s, piece_lo, b) >= 2 && CountChars(s, b, next) >= 2) ||
+          (sentence_end_at(b) && !whole_single())) {
         set(Decision::kAllowContext, [&] {
           return absl::StrCat("read across a clause break ('", std::string(s.substr(piece_lo, b - piece_lo)),
                               "' | '", std::string(s.substr(b, next - b)), "')");

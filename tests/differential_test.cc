@@ -3,6 +3,7 @@
 // normalise back to its term (which checks the offset map).
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <random>
 #include <set>
 #include <tuple>
@@ -19,17 +20,25 @@ bool AsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z
 
 // The reference normalises a message piece by piece (each piece is one character, or a run of
 // invalid bytes) and remembers where skipped pieces separated two output characters: an ASCII
-// letter touching a term only counts when nothing was skipped between them.
+// letter touching a term only counts when nothing was skipped between them. It also remembers
+// where clause punctuation (，。！) was: a term is not read across such a break when both sides of
+// it have two characters or more, or when it ends a sentence (。！) and neither side is a whole
+// clause of one character; and a term beginning (ending) with a digit is not read after
+// (before) another digit unless a clause break separates them.
 std::set<Hit> Reference(const Filter& f, const std::vector<std::string>& norm_terms,
                         const std::vector<std::string>& pieces) {
   std::set<Hit> out;
   std::string n;
   std::set<size_t> gap_before;
+  std::set<size_t> breaks;  // output offsets before which a clause ended
+  std::set<size_t> ends;    // … a sentence ended
   bool skipped = false;
   for (const std::string& piece : pieces) {
     std::string p = f.Normalize(piece);
     if (p.empty()) {
       skipped = true;
+      if (piece == "，" || piece == "。" || piece == "！") breaks.insert(n.size());
+      if (piece == "。" || piece == "！") ends.insert(n.size());
       continue;
     }
     if (skipped && !n.empty()) gap_before.insert(n.size());
@@ -37,12 +46,36 @@ std::set<Hit> Reference(const Filter& f, const std::vector<std::string>& norm_te
     n += p;
   }
   auto letter_touches = [&](size_t pos, char c) { return AsciiLetter(c) && !gap_before.count(pos); };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto chars = [&](size_t b, size_t e) {
+    size_t k = 0;
+    for (size_t i = b; i < e; ++i) k += (static_cast<unsigned char>(n[i]) & 0xC0) != 0x80;
+    return k;
+  };
+  auto across_clauses = [&](size_t b, size_t e) {
+    size_t lo = b;
+    for (auto it = breaks.upper_bound(b); it != breaks.end() && *it < e; ++it) {
+      auto nx = std::next(it);
+      const size_t next = nx != breaks.end() && *nx < e ? *nx : e;
+      if (chars(lo, *it) >= 2 && chars(*it, next) >= 2) return true;
+      if (ends.count(*it)) {  // only a whole one-character clause on a side is noise there
+        const size_t lb = it == breaks.begin() ? 0 : *std::prev(it);
+        const size_t re = nx == breaks.end() ? n.size() : *nx;
+        if (chars(lb, *it) != 1 && chars(*it, re) != 1) return true;
+      }
+      lo = *it;
+    }
+    return false;
+  };
   for (size_t i = 0; i < norm_terms.size(); ++i) {
     const std::string& t = norm_terms[i];
     for (size_t p = n.find(t); p != std::string::npos; p = n.find(t, p + 1)) {
       if (AsciiLetter(t.front()) && p > 0 && letter_touches(p, n[p - 1])) continue;
       size_t e = p + t.size();
       if (AsciiLetter(t.back()) && e < n.size() && letter_touches(e, n[e])) continue;
+      if (digit(t.front()) && p > 0 && digit(n[p - 1]) && !breaks.count(p)) continue;
+      if (digit(t.back()) && e < n.size() && digit(n[e]) && !breaks.count(e)) continue;
+      if (across_clauses(p, e)) continue;
       out.emplace(f.rules()[i].id, p, e);
     }
   }

@@ -223,6 +223,20 @@ TEST(Exemptions, SentenceWindowsResetsAndMaskedForms) {
   EXPECT_EQ(Why("邮箱li＊＊＊@163.com", "t.email"), "allow_context already masked ('＊' in it)");
 }
 
+// A literal is read across punctuation used as noise between single characters (最，显瘦), never
+// across the end of a sentence: "…最！⏎显瘦…" is two lines and "…最。显瘦…" two sentences, the
+// way "您好！⏎评价截图…" and "好。评价截图…" are no 好评.
+TEST(ClauseBreaks, NoiseYesSentenceEndsNo) {
+  EXPECT_EQ(Found("这款最，显瘦"), V{"t.zui:最，显瘦"});
+  EXPECT_EQ(Found("这款最.显瘦"), V{"t.zui:最.显瘦"});
+  EXPECT_EQ(Found("这款最！\n显瘦的裤子"), V{});
+  EXPECT_EQ(Found("这款最\r\n显瘦的裤子"), V{});
+  EXPECT_EQ(Found("这款最。显瘦的裤子"), V{});
+  EXPECT_EQ(Found("这款最？显瘦的裤子"), V{});
+  // A clause of one character is noise even there.
+  EXPECT_EQ(Found("这款。最。显瘦"), V{"t.zui:最。显瘦"});
+}
+
 TEST(Grammar, SerializedFiltersKeepIt) {
   auto blob = GrammarFilter()->Serialize();
   ASSERT_TRUE(blob.ok()) << blob.status();

@@ -5,7 +5,7 @@
 // must be native to be fast:
 //   * Text never goes through an intermediate `bytes`: a `str` is read in place (ASCII strings
 //     are already UTF-8) or transcoded into a per-scanner buffer with the GIL released. A lone
-//     surrogate cannot be UTF-8: strict mode raises EncodeError(index), replace mode writes '?'
+//     surrogate cannot be UTF-8: strict mode raises EncodeError(index), replace mode writes U+FFFD
 //     (one code point for one code point, so offsets still index the caller's str).
 //   * The GIL is released for scanning (single texts from kReleaseGilFrom code units on), compiling
 //     and loading.
@@ -197,7 +197,10 @@ Py_ssize_t Transcode(const Unit* p, Py_ssize_t n, bool replace, std::string* out
     } else if (c < 0x10000) {
       if (c >= 0xD800 && c <= 0xDFFF) {
         if (!replace) return i;
-        *w++ = '?';
+        // U+FFFD, as invalid UTF-8 is repaired: noise to the matcher, where '?' ends a sentence.
+        *w++ = static_cast<char>(0xEF);
+        *w++ = static_cast<char>(0xBF);
+        *w++ = static_cast<char>(0xBD);
         continue;
       }
       *w++ = static_cast<char>(0xE0 | (c >> 12));

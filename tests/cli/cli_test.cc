@@ -150,7 +150,7 @@ TEST_F(Cli, CheckHighlightsOnlyWhenAsked) {
   std::vector<std::string> lines = Lines(plain.out);
   ASSERT_GE(lines.size(), 2u);
   EXPECT_EQ(lines[0], msg);
-  EXPECT_EQ(lines[1], std::string(6, ' ') + std::string(8, '^'));
+  EXPECT_EQ(lines[1], std::string(6, ' ') + std::string(10, '^'));  // 全网最低价
   Result color = Run({"check", "--db", db_, "--color=always", msg});
   EXPECT_NE(color.out.find("\x1b["), std::string::npos);
   EXPECT_NE(color.out.find("全网最低"), std::string::npos);

@@ -66,8 +66,10 @@ TEST(Catalogue, InvalidUtf8OfEveryKind) {
       fuzz::CheckFinding(f, msg, CharIndex(msg), c.what);
       if (f.rule_id() == "off_platform.wechat") {
         found = true;
-        EXPECT_EQ(f.bytes.begin, 0u);
+        // The finding is the channel (微信); the act (加) before the bad bytes is its context.
+        EXPECT_EQ(f.bytes.begin, msg.size() - 6);
         EXPECT_EQ(f.bytes.end, msg.size());
+        EXPECT_EQ(f.chars.begin, 1 + c.python_chars);
         EXPECT_EQ(f.chars.end, 3 + c.python_chars);
       }
     }
@@ -112,13 +114,14 @@ TEST(Catalogue, ControlFormatAndInvisibleCharacters) {
     ASSERT_TRUE(fs.ok());
     ASSERT_FALSE(fs->empty());
     EXPECT_EQ((*fs)[0].rule_id(), "off_platform.wechat");
-    EXPECT_EQ((*fs)[0].bytes.begin, 6u);
+    // The channel 微…信 with the characters inside it; 加 before them is the rule's context.
+    EXPECT_EQ((*fs)[0].bytes.begin, 9u + chars.size());
     EXPECT_EQ((*fs)[0].bytes.end, msg.size());
     // A BOM or control characters at the very start change nothing either.
     auto lead = s.Scan(chars + "加微信");
     ASSERT_TRUE(lead.ok());
     ASSERT_FALSE(lead->empty());
-    EXPECT_EQ((*lead)[0].bytes.begin, chars.size());
+    EXPECT_EQ((*lead)[0].bytes.begin, chars.size() + 3);
   }
 }
 
@@ -179,7 +182,7 @@ TEST(Catalogue, PrivateUseAndNoncharactersDoNotHideAPhrase) {
       fuzz::CheckFinding(f, m, CharIndex(m), "hidden");
       if (f.category() == "off_platform") {
         found = true;
-        EXPECT_EQ(f.text, "加" + cp + "微" + cp + "信");
+        EXPECT_EQ(f.text, "微" + cp + "信");  // the channel; 加 is its context
       }
     }
     EXPECT_TRUE(found) << fuzz::Describe(*fs);
@@ -202,11 +205,12 @@ TEST(Catalogue, CombiningMarksDoNotHideAPhrase) {
     std::string span;  // the off_platform.wechat finding's text
   };
   const Case cases[] = {
-      {"U+0338 and U+0337", "您加\u0338微\u0337信吧", "加\u0338微\u0337信"},
-      {"several marks", "加\u0301微\u0308\u0323信", "加\u0301微\u0308\u0323信"},
-      {"marks after noise", "加\uff0c\u0301微信", "加\uff0c\u0301微信"},
-      {"marks after a space and a mark", "加 \u0301\u0302微\u20d2信", "加 \u0301\u0302微\u20d2信"},
-      {"a mark starting the message", "\u0301加微\u0301信", "加微\u0301信"},
+      // The span is the channel (微信 with its marks); 加 before it is the rule's context.
+      {"U+0338 and U+0337", "您加\u0338微\u0337信吧", "微\u0337信"},
+      {"several marks", "加\u0301微\u0308\u0323信", "微\u0308\u0323信"},
+      {"marks after noise", "加\uff0c\u0301微信", "微信"},
+      {"marks after a space and a mark", "加 \u0301\u0302微\u20d2信", "微\u20d2信"},
+      {"a mark starting the message", "\u0301加微\u0301信", "微\u0301信"},
   };
   auto filter = fuzz::DefaultFilter();
   Scanner s = MakeScanner(filter);

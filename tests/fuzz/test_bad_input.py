@@ -26,8 +26,9 @@ def test_invalid_utf8_bytes_strict_and_replace(f, bad, chars):
     assert info.value.position == 3  # a byte offset into the bytes given
     found = [x for x in f.scan(msg, errors="replace") if x.rule == "off_platform.wechat"]
     assert len(found) == 1
-    # str offsets of the text Python itself decodes with errors="replace"
-    assert found[0].span == (0, 3 + chars)
+    # str offsets of the text Python itself decodes with errors="replace": the channel 微信 (加,
+    # before the bad bytes, is the rule's context)
+    assert found[0].span == (1 + chars, 3 + chars)
     assert len(msg.decode("utf-8", "replace")) == 3 + chars
 
 
@@ -37,7 +38,7 @@ def test_control_and_format_characters_do_not_hide_a_phrase(f, junk):
     msg = "亲，加" + junk + "微" + junk + "信"
     found = [x for x in f.scan(msg) if x.rule == "off_platform.wechat"]
     assert len(found) == 1
-    assert found[0].span == (2, len(msg))
+    assert found[0].span == (3 + len(junk), len(msg))  # the channel 微…信; 加 is its context
     assert msg[found[0].span[0]:found[0].span[1]] == found[0].matched
 
 

@@ -28,7 +28,7 @@ def _frame():
     return pd.DataFrame({
         "conversation_id": ["c1", "c1", "c2"],
         "role": ["customer", "agent", "Agent"],
-        "text": ["最佳选择是哪个", "这款是最佳选择", "全网最低价"],
+        "text": ["最佳选择就是它了", "这款是最佳选择", "全网最低价"],
     })
 
 
@@ -82,7 +82,7 @@ def test_dask_helpers_refuse_the_same_footguns(default_filter):
         scriptqa.dask.audit_dataframe(ddf.drop(columns=["role"]))
     with dask.config.set(scheduler="sync"):
         got = scriptqa.dask.audit_bag(bag).compute()
-        assert [r["matched"] for r in got] == ["最佳", "全网最低"]  # "Agent" too
+        assert [r["matched"] for r in got] == ["最佳", "全网最低价"]  # "Agent" too
         no_role = [{"text": r["text"]} for r in recs]
         with pytest.raises(ValueError, match=r"no key 'role'.*text.*role=None"):
             scriptqa.dask.audit_bag(db.from_sequence(no_role)).compute()

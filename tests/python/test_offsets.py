@@ -117,8 +117,8 @@ def test_lone_surrogates_replaced_keep_str_offsets(default_filter, hit_examples)
         assert got
         for f in got:
             assert text[f.start:f.end] == f.matched
-        # Same spans as scanning the text with "?" in place of each surrogate.
-        same = default_filter.scan("?。" + msg + "?")
+        # Same spans as scanning the text with U+FFFD in place of each surrogate.
+        same = default_filter.scan("\ufffd。" + msg + "\ufffd")
         assert [(f.rule, f.start, f.end, f.byte_start, f.byte_end) for f in got] == [
             (f.rule, f.start, f.end, f.byte_start, f.byte_end) for f in same
         ]

@@ -662,7 +662,7 @@ class Filter:
         The result has the same length as ``text`` (str: code points; bytes: bytes, and is
         ``bytes``), so every finding's span indexes it too: ``f.mask(text)[x.start:x.end] ==
         x.masked``. ``errors``: as for :meth:`scan` (``"replace"`` returns a lone surrogate as
-        ``?``, invalid UTF-8 unchanged).
+        U+FFFD, invalid UTF-8 unchanged).
         """
         if errors not in _ERRORS:
             raise ValueError(f"errors must be 'strict' or 'replace', not {errors!r}")

@@ -151,7 +151,7 @@ class EncodingError(Error, ValueError):
 
     A Python ``str`` holding a lone surrogate (``"\\ud800"``, e.g. from ``surrogateescape``
     decoding or a JSON ``\\ud83d`` escape without its pair) has no UTF-8 form. With the default
-    ``errors="strict"`` it is rejected; ``errors="replace"`` reads each lone surrogate as ``?``
+    ``errors="strict"`` it is rejected; ``errors="replace"`` reads each lone surrogate as U+FFFD
     (one code point for one, so offsets still index your str). A ``bytes`` message with invalid
     UTF-8 is rejected under ``errors="strict"`` and repaired under ``errors="replace"``.
     """
