@@ -93,6 +93,45 @@ std::string_view ClauseAround(std::string_view text, size_t b, size_t e) {
   return text.substr(from, std::min(to, text.size()) - from);
 }
 
+// Characters that carry content: not blanks, ASCII punctuation, CJK or full-width punctuation.
+size_t ContentChars(std::string_view s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (c < 0x80) {
+      n += (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    } else if (len == 3 && i + 3 <= s.size()) {
+      uint32_t cp = (c & 0x0F) << 12 | (static_cast<unsigned char>(s[i + 1]) & 0x3F) << 6 |
+                    (static_cast<unsigned char>(s[i + 2]) & 0x3F);
+      bool punct = (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFF0F) ||
+                   (cp >= 0xFF1A && cp <= 0xFF20) || (cp >= 0x2000 && cp <= 0x206F) ||
+                   (cp >= 0xFE30 && cp <= 0xFE4F) || cp == 0xFF5E;
+      n += !punct;
+    } else if (len == 2) {
+      ++n;
+    }  // four-byte sequences (emoji) carry no content here
+    i += len;
+  }
+  return n;
+}
+
+// Whether a message ends on a question (a final ? or ？, or 吗 / 呢 / 么 before trailing
+// punctuation): an agent asking the customer something back.
+bool EndsWithQuestion(std::string_view s) {
+  size_t end = s.size();
+  while (end > 0) {
+    size_t p = end - 1;
+    while (p > 0 && (static_cast<unsigned char>(s[p]) & 0xC0) == 0x80) --p;
+    std::string_view ch = s.substr(p, end - p);
+    if (ch == "?" || ch == "\xEF\xBC\x9F") return true;
+    if (ch == "\xE5\x90\x97" || ch == "\xE5\x91\xA2" || ch == "\xE4\xB9\x88") return true;  // 吗 呢 么
+    if (ContentChars(ch) > 0) return false;
+    end = p;
+  }
+  return false;
+}
+
 bool HasQuestionMark(std::string_view s) {
   return s.find('?') != std::string_view::npos || s.find("\xEF\xBC\x9F") != std::string_view::npos;
 }
@@ -163,6 +202,7 @@ class TurnAnalyzerImpl {
       return absl::InvalidArgumentError("AnalyzeBatch: turns and messages differ in length");
     texts_.clear();
     at_.clear();
+    ack_chars_.clear();
     for (size_t i = 0; i < messages.size(); ++i) {
       const Message& m = messages[i];
       Turn& t = turns[i];
@@ -176,6 +216,7 @@ class TurnAnalyzerImpl {
       texts_.push_back(m.text);
       at_.push_back(i);
     }
+    ack_chars_.assign(texts_.size(), 0);
     if (!scanner_) return Finish(messages, turns);
     const std::vector<uint8_t>& rule_cue = card_->impl().rule_cue;
     absl::Status st = scanner_->ScanBatch(
@@ -185,6 +226,7 @@ class TurnAnalyzerImpl {
             uint8_t cue = f.rule->index < rule_cue.size() ? rule_cue[f.rule->index] : ScorecardImpl::kNoCue;
             if (cue == ScorecardImpl::kNoCue) continue;
             t.cues |= uint32_t{1} << cue;
+            if (cue == static_cast<uint8_t>(Cue::kAcknowledgement)) ack_chars_[k] += f.chars.size();
             if (cue == static_cast<uint8_t>(Cue::kPromise) && t.promise.empty() && t.role == Role::kAgent) {
               std::string_view clause = ClauseAround(texts_[k], f.bytes.begin, f.bytes.end);
               t.promise.assign(clause.data(), clause.size());
@@ -199,21 +241,24 @@ class TurnAnalyzerImpl {
 
  private:
   absl::Status Finish(absl::Span<const Message> messages, absl::Span<Turn> turns) {
-    for (size_t i : at_) {
+    for (size_t k = 0; k < at_.size(); ++k) {
+      const size_t i = at_[k];
       const Message& m = messages[i];
       Turn& t = turns[i];
       if (HasQuestionMark(m.text)) t.cues |= CueBit(Cue::kQuestion);
       t.exclamation_run = ExclamationRun(m.text);
       if (m.role == Role::kAgent) {
+        t.asks_back = EndsWithQuestion(m.text);
         for (const Finding& f : m.findings) {
           ++t.severity_counts[static_cast<size_t>(f.severity)];
           t.findings.push_back(absl::StrCat(f.rule->id, ":", AV(SeverityName(f.severity))));
         }
         if (options_.mask && !t.promise.empty()) MaskPersonalDataInPlace(&t.promise);
       } else {
-        const bool ack = t.cues & CueBit(Cue::kAcknowledgement);
+        // A message needs an answer unless it asks nothing and acknowledgements (好的, 谢谢,
+        // 知道了) are most of it: 收到货了，质量不错 does, 好的谢谢 does not.
         const bool question = t.cues & CueBit(Cue::kQuestion);
-        t.needs_answer = !ack || question;
+        t.needs_answer = question || ack_chars_[k] * 2 < ContentChars(m.text);
         if (options_.mask && !t.upset.empty()) MaskPersonalDataInPlace(&t.upset);
         if (signatures_ && question) {
           std::string norm = card_->cues()->Normalize(m.text);
@@ -232,6 +277,7 @@ class TurnAnalyzerImpl {
   int min_chars_ = 5;
   std::vector<std::string_view> texts_;
   std::vector<size_t> at_;
+  std::vector<size_t> ack_chars_;  // characters of acknowledgement cues, per text
 };
 
 absl::StatusOr<TurnAnalyzer> TurnAnalyzer::Create(std::shared_ptr<const Scorecard> scorecard,
@@ -273,6 +319,7 @@ struct Rec {
   std::array<uint32_t, 3> sev{};
   Role role = Role::kOther;
   bool needs_answer = false;
+  bool asks_back = false;
   uint16_t agent = 0;  // index into agents_ + 1; 0: none
   uint32_t text_off = 0, text_len = 0;
   uint32_t promise_off = 0, promise_len = 0;
@@ -300,6 +347,7 @@ class ConversationImpl {
     r.sev = t.severity_counts;
     r.role = t.role;
     r.needs_answer = t.needs_answer;
+    r.asks_back = t.asks_back;
     if (!t.agent.empty() && t.role == Role::kAgent) r.agent = AgentIndex(t.agent);
     if (shop_.empty() && !t.shop.empty()) shop_ = t.shop;
     Keep(t.text, &r.text_off, &r.text_len);
@@ -464,7 +512,8 @@ ConversationResult ConversationImpl::Score(absl::TimeZone zone) const {
     const Rec& x = rec(p);
     if (x.role == Role::kCustomer) {
       customer_pos.push_back(p);
-      if (!waiting) {
+      // A wait starts with a message that needs an answer (好的 or 谢谢 alone does not).
+      if (!waiting && x.needs_answer) {
         waiting = true;
         run_start = p;
       }
@@ -569,7 +618,8 @@ ConversationResult ConversationImpl::Score(absl::TimeZone zone) const {
   const CheckSettings& rq = s[Check::kRepeatQuestion];
   const CheckSettings& up = s[Check::kUpset];
   std::vector<int> repeats(n, -1);  // position of the earlier question
-  std::vector<bool> answered_between(n, false);
+  // Between the two: an agent message that answers (not only asks back), or any agent message.
+  std::vector<bool> answered_between(n, false), agent_between(n, false);
   if (rq.enabled || (up.enabled && up.repeat_is_upset)) {
     const double threshold = rq.enabled ? rq.similarity : 0.6;
     std::vector<std::vector<uint32_t>> sig(n);
@@ -579,7 +629,11 @@ ConversationResult ConversationImpl::Score(absl::TimeZone zone) const {
       for (size_t i = j; i-- > 0;) {
         if (sig[i].empty() || Jaccard(sig[i], sig[j]) < threshold) continue;
         repeats[j] = static_cast<int>(i);
-        for (size_t k = i + 1; k < j; ++k) answered_between[j] = answered_between[j] || rec(k).role == Role::kAgent;
+        for (size_t k = i + 1; k < j; ++k) {
+          if (rec(k).role != Role::kAgent) continue;
+          agent_between[j] = true;
+          answered_between[j] = answered_between[j] || !rec(k).asks_back;
+        }
         break;
       }
     }
@@ -626,8 +680,8 @@ ConversationResult ConversationImpl::Score(absl::TimeZone zone) const {
         else if (up.exclamation_run > 0 && x.exclamation >= static_cast<uint32_t>(up.exclamation_run) &&
                  !(x.cues & CueBit(Cue::kAcknowledgement)))
           why = absl::StrCat(x.exclamation, " exclamation marks");
-        else if (up.repeat_is_upset && repeats[p] >= 0)
-          why = absl::StrCat("asks again what turn ", label[repeats[p]], " asked");
+        else if (up.repeat_is_upset && repeats[p] >= 0 && !agent_between[p])
+          why = absl::StrCat("asks again what turn ", label[repeats[p]], " asked, still unanswered");
         if (why.empty()) continue;
         any = true;
         if (!e.open) e = Episode{true, p, why, 0, false, false, false};

@@ -222,7 +222,10 @@ TEST(Checks, UpsetCustomerNeedsAnApologyAndANextStepWithATime) {
     named = named || (d.check == Check::kUpset && d.turn == 2 && d.detail.find("骗子") != std::string::npos &&
                       d.detail.find("only hollow empathy") != std::string::npos);
   EXPECT_TRUE(named);
-  EXPECT_EQ(upset({C("在吗"), hi, C("差评！"), A("抱歉，我帮您看看")}), Outcome::kFail);
+  EXPECT_EQ(upset({C("在吗"), hi, C("再这样我就给差评！"), A("抱歉，我帮您看看")}), Outcome::kFail);
+  // The same question again before any answer: impatience.
+  EXPECT_EQ(upset({C("在吗"), hi, C("我的快递什么时候能到？"), C("我的快递什么时候能到？？"), A("我帮您看看")}),
+            Outcome::kFail);
   EXPECT_EQ(upset({C("在吗"), hi, C("到底什么时候发货"), A("我马上为您催仓库")}), Outcome::kFail);
   EXPECT_EQ(upset({C("在吗"), hi, C("我要打12315"), A("好的"), A("好的"), A("非常抱歉，我马上为您处理")}),
             Outcome::kFail);  // too late
@@ -238,6 +241,9 @@ TEST(Checks, AQuestionAskedAgainAfterAnAnswer) {
   EXPECT_EQ(Points(r, Check::kRepeatQuestion), 5);
   EXPECT_EQ(r.outcome(Check::kUpset), Outcome::kPass);  // a repeat upsets; the answer calmed it
   EXPECT_EQ(Score({C("我的快递什么时候能到？"), A("您好，我是客服，明天到"), C("那退货怎么申请呢？")}).outcome(Check::kRepeatQuestion),
+            Outcome::kPass);
+  // Restating the question after the agent asked something back is no repeat.
+  EXPECT_EQ(Score({C("我的快递什么时候能到？"), A("您好，有什么可以帮您？"), C("我的快递什么时候能到呢")}).outcome(Check::kRepeatQuestion),
             Outcome::kPass);
 }
 

@@ -108,7 +108,8 @@ enum class Check : uint8_t {
   kClosing,         // a closing in the last agent message(s)
   kUnanswered,      // the conversation does not end on a customer message that needs an answer
   kUpset,           // an upset customer gets an apology and a next step with a time, soon
-  kRepeatQuestion,  // no customer question asked again after an answer (one-contact resolution)
+  kRepeatQuestion,  // no customer question asked again after an answer (one-contact resolution);
+                    // an agent message that only asks back is no answer
   kFindings,        // the message findings of the agent's messages, by severity
 };
 inline constexpr size_t kCheckCount = 9;
@@ -248,7 +249,12 @@ struct Turn {
   std::string agent, shop;
   uint32_t cues = 0;             // CueBit()s; kQuestion also for a '?' or '？' in the text
   uint32_t exclamation_run = 0;  // the longest run of '!' / '！'
-  bool needs_answer = false;     // customer: not only an acknowledgement (好的, 谢谢…)
+  // Customer: the message asks something, or acknowledgements (好的, 谢谢…) are less than half of
+  // its characters. Waits start only at such messages.
+  bool needs_answer = false;
+  // Agent: the message ends on a question to the customer (…吗？, 是这个订单吗): it asks back
+  // rather than answers, so a question the customer repeats after it is no repeat.
+  bool asks_back = false;
   std::array<uint32_t, 3> severity_counts{};  // findings by Severity
   // The findings' rule ids and severities ("ad_law.best:review"), for deductions.
   std::vector<std::string> findings;
