@@ -259,7 +259,7 @@ class TurnAnalyzerImpl {
         // 知道了) are most of it: 收到货了，质量不错 does, 好的谢谢 does not.
         const bool question = t.cues & CueBit(Cue::kQuestion);
         t.needs_answer = question || ack_chars_[k] * 2 < ContentChars(m.text);
-        if (options_.mask && !t.upset.empty()) MaskPersonalDataInPlace(&t.upset);
+        if (!t.upset.empty()) MaskPersonalDataInPlace(&t.upset);  // customer words: always
         if (signatures_ && question) {
           std::string norm = card_->cues()->Normalize(m.text);
           if (CodePoints(norm) >= static_cast<size_t>(min_chars_)) t.question = Bigrams(norm);
@@ -880,8 +880,10 @@ class ConversationAuditImpl {
     ConversationResult r = c.Score(options_.zone);
     if (summary_.Keeps(r)) {
       std::vector<ExcerptLine> lines = c.Excerpt(r);
-      if (options_.mask)
-        for (ExcerptLine& l : lines) {
+      // Customer lines are always masked: a customer's personal data leaves the process masked
+      // even when the agents' text is shown as it is (AuditOptions::mask false).
+      for (ExcerptLine& l : lines)
+        if (options_.mask || l.role == Role::kCustomer) {
           absl::StatusOr<std::string> shown = masker_ ? masker_->Mask(l.text) : absl::StatusOr<std::string>(MaskPersonalData(l.text));
           l.text = shown.ok() ? *std::move(shown) : MaskPersonalData(l.text);
         }

@@ -267,7 +267,8 @@ struct Turn {
 // | option    | default | effect                                                              |
 // |-----------|---------|---------------------------------------------------------------------|
 // | keep_text | false   | keep the first kExcerptChars characters of each message (excerpts) |
-// | mask      | true    | mask personal data (mask.h) in the kept promise words               |
+// | mask      | true    | mask personal data (mask.h) in the kept promise words (the customer's |
+// |           |         | words in Turn::upset are masked always)                             |
 struct TurnOptions {
   bool keep_text = false;
   bool mask = true;
@@ -446,7 +447,7 @@ double Quantile(absl::Span<const double> sorted, double q);
 // | option          | default | effect                                                   |
 // |-----------------|---------|----------------------------------------------------------|
 // | close_after     | 10000   | a conversation closes once this many newer conversations have started since its last message |
-// | mask            | true    | excerpts shown in the summary are masked (Scanner::Mask)  |
+// | mask            | true    | agent lines of the summary's excerpts are masked (Scanner::Mask); customer lines always are |
 // | zone            | UTC     | the day of a conversation                                |
 // | summary         | {}      | SummaryOptions                                           |
 struct AuditOptions {
