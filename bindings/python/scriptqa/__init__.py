@@ -11,6 +11,7 @@ paid reviews and leaked personal data, with exact spans (str indices), suggestio
     f.rewrite("加我薇信").text                      # suggestions applied, re-checked
     f.scan_many(messages, threads=2)              # parallel, GIL released
     findings, summary = scriptqa.audit_frame(df)  # pandas (imported on first use), masked
+    scriptqa.audit_conversations(df)              # one scored row per conversation (scorecard)
     scriptqa.mask("加微信 13812345678")           # personal data masked for output
 
 A private extension module (``scriptqa._scriptqa``) does the work in C++; this package is the
@@ -41,8 +42,10 @@ from .errors import (
     IncompatibleDatabaseError,
     ProfileError,
     ScanError,
+    ScorecardError,
 )
 from ._filter import Filter, Profile, counters, mask
+from ._scorecard import Scorecard
 
 __version__ = "0.1.0"
 
@@ -66,12 +69,17 @@ __all__ = [
     "ProfileError",
     "EncodingError",
     "ScanError",
+    "ScorecardError",
+    "Scorecard",
     "counters",
     "mask",
     "audit_frame",
     "AuditResult",
     "FINDING_COLUMNS",
     "SUMMARY_COLUMNS",
+    "audit_conversations",
+    "read_conversations",
+    "CONVERSATION_COLUMNS",
 ]
 
 
@@ -81,4 +89,8 @@ def __getattr__(name: str) -> Any:
         from . import _frame
 
         return getattr(_frame, name)
+    if name in ("audit_conversations", "read_conversations", "CONVERSATION_COLUMNS"):
+        from . import _conversations
+
+        return getattr(_conversations, name)
     raise AttributeError(f"module 'scriptqa' has no attribute {name!r}")
