@@ -248,7 +248,7 @@ class TurnAnalyzerImpl {
       if (HasQuestionMark(m.text)) t.cues |= CueBit(Cue::kQuestion);
       t.exclamation_run = ExclamationRun(m.text);
       if (m.role == Role::kAgent) {
-        t.asks_back = EndsWithQuestion(m.text);
+        t.asks_back = EndsWithQuestion(m.text) || (t.cues & CueBit(Cue::kAskBack));
         for (const Finding& f : m.findings) {
           ++t.severity_counts[static_cast<size_t>(f.severity)];
           t.findings.push_back(absl::StrCat(f.rule->id, ":", AV(SeverityName(f.severity))));
@@ -632,7 +632,11 @@ ConversationResult ConversationImpl::Score(absl::TimeZone zone) const {
         for (size_t k = i + 1; k < j; ++k) {
           if (rec(k).role != Role::kAgent) continue;
           agent_between[j] = true;
-          answered_between[j] = answered_between[j] || !rec(k).asks_back;
+          // The conversation's opener (an identity greeting as the first agent message) answers
+          // nothing either.
+          const uint32_t greeting = CueBit(Cue::kHello) | CueBit(Cue::kIdentity);
+          bool opener = k == agent_pos.front() && (rec(k).cues & greeting) == greeting;
+          answered_between[j] = answered_between[j] || (!rec(k).asks_back && !opener);
         }
         break;
       }

@@ -107,8 +107,8 @@ constexpr std::string_view kCheckNames[kCheckCount] = {
     "first_response", "reply_time", "longest_wait",    "greeting", "closing",
     "unanswered",     "upset",      "repeat_question", "findings"};
 constexpr std::string_view kCueNames[kCueCount] = {
-    "hello",     "identity", "closing", "apology",         "hollow_empathy",
-    "next_step", "promise",  "upset",   "acknowledgement", "question"};
+    "hello",   "identity", "closing",         "apology",  "hollow_empathy", "next_step",
+    "promise", "upset",    "acknowledgement", "question", "ask_back"};
 
 }  // namespace
 

@@ -235,15 +235,22 @@ TEST(Checks, UpsetCustomerNeedsAnApologyAndANextStepWithATime) {
 }
 
 TEST(Checks, AQuestionAskedAgainAfterAnAnswer) {
-  ConversationResult r = Score({C("我的快递什么时候能到？"), A("您好，我是客服，预计明天送达"), C("我的快递到底什么时候能到？"),
-                              A("抱歉，我马上为您催促站点")});
+  ConversationResult r = Score({C("我的快递什么时候能到？"), A("您好，我是客服小安"), A("预计明天送达"),
+                              C("我的快递到底什么时候能到？"), A("抱歉，我马上为您催促站点")});
   EXPECT_EQ(r.outcome(Check::kRepeatQuestion), Outcome::kFail);
   EXPECT_EQ(Points(r, Check::kRepeatQuestion), 5);
   EXPECT_EQ(r.outcome(Check::kUpset), Outcome::kPass);  // a repeat upsets; the answer calmed it
   EXPECT_EQ(Score({C("我的快递什么时候能到？"), A("您好，我是客服，明天到"), C("那退货怎么申请呢？")}).outcome(Check::kRepeatQuestion),
             Outcome::kPass);
-  // Restating the question after the agent asked something back is no repeat.
+  // Restating the question after the agent asked something back, or after the opening greeting,
+  // is no repeat.
   EXPECT_EQ(Score({C("我的快递什么时候能到？"), A("您好，有什么可以帮您？"), C("我的快递什么时候能到呢")}).outcome(Check::kRepeatQuestion),
+            Outcome::kPass);
+  EXPECT_EQ(Score({C("我的快递什么时候能到？"), A("方便提供一下订单号码吗，我帮您查"), C("我的快递什么时候能到呢")})
+                .outcome(Check::kRepeatQuestion),
+            Outcome::kPass);
+  EXPECT_EQ(Score({C("我的快递什么时候能到？"), A("您好，我是客服小安，很高兴为您服务"), C("我的快递什么时候能到呢")})
+                .outcome(Check::kRepeatQuestion),
             Outcome::kPass);
 }
 

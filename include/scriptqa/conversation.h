@@ -218,11 +218,12 @@ enum class Cue : uint8_t {
   kUpset,
   kAcknowledgement,
   kQuestion,
+  kAskBack,  // the agent asks the customer for something (an order number): no answer
 };
-inline constexpr size_t kCueCount = 10;
+inline constexpr size_t kCueCount = 11;
 constexpr uint32_t CueBit(Cue c) { return uint32_t{1} << static_cast<unsigned>(c); }
 // "hello", "identity", "closing", "apology", "hollow_empathy", "next_step", "promise", "upset",
-// "acknowledgement", "question".
+// "acknowledgement", "question", "ask_back".
 std::string_view CueName(Cue cue);
 
 inline constexpr int64_t kNoTurnNumber = std::numeric_limits<int64_t>::min();
@@ -252,8 +253,9 @@ struct Turn {
   // Customer: the message asks something, or acknowledgements (好的, 谢谢…) are less than half of
   // its characters. Waits start only at such messages.
   bool needs_answer = false;
-  // Agent: the message ends on a question to the customer (…吗？, 是这个订单吗): it asks back
-  // rather than answers, so a question the customer repeats after it is no repeat.
+  // Agent: the message asks back rather than answers — it ends on a question (…是这个订单吗？)
+  // or asks for something (cue ask_back: 提供一下订单号) — so a question the customer repeats
+  // after it is no repeat (nor after the opening identity greeting).
   bool asks_back = false;
   std::array<uint32_t, 3> severity_counts{};  // findings by Severity
   // The findings' rule ids and severities ("ad_law.best:review"), for deductions.
