@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
-#include "nlohmann/json.hpp"
+#include "json_writer.h"
 #include "scorecard_impl.h"
 #include "scriptqa/mask.h"
 #include "scriptqa/scanner.h"
@@ -22,8 +22,6 @@
 namespace scriptqa {
 
 namespace {
-
-using json = nlohmann::ordered_json;
 
 // Bytes of the first `chars` code points of `s` (lead bytes decide the length; a truncated
 // sequence at the end is cut off).
@@ -48,11 +46,13 @@ size_t CodePoints(std::string_view s) {
 
 // The longest run of '!' or '！' (EF BC 81), blanks between them allowed.
 uint32_t ExclamationRun(std::string_view s) {
+  // Most messages have none: look for either before walking the bytes.
+  if (s.find('!') == std::string_view::npos && s.find("\xEF\xBC\x81") == std::string_view::npos) return 0;
   uint32_t best = 0, run = 0;
   for (size_t i = 0; i < s.size();) {
     if (s[i] == '!') {
       ++run, ++i;
-    } else if (s.compare(i, 3, "\xEF\xBC\x81") == 0) {
+    } else if (s[i] == '\xEF' && i + 2 < s.size() && s[i + 1] == '\xBC' && s[i + 2] == '\x81') {
       ++run, i += 3;
     } else if (s[i] == ' ') {
       ++i;
@@ -132,6 +132,17 @@ bool EndsWithQuestion(std::string_view s) {
   return false;
 }
 
+// Whether ContentChars(s) > 0, stopping at the first such character.
+bool HasContent(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (ContentChars(s.substr(i, len)) > 0) return true;
+    i += len;
+  }
+  return false;
+}
+
 bool HasQuestionMark(std::string_view s) {
   return s.find('?') != std::string_view::npos || s.find("\xEF\xBC\x9F") != std::string_view::npos;
 }
@@ -174,10 +185,6 @@ std::string Seconds(int64_t ms) {
   return absl::StrFormat("%.1f s", ms / 1000.0);
 }
 
-json Nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-json MsToSeconds(int64_t ms) { return ms == kNoTime ? json(nullptr) : json(ms / 1000.0); }
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Debian's Abseil has its own string_view type.
 absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -218,24 +225,42 @@ class TurnAnalyzerImpl {
     }
     ack_chars_.assign(texts_.size(), 0);
     if (!scanner_) return Finish(messages, turns);
-    const std::vector<uint8_t>& rule_cue = card_->impl().rule_cue;
-    absl::Status st = scanner_->ScanBatch(
-        texts_, ScanOptions(), [&](size_t k, const absl::Status&, absl::Span<const Finding> found) {
-          Turn& t = turns[at_[k]];
-          for (const Finding& f : found) {
-            uint8_t cue = f.rule->index < rule_cue.size() ? rule_cue[f.rule->index] : ScorecardImpl::kNoCue;
-            if (cue == ScorecardImpl::kNoCue) continue;
-            t.cues |= uint32_t{1} << cue;
-            if (cue == static_cast<uint8_t>(Cue::kAcknowledgement)) ack_chars_[k] += f.chars.size();
-            if (cue == static_cast<uint8_t>(Cue::kPromise) && t.promise.empty() && t.role == Role::kAgent) {
-              std::string_view clause = ClauseAround(texts_[k], f.bytes.begin, f.bytes.end);
-              t.promise.assign(clause.data(), clause.size());
+    const ScorecardImpl& card = card_->impl();
+    const std::vector<uint8_t>& rule_cue = card.rule_cue;
+    absl::Status st;
+    // Agent and customer messages in two batches, each read only for its side's cues.
+    for (bool agent : {true, false}) {
+      const std::shared_ptr<const Profile>& profile = agent ? card.agent_cues : card.customer_cues;
+      if (!profile) continue;
+      side_texts_.clear();
+      side_k_.clear();
+      for (size_t k = 0; k < texts_.size(); ++k) {
+        if ((turns[at_[k]].role == Role::kAgent) != agent) continue;
+        side_texts_.push_back(texts_[k]);
+        side_k_.push_back(k);
+      }
+      if (side_texts_.empty()) continue;
+      ScanOptions options;
+      options.profile = profile.get();
+      st = scanner_->ScanBatch(
+          side_texts_, options, [&](size_t j, const absl::Status&, absl::Span<const Finding> found) {
+            const size_t k = side_k_[j];
+            Turn& t = turns[at_[k]];
+            for (const Finding& f : found) {
+              uint8_t cue = f.rule->index < rule_cue.size() ? rule_cue[f.rule->index] : ScorecardImpl::kNoCue;
+              if (cue == ScorecardImpl::kNoCue) continue;
+              t.cues |= uint32_t{1} << cue;
+              if (cue == static_cast<uint8_t>(Cue::kAcknowledgement)) ack_chars_[k] += f.chars.size();
+              if (cue == static_cast<uint8_t>(Cue::kPromise) && t.promise.empty()) {
+                std::string_view clause = ClauseAround(texts_[k], f.bytes.begin, f.bytes.end);
+                t.promise.assign(clause.data(), clause.size());
+              }
+              if (cue == static_cast<uint8_t>(Cue::kUpset) && t.upset.empty())
+                t.upset.assign(f.text.data(), f.text.size());
             }
-            if (cue == static_cast<uint8_t>(Cue::kUpset) && t.upset.empty() && t.role == Role::kCustomer)
-              t.upset.assign(f.text.data(), f.text.size());
-          }
-        });
-    if (!st.ok()) return st;
+          });
+      if (!st.ok()) return st;
+    }
     return Finish(messages, turns);
   }
 
@@ -258,7 +283,7 @@ class TurnAnalyzerImpl {
         // A message needs an answer unless it asks nothing and acknowledgements (好的, 谢谢,
         // 知道了) are most of it: 收到货了，质量不错 does, 好的谢谢 does not.
         const bool question = t.cues & CueBit(Cue::kQuestion);
-        t.needs_answer = question || ack_chars_[k] * 2 < ContentChars(m.text);
+        t.needs_answer = question || (ack_chars_[k] == 0 ? HasContent(m.text) : ack_chars_[k] * 2 < ContentChars(m.text));
         if (!t.upset.empty()) MaskPersonalDataInPlace(&t.upset);  // customer words: always
         if (signatures_ && question) {
           std::string norm = card_->cues()->Normalize(m.text);
@@ -278,6 +303,8 @@ class TurnAnalyzerImpl {
   std::vector<std::string_view> texts_;
   std::vector<size_t> at_;
   std::vector<size_t> ack_chars_;  // characters of acknowledgement cues, per text
+  std::vector<std::string_view> side_texts_;  // the agent's (customer's) among texts_
+  std::vector<size_t> side_k_;                // their indices in texts_
 };
 
 absl::StatusOr<TurnAnalyzer> TurnAnalyzer::Create(std::shared_ptr<const Scorecard> scorecard,
@@ -775,40 +802,90 @@ std::vector<ExcerptLine> Conversation::Excerpt(const ConversationResult& result)
 // ---------------------------------------------------------------- the row
 
 std::string ConversationResult::ToJson() const {
-  json row = {
-      {"conversation_id", conversation_id},
-      {"agent_id", Nullable(agent_id)},
-      {"shop_id", Nullable(shop_id)},
-      {"day", Nullable(day)},
-      {"start_ms", start_ms == kNoTime ? json(nullptr) : json(start_ms)},
-      {"turns", turns},
-      {"agent_turns", agent_turns},
-      {"customer_turns", customer_turns},
-      {"score", score},
-      {"first_response_s", MsToSeconds(first_response_ms)},
-      {"replies", reply_ms.size()},
-      {"replies_within", replies_within},
-      {"reply_limit_s", reply_limit_ms > 0 ? json(reply_limit_ms / 1000.0) : json(nullptr)},
-      {"longest_wait_s", MsToSeconds(longest_wait_ms)},
-      {"untimed_replies", untimed_replies},
-      {"promotion", promotion},
-      {"block", findings[2]},
-      {"review", findings[1]},
-      {"advice", findings[0]},
+  std::string out;
+  out.reserve(512 + 96 * deductions.size());
+  internal::JsonWriter w(&out);
+  auto seconds = [&](int64_t ms) {
+    if (ms == kNoTime) w.Null();
+    else w.Double(ms / 1000.0);
   };
-  for (size_t i = 0; i < kCheckCount; ++i)
-    row[std::string(CheckName(static_cast<Check>(i)))] = std::string(OutcomeName(outcomes[i]));
-  json ds = json::array();
-  for (const Deduction& d : deductions)
-    ds.push_back({{"check", std::string(CheckName(d.check))}, {"turn", d.turn}, {"points", d.points}, {"detail", d.detail}});
-  row["deductions"] = std::move(ds);
-  json ps = json::array();
-  for (const Promise& p : promises) ps.push_back({{"turn", p.turn}, {"text", p.text}});
-  row["promises"] = std::move(ps);
-  json rs = json::array();
-  for (int64_t ms : reply_ms) rs.push_back(ms / 1000.0);
-  row["reply_s"] = std::move(rs);
-  return Dump(row);
+  w.BeginObject();
+  w.Key("conversation_id");
+  w.Str(conversation_id);
+  w.Key("agent_id");
+  w.StrOrNull(agent_id);
+  w.Key("shop_id");
+  w.StrOrNull(shop_id);
+  w.Key("day");
+  w.StrOrNull(day);
+  w.Key("start_ms");
+  if (start_ms == kNoTime) w.Null();
+  else w.Int(start_ms);
+  w.Key("turns");
+  w.Int(turns);
+  w.Key("agent_turns");
+  w.Int(agent_turns);
+  w.Key("customer_turns");
+  w.Int(customer_turns);
+  w.Key("score");
+  w.Int(score);
+  w.Key("first_response_s");
+  seconds(first_response_ms);
+  w.Key("replies");
+  w.Int(static_cast<int64_t>(reply_ms.size()));
+  w.Key("replies_within");
+  w.Int(replies_within);
+  w.Key("reply_limit_s");
+  if (reply_limit_ms > 0) w.Double(reply_limit_ms / 1000.0);
+  else w.Null();
+  w.Key("longest_wait_s");
+  seconds(longest_wait_ms);
+  w.Key("untimed_replies");
+  w.Int(untimed_replies);
+  w.Key("promotion");
+  w.Bool(promotion);
+  w.Key("block");
+  w.Int(findings[2]);
+  w.Key("review");
+  w.Int(findings[1]);
+  w.Key("advice");
+  w.Int(findings[0]);
+  for (size_t i = 0; i < kCheckCount; ++i) {
+    w.Key(CheckName(static_cast<Check>(i)));
+    w.Str(OutcomeName(outcomes[i]));
+  }
+  w.Key("deductions");
+  w.BeginArray();
+  for (const Deduction& d : deductions) {
+    w.BeginObject();
+    w.Key("check");
+    w.Str(CheckName(d.check));
+    w.Key("turn");
+    w.Int(d.turn);
+    w.Key("points");
+    w.Int(d.points);
+    w.Key("detail");
+    w.Str(d.detail);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("promises");
+  w.BeginArray();
+  for (const Promise& p : promises) {
+    w.BeginObject();
+    w.Key("turn");
+    w.Int(p.turn);
+    w.Key("text");
+    w.Str(p.text);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("reply_s");
+  w.BeginArray();
+  for (int64_t ms : reply_ms) w.Double(ms / 1000.0);
+  w.EndArray();
+  w.EndObject();
+  return out;
 }
 
 // ---------------------------------------------------------------- ConversationAudit

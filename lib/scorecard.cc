@@ -22,6 +22,7 @@
 #include "scorecard_impl.h"
 #include "scriptqa/conversation.h"
 #include "scriptqa/filter.h"
+#include "scriptqa/scanner.h"
 
 namespace scriptqa {
 
@@ -515,6 +516,19 @@ absl::StatusOr<std::shared_ptr<const Scorecard>> Scorecard::FromText(std::string
                                         AV(CheckName(static_cast<Check>(i))), " reads"));
     }
     if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+    for (bool agent : {true, false}) {
+      ProfileOptions po;
+      for (size_t i = 0; i < kCueCount; ++i) {
+        Cue c = static_cast<Cue>(i);
+        bool customer_side = c == Cue::kUpset || c == Cue::kAcknowledgement || c == Cue::kQuestion;
+        if (customer_side == agent || !have[i]) continue;
+        po.enabled_categories.emplace_back(CueName(c));
+      }
+      if (po.enabled_categories.empty()) continue;  // (empty would enable every category)
+      absl::StatusOr<std::shared_ptr<const Profile>> profile = Profile::Create(impl->cues, po);
+      if (!profile.ok()) return profile.status();
+      (agent ? impl->agent_cues : impl->customer_cues) = *std::move(profile);
+    }
   }
   return std::shared_ptr<const Scorecard>(new Scorecard(std::move(impl)));
 }

@@ -9,6 +9,7 @@
 
 #include "scriptqa/conversation.h"
 #include "scriptqa/filter.h"
+#include "scriptqa/scanner.h"
 
 namespace scriptqa {
 
@@ -21,6 +22,11 @@ class ScorecardImpl {
   // Rule index of the cue filter -> Cue; kNoCue for none.
   static constexpr uint8_t kNoCue = 0xFF;
   std::vector<uint8_t> rule_cue;
+  // The cues each side's messages are read for: agent messages for greetings, closings,
+  // apologies, next steps, promises and requests; customer messages for upset, acknowledgement
+  // and questions. A profile skips the other side's rules before their context is looked at,
+  // which is most of the cost of reading cues. Null: no rule for that side.
+  std::shared_ptr<const Profile> agent_cues, customer_cues;
 };
 
 }  // namespace scriptqa

@@ -18,15 +18,16 @@
 //     std::cout << r.ToJson() << "\n";                            // a conversation that closed
 //   });
 //   ...
-//   audit->Finish(on_result);                                     // the rest, in opening order
+//   audit->Finish([](const scriptqa::ConversationResult& r) { /* … */ });  // the rest
 //   std::cout << audit->summary().ToJson() << "\n";
 //
 // The pipeline, and which piece runs where:
 //   1. TurnAnalyzer (one per thread, like Scanner) reads one message: the scorecard's cues
-//      (greeting, closing, apology, next step, promise, upset, acknowledgement, question; the
-//      cue vocabulary is a rule file, dictionaries/conversation.cues), exclamation runs, a
-//      signature of a customer's question, and the counts of the message's findings (passed in:
-//      the caller scans agent messages with its own Scanner and filter). Parallel and stateless.
+//      (greeting, closing, apology, next step, promise, upset, acknowledgement, question, a
+//      request back; the cue vocabulary is a rule file, dictionaries/conversation.cues),
+//      exclamation runs, a signature of a customer's question, and the findings of the message
+//      (passed in: the caller scans agent messages with its own Scanner and filter). Keeps
+//      nothing between calls, so workers run it in parallel.
 //   2. Conversation collects one conversation's Turns in any order and scores them: it orders
 //      them (turn numbers, else times, else input order), measures waits, runs the checks and
 //      lists deductions that name the turn. Score() is deterministic.
@@ -448,12 +449,12 @@ double Quantile(absl::Span<const double> sorted, double q);
 
 // | option          | default | effect                                                   |
 // |-----------------|---------|----------------------------------------------------------|
-// | close_after     | 10000   | a conversation closes once this many newer conversations have started since its last message |
+// | close_after     | 5000    | a conversation closes once this many newer conversations have started since its last message |
 // | mask            | true    | agent lines of the summary's excerpts are masked (Scanner::Mask); customer lines always are |
 // | zone            | UTC     | the day of a conversation                                |
 // | summary         | {}      | SummaryOptions                                           |
 struct AuditOptions {
-  size_t close_after = 10000;
+  size_t close_after = 5000;
   bool mask = true;
   absl::TimeZone zone = absl::UTCTimeZone();
   SummaryOptions summary;
