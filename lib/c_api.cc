@@ -94,6 +94,10 @@ struct scriptqa_scanner {
   std::optional<scriptqa::LocalScanner> local;
   FindingStore store;
   std::string rewritten;
+  // scriptqa_explain: the traces, their strings (decision and detail per trace) and the text.
+  std::vector<scriptqa_trace> traces;
+  std::vector<std::string> trace_strings;
+  std::string normalized;
   std::atomic<bool> busy{false};
 };
 
@@ -477,6 +481,55 @@ scriptqa_code scriptqa_rewrite(scriptqa_scanner* scanner, const char* text, size
     *out = scanner->rewritten.c_str();
     *out_length = scanner->rewritten.size();
     if (clean) *clean = r->clean ? 1 : 0;
+    return absl::OkStatus();
+  });
+}
+
+scriptqa_code scriptqa_explain(scriptqa_scanner* scanner, const char* text, size_t length,
+                               const scriptqa_scan_options* options,
+                               const scriptqa_trace** traces, size_t* trace_count,
+                               const scriptqa_finding** findings, size_t* count,
+                               const char** normalized, size_t* normalized_length,
+                               scriptqa_error** err) {
+  return Guard(err, [&] {
+    if (!scanner) return Null("scanner");
+    if (!text && length > 0) return Null("text");
+    if (!traces || !trace_count || !findings || !count)
+      return Null("traces / trace_count / findings / count");
+    scriptqa::internal::BusyGuard busy(&scanner->busy);
+    if (!busy.acquired()) return BusyStatus();
+    std::string profile;
+    absl::StatusOr<scriptqa::ScanOptions> o = ToOptions(options, &profile);
+    if (!o.ok()) return o.status();
+    absl::StatusOr<scriptqa::Explanation> e =
+        scanner->local->Explain(std::string_view(text ? text : "", length), *o, profile);
+    if (!e.ok()) return e.status();
+    scanner->store.Fill(e->findings);
+    scanner->normalized = std::move(e->normalized);
+    std::vector<std::string>& strings = scanner->trace_strings;
+    strings.clear();
+    strings.reserve(2 * e->traces.size());  // no reallocation below: c_str() pointers stay valid
+    scanner->traces.clear();
+    for (const scriptqa::Trace& t : e->traces) {
+      strings.emplace_back(scriptqa::DecisionName(t.decision));
+      strings.push_back(t.detail);
+      scriptqa_trace c;
+      c.rule_id = t.rule->id.c_str();
+      c.category = t.rule->category.c_str();
+      c.decision = strings[strings.size() - 2].c_str();
+      c.detail = strings.back().c_str();
+      c.byte_begin = t.bytes.begin;
+      c.byte_end = t.bytes.end;
+      c.char_begin = t.chars.begin;
+      c.char_end = t.chars.end;
+      scanner->traces.push_back(c);
+    }
+    *traces = scanner->traces.data();
+    *trace_count = scanner->traces.size();
+    *findings = scanner->store.items.data();
+    *count = scanner->store.items.size();
+    if (normalized) *normalized = scanner->normalized.c_str();
+    if (normalized_length) *normalized_length = scanner->normalized.size();
     return absl::OkStatus();
   });
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "utf8.h"
 
 namespace scriptqa::internal {
@@ -22,6 +23,15 @@ bool ValidId(std::string_view id) {
       return false;
   }
   return true;
+}
+
+// Exactly one well-formed UTF-8 character.
+bool IsOneCodePoint(std::string_view s) {
+  if (s.empty()) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  int len = 0;
+  const uint32_t c = DecodeUtf8(p, p + s.size(), &len);
+  return c != kInvalidCp && static_cast<size_t>(len) == s.size();
 }
 
 std::string_view Trim(std::string_view s) {
@@ -274,6 +284,13 @@ class Parser {
         return false;
       }
       value = rest;
+      // `unless-before 12 sentence | …`: the window crosses clause breaks.
+      std::string_view word, after;
+      SplitKey(value, &word, &after);
+      if (word == "sentence" || word == "clause") {
+        w.sentence = word == "sentence";
+        value = after;
+      }
       if (!value.empty() && value[0] == '|') value = Trim(value.substr(1));
     }
     bool ok = AddTerms(line, value, &w.terms, true, what);
@@ -509,6 +526,17 @@ class Parser {
       WindowedStatement(ln, value, &r.unless_after, "unless-after term");
     } else if (key == "within") {
       if (!ParseWindow(value, &r.within)) return Error(ln, r.id, "within must be 1 to 64");
+    } else if (key == "reset-by") {
+      AddTerms(ln, value, &r.reset_by, true, "reset-by term");
+    } else if (key == "unless-masked") {
+      // Single characters, separated by spaces: compared with the original text, not normalised
+      // (masking characters are noise to the normaliser).
+      for (absl::string_view am : absl::StrSplit(absl::string_view(value.data(), value.size()), ' ', absl::SkipEmpty())) {
+        const std::string_view m(am.data(), am.size());
+        if (!IsOneCodePoint(m)) return Error(ln, r.id, absl::StrCat("unless-masked takes single characters separated by spaces, not '", std::string(m), "'"));
+        r.unless_masked.emplace_back(m);
+      }
+      if (r.unless_masked.empty()) return Error(ln, r.id, "unless-masked needs at least one character");
     } else if (key == "scope") {
       if (!ParseScope(value, &r.scope)) return Error(ln, r.id, "scope must be clause, sentence or message");
       scope_set_ = true;

@@ -138,7 +138,9 @@ constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 // the start-of-match database of all regexes.
 // 3: rules carry the context grammar (with, within, unless, unless-before/after, scope, speech
 // acts); the speech acts follow the categories.
-constexpr uint32_t kFormatVersion = 3;
+// 4: rules carry their masking characters (unless-masked) and reset terms (reset-by); windowed
+// exemptions may cross clause breaks.
+constexpr uint32_t kFormatVersion = 4;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -166,6 +168,7 @@ void HashRule(Hasher* h, const Rule& r) {
     h->U64(ws->size());
     for (const WindowedTerms& w : *ws) {
       h->U64(w.window);
+      h->U64(w.sentence ? 1 : 0);
       h->U64(w.terms.size());
       for (const auto& t : w.terms) h->Str(t);
     }
@@ -173,6 +176,10 @@ void HashRule(Hasher* h, const Rule& r) {
   h->U64(static_cast<uint64_t>(r.scope));
   h->U64(r.speech_acts.size());
   for (const auto& a : r.speech_acts) h->Str(a);
+  h->U64(r.unless_masked.size());
+  for (const auto& m : r.unless_masked) h->Str(m);
+  h->U64(r.reset_by.size());
+  for (const auto& m : r.reset_by) h->Str(m);
 }
 
 void HashSpeechActs(Hasher* h, const std::vector<internal::SpeechAct>& acts) {
@@ -450,6 +457,8 @@ absl::Status FilterImpl::Prepare(absl::Span<const DictionarySource> sources,
       if (!explicit_boundary[ri]) {
         if (IsAsciiLetter(n.front())) edges |= internal::kEdgeLeft;
         if (IsAsciiLetter(n.back())) edges |= internal::kEdgeRight;
+        if (n.front() >= '0' && n.front() <= '9') edges |= internal::kEdgeLeftDigit;
+        if (n.back() >= '0' && n.back() <= '9') edges |= internal::kEdgeRightDigit;
       }
       impl->literals.normalized.push_back(n);
       impl->literals.patterns.push_back(
@@ -679,10 +688,13 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
       for (const WindowedTerms& t : *ws) {
         w.U32(t.window);
         w.Strs(t.terms);
+        w.U8(t.sentence ? 1 : 0);
       }
     }
     w.U8(static_cast<uint8_t>(r.scope));
     w.Strs(r.speech_acts);
+    w.Strs(r.unless_masked);
+    w.Strs(r.reset_by);
   }
   w.U32(static_cast<uint32_t>(literals.patterns.size()));
   for (size_t i = 0; i < literals.patterns.size(); ++i) {
@@ -821,15 +833,19 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
       if (!r.U32(&n) || n > r.remaining()) return bad("rule context");
       ws->resize(n);
       for (WindowedTerms& t : *ws)
-        if (!r.U32(&t.window) || t.window < 1 || t.window > 64 || !r.Strs(&t.terms))
+        if (!r.U32(&t.window) || t.window < 1 || t.window > 64 || !r.Strs(&t.terms) ||
+            !r.Bool(&t.sentence))
           return bad("rule context");
     }
     uint8_t scope = 0;
     if (!r.U8(&scope) || scope > 2 || !r.Strs(&rule.speech_acts)) return bad("rule scope");
+    if (!r.Strs(&rule.unless_masked) || !r.Strs(&rule.reset_by)) return bad("rule masking characters or resets");
+    for (const std::string& m : rule.unless_masked)
+      if (m.empty()) return bad("empty masking character");
     rule.scope = static_cast<Scope>(scope);
     // Empty context terms would match everywhere: a forged database, not a compiled one.
     for (const auto* v : {&rule.allow, &rule.allow_before, &rule.allow_after, &rule.negate,
-                          &rule.near, &rule.unless})
+                          &rule.near, &rule.unless, &rule.reset_by})
       for (const std::string& t : *v)
         if (t.empty()) return bad("empty context term");
     for (const auto& g : rule.with)
@@ -847,7 +863,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     uint32_t rule = 0;
     uint8_t edges = 0;
     if (!r.Str(&s) || !r.U32(&rule) || !r.U8(&edges) || rule >= impl->rules.size() || s.empty() ||
-        edges > 3)
+        edges > 15)
       return bad("literal");
     impl->literals.patterns.push_back({rule, static_cast<uint32_t>(s.size()), edges});
     impl->literals.normalized.push_back(std::move(s));
@@ -1042,5 +1058,8 @@ const NormalizationOptions& Filter::normalization() const { return impl_->option
 std::string Filter::Normalize(std::string_view text) const {
   return impl_->normalizer->Normalize(text);
 }
+
+std::string_view Version() { return SCRIPTQA_VERSION_STRING; }
+std::string_view EngineVersion() { return hs_version(); }
 
 }  // namespace scriptqa

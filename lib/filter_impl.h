@@ -37,6 +37,8 @@ struct LiteralPattern {
   uint8_t edges = 0;
 };
 inline constexpr uint8_t kEdgeLeft = 1, kEdgeRight = 2;
+// The same for a literal that begins (ends) with an ASCII digit: 5星 is not read inside 15星.
+inline constexpr uint8_t kEdgeLeftDigit = 4, kEdgeRightDigit = 8;
 struct RegexPattern {
   uint32_t rule = 0;
   uint32_t max_width = 0;  // bytes; UINT32_MAX when unbounded

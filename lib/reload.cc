@@ -203,6 +203,16 @@ absl::StatusOr<Rewritten> LocalScanner::Rewrite(std::string_view text, const Sca
   return scanner_->Rewrite(text, *o);
 }
 
+absl::StatusOr<Explanation> LocalScanner::Explain(std::string_view text,
+                                                  const ScanOptions& options,
+                                                  std::string_view profile) {
+  internal::BusyGuard guard(busy_.get());
+  if (!guard.acquired()) return BusyError();
+  absl::StatusOr<ScanOptions> o = Options(options, profile);
+  if (!o.ok()) return o.status();
+  return scanner_->Explain(text, *o);
+}
+
 absl::StatusOr<StreamScanner> LocalScanner::NewStream(StreamOptions options,
                                                       std::string_view profile) {
   internal::BusyGuard guard(busy_.get());

@@ -82,6 +82,13 @@ const std::string* Inside(std::string_view s, const std::vector<std::string>& te
 
 namespace {
 
+// Code points in s[lo, hi).
+size_t CountChars(std::string_view s, size_t lo, size_t hi) {
+  size_t n = 0;
+  for (size_t i = lo; i < hi; ++i) n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  return n;
+}
+
 // ---- Scopes and speech acts ----------------------------------------------------------------
 
 // Whether the punctuation that ended a clause at normalised position `b` (clause_breaks) ends a
@@ -204,6 +211,26 @@ const std::string* FindCue(std::string_view s, const std::vector<std::string>& t
       return &t;
     }
   }
+  return nullptr;
+}
+
+// The first occurrence of an exempting term in [lo, hi) that is not itself negated: 无法为您处理
+// and 不帮您 name no next step, 为您处理 does.
+const std::string* FindExemption(std::string_view s, const std::vector<std::string>& terms,
+                                 size_t lo, size_t hi) {
+  if (hi <= lo) return nullptr;
+  auto negated = [&](size_t b) {
+    const uint32_t c1 = CpBefore(s, b);
+    if (c1 == U'不' || c1 == U'没' || c1 == U'别' || c1 == U'莫' || c1 == U'未') return true;
+    if (b < 3) return false;
+    const uint32_t c2 = CpBefore(s, b - 3);
+    return (c1 == U'法' && (c2 == U'无' || c2 == U'没')) ||
+           ((c1 == U'能' || c1 == U'会' || c1 == U'可' || c1 == U'用') && c2 == U'不');
+  };
+  const std::string_view w = s.substr(lo, hi - lo);
+  for (const std::string& t : terms)
+    for (size_t pos = w.find(t); pos != std::string_view::npos; pos = w.find(t, pos + 1))
+      if (!negated(lo + pos)) return &t;
   return nullptr;
 }
 
@@ -347,6 +374,26 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   // With a prefix of the message, the character after the hit may not be known yet.
   const bool after_known = complete || h.ne < s.size();
 
+  // A literal read across a clause break joins two clauses ("…就能搞定，详情页还有视频" is no
+  // 搞定详情页), unless a side of the break is a single character: that is punctuation used as
+  // noise (加，微，信; 最.佳). Regexes (numbers in groups: 138，1234，5678) are not affected.
+  if (!h.regex && !deny) {
+    auto it = std::upper_bound(clause_breaks.begin(), clause_breaks.end(), h.nb);
+    size_t piece_lo = h.nb;
+    for (; it != clause_breaks.end() && *it < h.ne; ++it) {
+      const size_t b = *it;
+      const size_t next = (it + 1 != clause_breaks.end() && *(it + 1) < h.ne) ? *(it + 1) : h.ne;
+      if (CountChars(s, piece_lo, b) >= 2 && CountChars(s, b, next) >= 2) {
+        set(Decision::kAllowContext, [&] {
+          return absl::StrCat("read across a clause break ('", std::string(s.substr(piece_lo, b - piece_lo)),
+                              "' | '", std::string(s.substr(b, next - b)), "')");
+        });
+        break;
+      }
+      piece_lo = b;
+    }
+  }
+
   if (!deny && profile) {
     if (!profile->enabled[h.rule]) set(Decision::kDisabled, [] { return "disabled by the profile"; });
     if (profile->severity[h.rule] >= 0) c.severity = static_cast<Severity>(profile->severity[h.rule]);
@@ -370,10 +417,22 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     }
   }
   if (d == Decision::kReported && h.edges != 0) {
+    // Digits join across skipped noise (1 5星 reads 15星) but not across a clause break.
+    auto digit_before = [&](size_t pos) {
+      return pos > 0 && IsAsciiDigit(CpBefore(s, pos)) &&
+             !std::binary_search(clause_breaks.begin(), clause_breaks.end(), static_cast<uint32_t>(pos));
+    };
+    auto digit_at = [&](size_t pos) {
+      return pos < s.size() && IsAsciiDigit(CpAt(s, pos)) &&
+             !std::binary_search(clause_breaks.begin(), clause_breaks.end(), static_cast<uint32_t>(pos));
+    };
     if (((h.edges & kEdgeLeft) && letter_before(h.nb)) ||
         (after_known && (h.edges & kEdgeRight) && letter_at(h.ne))) {
       set(Decision::kBoundary, [] { return "touches an ASCII letter"; });
-    } else if (!after_known && (h.edges & kEdgeRight)) {
+    } else if (((h.edges & kEdgeLeftDigit) && digit_before(h.nb)) ||
+               (after_known && (h.edges & kEdgeRightDigit) && digit_at(h.ne))) {
+      set(Decision::kBoundary, [] { return "touches an ASCII digit"; });
+    } else if (!after_known && (h.edges & (kEdgeRight | kEdgeRightDigit))) {
       c.pending = true;
     }
   }
@@ -413,20 +472,44 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   // Terms that exempt the hit when they stand right before or after it in its clause.
   if (d == Decision::kReported && (!r.unless_before.empty() || !r.unless_after.empty())) {
     const ScopeBounds clause = BoundsOf(original, s, map, h.nb, h.ne, Scope::kClause, complete);
+    ScopeBounds sentence;
+    bool have_sentence = false;
+    auto bounds = [&](const WindowedTerms& w) -> const ScopeBounds& {
+      if (!w.sentence) return clause;
+      if (!have_sentence) {
+        sentence = BoundsOf(original, s, map, h.nb, h.ne, Scope::kSentence, complete);
+        have_sentence = true;
+      }
+      return sentence;
+    };
     for (const WindowedTerms& w : r.unless_before) {
-      const size_t lo = std::max(clause.lo, BackChars(s, h.nb, w.window));
-      if (const std::string* t = Inside(s, w.terms, lo, h.nb)) {
-        set(Decision::kAllowContext, [&] { return absl::StrCat("preceded by unless-before '", *t, "'"); });
+      const size_t lo = std::max(bounds(w).lo, BackChars(s, h.nb, w.window));
+      const std::string* found = nullptr;
+      if (r.reset_by.empty()) {
+        found = Inside(s, w.terms, lo, h.nb);
+      } else {
+        // Only an occurrence with no reset term between it and the hit counts.
+        const std::string_view win = s.substr(lo, h.nb - lo);
+        for (const std::string& t : w.terms) {
+          for (size_t pos = win.find(t); pos != std::string_view::npos && !found;
+               pos = win.find(t, pos + 1))
+            if (!Inside(s, r.reset_by, lo + pos + t.size(), h.nb)) found = &t;
+          if (found) break;
+        }
+      }
+      if (found) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("preceded by unless-before '", *found, "'"); });
         break;
       }
     }
     for (const WindowedTerms& w : r.unless_after) {
       if (d != Decision::kReported) break;
       uint32_t missing = 0;
-      const size_t hi = std::min(clause.hi, ForwardChars(s, h.ne, w.window, &missing));
+      const ScopeBounds& sc = bounds(w);
+      const size_t hi = std::min(sc.hi, ForwardChars(s, h.ne, w.window, &missing));
       if (const std::string* t = Inside(s, w.terms, h.ne, hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("followed by unless-after '", *t, "'"); });
-      } else if (!complete && missing > 0 && !clause.hi_known) {
+      } else if (!complete && missing > 0 && !sc.hi_known) {
         c.pending = true;
       }
     }
@@ -526,9 +609,9 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     static const std::vector<std::string> kNone;
     // unless: anywhere in the scope.
     if (!r.unless.empty()) {
-      if (const std::string* t = FindCue(s, r.unless, kNone, sc.lo, h.nb)) {
+      if (const std::string* t = FindExemption(s, r.unless, sc.lo, h.nb)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
-      } else if (const std::string* t2 = FindCue(s, r.unless, kNone, h.ne, sc.hi)) {
+      } else if (const std::string* t2 = FindExemption(s, r.unless, h.ne, sc.hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
       } else if (!sc.hi_known) {
         c.pending = true;
@@ -556,8 +639,11 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       bool overlapping = false;
       if (group.side == Side::kEither) {
         for (const std::string& t : group.terms) {
-          for (size_t pos = s.find(t, lo); pos != std::string_view::npos && pos < hi;
-               pos = s.find(t, pos + 1)) {
+          // Within the scope only: a find to the end of the message for every hit and term made
+          // a message of many hits quadratic.
+          const std::string_view w = s.substr(lo, hi - lo);
+          for (size_t p = w.find(t); p != std::string_view::npos; p = w.find(t, p + 1)) {
+            const size_t pos = lo + p;
             const size_t e = pos + t.size();
             if (e <= hi && (pos < h.nb || e > h.ne)) {
               overlapping = true;
@@ -590,6 +676,15 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         c.pending = true;  // the window after the hit is not complete yet
       }
     }
+  }
+  if (d == Decision::kReported && !r.unless_masked.empty()) {
+    const std::string_view o =
+        original.substr(map.src_begin[h.nb], map.src_end[h.ne - 1] - map.src_begin[h.nb]);
+    for (const std::string& m : r.unless_masked)
+      if (o.find(m) != std::string_view::npos) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("already masked ('", m, "' in it)"); });
+        break;
+      }
   }
   if (d == Decision::kReported && r.validator != Validator::kNone &&
       !Validate(r.validator, s.substr(h.nb, h.ne - h.nb)))

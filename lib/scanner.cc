@@ -463,6 +463,22 @@ absl::StatusOr<Explanation> Scanner::Explain(std::string_view text, const ScanOp
   if (!st.ok()) return st;
   e.normalized = impl_->norm.substr(0, impl_->norm_len);
   e.findings = impl_->findings;
+  // Code-point spans of the traces, counted in one pass over the offsets in order (spans start
+  // and end on character boundaries).
+  std::vector<std::pair<size_t, size_t*>> points;
+  points.reserve(2 * e.traces.size());
+  for (Trace& t : e.traces) {
+    points.push_back({t.bytes.begin, &t.chars.begin});
+    points.push_back({t.bytes.end, &t.chars.end});
+  }
+  std::sort(points.begin(), points.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t at = 0, chars = 0;
+  for (auto& [offset, out] : points) {
+    const size_t to = std::min(offset, text.size());
+    if (to > at) chars += internal::CountChars(text.substr(at, to - at)), at = to;
+    *out = chars;
+  }
   return e;
 }
 
@@ -475,6 +491,14 @@ absl::StatusOr<std::string> Scanner::Mask(std::string_view text) {
 }
 
 namespace {
+
+// The first occurrence of t at or after `from` that ends by `to`; npos when there is none.
+size_t FindWithin(std::string_view s, std::string_view t, size_t from, size_t to) {
+  to = std::min(to, s.size());
+  if (from >= to || to - from < t.size()) return std::string_view::npos;
+  const size_t p = s.substr(from, to - from).find(t);
+  return p == std::string_view::npos ? p : from + p;
+}
 
 // Groups overlapping findings and returns one replacement per group: the group's most severe
 // finding (then the longest, then the leftmost), widened to the union of the group's spans, so
@@ -512,6 +536,151 @@ std::vector<Finding> ChooseReplacements(const std::vector<Finding>& all, std::st
 
 std::string Stars(const Finding& f) { return std::string(f.chars.size(), '*'); }
 
+// Whether the punctuation removed before normalised position `b` ends a sentence (。！？；… or
+// a line break), read from the original text between the characters on either side.
+bool EndsSentence(std::string_view text, const OffsetMap& map, size_t b) {
+  const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  for (size_t i = from; i < to && to <= text.size();) {
+    int len;
+    const uint32_t cp = internal::DecodeUtf8(p + i, p + to, &len);
+    i += static_cast<size_t>(len);
+    switch (cp) {
+      case '?': case 0xFF1F: case '\n': case '\r': case '!': case ';': case 0x3002:
+      case 0xFF01: case 0xFF1B: case 0x2026: case 0xFF61:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
+// A lone '.' between two characters (9.9元) is recorded as a clause break but ends nothing.
+bool DecimalPoint(std::string_view text, const OffsetMap& map, size_t b) {
+  const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+  return to == from + 1 && from < text.size() && text[from] == '.';
+}
+
+// Widens each finding of a rule with companions (rule key `with`) over the companions that made
+// it a finding, and everything between: the claim is the combination (好评 + 返现5元, 加 + 微信),
+// so replacing the hit alone would leave the incentive or the channel beside the suggestion
+// ("…进行评价返现5元哦"). Per group, the companion nearest to the hit on its side, within the
+// rule's scope (and `within`), extended over companions of the group that touch it ("返现" "5元").
+// `norm` and `map` are the normalised text of `text` and its offset map.
+void WidenToCompanions(std::string_view text, std::string_view norm, const OffsetMap& map,
+                       std::vector<Finding>* findings) {
+  if (norm.empty() || map.src_begin.size() < norm.size()) return;
+  const std::vector<uint32_t>& src_begin = map.src_begin;
+  for (Finding& f : *findings) {
+    const Rule& r = *f.rule;
+    if (r.with.empty()) continue;
+    // The hit's normalised span: the output bytes whose source lies in the finding.
+    const size_t nb = std::lower_bound(src_begin.begin(), src_begin.begin() + norm.size(),
+                                       static_cast<uint32_t>(f.bytes.begin)) - src_begin.begin();
+    size_t ne = nb;
+    while (ne < norm.size() && src_begin[ne] < f.bytes.end) ++ne;
+    if (nb >= ne) continue;
+    // The rule's scope around the hit, as the confirmation stage reads it.
+    size_t lo = internal::BackChars(norm, nb, kMaxScopeChars);
+    size_t hi = internal::ForwardChars(norm, ne, kMaxScopeChars);
+    if (r.scope != Scope::kMessage) {
+      const std::vector<uint32_t>& br = map.clause_breaks;
+      auto ends_scope = [&](size_t b) {
+        if (b == 0 || b >= norm.size() || DecimalPoint(text, map, b)) return false;
+        return r.scope == Scope::kClause || EndsSentence(text, map, b);
+      };
+      for (auto it = std::upper_bound(br.begin(), br.end(), static_cast<uint32_t>(nb));
+           it != br.begin() && *(it - 1) >= lo; --it) {
+        if (ends_scope(*(it - 1))) {
+          lo = *(it - 1);
+          break;
+        }
+      }
+      for (auto it = std::lower_bound(br.begin(), br.end(), static_cast<uint32_t>(ne));
+           it != br.end() && *it <= hi; ++it) {
+        if (ends_scope(*it)) {
+          hi = *it;
+          break;
+        }
+      }
+    }
+    if (r.within) {
+      lo = std::max(lo, internal::BackChars(norm, nb, r.within));
+      hi = std::min(hi, internal::ForwardChars(norm, ne, r.within));
+    }
+    size_t wb = nb, we = ne;
+    for (const Companions& group : r.with) {
+      // The nearest occurrence on each allowed side: after (or overlapping and extending past the
+      // hit), and before.
+      size_t ab = SIZE_MAX, ae = 0, bb = 0, be = 0;
+      bool after = false, before = false;
+      for (const std::string& t : group.terms) {
+        if (t.empty()) continue;
+        if (group.side != Side::kBefore) {
+          // Searched within [lo, hi) only (a search to the end of the message for every finding
+          // and term is quadratic in a message of many findings).
+          for (size_t p = FindWithin(norm, t, lo, hi); p != std::string_view::npos;
+               p = FindWithin(norm, t, p + 1, hi)) {
+            if (p + t.size() <= ne) continue;  // not past the hit
+            if (p < ab || (p == ab && p + t.size() > ae)) ab = p, ae = p + t.size(), after = true;
+            break;
+          }
+        }
+        if (group.side != Side::kAfter && nb > lo) {
+          const std::string_view w = norm.substr(lo, nb - lo);
+          const size_t p = w.rfind(t);
+          if (p != std::string_view::npos) {
+            const size_t b = lo + p, e = b + t.size();
+            if (e > be || (e == be && b < bb)) bb = b, be = e, before = true;
+          }
+        }
+      }
+      // The side nearer to the hit (after the hit when both are as near).
+      bool use_after = after && (!before || ab - std::min(ab, ne) <= nb - std::min(nb, be));
+      if (!after && !before) continue;
+      size_t cb = use_after ? ab : bb, ce = use_after ? ae : be;
+      // Companions of the group that touch it, on its side.
+      for (bool grew = true; grew;) {
+        grew = false;
+        for (const std::string& t : group.terms) {
+          if (t.empty()) continue;
+          if (use_after) {
+            // Touching it, or two characters away in its clause (补偿 您 50元).
+            const size_t reach = internal::ForwardChars(norm, ce, 2);
+            for (size_t p = FindWithin(norm, t, cb, std::min(hi, reach + t.size()));
+                 p != std::string_view::npos && p <= reach;
+                 p = FindWithin(norm, t, p + 1, std::min(hi, reach + t.size()))) {
+              if (p + t.size() <= ce || p + t.size() > hi) continue;
+              auto br = std::upper_bound(map.clause_breaks.begin(), map.clause_breaks.end(),
+                                         static_cast<uint32_t>(ce));
+              if (p > ce && br != map.clause_breaks.end() && *br <= p) continue;
+              ce = p + t.size();
+              grew = true;
+            }
+          } else {
+            const size_t from = cb > t.size() ? cb - t.size() : 0;
+            for (size_t p = FindWithin(norm, t, std::max(from, lo), cb - 1 + t.size());
+                 p != std::string_view::npos && p < cb;
+                 p = FindWithin(norm, t, p + 1, cb - 1 + t.size())) {
+              if (p + t.size() >= cb && p < cb) cb = p, grew = true;
+            }
+          }
+        }
+      }
+      wb = std::min(wb, cb);
+      we = std::max(we, ce);
+    }
+    if (wb == nb && we == ne) continue;
+    const size_t ob = map.src_begin[wb], oe = map.src_end[we - 1];
+    if (ob > f.bytes.begin || oe < f.bytes.end || oe > text.size()) continue;
+    f.chars.begin -= internal::CountChars(text.substr(ob, f.bytes.begin - ob));
+    f.chars.end += internal::CountChars(text.substr(f.bytes.end, oe - f.bytes.end));
+    f.bytes = {ob, oe};
+    f.text = text.substr(ob, oe - ob);
+  }
+}
+
 // Replaces each chosen finding by its first suggestion (or its mask: `mask_only`, or no
 // suggestion). A suggestion can hold its own term ("2" -> "22…2") or repeat {match}, so that each
 // round multiplies the text: when the result would pass `limit` bytes, the round masks instead
@@ -534,6 +703,34 @@ std::string Apply(std::string_view text, const std::vector<Finding>& chosen, boo
   return out;
 }
 
+// Neighbouring replacements that would insert the same text, with nothing but punctuation or
+// spaces between them (what normalises to nothing), become one: "用了保证有效，无效退款" gets the
+// suggestion once, not "…为准，…为准". Only for suggestions without placeholders, which render
+// the same whatever they replace.
+void MergeRepeats(const Filter& filter, std::string_view text, std::vector<Finding>* chosen) {
+  std::vector<Finding>& c = *chosen;
+  size_t out = 0;
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (out > 0) {
+      Finding& prev = c[out - 1];
+      const Finding& cur = c[i];
+      const std::vector<std::string>& a = prev.rule->suggestions;
+      const std::vector<std::string>& b = cur.rule->suggestions;
+      if (!a.empty() && !b.empty() && a[0] == b[0] && a[0].find('{') == std::string::npos &&
+          cur.bytes.begin >= prev.bytes.end &&
+          filter.Normalize(text.substr(prev.bytes.end, cur.bytes.begin - prev.bytes.end)).empty()) {
+        if (cur.severity > prev.severity) prev.severity = cur.severity;
+        prev.bytes.end = cur.bytes.end;
+        prev.chars.end = cur.chars.end;
+        prev.text = text.substr(prev.bytes.begin, prev.bytes.size());
+        continue;
+      }
+    }
+    c[out++] = c[i];
+  }
+  c.resize(out);
+}
+
 bool Dirty(const std::vector<Finding>& fs) {
   for (const Finding& f : fs)
     if (f.severity >= Severity::kReview) return true;
@@ -546,9 +743,21 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
   BusyGuard guard(&impl_->busy);
   if (!guard.acquired()) return BusyError();
   Rewritten result;
-  absl::Status st = impl_->Run(text, options, nullptr);
+  // Every confirmed hit, also those a longer or earlier hit of the same category overlaps: a
+  // group is replaced as a whole, so no piece of an overlapped hit survives ("全网最低" replaced,
+  // "最低价"'s 价 left).
+  ScanOptions opts = options;
+  opts.overlap = Overlap::kAll;
+  auto widened = [&](std::string_view t) {
+    WidenToCompanions(t, std::string_view(impl_->norm.data(), impl_->norm_len), impl_->map,
+                      &impl_->findings);
+    std::vector<Finding> chosen = ChooseReplacements(impl_->findings, t);
+    MergeRepeats(*impl_->filter, t, &chosen);
+    return chosen;
+  };
+  absl::Status st = impl_->Run(text, opts, nullptr);
   if (!st.ok()) return st;
-  std::vector<Finding> chosen = ChooseReplacements(impl_->findings, text);
+  std::vector<Finding> chosen = widened(text);
   result.replaced = chosen;
   const size_t limit = MaxRewriteBytes(text.size());  // every round's text stays within it
   std::string cur = Apply(text, chosen, false, limit);
@@ -557,7 +766,7 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
   // ("我的q" + noise + "q" + masked "qqq..." reads 我的qq: found by the fuzz target `scan`); each
   // mask round turns at least one more character into '*', so masking goes on until the text is
   // clean, and after kMaskRounds every character is masked (noise only: nothing to find).
-  ScanOptions strict = options;
+  ScanOptions strict = opts;
   strict.min_severity = std::max(options.min_severity, Severity::kReview);
   constexpr int kSuggestRounds = 2, kMaskRounds = 16;
   constexpr int kLastRound = kSuggestRounds + kMaskRounds;
@@ -569,7 +778,7 @@ absl::StatusOr<Rewritten> Scanner::Rewrite(std::string_view text, const ScanOpti
       cur.assign(internal::CountChars(cur), '*');  // scanned once more, then the loop ends
       continue;
     }
-    std::vector<Finding> again = ChooseReplacements(impl_->findings, cur);
+    std::vector<Finding> again = widened(cur);
     cur = Apply(cur, again, /*mask_only=*/round >= kSuggestRounds, limit);
   }
   // impl_->findings are those of `cur`: the loop ends right after scanning it.
@@ -638,8 +847,12 @@ absl::StatusOr<std::shared_ptr<const Profile>> Profile::Create(
     impl->deny.patterns.push_back({0, static_cast<uint32_t>(nrm.size())});
     impl->deny.normalized.push_back(std::move(nrm));
   }
-  if (!errors.empty())
-    return absl::InvalidArgumentError(absl::StrCat("invalid profile:\n", absl::StrJoin(errors, "\n")));
+  if (!errors.empty()) {
+    // What could have been meant: the filter's categories (rule ids are too many to list).
+    return absl::InvalidArgumentError(absl::StrCat("invalid profile:\n", absl::StrJoin(errors, "\n"),
+                                                   "\nthe filter's categories: ",
+                                                   absl::StrJoin(f.categories, ", ")));
+  }
   absl::Status st = internal::CompileLiterals(&impl->deny, [&](size_t i) {
     return absl::StrCat("deny_terms[", i, "]");
   });

@@ -8,16 +8,17 @@ int DigitValue(char32_t c) {
   if (c >= U'0' && c <= U'9') return static_cast<int>(c - U'0');
   if (c >= U'\uFF10' && c <= U'\uFF19') return static_cast<int>(c - U'\uFF10');
   switch (c) {
+    // Everyday numerals and the financial (大写) ones.
     case U'〇': case U'零': return 0;
-    case U'一': case U'幺': return 1;
-    case U'二': case U'两': return 2;
-    case U'三': return 3;
-    case U'四': return 4;
-    case U'五': return 5;
-    case U'六': return 6;
-    case U'七': return 7;
-    case U'八': return 8;
-    case U'九': return 9;
+    case U'一': case U'幺': case U'壹': return 1;
+    case U'二': case U'两': case U'贰': return 2;
+    case U'三': case U'叁': return 3;
+    case U'四': case U'肆': return 4;
+    case U'五': case U'伍': return 5;
+    case U'六': case U'陆': return 6;
+    case U'七': case U'柒': return 7;
+    case U'八': case U'捌': return 8;
+    case U'九': case U'玖': return 9;
     default: return -1;
   }
 }

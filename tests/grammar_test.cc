@@ -96,6 +96,22 @@ rule s.a
   std::string big = "%format scriptqa-rules 1\n%class 十 = 0|1|2|3|4|5|6|7|8|9\n"
                     "rule b.a\n  category ad_law\n  severity review\n"
                     "  literal {十}{十}{十}{十}{十}\n  reason r\n";
+  auto masks = Filter::Validate({DictionarySource::Text("m.rules", R"(%format scriptqa-rules 1
+rule m.a
+  category privacy
+  severity block
+  regex [a-z]{3}@[a-z]{3}com
+  unless-masked ** x
+  reason r
+)")});
+  EXPECT_NE(std::string(masks.message()).find("m.rules:6: rule m.a: unless-masked takes single characters separated by spaces, not '**'"),
+            std::string::npos)
+      << masks;
+  auto path = Filter::Validate({DictionarySource::Text("p.rules", R"(%format scriptqa-rules 1
+%speech-act menu path sentence = 点击
+)")});
+  EXPECT_NE(std::string(path.message()).find("p.rules:2: a path speech act takes no cues"), std::string::npos)
+      << path;
   auto over = Filter::Validate({DictionarySource::Text("b.rules", big)});
   EXPECT_NE(std::string(over.message()).find("b.rules:6: rule b.a: '{十}{十}{十}{十}{十}' expands to more than 20000 terms"),
             std::string::npos)
@@ -194,6 +210,19 @@ TEST(SpeechActs, PseudoCuesQuestionsAndScopes) {
   EXPECT_EQ(Found("我们不是不知道"), V{"t.deflect:不知道"});
 }
 
+TEST(Exemptions, SentenceWindowsResetsAndMaskedForms) {
+  // unless-before N sentence: the exemption reaches across a comma, not across a full stop.
+  EXPECT_EQ(Found("配送员小刘，电话13812345678"), V{});
+  EXPECT_EQ(Found("配送员小刘。电话13812345678"), V{"t.phone:13812345678"});
+  // reset-by: the customer named between the exempting word and the number.
+  EXPECT_EQ(Found("师傅说打您电话13812345678"), V{"t.phone:13812345678"});
+  EXPECT_EQ(Why("师傅说电话13812345678", "t.phone"), "allow_context preceded by unless-before '师傅'");
+  // unless-masked: read from the original text, where the normaliser drops the mask.
+  EXPECT_EQ(Found("邮箱li***@163.com"), V{});
+  EXPECT_EQ(Found("邮箱lina@163.com"), V{"t.email:lina@163.com"});
+  EXPECT_EQ(Why("邮箱li＊＊＊@163.com", "t.email"), "allow_context already masked ('＊' in it)");
+}
+
 TEST(Grammar, SerializedFiltersKeepIt) {
   auto blob = GrammarFilter()->Serialize();
   ASSERT_TRUE(blob.ok()) << blob.status();
@@ -203,7 +232,9 @@ TEST(Grammar, SerializedFiltersKeepIt) {
   auto a = Scanner::Create(GrammarFilter());
   auto b = Scanner::Create(*back);
   for (const char* text : {"我们没法保证是最便宜的", "给个好评送您红包", "给个好评哦", "这个我不知道，马上帮您问问",
-                           "您是想要最便宜的那款吗？", "“好评返现”这种活动我们不做", "这款 zui hao yong"}) {
+                           "您是想要最便宜的那款吗？", "“好评返现”这种活动我们不做", "这款 zui hao yong",
+                           "配送员小刘，电话13812345678", "师傅说打您电话13812345678", "邮箱li***@163.com",
+                           "请点击“首页”-“最便宜”"}) {
     auto x = a->Explain(text);
     auto y = b->Explain(text);
     ASSERT_TRUE(x.ok() && y.ok());

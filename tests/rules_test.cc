@@ -99,6 +99,53 @@ TEST(DefaultPacks, RewriteOfEveryHitExampleIsClean) {
   }
 }
 
+// A rewrite replaces the whole claim, so that no piece of it is left beside the suggestion
+// ("这款是全网最低价" must not become "这款是现在活动价很划算价", nor "好评返现5元哦"
+// "…进行评价返现5元哦"). For every hit example of every rule, read from the packs as they are:
+//   1. every confirmed hit (any rule, overlapping or not) lies inside a replaced span: no part of
+//      a phrase that was flagged survives next to the replacement;
+//   2. the span that replaced a hit of a rule with companions (`with`) holds one companion of each
+//      group: the incentive and its amount go with the review act, the channel with the act of
+//      leading the customer there.
+TEST(DefaultPacks, RewriteReplacesTheWholeClaimOfEveryHitExample) {
+  Scanner s = MakeScanner();
+  const Filter& filter = *DefaultFilter();
+  ScanOptions all;
+  all.overlap = Overlap::kAll;
+  size_t checked = 0;
+  for (const Rule& r : filter.rules()) {
+    for (const std::string& m : r.hit_examples) {
+      auto rw = s.Rewrite(m);
+      ASSERT_TRUE(rw.ok()) << rw.status();
+      auto confirmed = s.Scan(m, all);
+      ASSERT_TRUE(confirmed.ok());
+      auto covering = [&](Span b) -> const Finding* {
+        for (const Finding& x : rw->replaced)
+          if (x.bytes.begin <= b.begin && b.end <= x.bytes.end) return &x;
+        return nullptr;
+      };
+      for (const Finding& f : *confirmed) {
+        const Finding* by = covering(f.bytes);
+        EXPECT_NE(by, nullptr) << r.id << ": \"" << m << "\" -> \"" << rw->text << "\": the hit "
+                               << f.rule->id << " \"" << f.text
+                               << "\" is not inside a replaced span (part of it is left)";
+        if (by == nullptr || f.rule != &r || r.with.empty()) continue;
+        const std::string replaced = filter.Normalize(by->text);
+        for (const Companions& group : r.with) {
+          bool inside = std::any_of(group.terms.begin(), group.terms.end(), [&](const std::string& t) {
+            return replaced.find(t) != std::string::npos;
+          });
+          EXPECT_TRUE(inside) << r.id << ": \"" << m << "\" -> \"" << rw->text << "\": the replaced \""
+                              << by->text << "\" leaves out its companion (" << group.terms.front()
+                              << " …)";
+        }
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100u);
+}
+
 TEST(DefaultPacks, SuggestionsAreCleanOnTheirOwn) {
   Scanner s = MakeScanner();
   for (const Rule& r : DefaultFilter()->rules()) {

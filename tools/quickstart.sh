@@ -2,16 +2,31 @@
 # The README's quick start. On a fresh Debian 12 machine (root, apt available):
 #   tools/quickstart.sh        install what is missing, build, run the main job on bundled samples
 #   tools/quickstart.sh test   install what is missing, build, run every test
-# Packages come from tools/deps/*.txt; the build goes to ./build (override with BUILD_DIR).
+# Packages come from tools/deps/*.txt: run mode installs the lists marked "# quickstart: run"
+# (the library and the tool), test mode every list. Nothing is written outside the system's
+# package manager and the build directory, ./build (override with BUILD_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
 build=${BUILD_DIR:-build}
+case "$mode" in
+  run|test) ;;
+  *)
+    echo "usage: $0 [run|test]" >&2
+    exit 2
+    ;;
+esac
 
 # 1. Install what is missing (Debian packages only).
+lists=()
+for f in tools/deps/*.txt; do
+  first=""
+  read -r first <"$f" || true
+  if [ "$mode" = test ] || [ "$first" = "# quickstart: run" ]; then lists+=("$f"); fi
+done
 # A line may end in [ARCH] or [!ARCH] (dpkg's architecture name): only on / not on that one.
 arch=$(dpkg --print-architecture)
-packages=$(sed -e 's/#.*//' tools/deps/*.txt | awk -v arch="$arch" '
+packages=$(sed -e 's/#.*//' "${lists[@]}" | awk -v arch="$arch" '
   NF == 0 { next }
   NF == 1 { print $1; next }
   { q = $2; gsub(/[][]/, "", q)
@@ -38,30 +53,25 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
 fi
 
-# 2. Build (Release, two jobs: the machine has two cores).
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCRIPTQA_BUILD_PYTHON=ON >&2
+# 2. Build (Release, two jobs: the machine has two cores). Run mode builds the library and the
+# tool; test mode everything: tests, benchmarks, examples and the Python package.
+if [ "$mode" = run ]; then
+  parts=(-DSCRIPTQA_BUILD_TOOLS=ON -DSCRIPTQA_BUILD_TESTS=OFF -DSCRIPTQA_BUILD_BENCHMARKS=OFF
+         -DSCRIPTQA_BUILD_EXAMPLES=OFF -DSCRIPTQA_BUILD_PYTHON=OFF)
+else
+  parts=(-DSCRIPTQA_BUILD_TOOLS=ON -DSCRIPTQA_BUILD_TESTS=ON -DSCRIPTQA_BUILD_BENCHMARKS=ON
+         -DSCRIPTQA_BUILD_EXAMPLES=ON -DSCRIPTQA_BUILD_PYTHON=ON)
+fi
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${parts[@]}" >&2
 cmake --build "$build" -j2 >&2
-
-# Post-build steps of the front ends (e.g. making the Python package importable), in order.
-for hook in tools/quickstart.d/*.sh; do
-  [ -f "$hook" ] && BUILD_DIR="$build" bash "$hook" >&2
-done
 
 # 3. Run.
 case "$mode" in
   run)
-    if [ -x "$build/tools/scriptqa" ] && [ -f examples/sample_transcripts.jsonl ]; then
-      # The main job: an audit of the bundled sample (it has findings by design; do not gate on them).
-      "$build/tools/scriptqa" audit examples/sample_transcripts.jsonl --out "$build/audit" --fail-on none
-    else
-      "$build/examples/scan_messages" examples/sample_messages.txt
-    fi
+    # The main job: an audit of the bundled sample (it has findings by design; do not gate on them).
+    "$build/tools/scriptqa" audit examples/sample_transcripts.jsonl --out "$build/audit" --fail-on none
     ;;
   test)
     ctest --test-dir "$build" --output-on-failure -j2
-    ;;
-  *)
-    echo "usage: $0 [run|test]" >&2
-    exit 2
     ;;
 esac

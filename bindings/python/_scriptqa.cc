@@ -35,6 +35,7 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,9 +44,11 @@
 #include <vector>
 
 #include "scriptqa/conversation.h"
+#include "scriptqa/evaluate.h"
 #include "scriptqa/filter.h"
 #include "scriptqa/mask.h"
 #include "scriptqa/scanner.h"
+#include "scriptqa/stream.h"
 #include "scriptqa/types.h"
 
 namespace scriptqa_python {
@@ -694,15 +697,14 @@ py::tuple Rewrite(NativeFilter& self, py::handle text, const NativeOptions& o) {
   return py::make_tuple(out_text, MakeFindings(self, o, t, replaced), r->clean);
 }
 
-// (normalized, traces, findings, report); a trace is
-// (rule_id, category, severity, decision, detail, byte_begin, byte_end, norm_begin, norm_end).
+// (normalized, traces, findings); a trace is (rule_id, category, severity, decision, detail,
+// byte_begin, byte_end, norm_begin, norm_end, char_begin, char_end).
 py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
   RequireRegistered();
   TextRef t;
   CaptureOrThrow(text.ptr(), &t);
   Slot& s = self.ThreadSlot();
   absl::StatusOr<sq::Explanation> e;
-  std::string report;
   Collected findings;
   Py_ssize_t bad;
   {
@@ -711,7 +713,6 @@ py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
     bad = Encode(t, o.replace, &s.buf, &view);
     if (bad < 0) e = s.scanner.Explain(view, o.options);
     if (bad < 0 && e.ok()) {
-      report = e->ToString();
       for (const sq::Finding& f : e->findings) findings.Add(0, f, Templated(self, f.rule));
       MaskHits(s.scanner, view, false, &findings, 0, findings.hits.size(), &s.mask);
     }
@@ -724,10 +725,141 @@ py::tuple Explain(NativeFilter& self, py::handle text, const NativeOptions& o) {
     py::tuple row = py::make_tuple(
         Str(tr.rule->id), Str(tr.rule->category), static_cast<int>(tr.rule->severity),
         Str(sq::DecisionName(tr.decision)), Str(tr.detail), tr.bytes.begin, tr.bytes.end,
-        tr.normalized.begin, tr.normalized.end);
+        tr.normalized.begin, tr.normalized.end, tr.chars.begin, tr.chars.end);
     PyList_SET_ITEM(traces.ptr(), i, row.release().ptr());
   }
-  return py::make_tuple(Str(e->normalized), traces, MakeFindings(self, o, t, findings), Str(report));
+  return py::make_tuple(Str(e->normalized), traces, MakeFindings(self, o, t, findings));
+}
+
+// ---- streams ---------------------------------------------------------------------------------------
+
+// One message checked while it is written (scriptqa/stream.h), in str chunks or in bytes chunks
+// (not both). Each step returns (released, new_findings, finished): the piece of the message
+// that may now be shown (after the pieces returned before), the findings that became certain
+// (their offsets index the whole message: str indices for str chunks) and whether the message
+// is finished. Used by one thread at a time; a call while another runs raises.
+struct NativeStream {
+  std::shared_ptr<NativeFilter> filter;
+  std::shared_ptr<NativeOptions> options;  // keeps the profile alive
+  std::optional<sq::StreamScanner> stream;
+  int mode = -1;                  // since the last reset: -1 nothing written, 0 str, 1 bytes
+  size_t released = 0;            // bytes of text() released so far
+  Py_ssize_t written_units = 0;   // code points written (str chunks), for error positions
+  std::string buf;                // a chunk's UTF-8 form
+  MaskBuffers mask;
+  std::atomic<bool> busy{false};
+};
+
+class StreamBusy {
+ public:
+  explicit StreamBusy(NativeStream& s) : s_(s) {
+    if (s_.busy.exchange(true))
+      ThrowStatus(absl::FailedPreconditionError(
+          "the stream is in use by another call (a StreamScanner is one message: use one per "
+          "thread)"));
+  }
+  ~StreamBusy() { s_.busy.store(false); }
+  StreamBusy(const StreamBusy&) = delete;
+  StreamBusy& operator=(const StreamBusy&) = delete;
+
+ private:
+  NativeStream& s_;
+};
+
+std::shared_ptr<NativeStream> MakeStream(std::shared_ptr<NativeFilter> f,
+                                         std::shared_ptr<NativeOptions> o, size_t min_scan_bytes) {
+  auto ns = std::make_shared<NativeStream>();
+  sq::StreamOptions so;
+  so.scan = o->options;
+  so.min_scan_bytes = min_scan_bytes;
+  if (o->profile) so.profile = o->profile->profile;
+  absl::StatusOr<sq::StreamScanner> st;
+  {
+    NoGil nogil;
+    st = sq::StreamScanner::Create(f->filter, so);
+  }
+  if (!st.ok()) ThrowStatus(st.status());
+  ns->stream.emplace(*std::move(st));
+  ns->filter = std::move(f);
+  ns->options = std::move(o);
+  return ns;
+}
+
+// The message so far as the caller's type: str (str chunks, or nothing yet) or bytes.
+py::object StreamText(const NativeStream& self, std::string_view text) {
+  if (self.mode == 1) return py::bytes(text.data(), text.size());
+  return Str(text);
+}
+
+// Findings of the stream's message as Finding tuples (masked forms from the whole message).
+// GIL held; the stream is busy (its text stays).
+py::list StreamFindings(NativeStream& self, absl::Span<const sq::Finding> fs) {
+  if (fs.empty()) return py::reinterpret_steal<py::list>(CheckedNew(PyList_New(0)));
+  Collected c;
+  const std::string_view text = self.stream->text();
+  Slot& s = self.filter->ThreadSlot();
+  {
+    NoGil nogil;
+    for (const sq::Finding& f : fs) c.Add(0, f, Templated(*self.filter, f.rule));
+    MaskHits(s.scanner, text, /*covers=*/false, &c, 0, c.hits.size(), &self.mask);
+  }
+  TextRef whole;
+  py::object holder;
+  if (self.mode == 1) {
+    whole.data = text.data();
+    whole.len = static_cast<Py_ssize_t>(text.size());
+    whole.is_bytes = true;
+  } else {
+    holder = Str(text);
+    whole.obj = holder.ptr();
+    whole.is_bytes = false;
+  }
+  return MakeFindings(*self.filter, *self.options, whole, c);
+}
+
+// write(chunk) when `chunk` is given, else finish().
+py::tuple StreamStep(NativeStream& self, py::object chunk) {
+  RequireRegistered();
+  StreamBusy busy(self);
+  const bool finish = chunk.is_none();
+  TextRef t;
+  if (!finish) {
+    CaptureOrThrow(chunk.ptr(), &t);
+    const int mode = t.is_bytes ? 1 : 0;
+    if (self.mode >= 0 && self.mode != mode)
+      throw py::type_error(std::string("this message was written in ") +
+                           (self.mode == 1 ? "bytes" : "str") + " chunks; got a " +
+                           Py_TYPE(chunk.ptr())->tp_name + " (reset() starts a new message)");
+  }
+  absl::StatusOr<sq::StreamUpdate> u;
+  Py_ssize_t bad = -1;
+  std::string released;
+  {
+    MaybeNoGil nogil(finish || t.len >= kReleaseGilFrom);
+    std::string_view view;
+    if (!finish) bad = Encode(t, self.options->replace, &self.buf, &view);
+    if (bad < 0) u = finish ? self.stream->Finish() : self.stream->Write(view);
+    if (bad < 0 && u.ok() && u->releasable > self.released) {
+      released.assign(self.stream->text().substr(self.released, u->releasable - self.released));
+      self.released = u->releasable;
+    }
+  }
+  if (bad >= 0) ThrowEncode(-1, self.written_units + bad);
+  if (!u.ok()) ThrowStatus(u.status());
+  if (!finish) {
+    self.mode = t.is_bytes ? 1 : 0;
+    if (!t.is_bytes) self.written_units += t.len;
+  }
+  py::list found = StreamFindings(self, u->new_findings);
+  return py::make_tuple(StreamText(self, released), found, u->finished);
+}
+
+void StreamReset(NativeStream& self) {
+  StreamBusy busy(self);
+  self.stream->Reset();
+  self.mode = -1;
+  self.released = 0;
+  self.written_units = 0;
 }
 
 // One worker of a scan_many call: its findings and its first failure.
@@ -1514,6 +1646,38 @@ PYBIND11_MODULE(_scriptqa, m) {
     return Str(sq::RenderSuggestion(templ, matched));
   });
 
+  // Labelled-set evaluation (scriptqa.evaluate): the library parses and scores; Python only
+  // decodes the JSON report. Returns (report as JSON, report as text).
+  m.def("evaluate_jsonl", [](const NativeFilter& f, const std::string& content,
+                             const std::string& name, int flag_at, size_t max_listed) {
+    absl::Status st;
+    std::string json, text;
+    {
+      NoGil nogil;
+      auto cases = sq::ParseLabelledJsonl(content, name);
+      if (!cases.ok()) {
+        st = cases.status();
+      } else {
+        auto scanner = sq::Scanner::Create(f.filter);
+        if (!scanner.ok()) {
+          st = scanner.status();
+        } else {
+          sq::EvalOptions options;
+          options.flag_at = static_cast<sq::Severity>(flag_at);
+          auto report = sq::Evaluate(*scanner, *cases, options);
+          if (!report.ok()) {
+            st = report.status();
+          } else {
+            json = report->ToJson(*cases);
+            text = report->ToString(*cases, max_listed);
+          }
+        }
+      }
+    }
+    if (!st.ok()) ThrowStatus(st);
+    return py::make_tuple(Str(json), Str(text));
+  });
+
   py::class_<NativeFilter, std::shared_ptr<NativeFilter>>(m, "NativeFilter")
       .def_static("compile", &Compile, py::arg("sources"), py::arg("normalization"),
                   py::arg("severity_overrides"), py::arg("disabled_rules"),
@@ -1600,6 +1764,26 @@ PYBIND11_MODULE(_scriptqa, m) {
     if (!t.ok()) return py::none();
     return py::int_(*t);
   });
+  py::class_<NativeStream, std::shared_ptr<NativeStream>>(m, "NativeStream")
+      .def(py::init(&MakeStream), py::arg("filter"), py::arg("options"), py::arg("min_scan_bytes"))
+      .def("write", [](NativeStream& s, py::object chunk) {
+        if (chunk.is_none()) throw py::type_error("expected str or bytes, got None");
+        return StreamStep(s, chunk);
+      })
+      .def("finish", [](NativeStream& s) { return StreamStep(s, py::none()); })
+      .def("reset", &StreamReset)
+      .def("text", [](NativeStream& s) {
+        StreamBusy busy(s);
+        return StreamText(s, s.stream->text());
+      })
+      .def("findings", [](NativeStream& s) {
+        RequireRegistered();
+        StreamBusy busy(s);
+        return StreamFindings(s, s.stream->findings());
+      })
+      .def("releasable", [](NativeStream& s) { return s.released; })
+      .def("finished", [](NativeStream& s) { return s.stream->finished(); });
+
   py::class_<NativeProfile, std::shared_ptr<NativeProfile>>(m, "NativeProfile");
   py::class_<NativeOptions, std::shared_ptr<NativeOptions>>(m, "NativeOptions");
 }

@@ -243,13 +243,15 @@ class Gateway {
     if (!config_.profiles.empty()) {
       absl::StatusOr<std::string> text = ReadAll(config_.profiles);
       if (!text.ok()) return text.status();
-      json j = json::parse(*text, nullptr, false);
-      if (!j.is_object()) return absl::InvalidArgumentError(config_.profiles + ": not a JSON object");
-      for (const auto& [name, value] : j.items()) {
-        absl::StatusOr<scriptqa::ProfileOptions> po = ProfileFromJson(value);
-        if (!po.ok()) return absl::InvalidArgumentError(name + ": " + std::string(po.status().message()));
-        absl::StatusOr<uint64_t> gen = handle_->SetProfile(name, *po);
-        if (!gen.ok()) return gen.status();
+      // The library reads the format (scriptqa/scanner.h, ProfilesFromJson): the same as
+      // `scriptqa --profile`.
+      absl::StatusOr<std::vector<std::pair<std::string, scriptqa::ProfileOptions>>> profiles =
+          scriptqa::ProfilesFromJson(*text);
+      if (!profiles.ok())
+        return absl::InvalidArgumentError(config_.profiles + ": " + std::string(profiles.status().message()));
+      for (const auto& [name, po] : *profiles) {
+        absl::StatusOr<uint64_t> gen = handle_->SetProfile(name, po);
+        if (!gen.ok()) return absl::Status(gen.status().code(), name + ": " + std::string(gen.status().message()));
       }
     }
     return absl::OkStatus();
@@ -582,7 +584,8 @@ class Gateway {
     if (!j.ok()) return Error(res, 400, j.status().message());
     std::string name;
     if (absl::Status st = GetString(*j, "name", &name, /*required=*/true); !st.ok()) return Error(res, 400, st.message());
-    absl::StatusOr<scriptqa::ProfileOptions> po = ProfileFromJson(j->value("options", json::object()));
+    absl::StatusOr<scriptqa::ProfileOptions> po =
+        scriptqa::ProfileOptionsFromJson(j->value("options", json::object()).dump());
     if (!po.ok()) return Error(res, 400, "options: " + std::string(po.status().message()));
     absl::StatusOr<uint64_t> gen = handle_->SetProfile(name, *po);
     if (!gen.ok()) return Error(res, 422, gen.status().message());
@@ -668,20 +671,6 @@ void OnSignal(int) {
   if (g_gateway) g_gateway->Stop();
 }
 
-int Usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--db RULES.sqdb | --dictionaries DIR [--save-db RULES.sqdb]]\n"
-               "          [--profiles profiles.json] [--host 127.0.0.1] [--port 8080 | 0]\n"
-               "          [--port-file FILE] [--threads 32] [--reload-every-ms 0]\n"
-               "          [--min-scan-bytes 48]\n"
-               "  limits:  [--max-connections 256] [--max-body-bytes 1048576]\n"
-               "          [--request-timeout-s 10] [--keep-alive-s 30]\n"
-               "          [--max-sessions 4096] [--session-idle-s 60] [--max-findings 1000]\n"
-               "          [--reload-dir DIR] [--max-db-bytes 268435456]\n",
-               argv0);
-  return 2;
-}
-
 // Open files for --max-connections connections and a margin: raises the soft limit if it can.
 bool EnoughDescriptors(size_t connections) {
   rlimit rl{};
@@ -704,37 +693,51 @@ bool EnoughDescriptors(size_t connections) {
 }  // namespace gateway
 
 int main(int argc, char** argv) {
+  using gateway::AddNumber;
   gateway::Config c;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--db") c.db = value();
-    else if (a == "--dictionaries") c.dictionaries = value();
-    else if (a == "--save-db") c.save_db = value();
-    else if (a == "--profiles") c.profiles = value();
-    else if (a == "--host") c.host = value();
-    else if (a == "--port") c.port = gateway::FlagNumber(a, value(), 0, 65535);
-    else if (a == "--port-file") c.port_file = value();
-    else if (a == "--threads") c.threads = gateway::FlagNumber(a, value(), 1, 1024);
-    else if (a == "--reload-every-ms") c.reload_every_ms = gateway::FlagNumber(a, value(), 0, 86400000);
-    else if (a == "--min-scan-bytes") c.min_scan_bytes = gateway::FlagNumber<size_t>(a, value(), 0, size_t{1} << 30);
-    else if (a == "--max-connections") c.max_connections = gateway::FlagNumber<size_t>(a, value(), 1, 100000);
-    else if (a == "--max-body-bytes") c.max_body_bytes = gateway::FlagNumber<size_t>(a, value(), 1024, size_t{1} << 30);
-    else if (a == "--request-timeout-s") c.request_timeout_s = gateway::FlagNumber(a, value(), 1, 3600);
-    else if (a == "--keep-alive-s") c.keep_alive_s = gateway::FlagNumber(a, value(), 1, 3600);
-    else if (a == "--max-sessions") c.max_sessions = gateway::FlagNumber<size_t>(a, value(), 1, 10000000);
-    else if (a == "--session-idle-s") c.session_idle_s = gateway::FlagNumber(a, value(), 1, 86400);
-    else if (a == "--max-findings") c.max_findings = gateway::FlagNumber<size_t>(a, value(), 1, 10000000);
-    else if (a == "--reload-dir") c.reload_dir = value();
-    else if (a == "--max-db-bytes") c.max_db_bytes = gateway::FlagNumber<uint64_t>(a, value(), 1024, uint64_t{1} << 36);
-    else return gateway::Usage(argv[0]);
-  }
+  CLI::App app{"A chat gateway: checks every outgoing agent message with scriptqa (docs/server.md)",
+               "scriptqa_gateway"};
+  auto* db = app.add_option("--db", c.db, "Serialized rule database to load, and reload from")
+                 ->type_name("RULES.sqdb");
+  auto* dicts = app.add_option("--dictionaries", c.dictionaries,
+                               "Directory of *.rules to compile at start (instead of --db)")
+                    ->type_name("DIR")
+                    ->excludes(db);
+  app.add_option("--save-db", c.save_db,
+                 "With --dictionaries: save the compiled database here and reload from it")
+      ->type_name("RULES.sqdb")
+      ->needs(dicts);
+  app.add_option("--profiles", c.profiles,
+                 "Per-shop profiles, {\"shop-a\": {...}} (the format of scriptqa --profile)")
+      ->type_name("FILE");
+  app.add_option("--host", c.host, "Address to listen on (no authentication: keep it on loopback)")
+      ->capture_default_str();
+  AddNumber(app, "--port", &c.port, 0, 65535, "Port to listen on (0: any free port)");
+  app.add_option("--port-file", c.port_file, "Write the port listened on to this file")
+      ->type_name("FILE");
+  AddNumber(app, "--threads", &c.threads, 1, 1024, "Worker threads");
+  AddNumber(app, "--reload-every-ms", &c.reload_every_ms, 0, 86400000,
+            "Reload the rules this often (0: only on POST /reload)");
+  AddNumber<size_t>(app, "--min-scan-bytes", &c.min_scan_bytes, 0, size_t{1} << 30,
+                    "Streams: match new text once this many bytes wait");
+  AddNumber<size_t>(app, "--max-connections", &c.max_connections, 1, 100000,
+                    "Open connections at most");
+  AddNumber<size_t>(app, "--max-body-bytes", &c.max_body_bytes, 1024, size_t{1} << 30,
+                    "Bytes of one request body, and of one streamed message in all");
+  AddNumber(app, "--request-timeout-s", &c.request_timeout_s, 1, 3600,
+            "Seconds to receive a whole request");
+  AddNumber(app, "--keep-alive-s", &c.keep_alive_s, 1, 3600, "Seconds an idle connection is kept");
+  AddNumber<size_t>(app, "--max-sessions", &c.max_sessions, 1, 10000000, "Streams in flight");
+  AddNumber(app, "--session-idle-s", &c.session_idle_s, 1, 86400,
+            "Seconds after which an idle stream is dropped");
+  AddNumber<size_t>(app, "--max-findings", &c.max_findings, 1, 10000000,
+                    "Findings listed in one answer (the rest are counted)");
+  app.add_option("--reload-dir", c.reload_dir,
+                 "POST /reload {\"database\": PATH} may read databases in this directory")
+      ->type_name("DIR");
+  AddNumber<uint64_t>(app, "--max-db-bytes", &c.max_db_bytes, 1024, uint64_t{1} << 36,
+                      "Largest database file a reload reads");
+  if (int code = gateway::Parse(app, argc, argv); code >= 0) return code;
   if (c.host != "127.0.0.1" && c.host != "localhost" && c.host != "::1")
     std::fprintf(stderr, "gateway: note: this example has no authentication; keep it on loopback or behind a proxy "
                          "that lets only the chat server in\n");

@@ -616,6 +616,31 @@ TEST_F(Gateway, StreamsInFlightAreCapped) {
 }
 
 // Every malformed request gets 400 with a JSON error message, never 500.
+TEST_F(Gateway, BadFlagsAreUsageErrorsNamingTheFlag) {
+  // Parsed by CLI11: no server starts, exit 2, and the message names the flag.
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"--port", "80x"}, "--port"},       {{"--port", "70000"}, "--port"},
+      {{"--threads", "0"}, "--threads"},   {{"--max-body-bytes", "nan"}, "--max-body-bytes"},
+      {{"--port"}, "--port"},              {{"--frobnicate"}, "--frobnicate"},
+      {{"--db", "x", "--dictionaries", "y"}, "--dictionaries"},
+  };
+  for (const Case& c : cases) {
+    std::string cmd = Program();
+    for (const std::string& a : c.args) cmd += " '" + a + "'";
+    const std::string err = dir_ + "/flags.err";
+    int status = std::system((cmd + " >/dev/null 2>'" + err + "'").c_str());
+    ASSERT_TRUE(WIFEXITED(status)) << cmd;
+    EXPECT_EQ(WEXITSTATUS(status), 2) << cmd;
+    EXPECT_NE(ReadFile(err).find(c.says), std::string::npos) << cmd << ": " << ReadFile(err);
+  }
+  int help = std::system((Program() + " --help >/dev/null 2>&1").c_str());
+  EXPECT_TRUE(WIFEXITED(help) && WEXITSTATUS(help) == 0);
+}
+
 TEST_F(Gateway, WrongJsonTypesGive400) {
   auto gw = Start();
   ASSERT_TRUE(gw->up());
@@ -646,8 +671,10 @@ TEST_F(Gateway, WrongJsonTypesGive400) {
       {"/profile", R"({"name": "p", "options": {"allow_terms": [1, 2]}})"},
       {"/profile", R"({"name": "p", "options": {"deny_severity": 5}})"},
       {"/profile", R"({"name": "p", "options": {"deny_category": ["x"]}})"},
-      {"/profile", R"({"name": "p", "options": {"severity_overrides": {"ad_law": 5}}})"},
-      {"/profile", R"({"name": "p", "options": {"severity_overrides": [1]}})"},
+      {"/profile", R"({"name": "p", "options": {"category_severity": {"ad_law": 5}}})"},
+      {"/profile", R"({"name": "p", "options": {"rule_severity": [1]}})"},
+      {"/profile", R"({"name": "p", "options": {"category_severity": {"ad_law.best": "block"}}})"},
+      {"/profile", R"({"name": "p", "options": {"severity_overrides": {"review": "block"}}})"},
       {"/profile", R"({"name": "p", "options": {"enabled_categories": {"a": 1}}})"},
   };
   for (const Case& c : cases) {

@@ -104,17 +104,6 @@ inline absl::Status GetBool(const json& j, const char* key, bool* out) {
   return absl::OkStatus();
 }
 
-inline absl::Status GetStrings(const json& v, const std::string& key, std::vector<std::string>* out) {
-  if (!v.is_array()) return absl::InvalidArgumentError(key + ": expected an array of strings, got " + v.type_name());
-  out->clear();
-  for (const json& e : v) {
-    if (!e.is_string())
-      return absl::InvalidArgumentError(key + ": expected an array of strings, found a " + e.type_name());
-    out->push_back(e.get<std::string>());
-  }
-  return absl::OkStatus();
-}
-
 // A compact, order-independent signature of findings for comparisons: "rule@begin-end:severity"
 // sorted and joined.
 inline std::string Signature(const json& findings) {
@@ -128,57 +117,6 @@ inline std::string Signature(const json& findings) {
   std::string s;
   for (const std::string& p : parts) s += p + ";";
   return s;
-}
-
-// Per-shop profiles from JSON:
-//   {"shop-a": {"enabled_categories": [...], "disabled": [...], "severity_overrides": {"id": "block"},
-//               "allow_terms": [...], "deny_terms": [...], "deny_category": "shop",
-//               "deny_severity": "review", "deny_reason": "..."}, ...}
-inline absl::StatusOr<scriptqa::ProfileOptions> ProfileFromJson(const json& j) {
-  scriptqa::ProfileOptions o;
-  if (!j.is_object()) return absl::InvalidArgumentError(std::string("a profile must be a JSON object, got ") + j.type_name());
-  auto severity = [](const json& v, const std::string& key, scriptqa::Severity* out) -> absl::Status {
-    if (!v.is_string() || !scriptqa::ParseSeverity(v.get<std::string>(), out))
-      return absl::InvalidArgumentError(key + ": advice, review or block");
-    return absl::OkStatus();
-  };
-  auto text = [](const json& v, const std::string& key, std::string* out) -> absl::Status {
-    if (!v.is_string()) return absl::InvalidArgumentError(key + ": expected a string, got " + v.type_name());
-    *out = v.get<std::string>();
-    return absl::OkStatus();
-  };
-  for (const auto& [key, value] : j.items()) {
-    absl::Status st;
-    if (key == "enabled_categories") {
-      st = GetStrings(value, key, &o.enabled_categories);
-    } else if (key == "disabled") {
-      st = GetStrings(value, key, &o.disabled);
-    } else if (key == "allow_terms") {
-      st = GetStrings(value, key, &o.allow_terms);
-    } else if (key == "deny_terms") {
-      st = GetStrings(value, key, &o.deny_terms);
-    } else if (key == "deny_category") {
-      st = text(value, key, &o.deny_category);
-    } else if (key == "deny_reason") {
-      st = text(value, key, &o.deny_reason);
-    } else if (key == "deny_severity") {
-      st = severity(value, key, &o.deny_severity);
-    } else if (key == "severity_overrides") {
-      if (!value.is_object())
-        return absl::InvalidArgumentError(std::string("severity_overrides: expected an object {\"rule or category\": \"severity\"}, got ") + value.type_name());
-      for (const auto& [target, sev] : value.items()) {
-        scriptqa::SeverityOverride so;
-        so.target = target;
-        st = severity(sev, "severity_overrides." + target, &so.severity);
-        if (!st.ok()) break;
-        o.severity_overrides.push_back(so);
-      }
-    } else {
-      return absl::InvalidArgumentError("unknown profile key '" + key + "'");
-    }
-    if (!st.ok()) return st;
-  }
-  return o;
 }
 
 inline absl::StatusOr<std::string> ReadAll(const std::string& path) {

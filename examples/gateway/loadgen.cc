@@ -103,9 +103,13 @@ int Run(const Options& o) {
       std::fprintf(stderr, "loadgen: %s: not a JSON object\n", o.profiles.c_str());
       return 2;
     }
-    for (const auto& [name, value] : j.items()) {
-      auto po = ProfileFromJson(value);
-      if (!po.ok() || !(*handle)->SetProfile(name, *po).ok()) {
+    auto profiles = scriptqa::ProfilesFromJson(*text);
+    if (!profiles.ok()) {
+      std::fprintf(stderr, "loadgen: %s: %s\n", o.profiles.c_str(), std::string(profiles.status().message()).c_str());
+      return 2;
+    }
+    for (const auto& [name, po] : *profiles) {
+      if (!(*handle)->SetProfile(name, po).ok()) {
         std::fprintf(stderr, "loadgen: profile %s does not load\n", name.c_str());
         return 2;
       }
@@ -358,44 +362,35 @@ int Run(const Options& o) {
 }  // namespace gateway
 
 int main(int argc, char** argv) {
+  using gateway::AddNumber;
   gateway::Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--host") o.host = value();
-    else if (a == "--port") o.port = gateway::FlagNumber(a, value(), 0, 65535);
-    else if (a == "--port-file") { o.port_file = value(); o.port = 0; }
-    else if (a == "--db") o.db = value();
-    else if (a == "--messages") o.messages = value();
-    else if (a == "--profiles") o.profiles = value();
-    else if (a == "--json-out") o.json_out = value();
-    else if (a == "--connections") o.connections = gateway::FlagNumber(a, value(), 1, 4096);
-    else if (a == "--duration-s") o.duration_s = gateway::FlagNumber(a, value(), 0.0, 86400.0);
-    else if (a == "--max-messages") o.max_messages = gateway::FlagNumber<size_t>(a, value(), 1, size_t{1} << 32);
-    else if (a == "--stream-share") o.stream_share = gateway::FlagNumber(a, value(), 0.0, 1.0);
-    else if (a == "--reload-every-ms") o.reload_every_ms = gateway::FlagNumber(a, value(), 0, 86400000);
-    else {
-      std::fprintf(stderr,
-                   "usage: %s --db RULES.sqdb --messages FILE(.txt|.jsonl) [--port 8080 | --port-file F]\n"
-                   "          [--profiles profiles.json] [--connections 16] [--duration-s 10]\n"
-                   "          [--max-messages N] [--stream-share 0.2] [--reload-every-ms 1000]\n"
-                   "          [--json-out FILE]\n",
-                   argv[0]);
-      return 2;
-    }
-  }
+  CLI::App app{"Load generator for scriptqa_gateway: answers compared with an offline scan",
+               "scriptqa_loadgen"};
+  app.add_option("--host", o.host, "The gateway's address (loopback only)")->capture_default_str();
+  auto* port = AddNumber(app, "--port", &o.port, 0, 65535, "The gateway's port");
+  app.add_option("--port-file", o.port_file, "Read the gateway's port from this file")
+      ->type_name("FILE")
+      ->excludes(port);
+  app.add_option("--db", o.db, "The gateway's rule database (for the offline answers)")
+      ->type_name("RULES.sqdb")
+      ->required();
+  app.add_option("--messages", o.messages, "Messages: .txt (one per line) or .jsonl (agent turns)")
+      ->type_name("FILE")
+      ->required();
+  app.add_option("--profiles", o.profiles, "The gateway's profiles (messages rotate over them)")
+      ->type_name("FILE");
+  app.add_option("--json-out", o.json_out, "Write the results as JSON here")->type_name("FILE");
+  AddNumber(app, "--connections", &o.connections, 1, 4096, "Concurrent connections");
+  AddNumber(app, "--duration-s", &o.duration_s, 0.0, 86400.0, "Seconds to run");
+  AddNumber<size_t>(app, "--max-messages", &o.max_messages, 1, size_t{1} << 32,
+                    "Messages to send at most");
+  AddNumber(app, "--stream-share", &o.stream_share, 0.0, 1.0, "Share of messages sent as streams");
+  AddNumber(app, "--reload-every-ms", &o.reload_every_ms, 0, 86400000,
+            "Reload the gateway's rules this often (0: never)");
+  if (int code = gateway::Parse(app, argc, argv); code >= 0) return code;
+  if (!o.port_file.empty()) o.port = 0;
   if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1") {
     std::fprintf(stderr, "loadgen: loopback only\n");
-    return 2;
-  }
-  if (o.db.empty() || o.messages.empty()) {
-    std::fprintf(stderr, "loadgen: --db and --messages are required\n");
     return 2;
   }
   return gateway::Run(o);

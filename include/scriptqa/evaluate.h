@@ -65,7 +65,7 @@ struct LabelledMessage {
 // Parses the labelled JSONL format above. Blank lines are skipped. Every problem is reported
 // (InvalidArgument, one "name:line: message" per line): bad JSON, a missing or wrong-typed key,
 // an `expect` other than flag/pass, a flag without a category, a span outside the text.
-absl::StatusOr<std::vector<LabelledMessage>> ParseLabelledJsonl(std::string_view content,
+SCRIPTQA_API absl::StatusOr<std::vector<LabelledMessage>> ParseLabelledJsonl(std::string_view content,
                                                                 std::string_view name = "<input>");
 
 struct EvalOptions {
@@ -110,7 +110,7 @@ enum class EvalOutcome : uint8_t {
   kFalseAlarm,     // harmless, flagged
   kPassed,         // harmless, not flagged
 };
-std::string_view EvalOutcomeName(EvalOutcome outcome);
+SCRIPTQA_API std::string_view EvalOutcomeName(EvalOutcome outcome);
 
 struct EvalCase {
   size_t index = 0;  // into the cases evaluated
@@ -125,7 +125,7 @@ struct RuleCounts {
   uint64_t false_flags = 0;  // messages it flagged that are not
 };
 
-struct EvalReport {
+struct SCRIPTQA_API EvalReport {
   EvalCounts overall;
   std::vector<std::pair<std::string, EvalCounts>> by_category;  // labelled and predicted ones
   std::vector<std::pair<std::string, EvalCounts>> by_evasion;   // labelled evasions (not "none")
@@ -144,7 +144,7 @@ struct EvalReport {
 // Scans every case and computes the report. Fails only when a scan fails as a whole (a profile of
 // another filter, the scanner busy elsewhere); a message the library refuses (too large) counts
 // as not flagged.
-absl::StatusOr<EvalReport> Evaluate(Scanner& scanner, absl::Span<const LabelledMessage> cases,
+SCRIPTQA_API absl::StatusOr<EvalReport> Evaluate(Scanner& scanner, absl::Span<const LabelledMessage> cases,
                                     const EvalOptions& options = {});
 
 }  // namespace scriptqa

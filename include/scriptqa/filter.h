@@ -155,7 +155,7 @@ struct FilterInfo {
 
 class FilterImpl;  // internal
 
-class Filter {
+class SCRIPTQA_API Filter {
  public:
   // Every factory below (FromDictionaries, FromFiles, Default, Deserialize, LoadFile) first checks,
   // once per process (about 0.5 ms), that the regex engine finds a known match wherever the text
@@ -229,7 +229,13 @@ class Filter {
 };
 
 // Built-in category ids, in their fixed order.
-const std::vector<std::string>& BuiltinCategories();
+SCRIPTQA_API const std::vector<std::string>& BuiltinCategories();
+
+// The library's version ("0.1.0", as scriptqa.pc and the CMake package say) and the matching
+// engine's (Hyperscan or Vectorscan, from its hs_version(): "5.4.0 2023-01-01"). Serialized
+// filters are tied to the engine version (Filter::Deserialize).
+SCRIPTQA_API std::string_view Version();
+SCRIPTQA_API std::string_view EngineVersion();
 
 }  // namespace scriptqa
 

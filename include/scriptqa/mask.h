@@ -47,15 +47,15 @@ inline constexpr std::string_view kPersonalDataCategory = "privacy";
 
 // The byte ranges MaskPersonalData masks on its own (digit runs and e-mail local parts), in
 // order, not overlapping.
-std::vector<Span> PersonalDataSpans(std::string_view text);
+SCRIPTQA_API std::vector<Span> PersonalDataSpans(std::string_view text);
 
 // Masks, in place, the ranges of PersonalDataSpans(*text) and the byte ranges `spans` (ranges
 // outside the text are ignored).
-void MaskPersonalDataInPlace(std::string* text, absl::Span<const Span> spans = {});
+SCRIPTQA_API void MaskPersonalDataInPlace(std::string* text, absl::Span<const Span> spans = {});
 
 // `text` with the ranges of PersonalDataSpans and of the `privacy` findings among `findings`
 // masked. The findings must be findings of `text`.
-std::string MaskPersonalData(std::string_view text, absl::Span<const Finding> findings = {});
+SCRIPTQA_API std::string MaskPersonalData(std::string_view text, absl::Span<const Finding> findings = {});
 
 }  // namespace scriptqa
 

@@ -49,10 +49,10 @@
 
 namespace scriptqa {
 
-class FilterHandle {
+class SCRIPTQA_API FilterHandle {
  public:
   // One immutable version of the rules: the filter, the profiles built for it, its generation.
-  class Snapshot {
+  class SCRIPTQA_API Snapshot {
    public:
     const std::shared_ptr<const Filter>& filter() const { return filter_; }
     uint64_t generation() const { return generation_; }
@@ -110,7 +110,7 @@ class FilterHandle {
 // A thread's scanner that follows a FilterHandle: before each scan it compares the handle's
 // generation with its own (one atomic load) and only when they differ fetches the new snapshot
 // and makes a new Scanner for it (one scratch allocation, once per reload per thread).
-class LocalScanner {
+class SCRIPTQA_API LocalScanner {
  public:
   static absl::StatusOr<LocalScanner> Create(std::shared_ptr<FilterHandle> handle);
 
@@ -131,6 +131,8 @@ class LocalScanner {
                                             std::string_view profile = {});
   absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {},
                                     std::string_view profile = {});
+  absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {},
+                                      std::string_view profile = {});
   // A stream for one message on the current snapshot (it keeps the filter and profile alive, so
   // the message finishes on these rules even after a reload).
   absl::StatusOr<StreamScanner> NewStream(StreamOptions options = {},

@@ -34,8 +34,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -87,18 +89,19 @@ enum class Decision : uint8_t {
   kSpeechAct,         // said inside a speech act that does not make the claim: negated,
                       // a warning, reported or quoted speech, meta-talk, a question back
 };
-std::string_view DecisionName(Decision decision);
+SCRIPTQA_API std::string_view DecisionName(Decision decision);
 
 // One raw hit and what became of it.
 struct Trace {
   const Rule* rule = nullptr;
   Span normalized;  // byte span in Explanation::normalized
   Span bytes;       // byte span in the original message
+  Span chars;       // code-point span in the original message (scriptqa/types.h)
   Decision decision = Decision::kReported;
   std::string detail;  // e.g. the allow-context or cue that suppressed it
 };
 
-struct Explanation {
+struct SCRIPTQA_API Explanation {
   std::string normalized;       // the text the engine saw
   std::vector<Trace> traces;    // every raw hit, in order of position
   std::vector<Finding> findings;
@@ -116,8 +119,8 @@ constexpr size_t MaxRewriteBytes(size_t message_bytes) {
 
 struct Rewritten {
   std::string text;  // the message with suggestions applied
-  // What was replaced in the original message, one entry per group of overlapping findings: the
-  // group's most severe (then longest) finding, its spans widened to the whole group.
+  // What was replaced in the original message, one entry per replacement (see Rewrite): the
+  // most severe (then longest) finding of the group, its spans widened to all that was replaced.
   std::vector<Finding> replaced;
   bool clean = false;  // the result has no block or review finding
 };
@@ -137,9 +140,34 @@ struct ProfileOptions {
   std::string deny_reason = "店铺自定义禁用词";
 };
 
+// Profiles written as JSON: what `scriptqa --profile FILE` reads and what the chat gateway's
+// --profiles file holds (one such object per shop). Every key is optional:
+//   {"enabled_categories": ["off_platform", "privacy"],   only these categories (absent: all)
+//    "disabled": ["script_quality", "ad_law.best"],        category or rule ids left out
+//    "category_severity": {"review": "block"},             category id -> advice|review|block
+//    "rule_severity": {"ad_law.best": "advice"},           rule id -> severity (wins over its
+//                                                           category's)
+//    "allow_terms": ["微信支付"],                            a hit inside one of these is dropped
+//    "deny_terms": ["拼多多"],                               extra terms, reported as
+//    "deny_category": "shop", "deny_severity": "review",   "<deny_category>.shop_deny"
+//    "deny_reason": "本店禁止提及其他平台"}
+// Severity overrides name their target's kind (a category is named like a severity: "review"),
+// so a rule id (with a dot) in category_severity or a category id in rule_severity is an error.
+// An unknown key, a value of the wrong type or a severity other than advice, review or block is
+// InvalidArgument naming the key. Whether the ids exist is checked by Profile::Create.
+SCRIPTQA_API absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json);
+// A file of named profiles, {"shop-a": {...}, "shop-b": {...}}, in file order.
+SCRIPTQA_API absl::StatusOr<std::vector<std::pair<std::string, ProfileOptions>>> ProfilesFromJson(
+    std::string_view json);
+// One profile from a file that holds either a single profile or named profiles: `name` empty
+// takes the single profile (a file of named profiles then is InvalidArgument listing the names);
+// otherwise the named one (NotFound listing the names when there is no such profile).
+SCRIPTQA_API absl::StatusOr<ProfileOptions> ProfileOptionsFromJson(std::string_view json,
+                                                                  std::string_view name);
+
 class ProfileImpl;
 
-class Profile {
+class SCRIPTQA_API Profile {
  public:
   static absl::StatusOr<std::shared_ptr<const Profile>> Create(
       std::shared_ptr<const Filter> filter, const ProfileOptions& options);
@@ -154,7 +182,7 @@ class Profile {
 
 class ScannerImpl;
 
-class Scanner {
+class SCRIPTQA_API Scanner {
  public:
   // Allocates the scratch space for `filter`. Fails only when the engine cannot allocate.
   static absl::StatusOr<Scanner> Create(std::shared_ptr<const Filter> filter);
@@ -167,8 +195,11 @@ class Scanner {
   // the callback is valid only during the call. Does not allocate once the buffers are warm.
   absl::Status Scan(std::string_view text, const ScanOptions& options,
                     absl::FunctionRef<ScanControl(const Finding&)> on_finding);
-  // All findings. They view `text`: keep it alive while you use them.
-  absl::StatusOr<std::vector<Finding>> Scan(std::string_view text,
+  // All findings. They view `text`: keep it alive while you use them. `text` is marked
+  // ABSL_ATTRIBUTE_LIFETIME_BOUND (clang's lifetimebound), as are Rewrite's and Explain's: the
+  // result borrows it. (Clang 14 diagnoses a temporary only for results that are references or
+  // views themselves, not through StatusOr<std::vector<Finding>>; keep the text alive yourself.)
+  absl::StatusOr<std::vector<Finding>> Scan(std::string_view text ABSL_ATTRIBUTE_LIFETIME_BOUND,
                                             const ScanOptions& options = {});
   // Many messages in one call, for archives and batch jobs: the same findings as Scan() on each
   // message, at a fraction of the per-message cost (the messages are normalised into one buffer
@@ -191,9 +222,17 @@ class Scanner {
   // Whether any finding at or above `at_least` is present: the gate a chat server needs.
   absl::StatusOr<bool> HasFinding(std::string_view text, Severity at_least,
                                   const ScanOptions& options = {});
-  // Replaces each finding by its first suggestion and re-scans. Overlapping findings are replaced
-  // as one: their whole union by the suggestion of the most severe (then longest) of them, so no
-  // fragment of a finding survives. What is still block/review is replaced again: twice more by
+  // Replaces each finding by its first suggestion and re-scans. What is replaced is the whole
+  // claim, so that no piece of it is left beside the suggestion:
+  //   * overlapping confirmed hits, also those the overlap rule (ScanOptions::overlap) would not
+  //     report, are replaced as one: their whole union by the suggestion of the most severe (then
+  //     longest) of them ("全网最低价", not "全网最低" + "价");
+  //   * a hit of a rule with companions (`with` in the dictionary) is replaced together with the
+  //     companions that made it a finding and what stands between them: the nearest one of each
+  //     group, within the rule's scope, and companions of the group that follow on within two
+  //     characters ("好评返现5元哦" -> suggestion + "哦", not suggestion + "返现5元哦");
+  //   * neighbouring replacements with the same suggestion (no placeholders) and only
+  //     punctuation or spaces between them become one, so the suggestion is not repeated. What is still block/review is replaced again: twice more by
   // suggestions, then masked with '*' (one per character) until none is left; a mask is noise and
   // can join its neighbours into a new finding, so after 16 mask rounds every character is masked.
   // The text is never longer than MaxRewriteBytes(message): a suggestion round that would pass it
@@ -201,9 +240,11 @@ class Scanner {
   // instead. Linear time and memory in the message for a given filter.
   // `clean` says whether the result is free of block and review findings (it always is unless
   // '*' is made significant and a rule matches it).
-  absl::StatusOr<Rewritten> Rewrite(std::string_view text, const ScanOptions& options = {});
+  absl::StatusOr<Rewritten> Rewrite(std::string_view text ABSL_ATTRIBUTE_LIFETIME_BOUND,
+                                    const ScanOptions& options = {});
   // Every decision, for debugging rules and for QA disputes.
-  absl::StatusOr<Explanation> Explain(std::string_view text, const ScanOptions& options = {});
+  absl::StatusOr<Explanation> Explain(std::string_view text ABSL_ATTRIBUTE_LIFETIME_BOUND,
+                                      const ScanOptions& options = {});
   // `text` with personal data masked for output that leaves the process (scriptqa/mask.h): the
   // spans of this filter's `privacy` findings, looked for with default options (so a profile or
   // a threshold that hides the privacy category does not turn masking off), and every digit run

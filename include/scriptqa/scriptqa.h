@@ -63,8 +63,9 @@ extern "C" {
  * against an older version keeps working); test it with #if to use an addition.
  *   1  the first C API
  *   2  scriptqa_compile_limits, scriptqa_compile_limits_init, scriptqa_rules_load_files_limited,
- *      scriptqa_rules_load_text_limited, scriptqa_rules_set_compile_limits */
-#define SCRIPTQA_C_API_VERSION 2
+ *      scriptqa_rules_load_text_limited, scriptqa_rules_set_compile_limits
+ *   3  scriptqa_trace, scriptqa_explain */
+#define SCRIPTQA_C_API_VERSION 3
 
 /* The same numbers as absl::StatusCode (and gRPC). */
 typedef enum scriptqa_code {
@@ -257,6 +258,30 @@ SCRIPTQA_C_API scriptqa_code scriptqa_scan(scriptqa_scanner* scanner, const char
 SCRIPTQA_C_API scriptqa_code scriptqa_rewrite(scriptqa_scanner* scanner, const char* text,
                                               size_t length, const scriptqa_scan_options* options,
                                               const char** out, size_t* out_length, int* clean,
+                                              scriptqa_error** err);
+
+/* Every raw hit of the matcher in a message and what became of it (SCRIPTQA_C_API_VERSION 3),
+ * for debugging rules and settling QA disputes. */
+typedef struct scriptqa_trace {
+  const char* rule_id;
+  const char* category;
+  const char* decision; /* "reported", "allow_context", "negated", "missing_context", "speech_act",
+                           "overlapped", "disabled", ... (scriptqa::DecisionName) */
+  const char* detail;   /* what suppressed it (e.g. the allow-context or cue); "" when reported */
+  size_t byte_begin, byte_end; /* [begin, end) in the message */
+  size_t char_begin, char_end; /* in code points */
+} scriptqa_trace;
+
+/* As scriptqa_scan, and every raw hit: *traces / *trace_count receive the hits in order of
+ * position, *findings / *count the findings (as scriptqa_scan gives them), *normalized (may be
+ * NULL) the text the matcher saw (NUL-terminated; *normalized_length, may be NULL, its length).
+ * All owned by the scanner, valid until its next call. The output shows personal data as it is in
+ * the message: mask it (as scriptqa_scan's findings) before it leaves the process. */
+SCRIPTQA_C_API scriptqa_code scriptqa_explain(scriptqa_scanner* scanner, const char* text,
+                                              size_t length, const scriptqa_scan_options* options,
+                                              const scriptqa_trace** traces, size_t* trace_count,
+                                              const scriptqa_finding** findings, size_t* count,
+                                              const char** normalized, size_t* normalized_length,
                                               scriptqa_error** err);
 
 /* ---- Streaming ------------------------------------------------------------------------------ */

@@ -92,7 +92,7 @@ struct StreamUpdate {
 
 class StreamScannerImpl;
 
-class StreamScanner {
+class SCRIPTQA_API StreamScanner {
  public:
   // Allocates the scratch space and engine streams for `filter`. The profile in `options`, if
   // any, must have been created for `filter`.

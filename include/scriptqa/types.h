@@ -20,6 +20,15 @@
 #include <string_view>
 #include <vector>
 
+// The C++ API's exported symbols. A shared libscriptqa is built with hidden visibility and exports
+// only the declarations marked SCRIPTQA_API (and the C API, scriptqa.h); nothing of the
+// implementation (namespace scriptqa::internal) is visible to programs that link it.
+#if defined(__GNUC__)
+#define SCRIPTQA_API __attribute__((visibility("default")))
+#else
+#define SCRIPTQA_API
+#endif
+
 namespace scriptqa {
 
 // How bad a finding is. Ordered: kAdvice < kReview < kBlock.
@@ -30,9 +39,9 @@ enum class Severity : uint8_t {
 };
 
 // "advice", "review", "block".
-std::string_view SeverityName(Severity severity);
+SCRIPTQA_API std::string_view SeverityName(Severity severity);
 // Parses "advice" / "review" / "block"; returns false for anything else.
-bool ParseSeverity(std::string_view name, Severity* out);
+SCRIPTQA_API bool ParseSeverity(std::string_view name, Severity* out);
 
 // A half-open range [begin, end).
 struct Span {
@@ -84,6 +93,7 @@ struct Companions {
 struct WindowedTerms {
   uint32_t window = 8;
   std::vector<std::string> terms;  // normalised
+  bool sentence = false;  // the window may reach across clause breaks, not sentence breaks
 };
 
 // One rule as loaded from a dictionary. Immutable; owned by its Filter.
@@ -107,10 +117,17 @@ struct Rule {
   std::vector<Companions> with;  // one term of each group must occur, on its side of the hit
   uint32_t within = 0;           // … within that many characters of the hit (0: the scope)
   std::vector<std::string> unless;             // a hit is suppressed when one of these occurs
-  std::vector<WindowedTerms> unless_before;    // … ends within the window before it (clause)
-  std::vector<WindowedTerms> unless_after;     // … starts within the window after it (clause)
+  std::vector<WindowedTerms> unless_before;    // … ends within the window before it (clause,
+                                               // or sentence when WindowedTerms::sentence)
+  std::vector<WindowedTerms> unless_after;     // … starts within the window after it (likewise)
+  // `reset-by`: an unless-before term counts only when none of these stands between it and the
+  // hit (配送员的电话 is exempt, 师傅说打您电话 is not: 您 resets 师傅).
+  std::vector<std::string> reset_by;
   Scope scope = Scope::kSentence;
   std::vector<std::string> speech_acts;  // names of the speech acts that suppress its hits
+  // Masking characters (`unless-masked`, UTF-8, one per entry): a hit whose original text holds
+  // one is a masked form already (li***@163.com), not the data itself.
+  std::vector<std::string> unless_masked;
   std::vector<std::string> hit_examples;   // must give a finding of this rule
   std::vector<std::string> miss_examples;  // must not give a finding of this rule
   std::string file;  // where the rule was defined ("" for rules from a database without sources)
@@ -119,7 +136,7 @@ struct Rule {
 };
 
 // One problem found in a message.
-struct Finding {
+struct SCRIPTQA_API Finding {
   const Rule* rule = nullptr;           // never null in a reported finding
   Severity severity = Severity::kReview;  // effective severity (rule, then profile overrides)
   Span bytes;                           // byte span in the original message
@@ -137,7 +154,7 @@ struct Finding {
 
 // Renders one suggestion template (`{match}`, `{masked}`, `{masked:K:L}`, `{{`, `}}`) for
 // `matched`. Templates are validated when a dictionary loads, so this cannot fail.
-std::string RenderSuggestion(std::string_view templ, std::string_view matched);
+SCRIPTQA_API std::string RenderSuggestion(std::string_view templ, std::string_view matched);
 
 }  // namespace scriptqa
 

@@ -420,6 +420,50 @@ static void test_scan_rewrite_profile(void) {
   scriptqa_rules_free(rules);
 }
 
+/* scriptqa_explain: every raw hit with its decision, spans in bytes and code points, the findings
+ * and the normalised text. */
+static void test_explain(void) {
+  scriptqa_rules* rules = NULL;
+  scriptqa_scanner* scanner = NULL;
+  const scriptqa_trace* t = NULL;
+  const scriptqa_finding* f = NULL;
+  const char* normalized = NULL;
+  size_t nt = 0, n = 0, normalized_length = 0, i;
+  int reported = 0, allowed = 0;
+  const char msg[] = "最佳食用时间是三天，这款是最佳选择";
+  CHECK(SCRIPTQA_C_API_VERSION >= 3);
+  CHECK_OK(scriptqa_rules_load_text("a.rules", kRulesA, strlen(kRulesA), &rules, &e_));
+  if (!rules) return;
+  CHECK_OK(scriptqa_scanner_new(rules, &scanner, &e_));
+  CHECK_OK(scriptqa_explain(scanner, msg, strlen(msg), NULL, &t, &nt, &f, &n, &normalized,
+                            &normalized_length, &e_));
+  CHECK(nt == 2);
+  for (i = 0; i < nt; ++i) {
+    CHECK(strcmp(t[i].rule_id, "ad_law.best") == 0);
+    CHECK(strcmp(t[i].category, "ad_law") == 0);
+    if (strcmp(t[i].decision, "reported") == 0) {
+      ++reported;
+      CHECK(t[i].byte_begin == 39 && t[i].byte_end == 45);
+      CHECK(t[i].char_begin == 13 && t[i].char_end == 15);
+      CHECK(strcmp(t[i].detail, "") == 0);
+    } else if (strcmp(t[i].decision, "allow_context") == 0) {
+      ++allowed;
+      CHECK(t[i].byte_begin == 0 && t[i].char_end == 2);
+      CHECK(strstr(t[i].detail, "最佳食用时间") != NULL);
+    }
+  }
+  CHECK(reported == 1 && allowed == 1);
+  CHECK(n == 1 && n > 0 && strcmp(f[0].text, "最佳") == 0);
+  CHECK(normalized != NULL && strlen(normalized) == normalized_length);
+  CHECK(normalized != NULL && strstr(normalized, "这款是最佳选择") != NULL);
+  /* Optional outputs may be NULL; the required ones may not. */
+  CHECK_OK(scriptqa_explain(scanner, msg, strlen(msg), NULL, &t, &nt, &f, &n, NULL, NULL, &e_));
+  CHECK(scriptqa_explain(scanner, msg, strlen(msg), NULL, NULL, &nt, &f, &n, NULL, NULL, NULL) ==
+        SCRIPTQA_INVALID_ARGUMENT);
+  scriptqa_scanner_free(scanner);
+  scriptqa_rules_free(rules);
+}
+
 static void test_reload_and_databases(void) {
   scriptqa_rules* rules = NULL;
   scriptqa_scanner* scanner = NULL;
@@ -632,6 +676,7 @@ int main(void) {
   test_errors();
   test_compile_limits();
   test_scan_rewrite_profile();
+  test_explain();
   test_reload_and_databases();
   test_stream();
   test_threads();

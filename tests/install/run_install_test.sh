@@ -24,6 +24,32 @@ fi
 cmake --install "$build" --prefix "$prefix" >/dev/null
 test -f "$prefix/include/scriptqa/scriptqa.h"
 test -f "$prefix/share/scriptqa/dictionaries/ad_law.rules"
+
+# The tool users run (built with the project: static mode installs the project's own build).
+if [ -x "$build/tools/scriptqa" ]; then
+  test -x "$prefix/bin/scriptqa"
+  test -f "$prefix/share/bash-completion/completions/scriptqa"
+  bash -n "$prefix/share/bash-completion/completions/scriptqa"
+  # --version names the library, the engine and the packs installed beside the tool.
+  version=$(env -u SCRIPTQA_DICTIONARIES "$prefix/bin/scriptqa" --version)
+  for want in "library  " "engine   " "packs    $prefix/share/scriptqa/dictionaries: " " rules, hash "; do
+    if [[ $version != *"$want"* ]]; then
+      echo "install test: 'scriptqa --version' lacks \"$want\":" >&2
+      echo "$version" >&2
+      exit 1
+    fi
+  done
+  # It checks messages with the installed packs, outside the source and build trees.
+  found=$(cd / && env -u SCRIPTQA_DICTIONARIES "$prefix/bin/scriptqa" check --json 加我薇信 || true)
+  [[ $found == *'"rule": "off_platform.'* ]] || { echo "install test: no finding: $found" >&2; exit 1; }
+  page=$(MANWIDTH=80 man -l "$prefix/share/man/man1/scriptqa.1" 2>&1)
+  [[ $page == *"scriptqa check"* && $page == *"--add-rules"* ]] || {
+    echo "install test: man -l $prefix/share/man/man1/scriptqa.1 does not show the page:" >&2
+    echo "$page" | head -20 >&2
+    exit 1
+  }
+  echo "install test ($mode): bin/scriptqa, its man page and completion installed and ran"
+fi
 export SCRIPTQA_DICTIONARIES=$prefix/share/scriptqa/dictionaries
 
 if [ "$mode" = shared ]; then
@@ -39,6 +65,15 @@ if [ "$mode" = shared ]; then
   if [ -n "$leaked" ]; then
     echo "install test: symbols outside the scriptqa API are exported:" >&2
     echo "$leaked" | head -20 >&2
+    exit 1
+  fi
+  # ... and of it only the public API: nothing of the implementation (scriptqa::internal, the
+  # *Impl classes behind the public ones).
+  internal=$(nm -D --defined-only -C "$lib" | awk '{ $1=""; $2=""; print substr($0, 3) }' |
+             sed 's/(.*//' | grep -E 'scriptqa::internal::|scriptqa::[A-Za-z]*Impl::' || true)
+  if [ -n "$internal" ]; then
+    echo "install test: $(wc -l <<<"$internal") implementation symbols are exported, e.g.:" >&2
+    echo "$internal" | head -10 >&2
     exit 1
   fi
   if ! grep -q ' T scriptqa_scan$' <<<"$symbols"; then

@@ -188,7 +188,14 @@ def test_rewrite(default_filter, hit_examples):
         r = default_filter.rewrite(msg)
         assert isinstance(r, scriptqa.Rewritten) and isinstance(r.text, str)
         assert r.clean == (not default_filter.has_finding(r.text, "review"))
-        assert set(r.replaced) <= set(before)
+        # A replacement covers whole claims: every finding lies inside one, and each one is
+        # a confirmed hit widened (over overlapping hits and a rule's companions).
+        for x in before:
+            assert any(y.start <= x.start and x.end <= y.end for y in r.replaced), (msg, x)
+        confirmed = default_filter.scan(msg, overlap="all")
+        for y in r.replaced:
+            assert msg[y.start : y.end] == y.matched
+            assert any(c.rule == y.rule and y.start <= c.start and c.end <= y.end for c in confirmed), (msg, y)
         if r.replaced:
             assert r.text != msg
     assert default_filter.rewrite("您好").text == "您好"

@@ -1337,6 +1337,11 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
   std::string summary_path = DefaultPath(cfg.summary_path, cfg.out_dir, "summary.json");
   std::string report_path = DefaultPath(cfg.report_path, cfg.out_dir, "report.html");
   std::string conversations_path = DefaultPath(cfg.conversations_path, cfg.out_dir, "conversations.jsonl");
+  if (flags.json && (findings_path == "-" || conversations_path == "-")) {
+    std::cerr << "scriptqa audit: --json prints the summary on standard output, where --findings - "
+                 "or --conversations - writes records: use one of them\n";
+    return kExitUsage;
+  }
   std::error_code ec;
   for (const std::string& p : {findings_path, summary_path, report_path, conversations_path}) {
     if (p == "-") continue;
@@ -1622,7 +1627,10 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
       exit_code = kExitUsage;
     }
   }
-  if (!cfg.quiet) {
+  if (flags.json) {
+    // The summary (as summary.json) on standard output, for scripts.
+    std::cout << summary.dump(2) << "\n";
+  } else if (!cfg.quiet) {
     std::ostream& os = findings_path == "-" || conversations_path == "-" ? std::cerr : std::cout;
     PrintHuman(os, summary, findings_path, conversations_path, summary_path, report_path);
   }

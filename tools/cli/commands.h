@@ -11,8 +11,10 @@
 namespace scriptqa::cli {
 
 // `words`: the message as arguments (joined by single spaces); empty or "-": read standard input
-// (one trailing newline removed).
-int RunCheck(const CommonFlags& flags, const std::vector<std::string>& words);
+// (one trailing newline removed). An argument that names an existing file or directory is a usage
+// error (exit 2) saying how to read it. `lines` (check --lines): `words` are files (none or "-":
+// standard input), each line a message, one result per line (JSON Lines with --json).
+int RunCheck(const CommonFlags& flags, const std::vector<std::string>& words, bool lines = false);
 int RunRewrite(const CommonFlags& flags, const std::vector<std::string>& words);
 int RunExplain(const CommonFlags& flags, const std::vector<std::string>& words);
 

@@ -11,10 +11,13 @@
 #include <iterator>
 #include <sstream>
 
+#include <unicode/uchar.h>
+
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "jsonout.h"
 #include "scriptqa/mask.h"
 #include "utf8util.h"
@@ -40,15 +43,25 @@ std::string LimitNames(bool with_defaults) {
 }  // namespace
 
 void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
+  // One file per --rules: a list would swallow the message that follows ("--rules my.rules
+  // 去拼多多买" read the message as a second rules file).
   auto* rules = app->add_option("--rules", flags->rules,
-                                "Rule packs or term lists to use instead of the default packs "
-                                "(several files may follow one --rules)")
-                    ->type_name("FILE...")
+                                "A rule pack or term list to use instead of the default packs "
+                                "(repeat the flag for several files)")
+                    ->type_name("FILE")
+                    ->allow_extra_args(false)
                     ->check(CLI::ExistingFile);
+  auto* add = app->add_option("--add-rules", flags->add_rules,
+                              "A rule pack or term list to use in addition to the default packs "
+                              "(or to the --rules files; repeatable)")
+                  ->type_name("FILE")
+                  ->allow_extra_args(false)
+                  ->check(CLI::ExistingFile);
   auto* db = app->add_option("--db", flags->db, "Serialized rule database made by `scriptqa compile`")
                  ->type_name("FILE")
                  ->check(CLI::ExistingFile)
-                 ->excludes(rules);
+                 ->excludes(rules)
+                 ->excludes(add);
   // A database is compiled already: bounds on compiling it would be silently ignored.
   app->add_option("--limit", flags->limits,
                   absl::StrCat("Raise, lower or lift (N=0) a compile-time bound on the rules "
@@ -64,6 +77,17 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags, FlagSet set) {
           "", "LIMIT"))
       ->excludes(db);
   if (set == FlagSet::kRulesOnly) return;
+  auto* profile =
+      app->add_option("--profile", flags->profile,
+                      "Per-shop profile (JSON, as the chat gateway's profiles): enabled_categories, "
+                      "disabled, category_severity, rule_severity, allow_terms, deny_terms, "
+                      "deny_category, deny_severity, deny_reason (docs/cli.md)")
+          ->type_name("FILE")
+          ->check(CLI::ExistingFile);
+  app->add_option("--profile-name", flags->profile_name,
+                  "Which profile of a --profile file that holds named profiles ({\"shop-a\": {...}})")
+      ->type_name("NAME")
+      ->needs(profile);
   app->add_option("--min-severity", flags->min_severity,
                   "Report only findings at or above this severity")
       ->type_name("advice|review|block")
@@ -238,14 +262,44 @@ absl::StatusOr<std::shared_ptr<const Filter>> LoadRules(const CommonFlags& flags
     return absl::InvalidArgumentError(absl::StrCat("--limit: ", limits.status().message()));
   options.limits = *limits;
   options.limits.raise_hint = "raise it with --limit {name}=N (0 lifts it)";
-  if (!flags.rules.empty()) {
+  std::vector<std::string> paths = flags.rules;
+  if (paths.empty()) {
+    *source = "default packs (" + Filter::DefaultDictionaryDir() + ")";
+    paths = DefaultPackPaths();
+    if (paths.empty()) {
+      if (!flags.add_rules.empty())
+        return absl::NotFoundError(absl::StrCat("--add-rules: no default packs (*.rules) in ",
+                                                Filter::DefaultDictionaryDir(), " to add to"));
+      return Filter::Default(options);  // reports the missing packs
+    }
+  } else {
     *source = absl::StrJoin(flags.rules, " ");
-    return use_cache ? CompileCached(flags.rules, options) : Filter::FromFiles(flags.rules, options);
   }
-  *source = "default packs (" + Filter::DefaultDictionaryDir() + ")";
-  std::vector<std::string> paths = DefaultPackPaths();
-  if (!use_cache || paths.empty()) return Filter::Default(options);
-  return CompileCached(paths, options);
+  if (!flags.add_rules.empty()) {
+    absl::StrAppend(source, " + ", absl::StrJoin(flags.add_rules, " "));
+    paths.insert(paths.end(), flags.add_rules.begin(), flags.add_rules.end());
+  }
+  return use_cache ? CompileCached(paths, options) : Filter::FromFiles(paths, options);
+}
+
+std::string VersionText() {
+  std::string out = absl::StrCat("scriptqa ", SCRIPTQA_VERSION, "\nlibrary  ", AV(Version()),
+                                 "\nengine   ", AV(EngineVersion()), "\npacks    ");
+  std::vector<std::string> names;
+  for (const std::string& p : DefaultPackPaths())
+    names.push_back(std::filesystem::path(p).stem().string());
+  std::string source;
+  absl::StatusOr<std::shared_ptr<const Filter>> filter =
+      LoadRules(CommonFlags{}, &source, /*use_cache=*/true);
+  absl::StrAppend(&out, Filter::DefaultDictionaryDir(), ": ",
+                  names.empty() ? "none" : absl::StrJoin(names, ", "));
+  if (filter.ok()) {
+    absl::StrAppendFormat(&out, " (%d rules, hash %016x)", (*filter)->info().rule_count,
+                          (*filter)->info().rules_hash);
+  } else {
+    absl::StrAppend(&out, " (do not load: ", filter.status().message(), ")");
+  }
+  return out;
 }
 
 absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags) {
@@ -263,20 +317,61 @@ absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags) {
     if (!fail.ok()) return fail.status();
     setup.fail_on = *fail;
   }
-  if (!flags.categories.empty()) {
-    const std::vector<std::string>& known = setup.filter->categories();
-    for (const std::string& c : flags.categories) {
-      if (std::find(known.begin(), known.end(), c) == known.end()) {
-        return absl::InvalidArgumentError(absl::StrCat("--category: unknown category \"", c,
-                                                       "\" (known: ", absl::StrJoin(known, ", "),
-                                                       ")"));
-      }
+  const std::vector<std::string>& known = setup.filter->categories();
+  for (const std::string& c : flags.categories) {
+    if (std::find(known.begin(), known.end(), c) == known.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--category: unknown category \"", c,
+                                                     "\" (known: ", absl::StrJoin(known, ", "),
+                                                     ")"));
     }
-    ProfileOptions popts;
-    popts.enabled_categories = flags.categories;
+  }
+  ProfileOptions popts;
+  if (!flags.profile.empty()) {
+    const std::string where = absl::StrCat("--profile ", flags.profile, ": ");
+    std::ifstream in(flags.profile, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in.good() && !in.eof())
+      return absl::InvalidArgumentError(absl::StrCat(where, "cannot read the file"));
+    absl::StatusOr<ProfileOptions> parsed = ProfileOptionsFromJson(text.str(), flags.profile_name);
+    if (!parsed.ok()) {
+      return absl::Status(parsed.status().code(),
+                          absl::StrCat(where, parsed.status().message(),
+                                       flags.profile_name.empty() &&
+                                               absl::StrContains(parsed.status().message(),
+                                                                 "named profiles")
+                                           ? " with --profile-name NAME"
+                                           : ""));
+    }
+    popts = *std::move(parsed);
+    absl::StrAppend(&setup.rules_source, ", profile ", flags.profile,
+                    flags.profile_name.empty() ? "" : " ", flags.profile_name);
+  }
+  if (!flags.categories.empty()) {
+    // --category narrows the profile's categories further.
+    std::vector<std::string> enabled;
+    for (const std::string& c : flags.categories) {
+      if (popts.enabled_categories.empty() ||
+          std::find(popts.enabled_categories.begin(), popts.enabled_categories.end(), c) !=
+              popts.enabled_categories.end())
+        enabled.push_back(c);
+    }
+    if (enabled.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--category: none of ", absl::StrJoin(flags.categories, ", "),
+          " is enabled by the profile (enabled_categories: ",
+          absl::StrJoin(popts.enabled_categories, ", "), ")"));
+    }
+    popts.enabled_categories = std::move(enabled);
+  }
+  if (!flags.profile.empty() || !flags.categories.empty()) {
     absl::StatusOr<std::shared_ptr<const Profile>> profile =
         Profile::Create(setup.filter, popts);
-    if (!profile.ok()) return profile.status();
+    if (!profile.ok()) {
+      if (flags.profile.empty()) return profile.status();
+      return absl::Status(profile.status().code(), absl::StrCat("--profile ", flags.profile, ": ",
+                                                                profile.status().message()));
+    }
     setup.profile = *std::move(profile);
     setup.options.profile = setup.profile.get();
   }
@@ -370,16 +465,24 @@ const char* SeverityColor(Severity s) {
 
 namespace {
 
+// Terminal columns of a character, from ICU (East Asian Width W or F: two; nonspacing and
+// enclosing marks and format characters: none), as terminals that follow Unicode (UAX #11) show
+// them. Control characters are shown as a space. A hand-written table is not needed: ICU is a
+// dependency of the library's build already, and a lookup per character is far below the cost of
+// writing the character to a terminal.
 int CharWidth(uint32_t c) {
-  if (c < 0x20 || (c >= 0x7F && c < 0xA0)) return 1;  // shown as a space
-  if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F) || c == 0xFEFF) return 0;
-  if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
-      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-      (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-      (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1FAFF) ||
-      (c >= 0x20000 && c <= 0x3FFFD))
-    return 2;
-  return 1;
+  if (c < 0x20 || (c >= 0x7F && c < 0xA0) || c > 0x10FFFF) return 1;
+  const UChar32 cp = static_cast<UChar32>(c);
+  switch (u_charType(cp)) {
+    case U_NON_SPACING_MARK:
+    case U_ENCLOSING_MARK:
+    case U_FORMAT_CHAR:
+      return 0;
+    default:
+      break;
+  }
+  const int ea = u_getIntPropertyValue(cp, UCHAR_EAST_ASIAN_WIDTH);
+  return ea == U_EA_WIDE || ea == U_EA_FULLWIDTH ? 2 : 1;
 }
 
 }  // namespace

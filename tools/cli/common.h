@@ -30,8 +30,11 @@ enum ExitCode : int {
 
 // Flags shared by the scanning subcommands: which rules, which findings, how to print.
 struct CommonFlags {
-  std::vector<std::string> rules;  // --rules FILE...; empty: Filter::Default()
+  std::vector<std::string> rules;  // --rules FILE (repeatable); empty: the default packs
+  std::vector<std::string> add_rules;  // --add-rules FILE (repeatable): added to the above
   std::string db;                  // --db FILE (serialized database)
+  std::string profile;             // --profile FILE: JSON profile (scriptqa/scanner.h)
+  std::string profile_name;        // --profile-name NAME: one of the file's named profiles
   std::string min_severity = "advice";
   std::vector<std::string> categories;  // empty: all
   std::string fail_on = "block";        // block|review|advice|none
@@ -70,7 +73,12 @@ struct ScanSetup {
   bool Fails(Severity s) const { return !fail_never && s >= fail_on; }
 };
 
-// Loads the rules (--rules / --db / default) and validates the filter flags. Errors are ready to
+// The --version text: the tool's, the library's and the engine's versions, and the default packs
+// (their directory, names, rule count and rules hash, as `scriptqa compile` reports it).
+std::string VersionText();
+
+// Loads the rules (--rules / --add-rules / --db / default), the profile (--profile, --category)
+// and validates the filter flags. Errors are ready to
 // print and mean exit code 2.
 absl::StatusOr<ScanSetup> MakeScanSetup(const CommonFlags& flags);
 // Compiles the rule files (or the default packs) within the --limit bounds, or loads --db.

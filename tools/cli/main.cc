@@ -1,6 +1,7 @@
 // scriptqa — the command-line front end of the scriptqa library (docs/cli.md).
 //
 //   scriptqa check "亲，加我薇信发你优惠券"        one message: findings, highlighted
+//   scriptqa check --lines msgs.txt --json       one result per line (JSON Lines)
 //   scriptqa rewrite "这款是全网最低价"            the compliant version
 //   scriptqa explain "第一时间为您处理"            every raw hit and why it was kept or not
 //   scriptqa audit chats.jsonl --out audit/      transcripts → findings.jsonl, summary, report
@@ -12,7 +13,9 @@
 // Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (lint: problems);
 // 2 usage, rule or input error.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <new>
 
@@ -21,14 +24,33 @@
 #include "commands.h"
 #include "common.h"
 
+namespace {
+
+// An installed tool uses the packs installed with it (PREFIX/bin/scriptqa ->
+// PREFIX/share/scriptqa/dictionaries), wherever PREFIX is, unless $SCRIPTQA_DICTIONARIES says
+// otherwise; a tool in a build tree has none beside it and uses the library's default.
+void UseInstalledPacks() {
+  const char* env = std::getenv("SCRIPTQA_DICTIONARIES");
+  if (env != nullptr && *env) return;
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return;
+  std::filesystem::path packs = exe.parent_path().parent_path() / "share" / "scriptqa" / "dictionaries";
+  if (std::filesystem::is_directory(packs, ec)) setenv("SCRIPTQA_DICTIONARIES", packs.c_str(), 1);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace scriptqa::cli;
+  UseInstalledPacks();
   CLI::App app{
       "scriptqa — compliance checks for e-commerce customer-service messages\n"
       "(ad-law absolute terms, deflection, off-platform contact, paid reviews, personal data).",
       "scriptqa"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("scriptqa ") + SCRIPTQA_VERSION);
+  app.set_version_flag("--version", [] { return VersionText(); },
+                       "The versions of the tool, library and engine, and the default packs");
   app.footer(
       "Exit codes: 0 nothing at or above --fail-on (default block); 1 findings at or above it "
       "(lint: problems found); 2 usage, rule or input error.\nSee docs/cli.md.");
@@ -41,8 +63,13 @@ int main(int argc, char** argv) {
         ->type_name("TEXT");
     AddCommonFlags(sub, &flags, FlagSet::kScan);
   };
-  CLI::App* check = app.add_subcommand("check", "Check one message: findings with their spans");
+  CLI::App* check = app.add_subcommand(
+      "check", "Check one message (or, with --lines, each line of files): findings with their spans");
   add_message(check);
+  bool lines = false;
+  check->add_flag("--lines", lines,
+                  "One message per input line (the arguments are files; none or -: standard "
+                  "input), one result per line; JSON Lines with --json");
   CLI::App* rewrite = app.add_subcommand("rewrite", "Print the compliant version of a message");
   add_message(rewrite);
   CLI::App* explain =
@@ -100,7 +127,7 @@ int main(int argc, char** argv) {
   }
   int code = kExitUsage;
   try {
-    if (check->parsed()) code = RunCheck(flags, words);
+    if (check->parsed()) code = RunCheck(flags, words, lines);
     if (rewrite->parsed()) code = RunRewrite(flags, words);
     if (explain->parsed()) code = RunExplain(flags, words);
     if (audit->parsed()) code = RunAudit(flags, audit_config);

@@ -9,6 +9,8 @@ paid reviews and leaked personal data, with exact spans (str indices), suggestio
     for x in f.scan("這款產品絕對是最佳選擇"):
         print(x.rule, x.span, x.matched, "->", x.suggestion)
     f.rewrite("加我薇信").text                      # suggestions applied, re-checked
+    print(f.explain("第一时间为您处理"))            # every raw hit and why it was kept or not
+    stream = f.stream()                            # a reply checked while it is written
     f.scan_many(messages, threads=2)              # parallel, GIL released
     findings, summary = scriptqa.audit_frame(df)  # pandas (imported on first use), masked
     scriptqa.audit_conversations(df)              # one scored row per conversation (scorecard)
@@ -31,6 +33,7 @@ from ._types import (
     Rewritten,
     Rule,
     Severity,
+    StreamUpdate,
     Trace,
 )
 from .errors import (
@@ -44,14 +47,17 @@ from .errors import (
     ScanError,
     ScorecardError,
 )
-from ._filter import Filter, Profile, counters, mask
+from ._filter import Filter, Profile, StreamScanner, counters, mask
+from ._evaluate import Evaluation, evaluate
 from ._scorecard import Scorecard
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Filter",
     "Profile",
+    "StreamScanner",
+    "StreamUpdate",
     "Finding",
     "Severity",
     "Trace",
@@ -73,6 +79,8 @@ __all__ = [
     "Scorecard",
     "counters",
     "mask",
+    "evaluate",
+    "Evaluation",
     "audit_frame",
     "AuditResult",
     "FINDING_COLUMNS",

@@ -33,6 +33,7 @@ from ._types import (
     Rewritten,
     Rule,
     Severity,
+    StreamUpdate,
     Trace,
 )
 from .errors import (
@@ -46,7 +47,7 @@ from .errors import (
     code_name,
 )
 
-__all__ = ["Filter", "Profile", "counters", "mask"]
+__all__ = ["Filter", "Profile", "StreamScanner", "counters", "mask"]
 
 
 Text = Union[str, bytes]
@@ -565,7 +566,7 @@ class Filter:
             )
         except _native.StatusError as e:
             code, message = _status(e)
-            raise ProfileError(message, code_name(code)) from None
+            raise ProfileError(message, code_name(code), categories=self.categories) from None
         return Profile._make(self, native, options)
 
     def _options(
@@ -766,20 +767,43 @@ class Filter:
         readable report."""
         opts = self._options(min_severity, categories, profile, overlap, errors)[0]
         try:
-            normalized, raw, findings, report = self._native.explain(text, opts)
+            normalized, raw, findings = self._native.explain(text, opts)
+            # Traces are shown masked like findings: the masked message has the same offsets.
+            shown = self._native.mask(text, _ERRORS[errors]) if raw else text
+            normalized_masked = self._native.mask(normalized, True)
         except (_native.StatusError, _native.EncodeError) as e:
             raise _scan_error(e) from None
-        encoded = text if isinstance(text, bytes) else text.encode("utf-8", "strict" if errors == "strict" else "replace")
-
-        def chars(b: int) -> int:
-            return len(encoded[:b].decode("utf-8", "replace"))
-
         traces = []
-        for rule, category, sev, decision, detail, b0, b1, n0, n1 in raw:
-            c0, c1 = chars(b0), chars(b1)
-            matched = text[b0:b1] if isinstance(text, bytes) else text[c0:c1]
-            traces.append(Trace(rule, category, _SEVERITIES[sev], decision, detail, c0, c1, b0, b1, matched, n0, n1))
-        return Explanation(normalized, traces, findings, report)
+        for rule, category, sev, decision, detail, b0, b1, n0, n1, c0, c1 in raw:
+            if isinstance(text, bytes):
+                matched, masked = text[b0:b1], shown[b0:b1]
+            else:
+                matched, masked = text[c0:c1], shown[c0:c1]
+            traces.append(
+                Trace(rule, category, _SEVERITIES[sev], decision, detail, c0, c1, b0, b1, matched, n0, n1, masked)
+            )
+        return Explanation(normalized, traces, findings, normalized_masked)
+
+    def stream(
+        self,
+        *,
+        min_severity: Optional[SeverityLike] = None,
+        categories: Optional[Iterable[str]] = None,
+        profile: Optional[Profile] = None,
+        overlap: str = "longest",
+        errors: str = "strict",
+        min_scan_bytes: int = 48,
+    ) -> "StreamScanner":
+        """A :class:`StreamScanner` for checking a message while it is written (LLM tokens)."""
+        return StreamScanner(
+            self,
+            min_severity=min_severity,
+            categories=categories,
+            profile=profile,
+            overlap=overlap,
+            errors=errors,
+            min_scan_bytes=min_scan_bytes,
+        )
 
     def normalize(self, text: Text, *, errors: str = "strict") -> str:
         """``text`` as the matcher sees it (normalised; noise removed)."""
@@ -830,6 +854,104 @@ class Filter:
     def __repr__(self) -> str:
         i = self.info
         return f"<scriptqa.Filter: {i.rule_count} rules, {i.literal_count} literals, {i.regex_count} regexes, hash {i.rules_hash:016x}>"
+
+
+class StreamScanner:
+    """Checks one message while it is being written, e.g. a chat bot's reply arriving token by
+    token (the C++ ``scriptqa::StreamScanner``)::
+
+        stream = f.stream()                    # or scriptqa.StreamScanner(f, profile=p)
+        for token in llm_tokens:
+            u = stream.write(token)
+            for x in u.new_findings:           # certain: finish() never withdraws them
+                if x.severity == "block": ...  # stop the reply
+            send_to_customer(u.released)       # text no finding can still touch
+        last = stream.finish()                 # the rest; stream.findings == f.scan(message)
+        stream.reset()                         # the next message
+
+    Chunks are ``str`` (offsets are ``str`` indices into the whole message) or ``bytes`` (byte
+    offsets; a chunk may end inside a UTF-8 character), not both in one message. After
+    :meth:`finish`, :attr:`findings` equals :meth:`Filter.scan` of the whole message with the same
+    options. Options are those of :meth:`Filter.scan`, plus ``min_scan_bytes``: new text is matched
+    once that many bytes wait (and at :meth:`finish`); 0 matches on every chunk.
+
+    Not thread-safe: one StreamScanner per message in flight (a call while another call on it
+    runs raises :class:`ScanError`); it may be used by different threads one after another. The
+    GIL is released while long chunks are matched.
+    """
+
+    __slots__ = ("_filter", "_native")
+
+    def __init__(
+        self,
+        filter: Filter,
+        *,
+        min_severity: Optional[SeverityLike] = None,
+        categories: Optional[Iterable[str]] = None,
+        profile: Optional[Profile] = None,
+        overlap: str = "longest",
+        errors: str = "strict",
+        min_scan_bytes: int = 48,
+    ) -> None:
+        if not isinstance(filter, Filter):
+            raise TypeError(f"filter: expected scriptqa.Filter, got {type(filter).__name__}")
+        if isinstance(min_scan_bytes, bool) or not isinstance(min_scan_bytes, int) or min_scan_bytes < 0:
+            raise ValueError(f"min_scan_bytes must be an int >= 0, got {min_scan_bytes!r}")
+        opts = filter._options(min_severity, categories, profile, overlap, errors)[0]
+        self._filter = filter
+        try:
+            self._native = _native.NativeStream(filter._native, opts, min_scan_bytes)
+        except _native.StatusError as e:
+            raise _scan_error(e) from None
+
+    def _step(self, chunk: Optional[Text]) -> StreamUpdate:
+        try:
+            released, found, finished = self._native.write(chunk) if chunk is not None else self._native.finish()
+        except (_native.StatusError, _native.EncodeError) as e:
+            raise _scan_error(e) from None
+        return StreamUpdate(released, found, finished)
+
+    def write(self, chunk: Text) -> StreamUpdate:
+        """Appends a chunk of the message; returns what may be shown now and the findings that
+        became certain. After :meth:`finish`, raises :class:`ScanError` until :meth:`reset`."""
+        if not isinstance(chunk, (str, bytes)):
+            raise TypeError(f"chunk: expected str or bytes, got {type(chunk).__name__}")
+        return self._step(chunk)
+
+    def finish(self) -> StreamUpdate:
+        """Ends the message: releases the rest and reports the remaining findings."""
+        return self._step(None)
+
+    def reset(self) -> None:
+        """Discards the current message (finished or not) for the next one."""
+        try:
+            self._native.reset()
+        except _native.StatusError as e:
+            raise _scan_error(e) from None
+
+    @property
+    def text(self) -> Text:
+        """The message so far, as written."""
+        return self._native.text()
+
+    @property
+    def findings(self) -> List[Finding]:
+        """Every finding reported so far (after :meth:`finish`: all, in position order)."""
+        try:
+            return self._native.findings()
+        except _native.StatusError as e:
+            raise _scan_error(e) from None
+
+    @property
+    def finished(self) -> bool:
+        return bool(self._native.finished())
+
+    @property
+    def filter(self) -> Filter:
+        return self._filter
+
+    def __repr__(self) -> str:
+        return f"<scriptqa.StreamScanner {'finished' if self.finished else 'open'}>"
 
 
 def _unpickle(blob: bytes, recipe: Optional[_Recipe]) -> Filter:

@@ -28,6 +28,7 @@ __all__ = [
     "Explanation",
     "NormalizationOptions",
     "DictionarySource",
+    "StreamUpdate",
 ]
 
 _RANK = {"advice": 0, "review": 1, "block": 2}
@@ -137,13 +138,15 @@ class Trace(NamedTuple):
     severity: Severity  #: the rule's severity
     decision: str  #: ``"reported"``, ``"allow_context"``, ``"negated"``, ``"overlapped"``, ...
     detail: str  #: e.g. the allow-context or negation cue that suppressed it
-    start: int
+    start: int  #: str index where the hit starts (as :attr:`Finding.start`)
     end: int
     byte_start: int
     byte_end: int
-    matched: Union[str, bytes]
+    matched: Union[str, bytes]  #: ``message[start:end]``
     normalized_start: int  #: byte span in :attr:`Explanation.normalized`'s UTF-8
     normalized_end: int
+    #: ``matched`` with personal data masked (as :attr:`Finding.masked`)
+    masked: Union[str, bytes] = ""
 
 
 class Rule(NamedTuple):
@@ -179,6 +182,18 @@ class FilterInfo(NamedTuple):
     database_bytes: int
 
 
+class StreamUpdate(NamedTuple):
+    """What one :meth:`StreamScanner.write` or :meth:`StreamScanner.finish` changed."""
+
+    #: the next piece of the message that may be shown to the customer: every finding touching it
+    #: has been reported. The pieces of all updates, joined, are the message (``str`` for ``str``
+    #: chunks, ``bytes`` for ``bytes`` chunks).
+    released: Union[str, bytes]
+    #: findings that became certain in this call; their offsets index the whole message
+    new_findings: List[Finding]
+    finished: bool  #: True after :meth:`StreamScanner.finish`
+
+
 class Rewritten(NamedTuple):
     """Result of :meth:`Filter.rewrite`."""
 
@@ -191,16 +206,37 @@ class Rewritten(NamedTuple):
 class Explanation:
     """Every decision the scanner made on one message (see :meth:`Filter.explain`).
 
-    ``str(explanation)`` is the C++ library's human-readable report.
+    ``str(explanation)`` is a readable report; its ``[start,end)`` are ``str`` indices into the
+    message (as :attr:`Trace.start` and :attr:`Finding.start`), and personal data is masked::
+
+        normalized: 最佳饮用时间是开封后三天内
+        hit ad_law.best [0,2) allow_context: inside allow-context '最佳饮用' "最佳"
     """
 
     normalized: str  #: the text the matcher saw
     traces: List[Trace]  #: every raw hit, in order of position
     findings: List[Finding]  #: what was reported
-    report: str = field(repr=False, default="")
+    #: :attr:`normalized` with personal data masked, for the report
+    normalized_masked: str = field(default="", repr=False)
 
     def __str__(self) -> str:
-        return self.report
+        lines = [f"normalized: {self.normalized_masked or self.normalized}"]
+        if not self.traces:
+            lines.append("no raw hits")
+        for t in self.traces:
+            detail = f": {t.detail}" if t.detail else ""
+            lines.append(f"hit {t.rule} [{t.start},{t.end}) {t.decision}{detail} {_quoted(t.masked)}")
+        for f in self.findings:
+            lines.append(
+                f"finding {f.rule} {f.severity} [{f.start},{f.end}) {_quoted(f.masked)} -> {_quoted(f.suggestion)}"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _quoted(text: Union[str, bytes]) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return '"' + text + '"'
 
 
 @dataclass(frozen=True)

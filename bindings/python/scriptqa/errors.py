@@ -21,7 +21,7 @@ name (``"INVALID_ARGUMENT"``, ``"FAILED_PRECONDITION"``, ...).
 from __future__ import annotations
 
 import re
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 __all__ = [
     "Error",
@@ -137,7 +137,15 @@ class IncompatibleDatabaseError(DatabaseError):
 
 
 class ProfileError(Error, ValueError):
-    """Profile options name unknown rules or categories, or hold terms that normalise to nothing."""
+    """Profile options name unknown rules or categories, or hold terms that normalise to nothing.
+
+    The message ends with the filter's categories; :attr:`categories` holds them too.
+    """
+
+    def __init__(self, message: str, code: str = "INVALID_ARGUMENT", *, categories: Tuple[str, ...] = ()) -> None:
+        super().__init__(message, code)
+        #: the category ids of the filter the profile was made for
+        self.categories: Tuple[str, ...] = tuple(categories)
 
 
 class EncodingError(Error, ValueError):
