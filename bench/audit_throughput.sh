@@ -10,7 +10,8 @@
 # On a shared machine the wall time measures the share of the cores the audit got; the CPU time
 # measures the tool. "CPU share" is (user + system) / wall: 2.0 means two whole cores.
 # Environment: BUILD_DIR (default build-cli), CORPUS (default ../shared/corpus/jddc_sample_dialogues.jsonl),
-# RUNS (default 3).
+# RUNS (default 3), BENCH_DIR (default /tmp/scriptqa-bench: the archive, the outputs and the logs;
+# give each concurrent run its own, or they overwrite each other's outputs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-512}
@@ -23,7 +24,7 @@ bin="$(realpath -m "$build/tools/scriptqa")"
 [ -f "$corpus" ] || { echo "no corpus at $corpus" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package 'time')" >&2; exit 2; }
 
-work=/tmp/scriptqa-bench
+work=${BENCH_DIR:-/tmp/scriptqa-bench}
 mkdir -p "$work"
 big="$work/corpus-${size_mb}MB.jsonl"
 if [ ! -f "$big" ]; then
@@ -65,11 +66,12 @@ for run in $(seq "$runs"); do
   rss_kb=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
   out_lines=$(wc -l < "$out/findings.jsonl")
   [ "$out_lines" -eq "$lines" ] || { echo "count in ($lines) != count out ($out_lines)" >&2; exit 1; }
+  conv_lines=$( [ -f "$out/conversations.jsonl" ] && wc -l < "$out/conversations.jsonl" || echo "-")
   awk -v b="$bytes" -v s="$secs" -v u="$user" -v y="$sys" -v r="$rss_kb" -v l="$load" -v rc="$rc" \
-      -v n="$run" 'BEGIN {
+      -v n="$run" -v c="$conv_lines" 'BEGIN {
     cpu = u + y
-    printf "run %d: %.2f s wall, %.1f MB/s; CPU %.2f s (user %.2f, sys %.2f) = %.5f CPU-s/MB, %.0f MB per CPU-s, CPU share %.2f; peak RSS %.1f MB; load before %s; exit %d\n",
-      n, s, b / 1e6 / s, cpu, u, y, cpu / (b / 1e6), b / 1e6 / cpu, cpu / s, r / 1024, l, rc
+    printf "run %d: %.2f s wall, %.1f MB/s; CPU %.2f s (user %.2f, sys %.2f) = %.5f CPU-s/MB, %.0f MB per CPU-s, CPU share %.2f; peak RSS %.1f MB; load before %s; exit %d; conversation rows %s\n",
+      n, s, b / 1e6 / s, cpu, u, y, cpu / (b / 1e6), b / 1e6 / cpu, cpu / s, r / 1024, l, rc, c
     printf "%f %f %f %s\n", b / 1e6 / s, cpu, r / 1024, l > "/dev/stderr"
   }' 2>> "$results"
 done

@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "scriptqa/conversation.h"
 #include "scriptqa/evaluate.h"
 #include "scriptqa/filter.h"
 #include "scriptqa/mask.h"
@@ -1474,6 +1475,122 @@ std::shared_ptr<NativeOptions> MakeOptions(const NativeFilter& nf, int min_sever
   return o;
 }
 
+// ---- conversation QA (scriptqa/conversation.h) -------------------------------------------------
+
+struct NativeScorecard {
+  std::shared_ptr<const sq::Scorecard> card;
+};
+
+std::shared_ptr<NativeScorecard> WrapScorecard(absl::StatusOr<std::shared_ptr<const sq::Scorecard>> card) {
+  if (!card.ok()) ThrowStatus(card.status());
+  auto out = std::make_shared<NativeScorecard>();
+  out->card = *std::move(card);
+  return out;
+}
+
+// A str or bytes value as UTF-8 (a str with a lone surrogate was encoded by the Python layer).
+std::string Utf8Of(py::handle v) {
+  if (PyBytes_Check(v.ptr())) return std::string(PyBytes_AS_STRING(v.ptr()), PyBytes_GET_SIZE(v.ptr()));
+  Py_ssize_t n = 0;
+  const char* p = PyUnicode_AsUTF8AndSize(v.ptr(), &n);
+  if (!p) throw py::error_already_set();
+  return std::string(p, n);
+}
+
+// One conversation audit over columns the Python layer prepared (one entry per message, in input
+// order): conversation ids (str), roles (0 agent, 1 customer, 2 other), texts (str or bytes),
+// turn numbers and times in epoch ms (int or None), agent and shop ids (str or None). Scans the
+// agent messages with the filter and `o`, reads the cues, groups and scores the conversations
+// (ConversationAudit, as the CLI). Returns (rows: list of JSON strings, summary: serialized).
+py::tuple AuditConversations(NativeFilter& nf, const NativeScorecard& sc, const NativeOptions& o,
+                             py::list convs, py::list roles, py::list texts, py::list turns, py::list times,
+                             py::list agents, py::list shops, bool mask, const std::string& zone_name,
+                             const std::string& timestamp_field, size_t worst) {
+  const size_t n = static_cast<size_t>(py::len(convs));
+  for (py::list l : {roles, texts, turns, times, agents, shops})
+    if (static_cast<size_t>(py::len(l)) != n) throw py::value_error("audit_conversations: columns differ in length");
+  absl::StatusOr<absl::TimeZone> zone = sq::ParseTimeZone(zone_name);
+  if (!zone.ok()) throw py::value_error(std::string(zone.status().message()));
+  std::vector<std::string> conv(n), text(n), agent(n), shop(n);
+  std::vector<sq::Role> role(n);
+  std::vector<int64_t> turn(n, sq::kNoTurnNumber), time(n, sq::kNoTime);
+  for (size_t i = 0; i < n; ++i) {
+    conv[i] = Utf8Of(convs[i]);
+    int r = roles[i].cast<int>();
+    role[i] = r == 0 ? sq::Role::kAgent : r == 1 ? sq::Role::kCustomer : sq::Role::kOther;
+    text[i] = Utf8Of(texts[i]);
+    if (!turns[i].is_none()) turn[i] = turns[i].cast<int64_t>();
+    if (!times[i].is_none()) time[i] = times[i].cast<int64_t>();
+    if (!agents[i].is_none()) agent[i] = Utf8Of(agents[i]);
+    if (!shops[i].is_none()) shop[i] = Utf8Of(shops[i]);
+  }
+  std::vector<std::string> rows;
+  std::string state;
+  absl::Status status;
+  {
+    NoGil nogil;
+    status = [&]() -> absl::Status {
+      sq::ScanOptions options = o.options;
+      options.invalid_utf8 = sq::InvalidUtf8::kRepair;  // texts are UTF-8 or repaired, as the CLI's
+      absl::StatusOr<sq::Scanner> scanner = sq::Scanner::Create(nf.filter);
+      if (!scanner.ok()) return scanner.status();
+      absl::StatusOr<sq::TurnAnalyzer> analyzer = sq::TurnAnalyzer::Create(sc.card, sq::TurnOptions{true, mask});
+      if (!analyzer.ok()) return analyzer.status();
+      sq::AuditOptions ao;
+      ao.mask = mask;
+      ao.zone = *zone;
+      ao.summary.timestamp_field = timestamp_field;
+      ao.summary.worst = worst;
+      absl::StatusOr<sq::ConversationAudit> audit = sq::ConversationAudit::Create(sc.card, nf.filter, ao);
+      if (!audit.ok()) return audit.status();
+      // The agent messages' findings, one engine pass per 64 KiB of them.
+      std::vector<std::string_view> agent_texts;
+      std::vector<size_t> agent_at;
+      for (size_t i = 0; i < n; ++i)
+        if (role[i] == sq::Role::kAgent) agent_texts.push_back(text[i]), agent_at.push_back(i);
+      std::vector<std::vector<sq::Finding>> found(agent_texts.size());
+      absl::Status st = scanner->ScanBatch(agent_texts, options,
+                                           [&](size_t k, const absl::Status&, absl::Span<const sq::Finding> fs) {
+                                             found[k].assign(fs.begin(), fs.end());
+                                           });
+      if (!st.ok()) return st;
+      std::vector<sq::Message> messages(n);
+      for (size_t i = 0; i < n; ++i)
+        messages[i] = sq::Message{role[i], text[i], time[i], turn[i], agent[i], shop[i], {}};
+      for (size_t k = 0; k < agent_at.size(); ++k) messages[agent_at[k]].findings = found[k];
+      std::vector<sq::Turn> analysed(n);
+      st = analyzer->AnalyzeBatch(messages, absl::MakeSpan(analysed));
+      if (!st.ok()) return st;
+      auto row = [&](const sq::ConversationResult& r) { rows.push_back(r.ToJson()); };
+      for (size_t i = 0; i < n; ++i) audit->Add(conv[i], std::move(analysed[i]), row);
+      audit->Finish(row);
+      state = audit->summary().Serialize();
+      return absl::OkStatus();
+    }();
+  }
+  if (!status.ok()) ThrowStatus(status);
+  py::list out_rows(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) PyList_SET_ITEM(out_rows.ptr(), i, NewStr(rows[i]));
+  return py::make_tuple(out_rows, py::bytes(state));
+}
+
+// The summary JSON of one or more serialized summaries (parts of one audit), merged.
+py::str ConversationSummaryJson(const NativeScorecard& sc, py::list states, const std::string& timestamp_field,
+                                size_t worst) {
+  sq::SummaryOptions options;
+  options.timestamp_field = timestamp_field;
+  options.worst = worst;
+  sq::ConversationSummary all(sc.card, options);
+  for (py::handle h : states) {
+    std::string bytes = h.cast<std::string>();
+    absl::StatusOr<sq::ConversationSummary> part = sq::ConversationSummary::Deserialize(sc.card, bytes, options);
+    if (!part.ok()) ThrowStatus(part.status());
+    absl::Status st = all.Merge(*part);
+    if (!st.ok()) ThrowStatus(st);
+  }
+  return Str(all.ToJson());
+}
+
 void Register(py::handle finding_type, py::sequence severities, py::object translate) {
   PyObject* t = finding_type.ptr();
   if (!PyType_Check(t) || !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(t), &PyTuple_Type))
@@ -1618,6 +1735,38 @@ PYBIND11_MODULE(_scriptqa, m) {
       .def("explain", &Explain)
       .def("scan_many", &ScanMany);
 
+  py::class_<NativeScorecard, std::shared_ptr<NativeScorecard>>(m, "NativeScorecard")
+      .def_static("from_file",
+                  [](const std::string& path) {
+                    absl::StatusOr<std::shared_ptr<const sq::Scorecard>> c;
+                    {
+                      NoGil nogil;
+                      c = sq::Scorecard::FromFile(path);
+                    }
+                    return WrapScorecard(std::move(c));
+                  })
+      .def_static("from_text",
+                  [](const std::string& text, const std::string& name, const std::string& base_dir) {
+                    absl::StatusOr<std::shared_ptr<const sq::Scorecard>> c;
+                    {
+                      NoGil nogil;
+                      c = sq::Scorecard::FromText(text, name, base_dir);
+                    }
+                    return WrapScorecard(std::move(c));
+                  })
+      .def_static("default_path", [] { return sq::Scorecard::DefaultPath(); })
+      .def("to_json", [](const NativeScorecard& s) { return Str(s.card->ToJson()); });
+  m.def("audit_conversations", &AuditConversations);
+  m.def("conversation_summary", &ConversationSummaryJson);
+  m.def("parse_timestamp", [](py::handle value, const std::string& zone_name) -> py::object {
+    absl::StatusOr<absl::TimeZone> zone = sq::ParseTimeZone(zone_name);
+    if (!zone.ok()) throw py::value_error(std::string(zone.status().message()));
+    absl::StatusOr<int64_t> t = PyFloat_Check(value.ptr()) || PyLong_Check(value.ptr())
+                                    ? sq::EpochToMillis(value.cast<double>())
+                                    : sq::ParseTimestamp(Utf8Of(value), *zone);
+    if (!t.ok()) return py::none();
+    return py::int_(*t);
+  });
   py::class_<NativeStream, std::shared_ptr<NativeStream>>(m, "NativeStream")
       .def(py::init(&MakeStream), py::arg("filter"), py::arg("options"), py::arg("min_scan_bytes"))
       .def("write", [](NativeStream& s, py::object chunk) {

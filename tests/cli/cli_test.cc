@@ -663,11 +663,14 @@ TEST_F(Cli, ResponseTimesGreetingsAndRates) {
 }
 
 TEST_F(Cli, GreetingWordsAnywhereInTheFirstReply) {
-  // Differential: the audit's greeting check against a plain substring search, with the words at
-  // the start, in the middle and at the very end of the text, alone and in pairs.
-  const std::vector<std::string> who = {"我是", "这里是", "客服", "为您服务"};
-  const std::vector<std::string> hello = {"您好", "你好", "亲爱的", "hello", "Hello", "hi",
-                                          "Hi",   "嗨",   "早上好", "下午好", "晚上好"};
+  // Differential: the audit's greeting check against a plain search for the words of the default
+  // cue file (dictionaries/conversation.cues, cue.hello and cue.identity) in the text as the
+  // matcher sees it (blanks removed, ASCII lower case; an ASCII word must not touch an ASCII
+  // letter), with the words at the start, in the middle and at the very end of the text, alone
+  // and in pairs.
+  const std::vector<std::string> who = {"我是", "这里是", "客服", "为您服务", "竭诚为您", "工号", "小二"};
+  const std::vector<std::string> hello = {"您好", "你好", "亲爱的", "早上好", "上午好", "中午好", "下午好", "晚上好",
+                                          "欢迎光临", "欢迎咨询", "欢迎来到", "嗨", "hello", "hi", "哈喽"};
   std::vector<std::string> texts;
   for (const std::string& w : who)
     for (const std::string& h : hello) {
@@ -677,18 +680,33 @@ TEST_F(Cli, GreetingWordsAnywhereInTheFirstReply) {
     }
   for (const std::string& w : who) texts.push_back(w);      // no greeting word
   for (const std::string& h : hello) texts.push_back(h);    // no self-introduction
-  for (std::string t : {"我", "客", "h", "hell", "您", "这里", "为您服", "我 是您好", "客户好",
-                        "H", "hI客服", "hi客", "早上", "嗨客 服", "", "亲爱 的我是"})
+  for (std::string t : {"我", "客", "h", "hell", "您", "这里", "为您服", "我 是您好", "客户好", "Hello客服",
+                        "H", "hI客服", "hi客", "早上", "嗨客 服", "", "亲爱 的我是", "this客服", "hello2客服"})
     texts.push_back(t);
+  auto seen = [](std::string text) {
+    std::string t;
+    for (char c : text)
+      if (c != ' ') t.push_back(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return t;
+  };
+  auto has = [](const std::string& t, const std::string& w) {
+    bool ascii = static_cast<unsigned char>(w[0]) < 0x80;
+    for (size_t p = t.find(w); p != std::string::npos; p = t.find(w, p + 1)) {
+      auto letter = [&](size_t i) { return i < t.size() && t[i] >= 'a' && t[i] <= 'z'; };
+      if (!ascii || ((p == 0 || !letter(p - 1)) && !letter(p + w.size()))) return true;
+    }
+    return false;
+  };
   std::string in;
   size_t expect_ok = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
     std::string id = "g" + std::to_string(i);
     in += Record(id, "customer", "在吗") + "\n" + Record(id, "agent", texts[i]) + "\n" +
           Record(id, "agent", "您好，我是客服") + "\n";  // a later reply does not count
+    std::string t = seen(texts[i]);
     bool w = false, h = false;
-    for (const std::string& x : who) w = w || texts[i].find(x) != std::string::npos;
-    for (const std::string& x : hello) h = h || texts[i].find(x) != std::string::npos;
+    for (const std::string& x : who) w = w || has(t, x);
+    for (const std::string& x : hello) h = h || has(t, x);
     expect_ok += w && h;
   }
   Audit a = RunAudit("greetings.jsonl", in, {"--fail-on", "none", "-j", "2"});
@@ -1003,6 +1021,30 @@ TEST_F(Cli, ReportRendersInHeadlessChromium) {
   EXPECT_GE(Count(d, "<mark class=\"block\">"), 1u);
   EXPECT_GE(Count(d, "<mark class=\"review\">"), 1u);
   EXPECT_EQ(Count(d, "<div class=\"example\">"), a.summary["examples"].size());
+  // Examples, the most severe first: the added block finding leads although it came last.
+  size_t first_example = d.find("<div class=\"example\">");
+  ASSERT_NE(first_example, std::string::npos);
+  EXPECT_EQ(d.find("class=\"sev block\"", first_example),
+            d.find("class=\"sev ", first_example)) << "the first example is not the block one";
+  // Conversation scores: distribution, checks, agents ranked, shops, days, the worst ones with
+  // their deductions and a masked excerpt.
+  const json& conv = a.summary["conversations"];
+  EXPECT_NE(d.find("<svg id=\"score-distribution\""), std::string::npos);
+  EXPECT_EQ(Count(d, "class=\"score-bar\""), 10u);
+  EXPECT_NE(d.find("id=\"agents-by-score\""), std::string::npos);
+  EXPECT_NE(d.find("<svg id=\"trend-by-day\""), std::string::npos);
+  EXPECT_EQ(Count(d, "class=\"day-bar\""), conv["by_day"].size());
+  for (const json& shop : conv["by_shop"])
+    EXPECT_NE(d.find("<td>" + (shop["shop"].is_string() ? shop["shop"].get<std::string>() : "(unknown)") + "</td>"),
+              std::string::npos);
+  EXPECT_EQ(Count(d, "<div class=\"conversation\">"), conv["worst"].size());
+  size_t excerpt_lines = 0, deductions = 0;
+  for (const json& w : conv["worst"]) excerpt_lines += w["excerpt"].size(), deductions += w["deductions"].size();
+  EXPECT_EQ(Count(d, "<div class=\"line "), excerpt_lines);
+  EXPECT_GT(deductions, 0u);
+  EXPECT_EQ(Count(d, "<li>−"), deductions);
+  EXPECT_NE(d.find("block + review messages"), std::string::npos);
+  EXPECT_NE(d.find("advice only"), std::string::npos);
   EXPECT_EQ(d.find("id=\"no-timestamps\""), std::string::npos);
   EXPECT_EQ(d.find("13912345678"), std::string::npos);
   EXPECT_EQ(d.find("<script"), std::string::npos);

@@ -1,5 +1,5 @@
 // Fuzz target: the CLI's transcript reader (tools/cli/input.h): ChunkReader over plain or gzip
-// JSONL/CSV, ParseCsvRecord, ParseTimestampMs.
+// JSONL/CSV, ParseCsvRecord, and the timestamps it reads (scriptqa::ParseTimestamp).
 //   * never crashes, hangs or leaks; errors are statuses (CSV header, corrupt or truncated gzip);
 //   * chunks hold whole records and the padding simdjson needs; their concatenation, with the
 //     skipped oversized records, is the decoded input (minus BOM and CSV header); line numbers
@@ -15,6 +15,7 @@
 
 #include "fuzz_util.h"
 #include "input.h"
+#include "scriptqa/conversation.h"
 
 namespace scriptqa::fuzz {
 namespace {
@@ -136,8 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const size_t lines = std::count(chunk.data.begin() + before, chunk.data.begin() + pos, '\n');
         FUZZ_CHECK(ok || lines <= 1, "a malformed CSV record spans %zu lines", lines);
         FUZZ_CHECK(count >= 1 && count <= fields.size(), "field count %zu", count);
-        int64_t ms;
-        for (size_t i = 0; i < count && i < 8; ++i) (void)cli::ParseTimestampMs(fields[i], &ms);
+        for (size_t i = 0; i < count && i < 8; ++i) (void)ParseTimestamp(fields[i]);
       }
     }
   }
@@ -162,7 +162,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  "CSV chunks are not the input's tail");
     }
   }
-  int64_t ms;
-  (void)cli::ParseTimestampMs(payload.substr(0, 64), &ms);
+  (void)ParseTimestamp(std::string_view(payload).substr(0, 64));
   return 0;
 }

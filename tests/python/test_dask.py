@@ -66,6 +66,25 @@ def test_audit_dataframe_equals_audit_frame(client, default_filter, messages):
     assert len(findings) > 0
 
 
+def test_conversations_equal_one_process(client):
+    # Conversations span partitions (they are shuffled together), the filter and the scorecard
+    # travel to the workers: the rows and the summary equal audit_frame's in one process.
+    import os
+    from conftest import ROOT
+
+    df = pd.read_json(os.path.join(ROOT, "examples", "sample_transcripts.jsonl"), lines=True, dtype=False,
+                      convert_dates=False)
+    df = pd.concat([df, df.assign(conversation_id=df["conversation_id"] + "-b")], ignore_index=True)
+    local = scriptqa.audit_frame(df)
+    result = scriptqa.dask.audit_dataframe(dd.from_pandas(df, npartitions=5))
+    rows, scores = dask.compute(result.conversations, result.scores)
+    assert len(rows) == 12
+    pd.testing.assert_frame_equal(rows.sort_index(), local.conversations.sort_index())
+    assert scores == local.scores
+    alone = scriptqa.dask.audit_conversations(dd.from_pandas(df, npartitions=3)).compute()
+    pd.testing.assert_frame_equal(alone.sort_index(), local.conversations.sort_index())
+
+
 def test_profiles_work_on_the_workers(client, default_filter, messages):
     # The profile travels with the tasks and the filter by the worker plugin: the worker's filter
     # must accept the profile made for the client's.

@@ -27,6 +27,7 @@
 #include "input.h"
 #include "jsonout.h"
 #include "report.h"
+#include "scriptqa/conversation.h"
 #include "simdjson.h"
 #include "utf8util.h"
 
@@ -89,18 +90,27 @@ void AddAuditFlags(CLI::App* app, AuditConfig* c) {
         return "";
       },
       "SECONDS");
+  app->add_option("--scorecard", c->scorecard,
+                  "Scorecard of the conversation checks (default: dictionaries/default.scorecard)")
+      ->type_name("FILE");
+  app->add_option("--timezone", c->timezone,
+                  "Zone of timestamps without an offset, and of days (UTC, +08:00, Asia/Shanghai)")
+      ->type_name("ZONE")
+      ->capture_default_str();
+  app->add_option("--conversations", c->conversations_path,
+                  "Conversation scores JSONL path (default DIR/conversations.jsonl)")
+      ->type_name("FILE");
   app->add_option("--first-response-limit", c->first_response_s,
-                  "First agent response limit, seconds")
-      ->check(seconds)
-      ->capture_default_str();
-  app->add_option("--reply-limit", c->reply_s, "Limit for each later reply, seconds")
-      ->check(seconds)
-      ->capture_default_str();
+                  "First agent response limit, seconds (default: the scorecard's, 30)")
+      ->check(seconds);
+  app->add_option("--reply-limit", c->reply_s,
+                  "Limit for each later reply, seconds (default: the scorecard's, 120)")
+      ->check(seconds);
   app->add_option("--promo-reply-limit", c->promo_reply_s,
-                  "Reply limit with --promo (big promotions), seconds")
-      ->check(seconds)
-      ->capture_default_str();
-  app->add_flag("--promo", c->promo, "Big-promotion period: use --promo-reply-limit");
+                  "Reply limit in promotion periods, seconds (default: the scorecard's, 180)")
+      ->check(seconds);
+  app->add_flag("--promo", c->promo,
+                "The whole input is a big-promotion period: the promotion reply limit applies");
   app->add_option("--max-record-bytes", c->max_record_bytes,
                   "Longer records are reported as errors and skipped (1 KiB to 1 GiB)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
@@ -117,39 +127,13 @@ void AddAuditFlags(CLI::App* app, AuditConfig* c) {
 
 // ---- counters ----
 
-void Histogram::Add(int64_t ms, int64_t limit_ms) {
-  ms = std::max<int64_t>(ms, 0);
-  ++buckets[std::min<int64_t>(ms / 1000, 3601)];
-  ++count;
-  within += ms <= limit_ms;
-  sum_s += ms / 1000.0;
-}
-
-double Histogram::Quantile(double q) const {
-  if (count == 0) return 0;
-  uint64_t rank = static_cast<uint64_t>(q * (count - 1));
-  uint64_t seen = 0;
-  for (size_t i = 0; i < buckets.size(); ++i) {
-    seen += buckets[i];
-    if (seen > rank) return static_cast<double>(i);
-  }
-  return static_cast<double>(buckets.size() - 1);
-}
-
 void AgentStats::Merge(const AgentStats& o) {
   messages += o.messages;
   flagged += o.flagged;
   findings += o.findings;
   if (by_category.size() < o.by_category.size()) by_category.resize(o.by_category.size());
   for (size_t i = 0; i < o.by_category.size(); ++i) by_category[i] += o.by_category[i];
-  first_n += o.first_n;
-  first_ok += o.first_ok;
-  reply_n += o.reply_n;
-  reply_ok += o.reply_ok;
-  greet_n += o.greet_n;
-  greet_ok += o.greet_ok;
-  first_sum_s += o.first_sum_s;
-  reply_sum_s += o.reply_sum_s;
+  serious += o.serious;
 }
 
 void Counts::Init(size_t categories, size_t rules) {
@@ -174,6 +158,7 @@ void Counts::Merge(const Counts& o) {
   customer_messages += o.customer_messages;
   other_messages += o.other_messages;
   flagged += o.flagged;
+  serious += o.serious;
   findings += o.findings;
   with_time += o.with_time;
   failing += o.failing;
@@ -186,10 +171,8 @@ void Counts::Merge(const Counts& o) {
 
 namespace {
 
-constexpr int64_t kNoTime = INT64_MIN;
 constexpr size_t kMaxStoredErrors = 200;
 constexpr size_t kMaxPrintedErrors = 20;
-constexpr size_t kMaxOpenConversations = 100000;
 constexpr char kUnknownAgent[] = "(unknown)";
 
 // Role values are compared without regard to ASCII case and surrounding blanks ("Agent " is an
@@ -201,17 +184,6 @@ bool SameRole(std::string_view value, std::string_view role) {
 
 enum class Kind : uint8_t { kError, kAgent, kCustomer, kOther };
 
-// What the ordered stage needs of each record (strings live in the batch's arena).
-struct Meta {
-  Kind kind = Kind::kError;
-  bool greeting = false;
-  // The conversation of the previous agent or customer record of the batch (the worker compares,
-  // so that the ordered stage, which every worker waits for, need not).
-  bool same_conv = false;
-  uint32_t conv_off = 0, conv_len = 0, agent_off = 0, agent_len = 0;
-  int64_t time_ms = kNoTime;
-};
-
 struct Batch {
   uint64_t seq = 0;
   uint32_t input = 0;
@@ -220,70 +192,16 @@ struct Batch {
   Chunk chunk;
   // Results, filled by a worker.
   OutBuffer out;
-  std::vector<Meta> metas;
-  OutBuffer arena;
+  // The chunk's agent and customer messages, analysed (scriptqa/conversation.h), with their
+  // conversation ids (spans of conv_arena), for the ordered stage.
+  std::vector<Turn> turns;
+  std::vector<std::pair<uint32_t, uint32_t>> turn_conv;
+  OutBuffer conv_arena;
   Counts counts;
   std::vector<InputError> errors;
   std::vector<Example> examples;
   bool done = false;
 };
-
-// Whether a text contains any of a few short words, in one pass: a table of the words' first
-// bytes picks the positions worth a look, and a masked four-byte compare of the word's head
-// settles most of them without a call (memmem per word cost more than the rest of a record's
-// bookkeeping).
-class WordSet {
- public:
-  WordSet(std::initializer_list<std::string_view> words) {
-    for (std::string_view w : words) {
-      Word x{w, 0, 0};
-      size_t n = std::min<size_t>(w.size(), 4);
-      memcpy(&x.head, w.data(), n);
-      unsigned char mask[4] = {};
-      memset(mask, 0xFF, n);
-      memcpy(&x.mask, mask, 4);
-      first_[static_cast<unsigned char>(w[0])] |= uint32_t{1} << words_.size();
-      words_.push_back(x);
-    }
-  }
-  bool AnyIn(std::string_view t) const {
-    const char* p = t.data();
-    const size_t n = t.size();
-    for (size_t i = 0; i < n; ++i) {
-      uint32_t m = first_[static_cast<unsigned char>(p[i])];
-      while (m != 0) {
-        const Word& w = words_[__builtin_ctz(m)];
-        m &= m - 1;
-        if (w.text.size() > n - i) continue;
-        if (n - i >= 4) {
-          uint32_t head;
-          memcpy(&head, p + i, 4);
-          if ((head & w.mask) != w.head) continue;
-        }
-        if (memcmp(p + i, w.text.data(), w.text.size()) == 0) return true;
-      }
-    }
-    return false;
-  }
-
- private:
-  struct Word {
-    std::string_view text;
-    uint32_t head, mask;  // the first (up to) four bytes as loaded from memory; which are used
-  };
-  std::vector<Word> words_;  // at most 32
-  uint32_t first_[256] = {};
-};
-
-// An identity greeting: a greeting word and a self-introduction (您好，我是XX店客服小A). Checked on
-// every agent message that may open a conversation, so the rarer self-introduction is looked for
-// first.
-bool HasIdentityGreeting(std::string_view t) {
-  static const WordSet kWho{"我是", "这里是", "客服", "为您服务"};
-  static const WordSet kHello{"您好", "你好", "亲爱的", "hello", "Hello", "hi",
-                              "Hi",   "嗨",   "早上好", "下午好", "晚上好"};
-  return kWho.AnyIn(t) && kHello.AnyIn(t);
-}
 
 // Equality of short strings (keys, roles, conversation and agent ids) without a library call:
 // eight bytes at a time, the last word overlapping.
@@ -332,25 +250,27 @@ struct Shared {
   // A finding's JSON (FindingJson's fields and escaping) around its per-finding parts, per rule:
   // {"rule":…,"category":…,"severity":"  and  ,"reason":…}
   std::vector<std::string> finding_head, finding_tail;
+  absl::TimeZone zone;  // of timestamps without an offset (--timezone)
 };
 
-// One worker: its scanner and parser, reused for every record.
+// One worker: its scanner, cue analyzer and parser, reused for every record.
 class Worker {
  public:
-  Worker(const Shared& shared, Scanner scanner) : sh_(shared), scanner_(std::move(scanner)) {}
+  Worker(const Shared& shared, Scanner scanner, TurnAnalyzer analyzer)
+      : sh_(shared), scanner_(std::move(scanner)), analyzer_(std::move(analyzer)) {}
 
   void Process(Batch* b) {
     b_ = b;
     b->out.clear();
     b->out.reserve(b->chunk.data.size() + b->chunk.data.size() / 4 + 256);
-    b->metas.clear();
-    b->arena.clear();
+    b->turns.clear();
+    b->turn_conv.clear();
+    b->conv_arena.clear();
     b->errors.clear();
     b->examples.clear();
     b->counts = Counts();
     b->counts.Init(CategoryCount(), sh_.rule_category.size());
     example_count_.assign(sh_.rule_category.size(), 0);
-    has_agent_conv_ = has_prev_conv_ = false;
     last_agent_ = nullptr;
     has_last_role_ = false;
     last_role_count_ = nullptr;
@@ -446,9 +366,13 @@ class Worker {
                             v[kTurn].size() < 18;
             if (r.turn_is_int) r.turn_int = std::stoll(std::string(v[kTurn]));
           }
-          if (has[kTime] && !ParseTimestampMs(v[kTime], &r.time_ms)) {
-            r.time_ms = kNoTime;
-            r.warnings.push_back(absl::StrCat("unreadable timestamp \"", AV(v[kTime]), "\""));
+          if (has[kTime]) {
+            absl::StatusOr<int64_t> t = ParseTimestamp(v[kTime], sh_.zone);
+            if (t.ok()) {
+              r.time_ms = *t;
+            } else {
+              r.warnings.push_back(absl::StrCat("unreadable timestamp \"", AV(v[kTime]), "\""));
+            }
           }
           Emit(r);
         }
@@ -561,11 +485,15 @@ class Worker {
           break;
         case kTime: {
           double d;
-          bool ok = is_string ? ParseTimestampMs(s, &r.time_ms)
-                              : (v.get_double().get(d) == simdjson::SUCCESS &&
-                                 EpochNumberToMs(d, &r.time_ms));
-          if (!ok) {
-            r.time_ms = kNoTime;
+          absl::StatusOr<int64_t> t = absl::InvalidArgumentError("");
+          if (is_string) {
+            t = ParseTimestamp(s, sh_.zone);
+          } else if (v.get_double().get(d) == simdjson::SUCCESS) {
+            t = EpochToMillis(d);
+          }
+          if (t.ok()) {
+            r.time_ms = *t;
+          } else {
             r.warnings.push_back(absl::StrCat("unreadable timestamp ", simdjson::minify(v)));
           }
           break;
@@ -711,6 +639,7 @@ class Worker {
         });
       }
     }
+    Analyze();
     size_t k = 0;
     for (size_t i = 0; i < staged_.size(); ++i) {
       findings_.clear();
@@ -725,6 +654,39 @@ class Worker {
       } else {
         Write(staged_[i], absl::OkStatus());
       }
+    }
+  }
+
+  // The chunk's agent and customer messages read for the conversation checks (the library's
+  // TurnAnalyzer, one cue-engine pass for the chunk), with the findings just reported.
+  void Analyze() {
+    messages_.clear();
+    size_t k = 0;
+    for (size_t i = 0; i < staged_.size(); ++i) {
+      const Staged& st = staged_[i];
+      bool agent = k < agent_at_.size() && agent_at_[k] == i;
+      if (st.kind != Kind::kAgent && st.kind != Kind::kCustomer) continue;
+      Message m;
+      m.role = agent ? Role::kAgent : Role::kCustomer;
+      m.text = View(st.text);
+      m.time_ms = st.time_ms;
+      m.number = st.has_turn && st.turn_is_int ? st.turn_int : kNoTurnNumber;
+      m.agent = View(st.agent);
+      m.shop = View(st.shop);
+      if (agent) m.findings = found_[k++];
+      messages_.push_back(m);
+      std::string_view conv = View(st.conv);
+      b_->turn_conv.emplace_back(static_cast<uint32_t>(b_->conv_arena.size()), static_cast<uint32_t>(conv.size()));
+      b_->conv_arena += conv;
+    }
+    b_->turns.resize(messages_.size());
+    if (!analyzer_.AnalyzeBatch(messages_, absl::MakeSpan(b_->turns)).ok()) {
+      // Not expected (the analyzer is this worker's): each message on its own.
+      for (size_t i = 0; i < messages_.size(); ++i)
+        if (!analyzer_.Analyze(messages_[i], &b_->turns[i]).ok()) {
+          b_->turns[i] = Turn();
+          b_->turns[i].role = messages_[i].role;
+        }
     }
   }
 
@@ -743,7 +705,6 @@ class Worker {
     o.Lit(",\"error\":");
     o.AppendJson(message);
     o.Lit("}\n");
-    b_->metas.emplace_back();
     ++b_->counts.records;
     ++b_->counts.errors;
     b_->errors.push_back(InputError{b_->input, line_, std::string(message)});
@@ -763,12 +724,6 @@ class Worker {
     return *last_agent_;
   }
 
-  uint32_t Intern(std::string_view s) {
-    uint32_t off = static_cast<uint32_t>(b_->arena.size());
-    b_->arena += s;
-    return off;
-  }
-
   // One record with the findings of its scan in findings_.
   void WriteRecord(const Staged& st, const absl::Status& scan_status) {
     const ScanSetup& setup = *sh_.setup;
@@ -776,8 +731,7 @@ class Worker {
     Counts& c = b_->counts;
     ++c.records;
     Kind kind = st.kind;
-    const std::string_view conv = View(st.conv), role = View(st.role), text = View(st.text),
-                           agent_id = View(st.agent), shop = View(st.shop),
+    const std::string_view conv = View(st.conv), role = View(st.role), agent_id = View(st.agent), shop = View(st.shop),
                            turn_str = View(st.turn_str);
     c.warnings += st.warning.len > 0;
     std::string warning;  // rare: built only when there is one
@@ -850,39 +804,18 @@ class Worker {
     o.Lit("}\n");
 
     // Counters.
-    Meta m;
-    m.kind = kind;
-    if (kind == Kind::kAgent || kind == Kind::kCustomer) {
-      m.same_conv = has_prev_conv_ && SameBytes(conv, View(prev_conv_));
-      if (!m.same_conv) {
-        prev_conv_ = st.conv;
-        prev_conv_off_ = Intern(conv);
-        has_prev_conv_ = true;
-      }
-      m.conv_off = prev_conv_off_;
-    } else {
-      m.conv_off = Intern(conv);
-    }
-    m.conv_len = static_cast<uint32_t>(conv.size());
-    m.time_ms = st.time_ms;
     if (kind == Kind::kAgent) {
       ++c.agent_messages;
       std::string_view agent = agent_id.empty() ? std::string_view(kUnknownAgent) : agent_id;
-      m.agent_off = Intern(agent);
-      m.agent_len = static_cast<uint32_t>(agent.size());
-      // Only the first agent reply of a conversation is checked for a greeting. A worker cannot know
-      // which that is, but a reply that follows another agent reply of the same conversation in
-      // this chunk is not it.
-      if (!has_agent_conv_ || !SameBytes(conv, View(agent_conv_))) {
-        m.greeting = HasIdentityGreeting(text);
-        agent_conv_ = st.conv;
-        has_agent_conv_ = true;
-      }
       AgentStats& a = AgentFor(agent);
       ++a.messages;
       if (!findings_.empty()) {
         ++c.flagged;
         ++a.flagged;
+        bool serious = false;
+        for (const OwnedFinding& f : findings_) serious = serious || f.severity >= Severity::kReview;
+        c.serious += serious;
+        a.serious += serious;
         bool want_example = false;
         for (const OwnedFinding& f : findings_) {
           uint32_t cat = sh_.rule_category[f.rule->index];
@@ -907,11 +840,12 @@ class Worker {
     } else {
       ++c.other_messages;
     }
-    b_->metas.push_back(m);
   }
 
   const Shared& sh_;
   Scanner scanner_;
+  TurnAnalyzer analyzer_;
+  std::vector<Message> messages_;  // the chunk's agent and customer messages, for analyzer_
   simdjson::dom::parser parser_;
   Batch* b_ = nullptr;
   uint64_t line_ = 0;
@@ -928,10 +862,6 @@ class Worker {
   std::vector<std::string_view> texts_;  // the agent messages among them
   std::vector<size_t> agent_at_;         // texts_[k] is the text of staged_[agent_at_[k]]
   std::vector<size_t> example_count_;
-  // Conversations of the chunk's previous agent message and previous agent or customer record.
-  Str agent_conv_, prev_conv_;
-  bool has_agent_conv_ = false, has_prev_conv_ = false;
-  uint32_t prev_conv_off_ = 0;  // prev_conv_ in the batch's arena
   AgentStats* last_agent_ = nullptr;  // AgentFor's cache: the counters of last_agent_name_
   std::string last_agent_name_;
   // The counter of the last role value seen (nullptr past Counts::kMaxRoleValues values).
@@ -940,18 +870,19 @@ class Worker {
   uint64_t* last_role_count_ = nullptr;
 };
 
-// The order-dependent part: conversations, response times, greetings, examples, errors.
+// Writes all of `data` (retrying short writes and EINTR); false on an error.
+bool WriteAll(int fd, std::string_view data);
+
+// The order-dependent part: examples, errors, and the conversations (the library's
+// ConversationAudit groups the analysed messages, scores each conversation when it closes, and
+// keeps the summary); conversation rows go to conversations.jsonl as they close.
 class OrderedStage {
  public:
-  OrderedStage(const AuditConfig& cfg, AuditResult* result)
-      : cfg_(cfg),
-        res_(result),
-        first_limit_ms_(static_cast<int64_t>(cfg.first_response_s * 1000)),
-        reply_limit_ms_(static_cast<int64_t>((cfg.promo ? cfg.promo_reply_s : cfg.reply_s) * 1000)) {}
+  OrderedStage(const AuditConfig& cfg, AuditResult* result, ConversationAudit* audit, int conv_fd)
+      : cfg_(cfg), res_(result), audit_(audit), conv_fd_(conv_fd) {}
 
   void Consume(Batch& b) {
     res_->counts.Merge(b.counts);
-    last_agent_ = nullptr;  // Merge may have moved the entries
     res_->input_records[b.input] += b.counts.records;
     for (InputError& e : b.errors) {
       if (printed_ < kMaxPrintedErrors) {
@@ -971,127 +902,40 @@ class OrderedStage {
       for (const OwnedFinding& f : e.findings) ++example_count_[f.rule->index];
       res_->examples.push_back(std::move(e));
     }
-    for (const Meta& m : b.metas) Conversation(b, m);
+    auto row = [&](const ConversationResult& r) { Row(r); };
+    for (size_t i = 0; i < b.turns.size(); ++i) {
+      std::string_view id(b.conv_arena.data() + b.turn_conv[i].first, b.turn_conv[i].second);
+      audit_->Add(id, std::move(b.turns[i]), row);
+    }
+    Flush(false);
+  }
+
+  // After the last chunk: the conversations still open.
+  void Finish() {
+    audit_->Finish([&](const ConversationResult& r) { Row(r); });
+    Flush(true);
   }
 
   void Start(size_t rules) { example_count_.assign(rules, 0); }
+  bool write_failed() const { return write_failed_; }
 
  private:
-  struct ConvState {
-    uint64_t last_seen = 0;
-    bool agent_seen = false;
-    bool responded = false;  // the first response has happened
-    bool waiting = false;    // a customer message awaits a reply
-    int64_t waiting_since = kNoTime;
-  };
-
-  void Conversation(const Batch& b, const Meta& m) {
-    if (m.kind != Kind::kAgent && m.kind != Kind::kCustomer) return;
-    ++tick_;
-    std::string_view id(b.arena.data() + m.conv_off, m.conv_len);
-    // Messages of a conversation usually come together.
-    if (last_ == nullptr || (!m.same_conv && !SameBytes(id, last_id_))) {
-      auto it = open_.find(AV(id));
-      if (it == open_.end()) {
-        if (open_.size() >= kMaxOpenConversations) Evict();
-        it = open_.emplace(StoreId(AV(id)), ConvState{}).first;
-        ++res_->conversations;
-      }
-      last_ = &it->second;
-      last_id_.assign(id);
-    }
-    ConvState& s = *last_;
-    s.last_seen = tick_;
-    if (m.kind == Kind::kCustomer) {
-      if (!s.waiting) {
-        s.waiting = true;
-        s.waiting_since = m.time_ms;
-      }
-      return;
-    }
-    std::string_view agent_id(b.arena.data() + m.agent_off, m.agent_len);
-    if (last_agent_ == nullptr || !SameBytes(agent_id, last_agent_name_)) {
-      last_agent_ = &res_->counts.agents[AV(agent_id)];  // valid until the next insertion
-      last_agent_name_.assign(agent_id);
-    }
-    AgentStats& agent = *last_agent_;
-    if (!s.agent_seen) {
-      s.agent_seen = true;
-      ++res_->greet_n;
-      ++agent.greet_n;
-      res_->greet_ok += m.greeting;
-      agent.greet_ok += m.greeting;
-    }
-    if (!s.waiting) return;
-    if (s.waiting_since != kNoTime && m.time_ms != kNoTime) {
-      int64_t dt = m.time_ms - s.waiting_since;
-      if (!s.responded) {
-        res_->first_response.Add(dt, first_limit_ms_);
-        ++agent.first_n;
-        agent.first_ok += dt <= first_limit_ms_;
-        agent.first_sum_s += std::max<int64_t>(dt, 0) / 1000.0;
-      } else {
-        res_->replies.Add(dt, reply_limit_ms_);
-        ++agent.reply_n;
-        agent.reply_ok += dt <= reply_limit_ms_;
-        agent.reply_sum_s += std::max<int64_t>(dt, 0) / 1000.0;
-      }
-    } else {
-      ++res_->untimed_replies;
-    }
-    s.responded = true;
-    s.waiting = false;
+  void Row(const ConversationResult& r) {
+    rows_ += r.ToJson();
+    rows_ += '\n';
+  }
+  void Flush(bool all) {
+    if (rows_.size() < (1u << 16) && !all) return;
+    if (conv_fd_ >= 0 && !write_failed_ && !WriteAll(conv_fd_, rows_)) write_failed_ = true;
+    rows_.clear();
   }
 
-  // Forget the least recently seen half: memory stays bounded on archives with any number of
-  // conversations; a conversation that comes back after that long counts as a new one.
-  void Evict() {
-    last_ = nullptr;
-    std::vector<uint64_t> seen;
-    seen.reserve(open_.size());
-    for (const auto& [id, s] : open_) seen.push_back(s.last_seen);
-    std::nth_element(seen.begin(), seen.begin() + seen.size() / 2, seen.end());
-    uint64_t cut = seen[seen.size() / 2];
-    // Rebuild the table and its id storage with the survivors.
-    std::vector<std::unique_ptr<char[]>> old_blocks = std::move(id_blocks_);
-    id_blocks_.clear();
-    id_left_ = 0;
-    absl::flat_hash_map<absl::string_view, ConvState> kept;
-    kept.reserve(open_.size() / 2 + 1);
-    for (const auto& [id, s] : open_)
-      if (s.last_seen >= cut) kept.emplace(StoreId(id), s);
-    open_.swap(kept);
-  }
-
-  // Conversation ids live in large blocks, not one allocation each (a new conversation every
-  // dozen records; the allocator's bookkeeping showed in the main thread's profile).
-  absl::string_view StoreId(absl::string_view id) {
-    if (id_left_ < id.size()) {
-      size_t n = std::max(kIdBlock, id.size());
-      id_blocks_.emplace_back(new char[n]);
-      id_next_ = id_blocks_.back().get();
-      id_left_ = n;
-    }
-    if (!id.empty()) memcpy(id_next_, id.data(), id.size());
-    absl::string_view stored(id_next_, id.size());
-    id_next_ += id.size();
-    id_left_ -= id.size();
-    return stored;
-  }
-
-  static constexpr size_t kIdBlock = 1 << 20;
   const AuditConfig& cfg_;
   AuditResult* res_;
-  const int64_t first_limit_ms_, reply_limit_ms_;
-  absl::flat_hash_map<absl::string_view, ConvState> open_;  // keys in id_blocks_
-  std::vector<std::unique_ptr<char[]>> id_blocks_;
-  char* id_next_ = nullptr;
-  size_t id_left_ = 0;
-  ConvState* last_ = nullptr;  // the entry of last_id_ (pointers are stable until the next insert)
-  AgentStats* last_agent_ = nullptr;  // the entry of last_agent_name_ in res_->counts.agents
-  std::string last_agent_name_;
-  std::string last_id_;
-  uint64_t tick_ = 0;
+  ConversationAudit* audit_;
+  int conv_fd_;
+  std::string rows_;
+  bool write_failed_ = false;
   size_t printed_ = 0;
   std::vector<size_t> example_count_;
 };
@@ -1249,7 +1093,8 @@ std::string DefaultPath(const std::string& given, const std::string& dir, const 
 }
 
 void PrintHuman(std::ostream& os, const nlohmann::ordered_json& s, const std::string& findings_path,
-                const std::string& summary_path, const std::string& report_path) {
+                const std::string& conversations_path, const std::string& summary_path,
+                const std::string& report_path) {
   const nlohmann::ordered_json& rec = s["records"];
   os << "scriptqa audit: " << rec["total"].get<uint64_t>() << " records in "
      << s["inputs"].size() << " input(s): " << rec["agent"].get<uint64_t>()
@@ -1269,9 +1114,12 @@ void PrintHuman(std::ostream& os, const nlohmann::ordered_json& s, const std::st
                                   c["total"].get<uint64_t>()));
   if (!cats.empty()) os << "  by category: " << absl::StrJoin(cats, ", ") << "\n";
   const nlohmann::ordered_json& conv = s["conversations"];
-  os << "conversations: " << conv["total"].get<uint64_t>() << "; identity greeting in "
-     << conv["greeting"]["ok"].get<uint64_t>() << "/" << conv["greeting"]["checked"].get<uint64_t>()
-     << " first replies\n";
+  os << "conversations: " << conv["total"].get<uint64_t>();
+  if (conv["total"].get<uint64_t>() > 0)
+    os << ", score mean " << absl::StrFormat("%.1f", conv["score"]["mean"].get<double>()) << " (median "
+       << conv["score"]["median"].get<double>() << ", p10 " << conv["score"]["p10"].get<double>() << ")";
+  os << "; identity greeting in " << conv["greeting"]["ok"].get<uint64_t>() << "/"
+     << conv["greeting"]["checked"].get<uint64_t>() << " first replies\n";
   if (conv["timing_available"].get<bool>()) {
     const nlohmann::ordered_json& fr = conv["first_response"];
     const nlohmann::ordered_json& rp = conv["replies"];
@@ -1283,6 +1131,7 @@ void PrintHuman(std::ostream& os, const nlohmann::ordered_json& s, const std::st
     os << "response times: not computed (" << conv["timing_note"].get<std::string>() << ")\n";
   }
   if (findings_path != "-") os << "records:  " << findings_path << "\n";
+  os << "scores:   " << conversations_path << "\n";
   os << "summary:  " << summary_path << "\n";
   os << "report:   " << report_path << "\n";
 }
@@ -1344,41 +1193,43 @@ static nlohmann::ordered_json SummaryJson(const AuditResult& r, const ScanSetup&
     auto count_of = [&](int idx) -> uint64_t {
       return idx >= 0 && static_cast<size_t>(idx) < a.by_category.size() ? a.by_category[idx] : 0;
     };
-    agent_list.push_back({
+    json entry = {
         {"agent", kv->first},
         {"messages", a.messages},
         {"flagged_messages", a.flagged},
+        {"serious_messages", a.serious},
         {"findings", a.findings},
         {"violation_rate", rate(a.flagged, a.messages)},
+        {"serious_rate", rate(a.serious, a.messages)},
         {"per_100_messages", 100 * rate(a.findings, a.messages)},
         {"deflection", count_of(deflection)},
         {"ad_law", count_of(ad_law)},
         {"by_category", cats},
-        {"greeting", {{"checked", a.greet_n}, {"ok", a.greet_ok}}},
-        {"first_response",
-         {{"count", a.first_n}, {"within", a.first_ok}, {"mean_s", rate(a.first_sum_s, a.first_n)}}},
-        {"replies",
-         {{"count", a.reply_n}, {"within", a.reply_ok}, {"mean_s", rate(a.reply_sum_s, a.reply_n)}}},
-    });
+    };
+    // The conversations this agent handled (the library's summary; "" is the unknown agent).
+    std::string key = kv->first == kUnknownAgent ? "" : kv->first;
+    auto found = r.agent_conversations.find(key);
+    json conv = found == r.agent_conversations.end() ? json::object() : json::parse(found->second);
+    entry["conversations"] = conv.value("conversations", uint64_t{0});
+    entry["mean_score"] = conv.contains("mean_score") ? conv["mean_score"] : json(nullptr);
+    entry["greeting"] = conv.contains("greeting") ? conv["greeting"] : json{{"checked", 0}, {"ok", 0}};
+    for (const char* k : {"first_response", "replies"})
+      entry[k] = conv.contains(k) ? conv[k] : json{{"count", 0}, {"within", 0}, {"mean_s", nullptr}};
+    agent_list.push_back(std::move(entry));
   }
-  auto timing = [&](const Histogram& h, double limit) {
-    return json{{"limit_s", limit},
-                {"count", h.count},
-                {"within", h.within},
-                {"within_rate", rate(h.within, h.count)},
-                {"mean_s", rate(h.sum_s, h.count)},
-                {"median_s", h.Quantile(0.5)},
-                {"p90_s", h.Quantile(0.9)}};
+  // Examples, the most severe first (then in input order).
+  std::vector<const Example*> ordered;
+  for (const Example& e : r.examples) ordered.push_back(&e);
+  auto worst = [](const Example* e) {
+    Severity s = Severity::kAdvice;
+    for (const OwnedFinding& f : e->findings) s = std::max(s, f.severity);
+    return s;
   };
-  bool timing_available = r.first_response.count + r.replies.count > 0;
-  std::string note;
-  if (!timing_available) {
-    note = c.with_time == 0
-               ? absl::StrCat("the input has no timestamps (field \"", cfg.fields.timestamp, "\")")
-               : "no customer message with a timestamp was answered by a timed agent message";
-  }
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [&](const Example* a, const Example* b) { return worst(a) > worst(b); });
   json examples = json::array();
-  for (const Example& e : r.examples) {
+  for (const Example* ep : ordered) {
+    const Example& e = *ep;
     json fs = json::array();
     for (const OwnedFinding& f : e.findings) fs.push_back(FindingJson(f));
     examples.push_back({{"file", r.inputs[e.input]},
@@ -1406,7 +1257,8 @@ static nlohmann::ordered_json SummaryJson(const AuditResult& r, const ScanSetup&
         {"min_severity", std::string(SeverityName(setup.options.min_severity))},
         {"fail_on", setup.fail_never ? "none" : std::string(SeverityName(setup.fail_on))},
         {"masked", setup.mask},
-        {"promo", cfg.promo}}},
+        {"promo", cfg.promo},
+        {"timezone", cfg.timezone}}},
       {"inputs", inputs},
       {"fatal", r.fatal},
       {"records",
@@ -1421,6 +1273,10 @@ static nlohmann::ordered_json SummaryJson(const AuditResult& r, const ScanSetup&
        {{"total", c.findings},
         {"flagged_messages", c.flagged},
         {"violation_rate", rate(c.flagged, c.agent_messages)},
+        {"serious_messages", c.serious},
+        {"serious_rate", rate(c.serious, c.agent_messages)},
+        {"advice_only_messages", c.flagged - c.serious},
+        {"advice_only_rate", rate(c.flagged - c.serious, c.agent_messages)},
         {"per_100_messages", 100 * rate(c.findings, c.agent_messages)},
         {"at_or_above_fail_on", c.failing},
         {"by_severity",
@@ -1430,14 +1286,7 @@ static nlohmann::ordered_json SummaryJson(const AuditResult& r, const ScanSetup&
         {"ad_law", ad_law >= 0 ? json(by_category[ad_law]["total"]) : json(0)},
         {"top_rules", top_rules}}},
       {"agents", agent_list},
-      {"conversations",
-       {{"total", r.conversations},
-        {"greeting", {{"checked", r.greet_n}, {"ok", r.greet_ok}, {"rate", rate(r.greet_ok, r.greet_n)}}},
-        {"timing_available", timing_available},
-        {"timing_note", note},
-        {"first_response", timing(r.first_response, cfg.first_response_s)},
-        {"replies", timing(r.replies, cfg.promo ? cfg.promo_reply_s : cfg.reply_s)},
-        {"untimed_replies", r.untimed_replies}}},
+      {"conversations", json::parse(r.conversations_json)},
       {"examples", examples},
       {"problems", problems},
       {"performance",
@@ -1462,17 +1311,39 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
     std::cerr << "scriptqa audit: standard input (-) can be given only once\n";
     return kExitUsage;
   }
+  // The scorecard of the conversation checks, with the limits given on the command line.
+  absl::StatusOr<std::shared_ptr<const Scorecard>> card =
+      cfg.scorecard.empty() ? Scorecard::Default() : Scorecard::FromFile(cfg.scorecard);
+  if (card.ok() && (cfg.first_response_s || cfg.reply_s || cfg.promo_reply_s || cfg.promo)) {
+    ScorecardSettings settings = (*card)->settings();
+    auto ms = [](double s) { return static_cast<int64_t>(std::llround(s * 1000)); };
+    if (cfg.first_response_s) settings[Check::kFirstResponse].limit_ms = ms(*cfg.first_response_s);
+    if (cfg.reply_s) settings[Check::kReplyTime].limit_ms = ms(*cfg.reply_s);
+    if (cfg.promo_reply_s) settings[Check::kReplyTime].promo_limit_ms = ms(*cfg.promo_reply_s);
+    settings.promotion = settings.promotion || cfg.promo;
+    card = (*card)->WithSettings(std::move(settings));
+  }
+  if (!card.ok()) {
+    std::cerr << "scriptqa audit: scorecard: " << card.status().message() << "\n";
+    return kExitUsage;
+  }
+  absl::StatusOr<absl::TimeZone> zone = ParseTimeZone(cfg.timezone);
+  if (!zone.ok()) {
+    std::cerr << "scriptqa audit: --timezone: " << zone.status().message() << "\n";
+    return kExitUsage;
+  }
 
   std::string findings_path = DefaultPath(cfg.findings_path, cfg.out_dir, "findings.jsonl");
   std::string summary_path = DefaultPath(cfg.summary_path, cfg.out_dir, "summary.json");
   std::string report_path = DefaultPath(cfg.report_path, cfg.out_dir, "report.html");
-  if (flags.json && findings_path == "-") {
+  std::string conversations_path = DefaultPath(cfg.conversations_path, cfg.out_dir, "conversations.jsonl");
+  if (flags.json && (findings_path == "-" || conversations_path == "-")) {
     std::cerr << "scriptqa audit: --json prints the summary on standard output, where --findings - "
-                 "writes the records: use one of them\n";
+                 "or --conversations - writes records: use one of them\n";
     return kExitUsage;
   }
   std::error_code ec;
-  for (const std::string& p : {findings_path, summary_path, report_path}) {
+  for (const std::string& p : {findings_path, summary_path, report_path, conversations_path}) {
     if (p == "-") continue;
     std::filesystem::path parent = std::filesystem::path(p).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -1495,10 +1366,26 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
       return kExitUsage;
     }
   }
+  int conv_fd = STDOUT_FILENO;
+  if (conversations_path == "-") {
+    if (findings_path == "-") {
+      std::cerr << "scriptqa audit: --findings - and --conversations - cannot both be standard output\n";
+      return kExitUsage;
+    }
+    std::fflush(stdout);
+  } else {
+    conv_fd = open(conversations_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (conv_fd < 0) {
+      std::cerr << "scriptqa audit: cannot write " << conversations_path << ": " << strerror(errno)
+                << "\n";
+      return kExitUsage;
+    }
+  }
 
   Shared sh;
   sh.setup = &setup;
   sh.config = &cfg;
+  sh.zone = *zone;
   const FieldNames& fn = cfg.fields;
   sh.agent_roles.assign(cfg.agent_roles.begin(), cfg.agent_roles.end());
   sh.customer_roles.assign(cfg.customer_roles.begin(), cfg.customer_roles.end());
@@ -1535,11 +1422,13 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < threads; ++i) {
     absl::StatusOr<Scanner> scanner = Scanner::Create(setup.filter);
-    if (!scanner.ok()) {
-      std::cerr << "scriptqa audit: " << scanner.status().message() << "\n";
+    absl::StatusOr<TurnAnalyzer> analyzer = TurnAnalyzer::Create(*card, TurnOptions{true, setup.mask});
+    if (!scanner.ok() || !analyzer.ok()) {
+      std::cerr << "scriptqa audit: "
+                << (scanner.ok() ? analyzer.status() : scanner.status()).message() << "\n";
       return kExitUsage;
     }
-    workers.push_back(std::make_unique<Worker>(sh, *std::move(scanner)));
+    workers.push_back(std::make_unique<Worker>(sh, *std::move(scanner), *std::move(analyzer)));
   }
 
   // Work queue and in-order completion.
@@ -1569,7 +1458,17 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
     });
   }
 
-  OrderedStage ordered(cfg, &res);
+  AuditOptions audit_options;
+  audit_options.mask = setup.mask;
+  audit_options.zone = *zone;
+  audit_options.summary.timestamp_field = cfg.fields.timestamp;
+  absl::StatusOr<ConversationAudit> conversations =
+      ConversationAudit::Create(*card, setup.filter, audit_options);
+  if (!conversations.ok()) {
+    std::cerr << "scriptqa audit: " << conversations.status().message() << "\n";
+    return kExitUsage;
+  }
+  OrderedStage ordered(cfg, &res, &*conversations, conv_fd);
   ordered.Start(setup.filter->rules().size());
   bool progress_on = cfg.progress == "always" || (cfg.progress == "auto" && isatty(STDERR_FILENO));
   Progress progress(progress_on);
@@ -1680,6 +1579,14 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
     }
   }
   while (!in_flight.empty()) finish_oldest();
+  ordered.Finish();
+  res.conversations_json = conversations->summary().ToJson();
+  for (const auto& [agent, stats] : res.counts.agents) {
+    std::string key = agent == kUnknownAgent ? "" : agent;
+    res.agent_conversations[key] = conversations->summary().AgentJson(key);
+  }
+  if (ordered.write_failed()) write_failed = true;
+  if (conv_fd != STDOUT_FILENO && close(conv_fd) != 0) write_failed = true;
   {
     std::lock_guard<std::mutex> lock(mu);
     closing = true;
@@ -1700,7 +1607,8 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
   }
   if (!res.fatal.empty() || write_failed || (cfg.strict && res.counts.errors > 0))
     exit_code = kExitUsage;
-  if (write_failed) std::cerr << "scriptqa audit: writing " << findings_path << " failed\n";
+  if (write_failed)
+    std::cerr << "scriptqa audit: writing " << findings_path << " or " << conversations_path << " failed\n";
 
   nlohmann::ordered_json summary = SummaryJson(res, setup, cfg, exit_code);
   {
@@ -1723,8 +1631,8 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& cfg) {
     // The summary (as summary.json) on standard output, for scripts.
     std::cout << summary.dump(2) << "\n";
   } else if (!cfg.quiet) {
-    std::ostream& os = findings_path == "-" ? std::cerr : std::cout;
-    PrintHuman(os, summary, findings_path, summary_path, report_path);
+    std::ostream& os = findings_path == "-" || conversations_path == "-" ? std::cerr : std::cout;
+    PrintHuman(os, summary, findings_path, conversations_path, summary_path, report_path);
   }
   return exit_code;
 }

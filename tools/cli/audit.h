@@ -1,10 +1,11 @@
 // `scriptqa audit`: transcripts in, findings JSONL + summary JSON + HTML report out.
 //
 // Pipeline (docs/cli.md, "audit"): the main thread reads each input in chunks of whole records
-// (bounded size) and hands them to N worker threads; each worker owns a Scanner and a JSON parser,
-// parses, scans and formats its chunk's output; the main thread writes the chunks' output in input
-// order and runs the order-dependent conversation metrics. At most 2N+2 chunks are in flight, so
-// memory does not depend on the size of the archive.
+// (bounded size) and hands them to N worker threads; each worker owns a Scanner, a TurnAnalyzer
+// (scriptqa/conversation.h) and a JSON parser, parses, scans, reads the cues and formats its
+// chunk's output; the main thread writes the chunks' output in input order and feeds the analysed
+// messages to the library's ConversationAudit, which scores the conversations. At most 2N+2
+// chunks are in flight, so memory does not depend on the size of the archive.
 #ifndef SCRIPTQA_TOOLS_CLI_AUDIT_H_
 #define SCRIPTQA_TOOLS_CLI_AUDIT_H_
 
@@ -13,6 +14,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "common.h"
@@ -39,10 +42,12 @@ struct AuditConfig {
   std::string findings_path;  // default <out>/findings.jsonl; "-" = stdout
   std::string summary_path;   // default <out>/summary.json
   std::string report_path;    // default <out>/report.html
+  std::string conversations_path;  // default <out>/conversations.jsonl
   unsigned threads = 0;       // 0 = hardware threads
-  double first_response_s = 30;
-  double reply_s = 120;
-  double promo_reply_s = 180;
+  std::string scorecard;      // --scorecard FILE; empty: the default scorecard
+  std::string timezone = "UTC";
+  // Overrides of the scorecard's limits (seconds), when given.
+  std::optional<double> first_response_s, reply_s, promo_reply_s;
   bool promo = false;
   size_t max_record_bytes = 16 << 20;
   size_t batch_bytes = 1 << 20;
@@ -58,25 +63,13 @@ int RunAudit(const CommonFlags& flags, const AuditConfig& config);
 
 // ---- results, shared with the report ----
 
-// Response times in whole seconds, 0..3600 (the last bucket holds everything longer).
-struct Histogram {
-  std::vector<uint32_t> buckets = std::vector<uint32_t>(3602, 0);
-  uint64_t count = 0;
-  uint64_t within = 0;
-  double sum_s = 0;
-  void Add(int64_t ms, int64_t limit_ms);
-  double Quantile(double q) const;  // seconds
-};
-
+// Message counters of one agent (conversation figures come from the library's summary).
 struct AgentStats {
   uint64_t messages = 0;  // scanned messages
   uint64_t flagged = 0;   // messages with at least one finding
+  uint64_t serious = 0;   // messages with a block or review finding
   uint64_t findings = 0;
   std::vector<uint64_t> by_category;  // findings, indexed like Counts::by_category
-  uint64_t first_n = 0, first_ok = 0;  // first responses timed / within the limit
-  uint64_t reply_n = 0, reply_ok = 0;  // later replies timed / within the limit
-  uint64_t greet_n = 0, greet_ok = 0;  // conversations opened / with an identity greeting
-  double first_sum_s = 0, reply_sum_s = 0;
   void Merge(const AgentStats& o);
 };
 
@@ -92,6 +85,7 @@ struct Counts {
   static constexpr size_t kMaxRoleValues = 32;
   uint64_t agent_messages = 0, customer_messages = 0, other_messages = 0;
   uint64_t flagged = 0, findings = 0, with_time = 0;
+  uint64_t serious = 0;  // messages with a block or review finding
   uint64_t failing = 0;  // findings at or above --fail-on
   std::array<uint64_t, 3> by_severity{};
   std::vector<std::array<uint64_t, 3>> by_category;  // filter->categories() order
@@ -121,10 +115,8 @@ struct AuditResult {
   std::vector<std::string> fatal;  // inputs that could not be read to the end
   Counts counts;
   std::vector<std::string> categories;
-  uint64_t conversations = 0;
-  uint64_t greet_n = 0, greet_ok = 0;
-  Histogram first_response, replies;
-  uint64_t untimed_replies = 0;  // replies where a timestamp was missing
+  std::string conversations_json;  // the library's ConversationSummary::ToJson()
+  std::map<std::string, std::string> agent_conversations;  // agent ("" unknown) -> AgentJson()
   std::vector<Example> examples;
   std::vector<InputError> errors;  // the first ones, in input order
   double seconds = 0;

@@ -120,12 +120,7 @@ class ChunkReader {
 bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>* fields,
                     size_t* field_count, std::string* error);
 
-// Parses a timestamp: epoch seconds or milliseconds (number or digit string; values above 1e11
-// are milliseconds) or ISO 8601 ("2024-05-01T10:00:05+08:00", "2024-05-01 10:00:05.250Z"; without
-// a zone it is read as UTC, which keeps differences within one export right). Returns false when
-// it is neither.
-bool ParseTimestampMs(std::string_view s, int64_t* ms);
-bool EpochNumberToMs(double v, int64_t* ms);
+// Timestamps are parsed by the library: scriptqa::ParseTimestamp (scriptqa/conversation.h).
 
 }  // namespace scriptqa::cli
 

@@ -81,6 +81,11 @@ mark.advice{background:#d0ebff;box-shadow:inset 0 -2px var(--advice)}
 .legend span{margin-right:14px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}
+.conversation{border-top:1px solid var(--line);padding:10px 0}
+.deductions{margin:2px 0 6px;padding-left:20px;font-size:13px;color:#862e2e}
+.excerpt{background:#f8f9fa;border-radius:6px;padding:6px 10px;font-size:13px}
+.excerpt .who{color:var(--muted);font-size:12px;display:inline-block;min-width:56px}
+.excerpt .agent .who{color:#1971c2}
 @media (max-width:800px){.grid2{grid-template-columns:1fr}}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}
 )";
@@ -196,13 +201,92 @@ std::string Card(const std::string& value, const std::string& key, bool bad = fa
                       "</div><div class=\"k\">", Esc(key), "</div></div>");
 }
 
+// A number that may be null (no data): "–".
+std::string Num(const json& j, const char* format = "%.1f") {
+  if (!j.is_number()) return "–";
+  return absl::StrFormat(format, j.get<double>());
+}
+std::string Seconds(const json& j) { return j.is_number() ? absl::StrFormat("%.1f s", j.get<double>()) : "–"; }
+std::string Name(const json& j) { return j.is_string() ? j.get<std::string>() : "(unknown)"; }
+
+// Vertical bars: the score distribution, one bar per band of ten points.
+std::string ScoreBars(const json& distribution) {
+  const int w = 560, h = 170, base = 140, bar = 44, gap = 12;
+  uint64_t max = 1;
+  for (const json& d : distribution) max = std::max<uint64_t>(max, U(d["count"]));
+  std::string s = absl::StrFormat(
+      "<svg id=\"score-distribution\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+      "width=\"%d\" height=\"%d\" font-size=\"11\">",
+      w, h, w, h);
+  int x = 8;
+  for (const json& d : distribution) {
+    uint64_t c = U(d["count"]);
+    int from = d["from"].get<int>();
+    double bh = c == 0 ? 0 : std::max(2.0, 120.0 * c / max);
+    const char* color = from < 60 ? "#c92a2a" : from < 80 ? "#e8590c" : "#2f9e44";
+    absl::StrAppend(&s, absl::StrFormat("<rect class=\"score-bar\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
+                                        "fill=\"%s\"><title>%d–%d: %d</title></rect>",
+                                        x, base - bh, bar, bh, color, from, d["to"].get<int>(), c));
+    absl::StrAppend(&s, absl::StrFormat("<text x=\"%d\" y=\"%.1f\" text-anchor=\"middle\">%d</text>", x + bar / 2,
+                                        base - bh - 4, c));
+    absl::StrAppend(&s, absl::StrFormat("<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#6c757d\">%d–%d</text>",
+                                        x + bar / 2, base + 16, from, d["to"].get<int>()));
+    x += bar + gap;
+  }
+  return s + "</svg>";
+}
+
+// The mean score per day, as bars with the number of conversations.
+std::string DayTrend(const json& days) {
+  const int bar = 36, gap = 10, base = 150;
+  int w = std::max<int>(200, static_cast<int>(days.size()) * (bar + gap) + 16), h = 190;
+  std::string s = absl::StrFormat(
+      "<svg id=\"trend-by-day\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+      "width=\"%d\" height=\"%d\" font-size=\"11\">",
+      w, h, w, h);
+  int x = 8;
+  for (const json& d : days) {
+    double mean = d["mean_score"].is_number() ? d["mean_score"].get<double>() : 0;
+    double bh = 1.3 * mean;
+    absl::StrAppend(&s, absl::StrFormat("<rect class=\"day-bar\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
+                                        "fill=\"#1971c2\"><title>%s: mean %.1f, %d conversations</title></rect>",
+                                        x, base - bh, bar, bh, Esc(Name(d["day"])), mean, U(d["conversations"])));
+    absl::StrAppend(&s, absl::StrFormat("<text x=\"%d\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>", x + bar / 2,
+                                        base - bh - 4, mean));
+    std::string day = Name(d["day"]);
+    absl::StrAppend(&s, absl::StrFormat("<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#6c757d\">%s</text>",
+                                        x + bar / 2, base + 16, Esc(day.size() == 10 ? day.substr(5) : day)));
+    x += bar + gap;
+  }
+  return s + "</svg>";
+}
+
+// A table of groups (agents or shops) ranked by mean score, with their worst checks.
+std::string GroupTable(const json& groups, const char* key, const char* label) {
+  std::string h = absl::StrCat("<table><tr><th>", label, "</th><th class=\"n\">conversations</th>"
+                               "<th class=\"n\">mean score</th><th class=\"n\">median</th><th class=\"n\">p10</th>"
+                               "<th>worst checks (failed · points)</th></tr>");
+  for (const json& g : groups) {
+    std::vector<std::string> worst;
+    for (const json& c : g["worst_checks"])
+      worst.push_back(absl::StrCat(c["check"].get<std::string>(), " (", U(c["failed"]), " · ",
+                                   c["points"].get<int64_t>(), ")"));
+    absl::StrAppend(&h, "<tr><td>", Esc(Name(g[key])), "</td><td class=\"n\">", U(g["conversations"]),
+                    "</td><td class=\"n\">", Num(g["mean_score"]), "</td><td class=\"n\">",
+                    Num(g["median_score"], "%g"), "</td><td class=\"n\">", Num(g["p10_score"], "%g"), "</td><td>",
+                    worst.empty() ? "–" : Esc(absl::StrJoin(worst, ", ")), "</td></tr>");
+  }
+  return h + "</table>";
+}
+
 }  // namespace
 
 std::string RenderReport(const json& s) {
   const json& rec = s["records"];
   const json& f = s["findings"];
   const json& conv = s["conversations"];
-  bool timing = conv["timing_available"].get<bool>();
+  const bool timing = conv["timing_available"].get<bool>();
+  const bool scanned = U(rec["agent"]) > 0;  // rates over no message are no figures
   std::string h;
   h.reserve(64 << 10);
   h += "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
@@ -215,32 +299,42 @@ std::string RenderReport(const json& s) {
     inputs.push_back(absl::StrCat(in["path"].get<std::string>(), " (", U(in["records"]), ")"));
   absl::StrAppend(&h, "Inputs: ", Esc(absl::StrJoin(inputs, ", ")), " · rules: ",
                   U(s["rules"]["count"]), " (", Esc(s["rules"]["source"].get<std::string>()),
-                  ", hash ", Esc(s["rules"]["hash"].get<std::string>()), ") · personal data ",
+                  ", hash ", Esc(s["rules"]["hash"].get<std::string>()), ") · scorecard: ",
+                  Esc(conv["scorecard"]["source"].get<std::string>()), " · personal data ",
                   s["settings"]["masked"].get<bool>() ? "masked" : "NOT masked (--no-mask)",
                   "</p></header>\n<main>\n");
-  // An input that could not be read, or an audit that scanned nothing, is said first: its zero
-  // findings are not a clean result.
-  if (!s["fatal"].empty()) {
+  // An input that could not be read, or an audit that scanned nothing (every record malformed,
+  // no agent role), is said first: its zero findings are not a clean result.
+  if (!s["fatal"].empty() || !scanned) {
     h += "<section id=\"problems-first\" class=\"alert\"><h2>This audit is incomplete · "
          "本次质检不完整</h2><ul>";
     for (const json& m : s["fatal"]) absl::StrAppend(&h, "<li>", Esc(m.get<std::string>()), "</li>");
+    if (!scanned)
+      absl::StrAppend(&h, "<li>No agent message was scanned (", U(rec["total"]), " records, ",
+                      U(rec["errors"]), " malformed): the figures below are not rates. "
+                      "没有扫描到任何客服消息，以下数字不是违规率。</li>");
     h += "</ul></section>\n";
   }
 
   // Key figures.
+  auto rate = [&](const json& x) { return scanned ? Pct(x.get<double>()) : std::string("–"); };
   h += "<section id=\"overview\"><h2>Overview · 总览</h2><div class=\"cards\">";
   h += Card(absl::StrCat(U(rec["total"])), "records · 记录");
-  h += Card(absl::StrCat(U(rec["agent"])), "agent messages scanned · 客服消息");
+  h += Card(absl::StrCat(U(rec["agent"])), "agent messages scanned · 客服消息", !scanned);
+  if (U(rec["errors"]) > 0)
+    h += Card(absl::StrCat(U(rec["errors"])), "malformed records · 异常记录", true);
   h += Card(absl::StrCat(U(f["total"])), "findings · 问题", U(f["total"]) > 0);
-  h += Card(Pct(f["violation_rate"].get<double>()), "messages with findings · 违规率",
-            f["violation_rate"].get<double>() > 0.05);
-  h += Card(absl::StrFormat("%.1f", f["per_100_messages"].get<double>()),
+  h += Card(rate(f["serious_rate"]), "block + review messages · 严重违规率",
+            scanned && f["serious_rate"].get<double>() > 0.01);
+  h += Card(rate(f["advice_only_rate"]), "advice only · 仅话术提示");
+  h += Card(scanned ? absl::StrFormat("%.1f", f["per_100_messages"].get<double>()) : "–",
             "findings per 100 messages · 每百条");
   h += Card(absl::StrCat(U(f["by_severity"]["block"])), "block · 必须拦截",
             U(f["by_severity"]["block"]) > 0);
   h += Card(absl::StrCat(U(f["deflection"])), "deflection · 推诿");
   h += Card(absl::StrCat(U(f["ad_law"])), "ad-law terms · 极限词");
   h += Card(absl::StrCat(U(conv["total"])), "conversations · 会话");
+  h += Card(Num(conv["score"]["mean"]), "mean score · 平均分");
   h += Card(Pct(U(conv["greeting"]["ok"]), U(conv["greeting"]["checked"])),
             "identity greeting · 首句问候");
   if (timing) {
@@ -249,9 +343,74 @@ std::string RenderReport(const json& s) {
     h += Card(Pct(U(conv["replies"]["within"]), U(conv["replies"]["count"])),
               absl::StrFormat("replies ≤ %gs · 回复达标", conv["replies"]["limit_s"].get<double>()));
   }
-  if (U(rec["errors"]) > 0)
-    h += Card(absl::StrCat(U(rec["errors"])), "malformed records · 异常记录", true);
   h += "</div></section>\n";
+
+  // Conversation scores.
+  const json& score = conv["score"];
+  h += "<section id=\"scores\"><h2>Conversation scores · 会话评分</h2>";
+  if (U(conv["total"]) == 0) {
+    h += "<p>No conversation was scored.</p>";
+  } else {
+    absl::StrAppend(&h, "<p>", U(conv["total"]), " conversations scored against ",
+                    Esc(conv["scorecard"]["title"].get<std::string>()),
+                    ". Score: mean ", Num(score["mean"]), ", median ", Num(score["median"], "%g"),
+                    ", p10 ", Num(score["p10"], "%g"), ", p90 ", Num(score["p90"], "%g"), ", lowest ",
+                    Num(score["min"], "%g"),
+                    " (percentiles as pandas' quantile computes them: linear interpolation).</p>");
+    h += "<div class=\"grid2\"><div>";
+    h += ScoreBars(score["distribution"]);
+    h += "</div><div><table id=\"checks\"><tr><th>check</th><th class=\"n\">applicable</th>"
+         "<th class=\"n\">failed</th><th class=\"n\">rate</th><th class=\"n\">points</th></tr>";
+    for (const json& c : conv["checks"]) {
+      if (!c["enabled"].get<bool>()) {
+        absl::StrAppend(&h, "<tr><td>", Esc(c["check"].get<std::string>()),
+                        "</td><td class=\"n\" colspan=\"4\">off</td></tr>");
+        continue;
+      }
+      absl::StrAppend(&h, "<tr><td>", Esc(c["check"].get<std::string>()), "</td><td class=\"n\">",
+                      U(c["applicable"]), "</td><td class=\"n\">", U(c["failed"]), "</td><td class=\"n\">",
+                      Pct(U(c["failed"]), U(c["applicable"])), "</td><td class=\"n\">",
+                      c["points"].get<int64_t>(), "</td></tr>");
+    }
+    h += "</table></div></div>";
+    absl::StrAppend(&h, "<p>Follow-up promises with a time: ", U(conv["promises"]),
+                    " (listed per conversation in conversations.jsonl).</p>");
+  }
+  h += "</section>\n";
+
+  // Agents ranked by score, shops, days.
+  h += "<section id=\"agents-by-score\"><h2>Agents by score · 客服评分排名</h2>";
+  h += conv["by_agent"].empty() ? "<p>No conversation was scored.</p>"
+                                 : GroupTable(conv["by_agent"], "agent", "agent");
+  h += "</section>\n<section id=\"shops\"><h2>Shops · 店铺</h2>";
+  h += conv["by_shop"].empty() ? "<p>No conversation was scored.</p>" : GroupTable(conv["by_shop"], "shop", "shop");
+  h += "</section>\n";
+  if (!conv["by_day"].empty()) {
+    h += "<section id=\"days\"><h2>Trend by day · 按日趋势</h2>";
+    h += DayTrend(conv["by_day"]);
+    h += GroupTable(conv["by_day"], "day", "day");
+    h += "</section>\n";
+  }
+
+  // The worst conversations, with their deductions and a masked excerpt.
+  h += "<section id=\"worst\"><h2>Lowest-scoring conversations · 低分会话</h2>";
+  if (conv["worst"].empty()) h += "<p>No conversation was scored.</p>";
+  for (const json& w : conv["worst"]) {
+    absl::StrAppend(&h, "<div class=\"conversation\"><div class=\"meta\">conversation ",
+                    Esc(w["conversation_id"].get<std::string>()), " · agent ", Esc(Name(w["agent_id"])),
+                    " · shop ", Esc(Name(w["shop_id"])), w["day"].is_string() ? " · " + Esc(w["day"].get<std::string>()) : "",
+                    "</div><div class=\"msg\">score <b>", w["score"].get<int>(), "</b></div><ul class=\"deductions\">");
+    for (const json& d : w["deductions"])
+      absl::StrAppend(&h, "<li>−", d["points"].get<int>(), " ", Esc(d["check"].get<std::string>()), ", turn ",
+                      d["turn"].get<int64_t>(), ": ", Esc(d["detail"].get<std::string>()), "</li>");
+    h += "</ul><div class=\"excerpt\">";
+    for (const json& l : w["excerpt"])
+      absl::StrAppend(&h, "<div class=\"line ", Esc(l["role"].get<std::string>()), "\"><span class=\"who\">",
+                      l["turn"].get<int64_t>(), " ", l["role"].get<std::string>() == "agent" ? "客服" : "顾客",
+                      "</span> ", Esc(l["text"].get<std::string>()), "</div>");
+    h += "</div></div>";
+  }
+  h += "</section>\n";
 
   // Charts.
   std::vector<std::pair<std::string, std::array<uint64_t, 3>>> rows;
@@ -265,11 +424,11 @@ std::string RenderReport(const json& s) {
   h += SeverityDonut(f["by_severity"]);
   h += "</section></div>\n";
 
-  // Agents.
+  // Agents' messages.
   h += "<section id=\"agents\"><h2>By agent · 按客服</h2><table><tr><th>agent</th>"
-       "<th class=\"n\">messages</th><th class=\"n\">with findings</th><th class=\"n\">rate</th>"
-       "<th class=\"n\">per 100</th><th class=\"n\">deflection</th><th class=\"n\">ad-law</th>"
-       "<th class=\"n\">greeting</th><th>first response</th><th>replies</th></tr>";
+       "<th class=\"n\">messages</th><th class=\"n\">block+review</th><th class=\"n\">rate</th>"
+       "<th class=\"n\">with findings</th><th class=\"n\">per 100</th><th class=\"n\">deflection</th>"
+       "<th class=\"n\">ad-law</th><th class=\"n\">greeting</th><th>first response</th><th>replies</th></tr>";
   for (const json& a : s["agents"]) {
     auto sla = [&](const json& t) {
       if (!timing) return std::string("–");
@@ -277,9 +436,9 @@ std::string RenderReport(const json& s) {
                           U(t["count"]));
     };
     absl::StrAppend(&h, "<tr><td>", Esc(a["agent"].get<std::string>()), "</td><td class=\"n\">",
-                    U(a["messages"]), "</td><td class=\"n\">", U(a["flagged_messages"]),
-                    "</td><td class=\"n\">", Pct(a["violation_rate"].get<double>()),
-                    "</td><td class=\"n\">",
+                    U(a["messages"]), "</td><td class=\"n\">", U(a["serious_messages"]),
+                    "</td><td class=\"n\">", Pct(a["serious_rate"].get<double>()),
+                    "</td><td class=\"n\">", U(a["flagged_messages"]), "</td><td class=\"n\">",
                     absl::StrFormat("%.1f", a["per_100_messages"].get<double>()),
                     "</td><td class=\"n\">", U(a["deflection"]), "</td><td class=\"n\">",
                     U(a["ad_law"]), "</td><td class=\"n\">", U(a["greeting"]["ok"]), "/",
@@ -294,16 +453,19 @@ std::string RenderReport(const json& s) {
     auto line = [&](const char* name, const json& t) {
       return absl::StrFormat(
           "<tr><td>%s</td><td class=\"n\">≤ %g s</td><td>%s</td><td class=\"n\">%d/%d (%s)</td>"
-          "<td class=\"n\">%.1f s</td><td class=\"n\">%.0f s</td><td class=\"n\">%.0f s</td></tr>",
-          name, t["limit_s"].get<double>(), SlaBar(U(t["within"]), U(t["count"])),
-          U(t["within"]), U(t["count"]), Pct(U(t["within"]), U(t["count"])),
-          t["mean_s"].get<double>(), t["median_s"].get<double>(), t["p90_s"].get<double>());
+          "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>",
+          name, t["limit_s"].get<double>(), SlaBar(U(t["within"]), U(t["count"])), U(t["within"]),
+          U(t["count"]), Pct(U(t["within"]), U(t["count"])), Seconds(t["mean_s"]), Seconds(t["median_s"]),
+          Seconds(t["p90_s"]));
     };
     h += "<table><tr><th>metric</th><th class=\"n\">limit</th><th></th><th class=\"n\">within</th>"
          "<th class=\"n\">mean</th><th class=\"n\">median</th><th class=\"n\">p90</th></tr>";
     h += line("first response · 首次响应", conv["first_response"]);
     h += line("each later reply · 后续回复", conv["replies"]);
     h += "</table>";
+    absl::StrAppend(&h, "<p class=\"meta\">The reply limit is ", Num(conv["replies"]["promo_limit_s"], "%g"),
+                    " s on promotion days. Median and p90 interpolate linearly between the measured waits, "
+                    "as pandas does.</p>");
   } else {
     absl::StrAppend(&h, "<p class=\"note\" id=\"no-timestamps\">Response-time metrics were not "
                         "computed: ",
@@ -326,8 +488,8 @@ std::string RenderReport(const json& s) {
   }
   h += "</table></section>\n";
 
-  // Examples.
-  h += "<section id=\"examples\"><h2>Examples · 违规示例</h2>";
+  // Examples, the most severe first.
+  h += "<section id=\"examples\"><h2>Examples, most severe first · 违规示例</h2>";
   if (s["examples"].empty()) h += "<p>No findings.</p>";
   for (const json& e : s["examples"]) {
     absl::StrAppend(&h, "<div class=\"example\"><div class=\"meta\">",

@@ -13,6 +13,7 @@ paid reviews and leaked personal data, with exact spans (str indices), suggestio
     stream = f.stream()                            # a reply checked while it is written
     f.scan_many(messages, threads=2)              # parallel, GIL released
     findings, summary = scriptqa.audit_frame(df)  # pandas (imported on first use), masked
+    scriptqa.audit_conversations(df)              # one scored row per conversation (scorecard)
     scriptqa.mask("加微信 13812345678")           # personal data masked for output
 
 A private extension module (``scriptqa._scriptqa``) does the work in C++; this package is the
@@ -44,9 +45,11 @@ from .errors import (
     IncompatibleDatabaseError,
     ProfileError,
     ScanError,
+    ScorecardError,
 )
 from ._filter import Filter, Profile, StreamScanner, counters, mask
 from ._evaluate import Evaluation, evaluate
+from ._scorecard import Scorecard
 
 from ._version import __version__
 
@@ -72,6 +75,8 @@ __all__ = [
     "ProfileError",
     "EncodingError",
     "ScanError",
+    "ScorecardError",
+    "Scorecard",
     "counters",
     "mask",
     "evaluate",
@@ -80,6 +85,9 @@ __all__ = [
     "AuditResult",
     "FINDING_COLUMNS",
     "SUMMARY_COLUMNS",
+    "audit_conversations",
+    "read_conversations",
+    "CONVERSATION_COLUMNS",
 ]
 
 
@@ -89,4 +97,8 @@ def __getattr__(name: str) -> Any:
         from . import _frame
 
         return getattr(_frame, name)
+    if name in ("audit_conversations", "read_conversations", "CONVERSATION_COLUMNS"):
+        from . import _conversations
+
+        return getattr(_conversations, name)
     raise AttributeError(f"module 'scriptqa' has no attribute {name!r}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+import os
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import pandas as pd
 
 from ._filter import Filter, Profile, SeverityLike
+from ._scorecard import Scorecard, resolve
 from ._util import fold, listing, names, seen, suggestions, templates
 from ._types import Finding
 from .errors import EncodingError
@@ -42,13 +45,31 @@ SUMMARY_COLUMNS = (
 SEVERITY_DTYPE = pd.CategoricalDtype(["advice", "review", "block"], ordered=True)
 
 
-class AuditResult(NamedTuple):
-    """``findings``: one row per finding, indexed by the label of the message it was found in
-    (so ``df.join(findings)`` and ``findings.loc[label]`` work); ``summary``: one row per scanned
-    message, same index as the input rows it covers."""
-
+class _Frames(NamedTuple):
     findings: pd.DataFrame
     summary: pd.DataFrame
+
+
+class AuditResult(_Frames):
+    """``findings``: one row per finding, indexed by the label of the message it was found in
+    (so ``df.join(findings)`` and ``findings.loc[label]`` work); ``summary``: one row per scanned
+    message, same index as the input rows it covers. It unpacks as ``findings, summary``.
+
+    With conversations scored (a ``conversation_id`` column, or ``conversations=True``), also
+    ``conversations``: the frame of :func:`scriptqa.audit_conversations` (one row per
+    conversation), and ``scores``: the summary of those rows per agent, shop and day — the
+    ``"conversations"`` object of the CLI's summary.json for the same input. Otherwise both are
+    None."""
+
+    def __new__(cls, findings: pd.DataFrame, summary: pd.DataFrame, conversations: Optional[pd.DataFrame] = None,
+                scores: Optional[Dict[str, Any]] = None) -> "AuditResult":
+        self = super().__new__(cls, findings, summary)
+        self.conversations = conversations
+        self.scores = scores
+        return self
+
+    def __reduce__(self) -> Any:
+        return (AuditResult, (self.findings, self.summary, self.conversations, self.scores))
 
 
 def audit_frame(
@@ -66,6 +87,15 @@ def audit_frame(
     profile: Optional[Profile] = None,
     overlap: str = "longest",
     errors: str = "strict",
+    conversations: Optional[bool] = None,
+    scorecard: Union[Scorecard, str, "os.PathLike[str]", None] = None,
+    conversation: str = "conversation_id",
+    customer_roles: Iterable[str] = ("customer",),
+    turn: Optional[str] = "turn",
+    timestamp: Optional[str] = "timestamp",
+    agent: Optional[str] = "agent_id",
+    shop: Optional[str] = "shop_id",
+    timezone: str = "UTC",
 ) -> AuditResult:
     """Scans the messages of a DataFrame; returns ``(findings, summary)`` frames.
 
@@ -97,10 +127,35 @@ def audit_frame(
     categorical advice < review < block); the summary counts findings per message and severity,
     with ``max_severity``, the sorted ``categories`` and ``rules`` found (comma-separated) and
     ``flagged`` (any finding).
+
+    Conversations: when the frame has the ``conversation`` column (or ``conversations=True``,
+    which makes a missing column an error; ``False`` skips them), the conversations are scored as
+    :func:`scriptqa.audit_conversations` scores them — with ``roles`` as the agent roles,
+    ``customer_roles``, ``scorecard``, the ``turn``, ``timestamp``, ``agent`` and ``shop`` columns
+    and ``timezone`` — into ``result.conversations`` and ``result.scores`` (see
+    :class:`AuditResult`).
     """
-    return _audit(df, filter, text=text, role=role, roles=roles, keep=keep, threads=threads, mask=mask,
-                  min_severity=min_severity, categories=categories, profile=profile, overlap=overlap,
-                  errors=errors)
+    result = _audit(df, filter, text=text, role=role, roles=roles, keep=keep, threads=threads, mask=mask,
+                    min_severity=min_severity, categories=categories, profile=profile, overlap=overlap,
+                    errors=errors)
+    want = conversations if conversations is not None else (conversation in df.columns and role is not None
+                                                            and roles is not None)
+    if not want:
+        return result
+    if role is None or roles is None:
+        raise ValueError("audit_frame: conversations need the role column and the agent roles (role=, roles=)")
+    from . import _conversations as conv
+
+    f = filter if filter is not None else Filter.default()
+    card = resolve(scorecard)
+    rows, state = conv.run(df, f, card, conversation=conversation, role=role, text=text, turn=turn,
+                           timestamp=timestamp, agent=agent, shop=shop, roles=names(roles, "roles", "audit_frame"),
+                           customer_roles=names(customer_roles, "customer_roles", "audit_frame") or (),
+                           timezone=timezone, mask=mask, partition=False, call="audit_frame",
+                           min_severity=min_severity, categories=categories, profile=profile, overlap=overlap,
+                           errors=errors)
+    return AuditResult(result.findings, result.summary, conv.rows_frame(json.loads(r) for r in rows),
+                       conv.summary(card, [state], timestamp))
 
 
 def _role_matches(values: pd.Series, roles: Sequence[Any]) -> pd.Series:

@@ -26,6 +26,7 @@ filter from the dictionary text carried in the pickle.
 
 from __future__ import annotations
 
+import json
 import uuid
 import weakref
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ import dask
 import dask.bag
 
 from ._filter import Filter, Profile
+from ._scorecard import Scorecard, resolve
 from ._types import Finding
 from ._util import fold, listing, names, suggestions, templates
 
@@ -43,7 +45,7 @@ try:
 except ImportError:  # dask without distributed: only the local schedulers
     _WorkerPlugin = object  # type: ignore[assignment,misc]
 
-__all__ = ["scan_bag", "audit_bag", "audit_dataframe", "ship", "release", "FilterRef"]
+__all__ = ["scan_bag", "audit_bag", "audit_dataframe", "audit_conversations", "ship", "release", "FilterRef"]
 
 # Client side: Filter -> {client id: plugin name}, so a filter is installed once per cluster.
 _shipped: "weakref.WeakKeyDictionary[Filter, Dict[str, str]]" = weakref.WeakKeyDictionary()
@@ -311,6 +313,94 @@ def _audit_frame_partition(part: Any, filter: Union[Filter, FilterRef], kwargs: 
     return _audit(part, f, partition=True, **_local(f, kwargs))
 
 
+_ORDER = ("__scriptqa_part", "__scriptqa_pos")
+
+
+def _tag(part: Any, partition_info: Any = None) -> Any:
+    """Each message's place in the input: (partition, position), to restore input order after the
+    shuffle that brings each conversation's messages together."""
+    part = part.copy()
+    part[_ORDER[0]] = partition_info["number"] if partition_info else 0
+    part[_ORDER[1]] = range(len(part))
+    return part
+
+
+def _conversation_partition(part: Any, filter: Union[Filter, FilterRef], card: Scorecard,
+                            kwargs: Dict[str, Any]) -> Tuple[Any, bytes]:
+    from . import _conversations as conv
+
+    f = _resolve(filter)
+    part = part.sort_values(list(_ORDER), kind="stable").drop(columns=list(_ORDER))
+    rows, state = conv.run(part, f, card, partition=True, call="audit_conversations", **_local(f, kwargs))
+    return conv.rows_frame(json.loads(r) for r in rows), state
+
+
+def _scores(card: Scorecard, timestamp: Optional[str], *states: bytes) -> Dict[str, Any]:
+    from . import _conversations as conv
+
+    return conv.summary(card, list(states), timestamp)
+
+
+def _conversations(ddf: Any, f: Filter, card: Scorecard, client: Any, kwargs: Dict[str, Any]) -> Tuple[Any, Any]:
+    """(Dask frame of the conversation rows, delayed summary dict) of a Dask frame of messages."""
+    import dask.dataframe as dd
+
+    from . import _conversations as conv
+
+    for col in (kwargs["conversation"], kwargs["role"], kwargs["text"]):
+        if col not in ddf.columns:
+            raise KeyError(f"audit_conversations: no column {col!r} (columns: {listing(ddf.columns)})")
+    meta = ddf._meta.assign(**{_ORDER[0]: 0, _ORDER[1]: 0})
+    tagged = ddf.map_partitions(_tag, meta=meta)
+    # Every conversation's messages in one partition (then put back in input order there).
+    grouped = tagged.shuffle(kwargs["conversation"], npartitions=ddf.npartitions)
+    ref = ship(f, client)
+    portable = _portable(kwargs)
+    parts = [dask.delayed(_conversation_partition, pure=True, nout=2)(p, ref, card, portable)
+             for p in grouped.to_delayed()]
+    rows = dd.from_delayed([p[0] for p in parts], meta=conv.rows_frame([]), verify_meta=False)
+    scores = dask.delayed(_scores, pure=True)(card, kwargs.get("timestamp"), *[p[1] for p in parts])
+    return rows, scores
+
+
+def audit_conversations(
+    ddf: Any,
+    filter: Optional[Filter] = None,
+    *,
+    scorecard: Union[Scorecard, str, None] = None,
+    conversation: str = "conversation_id",
+    role: str = "role",
+    text: str = "text",
+    turn: Optional[str] = "turn",
+    timestamp: Optional[str] = "timestamp",
+    agent: Optional[str] = "agent_id",
+    shop: Optional[str] = "shop_id",
+    roles: Iterable[str] = ("agent",),
+    customer_roles: Iterable[str] = ("customer",),
+    timezone: str = "UTC",
+    client: Any = None,
+    mask: bool = True,
+    **options: Any,
+) -> Any:
+    """:func:`scriptqa.audit_conversations` over a ``dask.dataframe.DataFrame``: a Dask frame of
+    the same rows (one per conversation, indexed by ``conversation_id``, the columns of
+    ``scriptqa.CONVERSATION_COLUMNS``) with the same values as one process gives. The messages
+    are shuffled by conversation id first, so a conversation may span input partitions; within
+    it, input order is kept. The rows come in the order of the shuffled partitions: sort by the
+    index to compare with :func:`scriptqa.audit_conversations`. The arguments are those of
+    :func:`scriptqa.audit_conversations`; the filter travels as in :func:`audit_bag`, the
+    scorecard as its text (its cue file is looked for on the worker beside the scorecard's path,
+    then among the shipped dictionaries)."""
+    f = filter if filter is not None else Filter.default()
+    card = resolve(scorecard)
+    kwargs = dict(conversation=conversation, role=role, text=text, turn=turn, timestamp=timestamp, agent=agent,
+                  shop=shop, roles=names(roles, "roles", "audit_conversations") or (),
+                  customer_roles=names(customer_roles, "customer_roles", "audit_conversations") or (),
+                  timezone=timezone, mask=bool(mask), **options)
+    rows, _ = _conversations(ddf, f, card, client, kwargs)
+    return rows
+
+
 def audit_dataframe(
     ddf: Any,
     filter: Optional[Filter] = None,
@@ -322,6 +412,15 @@ def audit_dataframe(
     client: Any = None,
     threads: int = 1,
     mask: bool = True,
+    conversations: Optional[bool] = None,
+    scorecard: Union[Scorecard, str, None] = None,
+    conversation: str = "conversation_id",
+    customer_roles: Iterable[str] = ("customer",),
+    turn: Optional[str] = "turn",
+    timestamp: Optional[str] = "timestamp",
+    agent: Optional[str] = "agent_id",
+    shop: Optional[str] = "shop_id",
+    timezone: str = "UTC",
     **options: Any,
 ) -> Any:
     """:func:`scriptqa.audit_frame` over a ``dask.dataframe.DataFrame``, partition by partition.
@@ -333,6 +432,11 @@ def audit_dataframe(
     :func:`scriptqa.audit_frame` (``mask=True`` by default); a missing ``role`` column is
     reported here, before anything is computed. A partition without rows of the wanted roles
     gives empty frames (only a whole frame whose roles match nothing is an error).
+
+    Conversations are scored as :func:`scriptqa.audit_frame` scores them (when the frame has the
+    ``conversation`` column, or ``conversations=True``): ``result.conversations`` is the Dask frame
+    of :func:`audit_conversations`, ``result.scores`` a ``dask.delayed`` summary dict; compute them
+    together, ``rows, scores = dask.compute(result.conversations, result.scores)``.
     """
     import dask.dataframe as dd
 
@@ -341,11 +445,20 @@ def audit_dataframe(
     f = filter if filter is not None else Filter.default()
     kwargs = dict(text=text, role=role, roles=names(roles, "roles", "audit_dataframe"),
                   keep=names(keep, "keep", "audit_dataframe") or (), threads=threads, mask=bool(mask), **options)
-    meta = audit_frame(ddf._meta, f, **kwargs)  # empty frames with the right columns and dtypes
+    meta = audit_frame(ddf._meta, f, conversations=False, **kwargs)  # empty frames: columns and dtypes
     ref = ship(f, client)
     kwargs = _portable(kwargs)
     parts = [dask.delayed(_audit_frame_partition, pure=True)(p, ref, kwargs) for p in ddf.to_delayed()]
     divisions = ddf.divisions if ddf.known_divisions else None
     findings = dd.from_delayed([p[0] for p in parts], meta=meta.findings, divisions=divisions, verify_meta=False)
     summary = dd.from_delayed([p[1] for p in parts], meta=meta.summary, divisions=divisions, verify_meta=False)
-    return AuditResult(findings, summary)
+    want = conversations if conversations is not None else (conversation in ddf.columns and role is not None
+                                                            and roles is not None)
+    if not want:
+        return AuditResult(findings, summary)
+    conv_kwargs = dict(conversation=conversation, role=role, text=text, turn=turn, timestamp=timestamp, agent=agent,
+                       shop=shop, roles=names(roles, "roles", "audit_dataframe") or (),
+                       customer_roles=names(customer_roles, "customer_roles", "audit_dataframe") or (),
+                       timezone=timezone, mask=bool(mask), **options)
+    rows, scores = _conversations(ddf, f, resolve(scorecard), client, conv_kwargs)
+    return AuditResult(findings, summary, rows, scores)

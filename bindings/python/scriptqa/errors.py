@@ -8,6 +8,7 @@ DatabaseError               a serialized filter is damaged or not a scriptqa dat
 IncompatibleDatabaseError   a serialized filter was made by another engine version,
                             database format or CPU platform (recompile it)
 ProfileError                profile options name unknown rules/categories, bad terms
+ScorecardError              a scorecard or its cue file does not load (every problem listed)
 EncodingError               a message cannot be read as UTF-8 (lone surrogates in a
                             ``str``, invalid bytes with ``errors="strict"``)
 ScanError                   any other failure while scanning
@@ -29,6 +30,7 @@ __all__ = [
     "DatabaseError",
     "IncompatibleDatabaseError",
     "ProfileError",
+    "ScorecardError",
     "EncodingError",
     "ScanError",
 ]
@@ -173,6 +175,11 @@ class EncodingError(Error, ValueError):
 
 class ScanError(Error, RuntimeError):
     """Scanning failed for another reason (e.g. the engine could not allocate)."""
+
+
+class ScorecardError(Error, ValueError):
+    """A scorecard (docs/scorecard.md) or the cue file it names does not load: every problem, one
+    per line, as ``file:line: message``."""
 
 
 def code_name(code: int) -> str:
