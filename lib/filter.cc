@@ -288,6 +288,16 @@ absl::Status FilterImpl::Finish() {
       rule_acts[i].push_back(static_cast<uint32_t>(a));
     }
   }
+  term_indexes.clear();
+  auto index = [&](const std::vector<std::string>& terms) {
+    if (terms.size() >= 8) term_indexes.try_emplace(&terms, terms);  // short lists: plain search
+  };
+  for (const internal::SpeechAct& act : speech_acts)
+    for (const internal::SpeechAct::Cues& g : act.cues) index(g.terms);
+  for (const Rule& r : rules) {
+    for (const Companions& g : r.with) index(g.terms);
+    index(r.unless);
+  }
   hs_scratch_t* scratch = nullptr;
   std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get()};
   for (const RegexGroup& g : regex_groups) all_dbs.push_back(g.db.get());

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "grammar.h"
 #include "normalizer.h"
+#include "term_index.h"
 #include "scriptqa/filter.h"
 
 namespace scriptqa {
@@ -119,6 +120,14 @@ class FilterImpl {
   // The speech acts (grammar.h) and, per rule, the indices of those that suppress it.
   std::vector<internal::SpeechAct> speech_acts;
   std::vector<std::vector<uint32_t>> rule_acts;
+  // First-character indexes of the cue, companion and exemption lists (speech_acts' cues, each
+  // rule's `with` groups and `unless`), keyed by the list's address. Set by Finish(); the lists
+  // must not change afterwards.
+  absl::flat_hash_map<const std::vector<std::string>*, internal::TermIndex> term_indexes;
+  const internal::TermIndex* IndexOf(const std::vector<std::string>& terms) const {
+    auto it = term_indexes.find(&terms);
+    return it != term_indexes.end() && it->second.Serves(terms) ? &it->second : nullptr;
+  }
 
   internal::LiteralSet literals;
   std::vector<std::string> regex_exprs;  // as compiled

@@ -198,10 +198,21 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
 
 // The first occurrence of a term lying inside [lo, hi) that no pseudo-term covers; its span in
 // *at. nullptr when there is none.
-const std::string* FindCue(std::string_view s, const std::vector<std::string>& terms,
+const std::string* FindCue(const TermIndex* index, std::string_view s,
+                           const std::vector<std::string>& terms,
                            const std::vector<std::string>& pseudo, size_t lo, size_t hi,
                            Span* at = nullptr) {
   if (hi <= lo) return nullptr;
+  if (index) {
+    size_t pos = 0;
+    const int64_t i = index->FirstTerm(
+        s, terms, lo, hi,
+        [&](size_t b, size_t e) { return pseudo.empty() || Covering(s, pseudo, b, e) == nullptr; },
+        &pos);
+    if (i < 0) return nullptr;
+    if (at) *at = {pos, pos + terms[i].size()};
+    return &terms[i];
+  }
   const std::string_view w = s.substr(lo, hi - lo);
   for (const std::string& t : terms) {
     for (size_t pos = w.find(t); pos != std::string_view::npos; pos = w.find(t, pos + 1)) {
@@ -216,8 +227,8 @@ const std::string* FindCue(std::string_view s, const std::vector<std::string>& t
 
 // The first occurrence of an exempting term in [lo, hi) that is not itself negated: 无法为您处理
 // and 不帮您 name no next step, 为您处理 does.
-const std::string* FindExemption(std::string_view s, const std::vector<std::string>& terms,
-                                 size_t lo, size_t hi) {
+const std::string* FindExemption(const TermIndex* index, std::string_view s,
+                                 const std::vector<std::string>& terms, size_t lo, size_t hi) {
   if (hi <= lo) return nullptr;
   auto negated = [&](size_t b) {
     const uint32_t c1 = CpBefore(s, b);
@@ -227,6 +238,12 @@ const std::string* FindExemption(std::string_view s, const std::vector<std::stri
     return (c1 == U'法' && (c2 == U'无' || c2 == U'没')) ||
            ((c1 == U'能' || c1 == U'会' || c1 == U'可' || c1 == U'用') && c2 == U'不');
   };
+  if (index) {
+    size_t pos = 0;
+    const int64_t i =
+        index->FirstTerm(s, terms, lo, hi, [&](size_t b, size_t) { return !negated(b); }, &pos);
+    return i < 0 ? nullptr : &terms[i];
+  }
   const std::string_view w = s.substr(lo, hi - lo);
   for (const std::string& t : terms)
     for (size_t pos = w.find(t); pos != std::string_view::npos; pos = w.find(t, pos + 1))
@@ -582,18 +599,19 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
           if (g.terms.empty()) {
             cue = &kQuotes;
           } else {
-            cue = FindCue(s, g.terms, act.pseudo, sc.lo, inside.begin);
-            if (!cue) cue = FindCue(s, g.terms, act.pseudo, std::min(inside.end, sc.hi), sc.hi);
+            cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, sc.lo, inside.begin);
+            if (!cue)
+              cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, std::min(inside.end, sc.hi), sc.hi);
           }
           where = "around the quoted words";
           if (!cue && !after_complete) c.pending = true;
         } else {
           if (g.where != CueWhere::kAfter) {
-            cue = FindCue(s, g.terms, act.pseudo, before_lo, h.nb);
+            cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, before_lo, h.nb);
             where = "before it";
           }
           if (!cue && g.where != CueWhere::kBefore) {
-            cue = FindCue(s, g.terms, act.pseudo, h.ne, after_hi);
+            cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, h.ne, after_hi);
             where = "after it";
             if (!cue && !after_complete) c.pending = true;
           }
@@ -627,9 +645,9 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     static const std::vector<std::string> kNone;
     // unless: anywhere in the scope.
     if (!r.unless.empty()) {
-      if (const std::string* t = FindExemption(s, r.unless, sc.lo, h.nb)) {
+      if (const std::string* t = FindExemption(f.IndexOf(r.unless), s, r.unless, sc.lo, h.nb)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
-      } else if (const std::string* t2 = FindExemption(s, r.unless, h.ne, sc.hi)) {
+      } else if (const std::string* t2 = FindExemption(f.IndexOf(r.unless), s, r.unless, h.ne, sc.hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
       } else if (!sc.hi_known) {
         c.pending = true;
@@ -650,12 +668,18 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     for (const Companions& group : r.with) {
       if (d != Decision::kReported) break;
       const bool before = group.side != Side::kAfter, after = group.side != Side::kBefore;
-      if (before && FindCue(s, group.terms, kNone, lo, h.nb)) continue;
-      if (after && FindCue(s, group.terms, kNone, h.ne, hi)) continue;
+      const TermIndex* gi = f.IndexOf(group.terms);
+      if (before && FindCue(gi, s, group.terms, kNone, lo, h.nb)) continue;
+      if (after && FindCue(gi, s, group.terms, kNone, h.ne, hi)) continue;
       // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are one
       // phrase, but the hit alone is no companion of itself).
       bool overlapping = false;
-      if (group.side == Side::kEither) {
+      if (group.side == Side::kEither && gi) {
+        size_t at = 0;
+        overlapping = gi->FirstTerm(s, group.terms, lo, hi,
+                                    [&](size_t b, size_t e) { return b < h.nb || e > h.ne; },
+                                    &at) >= 0;
+      } else if (group.side == Side::kEither) {
         for (const std::string& t : group.terms) {
           // Within the scope only: a find to the end of the message for every hit and term made
           // a message of many hits quadratic.

@@ -1,0 +1,82 @@
+// An index of a term list by each term's first character, so that "the first term of the list
+// (in list order) occurring in a window of the message" is answered by one walk over the window
+// instead of one search of the window per term (cue and companion lists run to thousands of
+// terms once word classes are expanded).
+#ifndef SCRIPTQA_LIB_TERM_INDEX_H_
+#define SCRIPTQA_LIB_TERM_INDEX_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace scriptqa::internal {
+
+class TermIndex {
+ public:
+  TermIndex() = default;
+  explicit TermIndex(const std::vector<std::string>& terms) : size_(terms.size()) {
+    for (size_t i = 0; i < terms.size(); ++i) {
+      if (terms[i].empty()) {
+        usable_ = false;  // an empty term occurs everywhere: leave it to the plain search
+        return;
+      }
+      by_first_[First(terms[i], 0)].push_back(static_cast<uint32_t>(i));
+    }
+  }
+
+  // Whether the index was built from `terms` (same length) and can answer for it.
+  bool Serves(const std::vector<std::string>& terms) const { return usable_ && terms.size() == size_; }
+
+  // The index (in `terms`) of the first term in list order that has an occurrence inside
+  // s[lo, hi) accepted by `accept(begin, end)`, and in *at that occurrence (the leftmost
+  // accepted one); -1 when there is none. `s` is valid UTF-8 (normalised text) and lo a
+  // character boundary.
+  template <typename Accept>
+  int64_t FirstTerm(std::string_view s, const std::vector<std::string>& terms, size_t lo, size_t hi,
+                    Accept&& accept, size_t* at) const {
+    uint32_t best = UINT32_MAX;
+    size_t best_pos = 0;
+    for (size_t pos = lo; pos < hi && best != 0;) {
+      const size_t len = CharLen(static_cast<unsigned char>(s[pos]));
+      auto it = by_first_.find(First(s, pos));
+      if (it != by_first_.end()) {
+        for (uint32_t i : it->second) {
+          if (i >= best) break;
+          const std::string& t = terms[i];
+          if (pos + t.size() > hi || std::memcmp(s.data() + pos, t.data(), t.size()) != 0) continue;
+          if (!accept(pos, pos + t.size())) continue;
+          best = i;
+          best_pos = pos;
+          break;
+        }
+      }
+      pos += len;
+    }
+    if (best == UINT32_MAX) return -1;
+    *at = best_pos;
+    return best;
+  }
+
+ private:
+  static size_t CharLen(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+  // The first character's bytes packed into a key.
+  static uint32_t First(std::string_view s, size_t pos) {
+    const size_t n = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; ++i) k = (k << 8) | static_cast<unsigned char>(s[pos + i]);
+    return k;
+  }
+
+  absl::flat_hash_map<uint32_t, std::vector<uint32_t>> by_first_;
+  size_t size_ = 0;
+  bool usable_ = true;
+};
+
+}  // namespace scriptqa::internal
+
+#endif  // SCRIPTQA_LIB_TERM_INDEX_H_
