@@ -296,7 +296,12 @@ absl::Status FilterImpl::Finish() {
     for (const internal::SpeechAct::Cues& g : act.cues) index(g.terms);
   for (const Rule& r : rules) {
     for (const Companions& g : r.with) index(g.terms);
+    for (const WindowedTerms& w : r.unless_before) index(w.terms);
+    for (const WindowedTerms& w : r.unless_after) index(w.terms);
     index(r.unless);
+    index(r.negate);
+    index(r.near);
+    index(r.reset_by);
   }
   hs_scratch_t* scratch = nullptr;
   std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get()};

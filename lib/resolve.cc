@@ -196,6 +196,18 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
   return out;
 }
 
+// Inside() through the list's first-characters index when the filter has one for it.
+const std::string* InsideOf(const FilterImpl& f, std::string_view s,
+                            const std::vector<std::string>& terms, size_t lo, size_t hi) {
+  if (hi <= lo) return nullptr;
+  if (const TermIndex* index = f.IndexOf(terms)) {
+    size_t pos = 0;
+    const int64_t i = index->FirstTerm(s, terms, lo, hi, [](size_t, size_t) { return true; }, &pos);
+    return i < 0 ? nullptr : &terms[i];
+  }
+  return Inside(s, terms, lo, hi);
+}
+
 // The first occurrence of a term lying inside [lo, hi) that no pseudo-term covers; its span in
 // *at. nullptr when there is none.
 const std::string* FindCue(const TermIndex* index, std::string_view s,
@@ -501,7 +513,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     size_t lo = BackChars(s, h.nb, r.window);
     auto it = std::upper_bound(clause_breaks.begin(), clause_breaks.end(), h.nb);
     if (it != clause_breaks.begin()) lo = std::max<size_t>(lo, *(it - 1));
-    if (const std::string* cue = Inside(s, r.negate, lo, h.nb))
+    if (const std::string* cue = InsideOf(f, s, r.negate, lo, h.nb))
       set(Decision::kNegated, [&] { return absl::StrCat("negation cue '", *cue, "' before it"); });
   }
   // Terms that exempt the hit when they stand right before or after it in its clause.
@@ -521,14 +533,14 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       const size_t lo = std::max(bounds(w).lo, BackChars(s, h.nb, w.window));
       const std::string* found = nullptr;
       if (r.reset_by.empty()) {
-        found = Inside(s, w.terms, lo, h.nb);
+        found = InsideOf(f, s, w.terms, lo, h.nb);
       } else {
         // Only an occurrence with no reset term between it and the hit counts.
         const std::string_view win = s.substr(lo, h.nb - lo);
         for (const std::string& t : w.terms) {
           for (size_t pos = win.find(t); pos != std::string_view::npos && !found;
                pos = win.find(t, pos + 1))
-            if (!Inside(s, r.reset_by, lo + pos + t.size(), h.nb)) found = &t;
+            if (!InsideOf(f, s, r.reset_by, lo + pos + t.size(), h.nb)) found = &t;
           if (found) break;
         }
       }
@@ -542,7 +554,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       uint32_t missing = 0;
       const ScopeBounds& sc = bounds(w);
       const size_t hi = std::min(sc.hi, ForwardChars(s, h.ne, w.window, &missing));
-      if (const std::string* t = Inside(s, w.terms, h.ne, hi)) {
+      if (const std::string* t = InsideOf(f, s, w.terms, h.ne, hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("followed by unless-after '", *t, "'"); });
       } else if (!complete && missing > 0 && !sc.hi_known) {
         c.pending = true;
@@ -711,7 +723,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   if (d == Decision::kReported && !r.near.empty()) {
     uint32_t missing = 0;
     size_t lo = BackChars(s, h.nb, r.window), hi = ForwardChars(s, h.ne, r.window, &missing);
-    if (!Inside(s, r.near, lo, hi)) {
+    if (!InsideOf(f, s, r.near, lo, hi)) {
       if (complete || missing == 0) {
         set(Decision::kMissingContext, [] { return "required context absent"; });
       } else {

@@ -1,4 +1,4 @@
-// An index of a term list by each term's first character, so that "the first term of the list
+// An index of a term list by each term's first two characters, so that "the first term of the list
 // (in list order) occurring in a window of the message" is answered by one walk over the window
 // instead of one search of the window per term (cue and companion lists run to thousands of
 // terms once word classes are expanded).
@@ -21,11 +21,17 @@ class TermIndex {
   TermIndex() = default;
   explicit TermIndex(const std::vector<std::string>& terms) : size_(terms.size()) {
     for (size_t i = 0; i < terms.size(); ++i) {
-      if (terms[i].empty()) {
+      const std::string& t = terms[i];
+      if (t.empty()) {
         usable_ = false;  // an empty term occurs everywhere: leave it to the plain search
         return;
       }
-      by_first_[First(terms[i], 0)].push_back(static_cast<uint32_t>(i));
+      const size_t n1 = std::min(CharLen(static_cast<unsigned char>(t[0])), t.size());
+      if (n1 == t.size()) {
+        single_[Key(t, 0)].push_back(static_cast<uint32_t>(i));
+      } else {
+        pairs_[PairKey(t, 0, n1)].push_back(static_cast<uint32_t>(i));
+      }
     }
   }
 
@@ -41,19 +47,33 @@ class TermIndex {
                     Accept&& accept, size_t* at) const {
     uint32_t best = UINT32_MAX;
     size_t best_pos = 0;
+    static const std::vector<uint32_t> kNone;
     for (size_t pos = lo; pos < hi && best != 0;) {
-      const size_t len = CharLen(static_cast<unsigned char>(s[pos]));
-      auto it = by_first_.find(First(s, pos));
-      if (it != by_first_.end()) {
-        for (uint32_t i : it->second) {
-          if (i >= best) break;
-          const std::string& t = terms[i];
-          if (pos + t.size() > hi || std::memcmp(s.data() + pos, t.data(), t.size()) != 0) continue;
-          if (!accept(pos, pos + t.size())) continue;
-          best = i;
-          best_pos = pos;
-          break;
-        }
+      const size_t len = std::min(CharLen(static_cast<unsigned char>(s[pos])), hi - pos);
+      // Candidates: the one-character terms of this character and the longer terms of this
+      // character and the next, merged in list order.
+      const std::vector<uint32_t>* one = &kNone;
+      const std::vector<uint32_t>* two = &kNone;
+      if (!single_.empty()) {
+        auto it = single_.find(Key(s, pos, len));
+        if (it != single_.end()) one = &it->second;
+      }
+      if (pos + len < hi) {
+        auto it = pairs_.find(PairKey(s, pos, len));
+        if (it != pairs_.end()) two = &it->second;
+      }
+      size_t a = 0, b = 0;
+      while (a < one->size() || b < two->size()) {
+        const uint32_t i = b == two->size() || (a < one->size() && (*one)[a] < (*two)[b])
+                               ? (*one)[a++]
+                               : (*two)[b++];
+        if (i >= best) break;
+        const std::string& t = terms[i];
+        if (pos + t.size() > hi || std::memcmp(s.data() + pos, t.data(), t.size()) != 0) continue;
+        if (!accept(pos, pos + t.size())) continue;
+        best = i;
+        best_pos = pos;
+        break;
       }
       pos += len;
     }
@@ -64,15 +84,22 @@ class TermIndex {
 
  private:
   static size_t CharLen(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
-  // The first character's bytes packed into a key.
-  static uint32_t First(std::string_view s, size_t pos) {
-    const size_t n = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
+  // The bytes of the character at pos (n of them) packed into a key.
+  static uint32_t Key(std::string_view s, size_t pos, size_t n) {
     uint32_t k = 0;
     for (size_t i = 0; i < n; ++i) k = (k << 8) | static_cast<unsigned char>(s[pos + i]);
     return k;
   }
+  static uint32_t Key(std::string_view s, size_t pos) {
+    return Key(s, pos, std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos));
+  }
+  // The character at pos (n bytes) and the one after it.
+  static uint64_t PairKey(std::string_view s, size_t pos, size_t n) {
+    return (static_cast<uint64_t>(Key(s, pos, n)) << 32) | Key(s, pos + n);
+  }
 
-  absl::flat_hash_map<uint32_t, std::vector<uint32_t>> by_first_;
+  absl::flat_hash_map<uint32_t, std::vector<uint32_t>> single_;  // one-character terms
+  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> pairs_;   // by their first two characters
   size_t size_ = 0;
   bool usable_ = true;
 };
