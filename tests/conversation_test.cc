@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include "scriptqa/filter.h"
 #include "scriptqa/scanner.h"
+#include "test_util.h"
 
 namespace scriptqa {
 namespace {
@@ -27,14 +28,7 @@ std::shared_ptr<const Scorecard> Card() {
   return card;
 }
 
-std::shared_ptr<const Filter> DefaultFilter() {
-  static std::shared_ptr<const Filter> filter = [] {
-    auto f = Filter::Default();
-    EXPECT_TRUE(f.ok()) << f.status();
-    return *f;
-  }();
-  return filter;
-}
+std::shared_ptr<const Filter> DefaultFilter() { return testing::DefaultFilter(); }
 
 // A scorecard from text, with the shipped cues.
 absl::StatusOr<std::shared_ptr<const Scorecard>> CardText(const std::string& body) {

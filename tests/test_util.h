@@ -3,6 +3,7 @@
 #define SCRIPTQA_TESTS_TEST_UTIL_H_
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -37,9 +38,18 @@ inline std::vector<std::string> SplitLines(const std::string& s) {
   return out;
 }
 
-// The shipped packs, compiled once per test binary.
+// The shipped packs: the database the build compiled from them (tests/CMakeLists.txt), or
+// compiled here when there is none.
 inline std::shared_ptr<const Filter> DefaultFilter() {
-  static std::shared_ptr<const Filter> filter = [] {
+  static std::shared_ptr<const Filter> filter = []() -> std::shared_ptr<const Filter> {
+#ifdef SCRIPTQA_DEFAULT_DB
+    if (access(SCRIPTQA_DEFAULT_DB, R_OK) == 0) {
+      auto loaded = Filter::LoadFile(SCRIPTQA_DEFAULT_DB);
+      if (loaded.ok()) return *loaded;
+      fprintf(stderr, "%s does not load (%s): compiling the packs\n", SCRIPTQA_DEFAULT_DB,
+              std::string(loaded.status().message()).c_str());
+    }
+#endif
     std::vector<std::string> paths;
     std::string dir = SCRIPTQA_DICTIONARY_DIR;
     if (DIR* d = opendir(dir.c_str())) {

@@ -264,9 +264,18 @@ inline std::shared_ptr<const Filter> MustLoad(absl::StatusOr<std::shared_ptr<con
   return *f;
 }
 
-// The shipped packs (the rules a deployment runs).
+// The shipped packs (the rules a deployment runs): the database the build compiled from them
+// when there is one (tests/CMakeLists.txt), else compiled here.
 inline std::shared_ptr<const Filter> DefaultFilter() {
-  static std::shared_ptr<const Filter> f = MustLoad(Filter::Default(), "default packs");
+  static std::shared_ptr<const Filter> f = [] {
+#ifdef SCRIPTQA_DEFAULT_DB
+    if (std::FILE* probe = std::fopen(SCRIPTQA_DEFAULT_DB, "rb")) {
+      std::fclose(probe);
+      return MustLoad(Filter::LoadFile(SCRIPTQA_DEFAULT_DB), SCRIPTQA_DEFAULT_DB);
+    }
+#endif
+    return MustLoad(Filter::Default(), "default packs");
+  }();
   return f;
 }
 

@@ -364,12 +364,18 @@ TEST(Regressions, RewriteMasksUntilNoFindingIsLeft) {
 // round whose result would pass MaxRewriteBytes (4x + 4 KiB) masks instead. Run in a child with a
 // 2 GiB address-space limit (not under ASan, whose shadow memory needs more), so that a
 // regression fails here instead of exhausting the machine.
+std::string Repeat(std::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
 TEST(Regressions, RewriteOfSuggestionsHoldingTheirTermStaysWithinFourTimesTheMessage) {
   auto filter = fuzz::MustLoad(
       Filter::FromDictionaries({DictionarySource::Text(
           "grow.rules",
           "%format scriptqa-rules 1\n%default category ad_law\n%default severity block\n"
-          "rule grow.two\n  literal 2\n  suggest " + std::string(100, '2') + "\n  reason r\n"
+          "rule grow.two\n  literal 嗯\n  suggest " + Repeat("嗯", 100) + "\n  reason r\n"
           "rule grow.praise\n  literal 好评\n  suggest <{match}{match}{match}>\n  reason r\n")}),
       "grow.rules");
   // 好评 -> <好评好评好评> three times (27 of them), then each masked.
@@ -380,12 +386,13 @@ TEST(Regressions, RewriteOfSuggestionsHoldingTheirTermStaysWithinFourTimesTheMes
     std::string message, want;
   };
   const std::vector<Case> cases = {
-      // 100 twos fit 4 x 1 + 4 KiB; the second round (10,000) would not: masked.
-      {"2", std::string(100, '*')},
-      // 1,000 twos: neighbouring findings with the same suggestion and nothing between them are
-      // one replacement (Scanner::Rewrite), so the first round gives 100 twos, not 100,000; they
-      // are replaced the same way again, then masked.
-      {std::string(1000, '2'), std::string(100, '*')},
+      // 100 嗯 fit 4 x 3 + 4 KiB; the second round (10,000) would not: masked. (A CJK term: a
+      // term of digits is not read inside a longer number, so "2" in "22…2" finds nothing.)
+      {"嗯", std::string(100, '*')},
+      // 1,000 嗯: neighbouring findings with the same suggestion and nothing between them are
+      // one replacement (Scanner::Rewrite), so the first round gives 100, not 100,000; they are
+      // replaced the same way again, then masked.
+      {Repeat("嗯", 1000), std::string(100, '*')},
       // Suggestions that grow but fit are applied as before, then masked (the result still
       // holds 好评); the text outside the findings is kept.
       {"买好评", "买" + absl::StrReplaceAll(grown, {{"好评", "**"}})},

@@ -11,7 +11,9 @@ from conftest import DICTIONARIES
 
 
 def test_default_is_shared_and_precompiled(default_filter):
-    assert scriptqa.Filter.default() is default_filter
+    assert scriptqa.Filter.default() is scriptqa.Filter.default()
+    # The fixture is the database the build compiled from the same packs (conftest.py).
+    assert scriptqa.Filter.default().info.rules_hash == default_filter.info.rules_hash
     info = default_filter.info
     assert info.rule_count == len(default_filter.rules) > 0
     assert info.literal_count > 0 and info.database_bytes > 0 and info.engine_version
