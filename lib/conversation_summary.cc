@@ -167,7 +167,10 @@ Role RoleOf(const std::string& s) { return s == "agent" ? Role::kAgent : s == "c
 
 json GroupsToJson(const std::vector<std::pair<std::string, Group>>& groups, const char* key) {
   json out = json::array();
-  for (const auto& [name, g] : groups) {
+  for (const auto& entry : groups) {
+    // Not a structured binding: lambdas below capture g (C++17 does not let them capture one).
+    const std::string& name = entry.first;
+    const Group& g = entry.second;
     json j;
     j[key] = name.empty() ? json(nullptr) : json(name);
     j["conversations"] = g.n;
