@@ -109,7 +109,18 @@ TEST(Reload, FromASerializedDatabaseTakesMilliseconds) {
     best_ms = std::min(best_ms, std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::printf("reload of the default packs from a database file (with one profile): %.2f ms\n", best_ms);
-  EXPECT_LT(best_ms, 250.0);  // typically a few ms; generous for sanitizer builds
+  // Tens of ms in a release build (a 20 MB database); a sanitizer build measures the sanitizer.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(best_ms, 5000.0);
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+  EXPECT_LT(best_ms, 5000.0);
+#else
+  EXPECT_LT(best_ms, 250.0);
+#endif
+#else
+  EXPECT_LT(best_ms, 250.0);
+#endif
   std::remove(path.c_str());
 }
 

@@ -201,10 +201,10 @@ std::string Card(const std::string& value, const std::string& key, bool bad = fa
                       "</div><div class=\"k\">", Esc(key), "</div></div>");
 }
 
-// A number that may be null (no data): "–".
-std::string Num(const json& j, const char* format = "%.1f") {
+// A number that may be null (no data): "–". One decimal, or as short as it reads (`general`).
+std::string Num(const json& j, bool general = false) {
   if (!j.is_number()) return "–";
-  return absl::StrFormat(format, j.get<double>());
+  return general ? absl::StrFormat("%g", j.get<double>()) : absl::StrFormat("%.1f", j.get<double>());
 }
 std::string Seconds(const json& j) { return j.is_number() ? absl::StrFormat("%.1f s", j.get<double>()) : "–"; }
 std::string Name(const json& j) { return j.is_string() ? j.get<std::string>() : "(unknown)"; }
@@ -273,7 +273,7 @@ std::string GroupTable(const json& groups, const char* key, const char* label) {
                                    c["points"].get<int64_t>(), ")"));
     absl::StrAppend(&h, "<tr><td>", Esc(Name(g[key])), "</td><td class=\"n\">", U(g["conversations"]),
                     "</td><td class=\"n\">", Num(g["mean_score"]), "</td><td class=\"n\">",
-                    Num(g["median_score"], "%g"), "</td><td class=\"n\">", Num(g["p10_score"], "%g"), "</td><td>",
+                    Num(g["median_score"], true), "</td><td class=\"n\">", Num(g["p10_score"], true), "</td><td>",
                     worst.empty() ? "–" : Esc(absl::StrJoin(worst, ", ")), "</td></tr>");
   }
   return h + "</table>";
@@ -353,9 +353,9 @@ std::string RenderReport(const json& s) {
   } else {
     absl::StrAppend(&h, "<p>", U(conv["total"]), " conversations scored against ",
                     Esc(conv["scorecard"]["title"].get<std::string>()),
-                    ". Score: mean ", Num(score["mean"]), ", median ", Num(score["median"], "%g"),
-                    ", p10 ", Num(score["p10"], "%g"), ", p90 ", Num(score["p90"], "%g"), ", lowest ",
-                    Num(score["min"], "%g"),
+                    ". Score: mean ", Num(score["mean"]), ", median ", Num(score["median"], true),
+                    ", p10 ", Num(score["p10"], true), ", p90 ", Num(score["p90"], true), ", lowest ",
+                    Num(score["min"], true),
                     " (percentiles as pandas' quantile computes them: linear interpolation).</p>");
     h += "<div class=\"grid2\"><div>";
     h += ScoreBars(score["distribution"]);
@@ -463,7 +463,7 @@ std::string RenderReport(const json& s) {
     h += line("first response · 首次响应", conv["first_response"]);
     h += line("each later reply · 后续回复", conv["replies"]);
     h += "</table>";
-    absl::StrAppend(&h, "<p class=\"meta\">The reply limit is ", Num(conv["replies"]["promo_limit_s"], "%g"),
+    absl::StrAppend(&h, "<p class=\"meta\">The reply limit is ", Num(conv["replies"]["promo_limit_s"], true),
                     " s on promotion days. Median and p90 interpolate linearly between the measured waits, "
                     "as pandas does.</p>");
   } else {
