@@ -93,6 +93,7 @@ size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool fir
           s->state = CsvScan::kFieldStart;
         } else if (c == '\n') {
           s->state = CsvScan::kFieldStart;
+          s->malformed = false;
           found = i + 1;
           if (first) return found;
         } else if (c != '\r') {
@@ -102,6 +103,12 @@ size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool fir
       case CsvScan::kQuoted:
         if (c == '"') {
           s->state = CsvScan::kQuoteInQuoted;
+        } else if (c == '\n' && s->malformed) {
+          // A malformed record costs its own line only: it ends here, and reading resumes on the
+          // next line in a fresh state.
+          *resync = i + 1;
+          *s = CsvScan();
+          return found;
         } else if (c == '\n' && s->open_line_end == 0) {
           s->open_line_end = i + 1;
         }
@@ -113,6 +120,7 @@ size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool fir
           s->state = CsvScan::kFieldStart;
         } else if (c == '\n') {
           s->state = CsvScan::kFieldStart;
+          s->malformed = false;
           found = i + 1;
           if (first) return found;
         } else if (c != '\r') {
@@ -122,6 +130,7 @@ size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool fir
             return found;
           }
           s->state = CsvScan::kUnquoted;  // "a"b on one line: the parser reports the record
+          s->malformed = true;
         }
         break;
     }

@@ -40,6 +40,9 @@ struct CsvScan {
   State state = kFieldStart;
   // In a quoted field: the position after the first line end inside it, 0 while there is none.
   size_t open_line_end = 0;
+  // The record has a character after a closing quote ("a"b): it is malformed and ends with its
+  // line, even inside a quoted field opened after that.
+  bool malformed = false;
 };
 
 // Scans data[from, limit) from state *s for record boundaries: returns the position after the
