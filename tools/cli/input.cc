@@ -94,6 +94,7 @@ size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool fir
         } else if (c == '\n') {
           s->state = CsvScan::kFieldStart;
           s->malformed = false;
+          s->record_line_end = 0;
           found = i + 1;
           if (first) return found;
         } else if (c != '\r') {
@@ -111,6 +112,7 @@ size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool fir
           return found;
         } else if (c == '\n' && s->open_line_end == 0) {
           s->open_line_end = i + 1;
+          if (s->record_line_end == 0) s->record_line_end = i + 1;
         }
         break;
       case CsvScan::kQuoteInQuoted:
@@ -121,12 +123,19 @@ size_t ScanCsv(const char* data, size_t from, size_t limit, CsvScan* s, bool fir
         } else if (c == '\n') {
           s->state = CsvScan::kFieldStart;
           s->malformed = false;
+          s->record_line_end = 0;
           found = i + 1;
           if (first) return found;
         } else if (c != '\r') {
           if (s->open_line_end != 0) {  // closed lines later, by a quote that was not its end
-            *resync = s->open_line_end;
+            // (The record's first line end, which is this field's or an earlier field's.)
+            *resync = s->record_line_end != 0 ? s->record_line_end : s->open_line_end;
             s->state = CsvScan::kFieldStart;
+            return found;
+          }
+          if (s->record_line_end != 0) {  // malformed after a field that spanned lines
+            *resync = s->record_line_end;
+            *s = CsvScan();
             return found;
           }
           s->state = CsvScan::kUnquoted;  // "a"b on one line: the parser reports the record
@@ -382,6 +391,7 @@ bool ChunkReader::Next(size_t target, Chunk* chunk) {
           last_boundary_ = 0;
           forced_cut_ = 0;
           if (csv_.open_line_end != 0) csv_.open_line_end -= cut;
+          if (csv_.record_line_end != 0) csv_.record_line_end -= std::min(csv_.record_line_end, cut);
         }
         chunk->first_line = line_;
         line_ += CountNewlines(chunk->data.data(), cut);
@@ -444,6 +454,14 @@ bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>
                                                                         : data.size();
   }
   *pos = rec_end;
+  // A malformed record costs its own line only: reading resumes on the line after its first one,
+  // whatever quoted field the scan above took as spanning lines.
+  auto malformed = [&](size_t fields_read) {
+    *field_count = fields_read;
+    const size_t nl = data.find('\n', start);
+    if (nl != std::string_view::npos && nl + 1 < *pos) *pos = nl + 1;
+    return false;
+  };
   // The record without its line end.
   size_t end = rec_end;
   if (end > start && data[end - 1] == '\n') --end;
@@ -462,8 +480,7 @@ bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>
           *error = absl::StrCat("unterminated quoted field ", n,
                                 " (its quote opens on this line and never closes; reading "
                                 "resumes on the next line)");
-          *field_count = n;
-          return false;
+          return malformed(n);
         }
         f.append(data.data() + p, qpos - p);
         p = qpos + 1;
@@ -476,8 +493,7 @@ bool ParseCsvRecord(std::string_view data, size_t* pos, std::vector<std::string>
       }
       if (p < end && data[p] != ',') {
         *error = absl::StrCat("unexpected character after a closing quote in field ", n);
-        *field_count = n;
-        return false;
+        return malformed(n);
       }
     } else {
       size_t comma = data.find(',', p);

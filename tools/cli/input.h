@@ -43,6 +43,9 @@ struct CsvScan {
   // The record has a character after a closing quote ("a"b): it is malformed and ends with its
   // line, even inside a quoted field opened after that.
   bool malformed = false;
+  // The position after the record's first line end inside a quoted field, 0 while there is none:
+  // where a record found malformed later ends (a malformed record costs its own line only).
+  size_t record_line_end = 0;
 };
 
 // Scans data[from, limit) from state *s for record boundaries: returns the position after the
