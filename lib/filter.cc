@@ -140,7 +140,8 @@ constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 // acts); the speech acts follow the categories.
 // 4: rules carry their masking characters (unless-masked) and reset terms (reset-by); windowed
 // exemptions may cross clause breaks.
-constexpr uint32_t kFormatVersion = 4;
+// 5: the context database (cue, companion and exemption terms) follows the start-of-match ones.
+constexpr uint32_t kFormatVersion = 5;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -303,8 +304,37 @@ absl::Status FilterImpl::Finish() {
     index(r.near);
     index(r.reset_by);
   }
+  // The same lists (whatever their length), the pseudo-cues and the allow-contexts, for the
+  // context pass.
+  context = internal::ContextTerms();
+  for (const internal::SpeechAct& act : speech_acts) {
+    for (const internal::SpeechAct::Cues& g : act.cues) context.Add(&g.terms);
+    context.Add(&act.pseudo);
+  }
+  for (const Rule& r : rules) {
+    for (const Companions& g : r.with) context.Add(&g.terms);
+    for (const WindowedTerms& w : r.unless_before) context.Add(&w.terms);
+    for (const WindowedTerms& w : r.unless_after) context.Add(&w.terms);
+    context.Add(&r.unless);
+    context.Add(&r.negate);
+    context.Add(&r.near);
+    context.Add(&r.reset_by);
+    context.Add(&r.allow);
+  }
+  context.Seal();
+  if (context.patterns().empty()) {
+    context_db.reset();
+  } else if (!context_db) {
+    internal::LiteralSet set;
+    set.normalized = context.patterns();
+    absl::Status st = internal::CompileLiterals(
+        &set, [&](size_t i) { return absl::StrCat("context term '", set.normalized[i], "'"); });
+    if (!st.ok()) return st;
+    context_db = std::move(set.db);
+  }
   hs_scratch_t* scratch = nullptr;
-  std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get()};
+  std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get(),
+                                        context_db.get()};
   for (const RegexGroup& g : regex_groups) all_dbs.push_back(g.db.get());
   for (const internal::DatabasePtr& db : regex_start_dbs) all_dbs.push_back(db.get());
   for (hs_database_t* db : all_dbs) {
@@ -752,6 +782,7 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     absl::Status st = WriteDatabase(db.get(), &w);
     if (!st.ok()) return st;
   }
+  if (absl::Status st = WriteDatabase(context_db.get(), &w); !st.ok()) return st;
   w.U64(internal::Checksum64(w.data().data(), w.data().size()));
   return std::move(w.data());
 }
@@ -925,6 +956,15 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     if (blob.empty()) continue;
     absl::Status st = ReadDatabase(blob, &impl->regex_start_dbs[i]);
     if (!st.ok()) return st;
+  }
+  {
+    // The context database (may be absent: Finish() then compiles it).
+    std::string_view blob;
+    if (!r.StrView(&blob)) return bad("context database");
+    if (!blob.empty()) {
+      absl::Status st = ReadDatabase(blob, &impl->context_db);
+      if (!st.ok()) return st;
+    }
   }
   if (r.remaining() != 0) return bad("trailing bytes");
   impl->normalizer = std::make_unique<internal::Normalizer>(n);

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "context_terms.h"
 #include "grammar.h"
 #include "normalizer.h"
 #include "term_index.h"
@@ -128,6 +129,12 @@ class FilterImpl {
     auto it = term_indexes.find(&terms);
     return it != term_indexes.end() && it->second.Serves(terms) ? &it->second : nullptr;
   }
+
+  // Every list registered in term_indexes, plus the speech acts' pseudo-cues, as one literal
+  // database (context_terms.h): scanned once per message that has raw hits. Set by Finish(),
+  // which compiles the database unless Load() read it.
+  internal::ContextTerms context;
+  internal::DatabasePtr context_db;
 
   internal::LiteralSet literals;
   std::vector<std::string> regex_exprs;  // as compiled

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "utf8.h"
 #include "validators.h"
@@ -68,15 +69,6 @@ const std::string* Covering(std::string_view s, const std::vector<std::string>& 
     if (hi < lo + t.size()) continue;
     if (s.substr(lo, hi - lo).find(t) != std::string_view::npos) return &t;
   }
-  return nullptr;
-}
-
-const std::string* Inside(std::string_view s, const std::vector<std::string>& terms, size_t lo,
-                          size_t hi) {
-  if (hi <= lo) return nullptr;
-  std::string_view w = s.substr(lo, hi - lo);
-  for (const std::string& t : terms)
-    if (w.find(t) != std::string_view::npos) return &t;
   return nullptr;
 }
 
@@ -196,72 +188,73 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
   return out;
 }
 
-// Inside() through the list's first-characters index when the filter has one for it.
-const std::string* InsideOf(const FilterImpl& f, std::string_view s,
-                            const std::vector<std::string>& terms, size_t lo, size_t hi) {
-  if (hi <= lo) return nullptr;
-  if (const TermIndex* index = f.IndexOf(terms)) {
-    size_t pos = 0;
-    const int64_t i = index->FirstTerm(s, terms, lo, hi, [](size_t, size_t) { return true; }, &pos);
-    return i < 0 ? nullptr : &terms[i];
-  }
-  return Inside(s, terms, lo, hi);
-}
+// Where the checks look terms up: in the message's context hits (context_terms.h) when the
+// context pass ran and the list is one of the filter's context lists, else through the list's
+// first-characters index, else by searching the text. All three answer the same: the first term
+// of the list (in list order) with an occurrence lying inside [lo, hi) that accept(begin, end)
+// takes, at its leftmost such occurrence.
+struct Lookup {
+  const FilterImpl& f;
+  const ContextHits* ctx;  // null: no context pass (streams, or the pass failed)
+  std::string_view s;
 
-// The first occurrence of a term lying inside [lo, hi) that no pseudo-term covers; its span in
-// *at. nullptr when there is none.
-const std::string* FindCue(const TermIndex* index, std::string_view s,
-                           const std::vector<std::string>& terms,
-                           const std::vector<std::string>& pseudo, size_t lo, size_t hi,
-                           Span* at = nullptr) {
-  if (hi <= lo) return nullptr;
-  if (index) {
+  template <typename Accept>
+  const std::string* First(const std::vector<std::string>& terms, size_t lo, size_t hi,
+                           Accept&& accept, Span* at = nullptr) const {
+    if (hi <= lo || terms.empty()) return nullptr;
     size_t pos = 0;
-    const int64_t i = index->FirstTerm(
-        s, terms, lo, hi,
-        [&](size_t b, size_t e) { return pseudo.empty() || Covering(s, pseudo, b, e) == nullptr; },
-        &pos);
+    int64_t i = -1;
+    const uint32_t list = ctx ? f.context.ListOf(terms) : kNoList;
+    if (list != kNoList) {
+      i = ctx->FirstTerm(list, lo, hi, accept, &pos);
+    } else if (const TermIndex* index = f.IndexOf(terms)) {
+      i = index->FirstTerm(s, terms, lo, hi, accept, &pos);
+    } else {
+      const std::string_view w = s.substr(lo, hi - lo);
+      for (size_t k = 0; k < terms.size() && i < 0; ++k) {
+        const std::string& t = terms[k];
+        for (size_t p = w.find(t); p != std::string_view::npos; p = w.find(t, p + 1)) {
+          if (!accept(lo + p, lo + p + t.size())) continue;
+          i = static_cast<int64_t>(k);
+          pos = lo + p;
+          break;
+        }
+      }
+    }
     if (i < 0) return nullptr;
     if (at) *at = {pos, pos + terms[i].size()};
     return &terms[i];
   }
-  const std::string_view w = s.substr(lo, hi - lo);
-  for (const std::string& t : terms) {
-    for (size_t pos = w.find(t); pos != std::string_view::npos; pos = w.find(t, pos + 1)) {
-      const size_t b = lo + pos, e = b + t.size();
-      if (!pseudo.empty() && Covering(s, pseudo, b, e) != nullptr) continue;
-      if (at) *at = {b, e};
-      return &t;
-    }
+  const std::string* Any(const std::vector<std::string>& terms, size_t lo, size_t hi) const {
+    return First(terms, lo, hi, [](size_t, size_t) { return true; });
   }
-  return nullptr;
-}
-
-// The first occurrence of an exempting term in [lo, hi) that is not itself negated: 无法为您处理
-// and 不帮您 name no next step, 为您处理 does.
-const std::string* FindExemption(const TermIndex* index, std::string_view s,
-                                 const std::vector<std::string>& terms, size_t lo, size_t hi) {
-  if (hi <= lo) return nullptr;
-  auto negated = [&](size_t b) {
-    const uint32_t c1 = CpBefore(s, b);
-    if (c1 == U'不' || c1 == U'没' || c1 == U'别' || c1 == U'莫' || c1 == U'未') return true;
-    if (b < 3) return false;
-    const uint32_t c2 = CpBefore(s, b - 3);
-    return (c1 == U'法' && (c2 == U'无' || c2 == U'没')) ||
-           ((c1 == U'能' || c1 == U'会' || c1 == U'可' || c1 == U'用') && c2 == U'不');
-  };
-  if (index) {
-    size_t pos = 0;
-    const int64_t i =
-        index->FirstTerm(s, terms, lo, hi, [&](size_t b, size_t) { return !negated(b); }, &pos);
+  // An occurrence of one of `terms` that covers [nb, ne) (Covering()).
+  const std::string* Cover(const std::vector<std::string>& terms, size_t nb, size_t ne) const {
+    const uint32_t list = ctx ? f.context.ListOf(terms) : kNoList;
+    if (list == kNoList) return Covering(s, terms, nb, ne);
+    const int64_t i = ctx->Covering(list, nb, ne);
     return i < 0 ? nullptr : &terms[i];
   }
-  const std::string_view w = s.substr(lo, hi - lo);
-  for (const std::string& t : terms)
-    for (size_t pos = w.find(t); pos != std::string_view::npos; pos = w.find(t, pos + 1))
-      if (!negated(lo + pos)) return &t;
-  return nullptr;
-}
+  // The first occurrence of a term inside [lo, hi) that no pseudo-term covers.
+  const std::string* Cue(const std::vector<std::string>& terms,
+                         const std::vector<std::string>& pseudo, size_t lo, size_t hi) const {
+    return First(terms, lo, hi,
+                 [&](size_t b, size_t e) { return pseudo.empty() || Cover(pseudo, b, e) == nullptr; });
+  }
+  // The first occurrence of an exempting term in [lo, hi) that is not itself negated: 无法为您处理
+  // and 不帮您 name no next step, 为您处理 does.
+  const std::string* Exemption(const std::vector<std::string>& terms, size_t lo, size_t hi) const {
+    auto negated = [&](size_t b) {
+      const uint32_t c1 = CpBefore(s, b);
+      if (c1 == U'不' || c1 == U'没' || c1 == U'别' || c1 == U'莫' || c1 == U'未') return true;
+      if (b < 3) return false;
+      const uint32_t c2 = CpBefore(s, b - 3);
+      return (c1 == U'法' && (c2 == U'无' || c2 == U'没')) ||
+             ((c1 == U'能' || c1 == U'会' || c1 == U'可' || c1 == U'用') && c2 == U'不');
+    };
+    return First(terms, lo, hi, [&](size_t b, size_t) { return !negated(b); });
+  }
+};
 
 // Quotation marks around the hit in its sentence: sets the normalised span inside them. Read
 // from the original text (quotes are noise).
@@ -379,7 +372,9 @@ bool InPath(std::string_view original, Span marks) {
 
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
                      std::string_view original, std::string_view s, const OffsetMap& map,
-                     const RawHit& h, bool complete, std::string* detail) {
+                     const RawHit& h, bool complete, std::string* detail,
+                     const ContextHits* context) {
+  const Lookup L{f, context, s};
   const std::vector<uint32_t>& clause_breaks = map.clause_breaks;
   // An ASCII letter next to the hit only counts when nothing was skipped between them in the
   // original: "加vx：abc123" is a contact ID after "加vx", "rvxa" is a word containing "vx".
@@ -484,7 +479,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     }
   }
   if (d == Decision::kReported && !r.allow.empty()) {
-    if (const std::string* a = Covering(s, r.allow, h.nb, h.ne)) {
+    if (const std::string* a = L.Cover(r.allow, h.nb, h.ne)) {
       set(Decision::kAllowContext, [&] { return absl::StrCat("inside allow-context '", *a, "'"); });
     } else if (!complete && h.nb + MaxSize(r.allow) > s.size()) {
       c.pending = true;  // an allow-context starting at or before the hit may still complete
@@ -513,36 +508,34 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     size_t lo = BackChars(s, h.nb, r.window);
     auto it = std::upper_bound(clause_breaks.begin(), clause_breaks.end(), h.nb);
     if (it != clause_breaks.begin()) lo = std::max<size_t>(lo, *(it - 1));
-    if (const std::string* cue = InsideOf(f, s, r.negate, lo, h.nb))
+    if (const std::string* cue = L.Any(r.negate, lo, h.nb))
       set(Decision::kNegated, [&] { return absl::StrCat("negation cue '", *cue, "' before it"); });
   }
+  // The hit's clause, sentence and message, each computed once when first asked for.
+  ScopeBounds scope_bounds[3];
+  bool have_scope[3] = {false, false, false};
+  auto bounds_of = [&](Scope sc) -> const ScopeBounds& {
+    const int i = sc == Scope::kClause ? 0 : sc == Scope::kSentence ? 1 : 2;
+    if (!have_scope[i]) {
+      scope_bounds[i] = BoundsOf(original, s, map, h.nb, h.ne, sc, complete);
+      have_scope[i] = true;
+    }
+    return scope_bounds[i];
+  };
   // Terms that exempt the hit when they stand right before or after it in its clause.
   if (d == Decision::kReported && (!r.unless_before.empty() || !r.unless_after.empty())) {
-    const ScopeBounds clause = BoundsOf(original, s, map, h.nb, h.ne, Scope::kClause, complete);
-    ScopeBounds sentence;
-    bool have_sentence = false;
     auto bounds = [&](const WindowedTerms& w) -> const ScopeBounds& {
-      if (!w.sentence) return clause;
-      if (!have_sentence) {
-        sentence = BoundsOf(original, s, map, h.nb, h.ne, Scope::kSentence, complete);
-        have_sentence = true;
-      }
-      return sentence;
+      return bounds_of(w.sentence ? Scope::kSentence : Scope::kClause);
     };
     for (const WindowedTerms& w : r.unless_before) {
       const size_t lo = std::max(bounds(w).lo, BackChars(s, h.nb, w.window));
       const std::string* found = nullptr;
       if (r.reset_by.empty()) {
-        found = InsideOf(f, s, w.terms, lo, h.nb);
+        found = L.Any(w.terms, lo, h.nb);
       } else {
         // Only an occurrence with no reset term between it and the hit counts.
-        const std::string_view win = s.substr(lo, h.nb - lo);
-        for (const std::string& t : w.terms) {
-          for (size_t pos = win.find(t); pos != std::string_view::npos && !found;
-               pos = win.find(t, pos + 1))
-            if (!InsideOf(f, s, r.reset_by, lo + pos + t.size(), h.nb)) found = &t;
-          if (found) break;
-        }
+        found = L.First(w.terms, lo, h.nb,
+                        [&](size_t, size_t e) { return L.Any(r.reset_by, e, h.nb) == nullptr; });
       }
       if (found) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("preceded by unless-before '", *found, "'"); });
@@ -554,7 +547,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       uint32_t missing = 0;
       const ScopeBounds& sc = bounds(w);
       const size_t hi = std::min(sc.hi, ForwardChars(s, h.ne, w.window, &missing));
-      if (const std::string* t = InsideOf(f, s, w.terms, h.ne, hi)) {
+      if (const std::string* t = L.Any(w.terms, h.ne, hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("followed by unless-after '", *t, "'"); });
       } else if (!complete && missing > 0 && !sc.hi_known) {
         c.pending = true;
@@ -564,16 +557,6 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   // Speech acts: the same words said in negation, as a warning, in reported or quoted speech,
   // about the rules, or as a question back do not make the claim.
   if (d == Decision::kReported && h.rule != kDenyRule && !f.rule_acts[h.rule].empty()) {
-    ScopeBounds bounds[2];
-    bool have[2] = {false, false};
-    auto bounds_of = [&](Scope sc) -> const ScopeBounds& {
-      const int i = sc == Scope::kClause ? 0 : 1;
-      if (!have[i]) {
-        bounds[i] = BoundsOf(original, s, map, h.nb, h.ne, sc, complete);
-        have[i] = true;
-      }
-      return bounds[i];
-    };
     for (uint32_t ai : f.rule_acts[h.rule]) {
       const SpeechAct& act = f.speech_acts[ai];
       for (const SpeechAct::Cues& g : act.cues) {
@@ -611,19 +594,18 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
           if (g.terms.empty()) {
             cue = &kQuotes;
           } else {
-            cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, sc.lo, inside.begin);
-            if (!cue)
-              cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, std::min(inside.end, sc.hi), sc.hi);
+            cue = L.Cue(g.terms, act.pseudo, sc.lo, inside.begin);
+            if (!cue) cue = L.Cue(g.terms, act.pseudo, std::min(inside.end, sc.hi), sc.hi);
           }
           where = "around the quoted words";
           if (!cue && !after_complete) c.pending = true;
         } else {
           if (g.where != CueWhere::kAfter) {
-            cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, before_lo, h.nb);
+            cue = L.Cue(g.terms, act.pseudo, before_lo, h.nb);
             where = "before it";
           }
           if (!cue && g.where != CueWhere::kBefore) {
-            cue = FindCue(f.IndexOf(g.terms), s, g.terms, act.pseudo, h.ne, after_hi);
+            cue = L.Cue(g.terms, act.pseudo, h.ne, after_hi);
             where = "after it";
             if (!cue && !after_complete) c.pending = true;
           }
@@ -653,13 +635,12 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   }
   // Terms anywhere in the scope that exempt the hit; companions that must be there.
   if (d == Decision::kReported && (!r.unless.empty() || !r.with.empty())) {
-    const ScopeBounds sc = BoundsOf(original, s, map, h.nb, h.ne, r.scope, complete);
-    static const std::vector<std::string> kNone;
+    const ScopeBounds& sc = bounds_of(r.scope);
     // unless: anywhere in the scope.
     if (!r.unless.empty()) {
-      if (const std::string* t = FindExemption(f.IndexOf(r.unless), s, r.unless, sc.lo, h.nb)) {
+      if (const std::string* t = L.Exemption(r.unless, sc.lo, h.nb)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
-      } else if (const std::string* t2 = FindExemption(f.IndexOf(r.unless), s, r.unless, h.ne, sc.hi)) {
+      } else if (const std::string* t2 = L.Exemption(r.unless, h.ne, sc.hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
       } else if (!sc.hi_known) {
         c.pending = true;
@@ -680,33 +661,13 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     for (const Companions& group : r.with) {
       if (d != Decision::kReported) break;
       const bool before = group.side != Side::kAfter, after = group.side != Side::kBefore;
-      const TermIndex* gi = f.IndexOf(group.terms);
-      if (before && FindCue(gi, s, group.terms, kNone, lo, h.nb)) continue;
-      if (after && FindCue(gi, s, group.terms, kNone, h.ne, hi)) continue;
+      if (before && L.Any(group.terms, lo, h.nb)) continue;
+      if (after && L.Any(group.terms, h.ne, hi)) continue;
       // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are one
       // phrase, but the hit alone is no companion of itself).
-      bool overlapping = false;
-      if (group.side == Side::kEither && gi) {
-        size_t at = 0;
-        overlapping = gi->FirstTerm(s, group.terms, lo, hi,
-                                    [&](size_t b, size_t e) { return b < h.nb || e > h.ne; },
-                                    &at) >= 0;
-      } else if (group.side == Side::kEither) {
-        for (const std::string& t : group.terms) {
-          // Within the scope only: a find to the end of the message for every hit and term made
-          // a message of many hits quadratic.
-          const std::string_view w = s.substr(lo, hi - lo);
-          for (size_t p = w.find(t); p != std::string_view::npos; p = w.find(t, p + 1)) {
-            const size_t pos = lo + p;
-            const size_t e = pos + t.size();
-            if (e <= hi && (pos < h.nb || e > h.ne)) {
-              overlapping = true;
-              break;
-            }
-          }
-          if (overlapping) break;
-        }
-      }
+      const bool overlapping =
+          group.side == Side::kEither &&
+          L.First(group.terms, lo, hi, [&](size_t b, size_t e) { return b < h.nb || e > h.ne; });
       if (overlapping) continue;
       if (after && !hi_known) {
         c.pending = true;
@@ -723,7 +684,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   if (d == Decision::kReported && !r.near.empty()) {
     uint32_t missing = 0;
     size_t lo = BackChars(s, h.nb, r.window), hi = ForwardChars(s, h.ne, r.window, &missing);
-    if (!InsideOf(f, s, r.near, lo, hi)) {
+    if (!L.Any(r.near, lo, hi)) {
       if (complete || missing == 0) {
         set(Decision::kMissingContext, [] { return "required context absent"; });
       } else {
@@ -832,7 +793,8 @@ absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_s
 void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
              std::string_view text, std::string_view norm, const OffsetMap& map,
              std::vector<RawHit>* raw_hits, std::vector<Candidate>* cand_buffer,
-             std::vector<Finding>* findings, std::vector<Trace>* traces) {
+             std::vector<Finding>* findings, std::vector<Trace>* traces,
+             const ContextHits* context) {
   std::vector<RawHit>& raw = *raw_hits;
   std::vector<Candidate>& cands = *cand_buffer;
   std::sort(raw.begin(), raw.end(), [](const RawHit& a, const RawHit& b) {
@@ -848,15 +810,22 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
   if (traces) traces->clear();
   const uint32_t deny_category = static_cast<uint32_t>(f.categories.size());
   std::string detail;
+  // Without traces, a hit that the overlap step below would drop anyway is not confirmed: hits
+  // come in that step's order within a category (begin, longer first, rule), and it keeps a
+  // candidate only when it begins at or after the end of the last one kept.
+  const bool skip_overlapped = !traces && options.overlap == Overlap::kLongestPerCategory;
+  absl::InlinedVector<uint32_t, 16> kept_end(skip_overlapped ? deny_category + 1 : 0, 0);
   for (const RawHit& h : raw) {
     if (h.nb == kNoStart) {
       continue;  // no start of match found: cannot be reported (never seen; defensive)
     }
     const bool deny = h.rule == kDenyRule;
     const Rule& r = deny ? profile->deny_rule : f.rules[h.rule];
+    const uint32_t category = deny ? deny_category : f.rule_category[h.rule];
+    if (skip_overlapped && h.nb < kept_end[category]) continue;
     detail.clear();
     Confirmation c = Confirm(f, profile, options, text, norm, map, h, /*complete=*/true,
-                             traces ? &detail : nullptr);
+                             traces ? &detail : nullptr, context);
     const uint32_t ob = map.src_begin[h.nb], oe = map.src_end[h.ne - 1];
     const uint32_t trace = traces ? static_cast<uint32_t>(traces->size()) : 0;
     if (traces) {
@@ -869,7 +838,8 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
       traces->push_back(std::move(t));
     }
     if (c.decision == Decision::kReported) {
-      cands.push_back({&r, deny ? deny_category : f.rule_category[h.rule], c.severity, h.nb, h.ne,
+      if (skip_overlapped) kept_end[category] = h.ne;
+      cands.push_back({&r, category, c.severity, h.nb, h.ne,
                        deny ? kDenyRule : h.rule, ob, oe, trace});
     }
   }

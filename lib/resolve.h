@@ -59,9 +59,6 @@ size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missin
 // An occurrence of one of `terms` that covers [nb, ne).
 const std::string* Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
                             size_t ne);
-// An occurrence of one of `terms` lying entirely inside [lo, hi).
-const std::string* Inside(std::string_view s, const std::vector<std::string>& terms, size_t lo,
-                          size_t hi);
 
 // The outcome of the confirmation checks for one raw hit.
 struct Confirmation {
@@ -79,13 +76,16 @@ struct Confirmation {
 // `norm` is the normalised message, or with complete == false a prefix of it made of whole
 // characters; `map` is that text's OffsetMap (clause breaks, and which neighbours were adjacent
 // in the original). `detail`, when not
-// null, receives the explanation of a suppression (as Explain() shows it).
+// null, receives the explanation of a suppression (as Explain() shows it). `context`, when not
+// null, holds the occurrences of the filter's context terms in `norm` (ContextHits::Scan): the
+// checks then look terms up there instead of searching the text (same answers, less work).
 // `original` is the message (with complete == false: the part received so far), for what the
 // normalised text no longer shows: which punctuation ended a clause (a sentence end, a question
 // mark) and quotation marks.
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
                      std::string_view original, std::string_view norm, const OffsetMap& map,
-                     const RawHit& h, bool complete, std::string* detail);
+                     const RawHit& h, bool complete, std::string* detail,
+                     const ContextHits* context = nullptr);
 
 // Sets the start (nb) of every regex hit in *raw to the leftmost start of a match of its regex
 // that ends where the hit ends (kNoStart when there is none): end - width for a fixed-width
@@ -102,7 +102,8 @@ absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_s
 void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
              std::string_view text, std::string_view norm, const OffsetMap& map,
              std::vector<RawHit>* raw, std::vector<Candidate>* cands,
-             std::vector<Finding>* findings, std::vector<Trace>* traces);
+             std::vector<Finding>* findings, std::vector<Trace>* traces,
+             const ContextHits* context = nullptr);
 
 }  // namespace scriptqa::internal
 

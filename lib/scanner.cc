@@ -42,6 +42,7 @@ class ScannerImpl {
   std::vector<Candidate> cands;
   std::vector<Finding> findings;
   std::vector<SomReport> som;
+  internal::ContextHits context_hits;  // the context terms of the message being confirmed
 
   // Batches (RunBatch): the normalised messages, each followed by the separator, and their hits.
   struct BatchEntry {
@@ -223,7 +224,14 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   norm_len = norm.size();
   absl::Status st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &raw, &som);
   if (!st.ok()) return st;
-  internal::Resolve(*f, profile_, options, text, norm, map, &raw, &cands, &findings, traces);
+  // One pass of the context database instead of a search per hit and list; should it fail, the
+  // checks search the text instead (same answers).
+  const internal::ContextHits* context = nullptr;
+  if (f->context_db &&
+      context_hits.Scan(f->context, f->context_db.get(), norm, scratch.get()).ok())
+    context = &context_hits;
+  internal::Resolve(*f, profile_, options, text, norm, map, &raw, &cands, &findings, traces,
+                    context);
   return absl::OkStatus();
 }
 

@@ -1,7 +1,7 @@
 // Scans a fixed message set with several filters, counting instructions only inside the scan
 // loops (callgrind client requests). Run under
 //   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=DIR/cg.out \
-//       scriptqa_budget_scan [--passes=N] [--messages=FILE] [--phases=a,b,...]
+//       scriptqa_budget_scan [--passes=N] [--messages=FILE] [--phases=a,b,...] [--rules=F,...]
 // Each phase ends with CALLGRIND_DUMP_STATS_AT("phase:NAME"); check_budget.cmake reads the dumps
 // and compares instructions per message with bench/budget.json. Outside valgrind the client
 // requests do nothing, so the program doubles as a plain profiling driver (--time prints ns/msg).
@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   int passes = 2;
   bool time = false;
   std::string messages_file;
+  std::vector<std::string> rule_files;  // --rules: the "default" and "batch" phases use these instead
   std::vector<std::string> phases = {"normalize", "terms1000", "rules", "default", "batch"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -71,12 +72,14 @@ int main(int argc, char** argv) {
       messages_file = a.substr(11);
     } else if (a.rfind("--phases=", 0) == 0) {
       phases = Split(a.substr(9));
+    } else if (a.rfind("--rules=", 0) == 0) {
+      rule_files = Split(a.substr(8));
     } else if (a == "--time") {
       time = true;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--passes=N] [--messages=FILE] [--phases=normalize,terms1000,rules,"
-                   "default,batch] [--time]\n",
+                   "default,batch] [--rules=FILE,...] [--time]\n",
                    argv[0]);
       return 2;
     }
@@ -102,7 +105,8 @@ int main(int argc, char** argv) {
       filter = OrDie(scriptqa::Filter::FromFiles({scriptqa::bench::DataDir() + "/budget.rules"}),
                      "budget.rules");
     } else if (phase == "default" || phase == "batch") {
-      filter = OrDie(scriptqa::Filter::Default(), "default packs");
+      filter = rule_files.empty() ? OrDie(scriptqa::Filter::Default(), "default packs")
+                                  : OrDie(scriptqa::Filter::FromFiles(rule_files), "--rules");
     } else {
       std::fprintf(stderr, "budget_scan: unknown phase '%s'\n", phase.c_str());
       return 2;
