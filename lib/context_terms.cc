@@ -16,6 +16,7 @@ void ContextTerms::Add(const std::vector<std::string>* list) {
   size_t longest = 0;
   for (const std::string& t : *list) longest = std::max(longest, t.size());
   max_len_.push_back(longest);
+  longest_ = std::max(longest_, longest);
 }
 
 void ContextTerms::Seal() {
@@ -54,7 +55,7 @@ int ContextHits::OnMatch(unsigned id, unsigned long long, unsigned long long to,
                          void* ctx) {
   auto* self = static_cast<ContextHits*>(ctx);
   const ContextTerms& terms = *self->terms_;
-  const uint32_t e = static_cast<uint32_t>(to);
+  const uint32_t e = self->base_ + static_cast<uint32_t>(to);
   const uint32_t b = e - static_cast<uint32_t>(terms.patterns()[id].size());
   for (auto* p = terms.entries_begin(id); p != terms.entries_end(id); ++p) {
     const uint32_t list = p->first;
@@ -70,7 +71,9 @@ int ContextHits::OnMatch(unsigned id, unsigned long long, unsigned long long to,
 }
 
 absl::Status ContextHits::Scan(const ContextTerms& terms, const hs_database_t* db,
-                               std::string_view norm, hs_scratch_t* scratch) {
+                               std::string_view norm,
+                               const std::vector<std::pair<uint32_t, uint32_t>>& ranges,
+                               hs_scratch_t* scratch) {
   found_.clear();
   touched_.clear();
   terms_ = &terms;
@@ -82,11 +85,14 @@ absl::Status ContextHits::Scan(const ContextTerms& terms, const hs_database_t* d
   }
   NextGeneration();
   if (!db || norm.empty()) return absl::OkStatus();
-  hs_error_t rc = hs_scan(db, norm.data(), static_cast<unsigned>(norm.size()), 0, scratch,
-                          &ContextHits::OnMatch, this);
-  if (rc != HS_SUCCESS) {
-    NextGeneration();  // no list has occurrences
-    return absl::InternalError(absl::StrCat("context scan failed: ", HsErrorName(rc)));
+  for (const auto& [lo, hi] : ranges) {
+    if (hi <= lo || hi > norm.size()) continue;
+    base_ = lo;
+    hs_error_t rc = hs_scan(db, norm.data() + lo, hi - lo, 0, scratch, &ContextHits::OnMatch, this);
+    if (rc != HS_SUCCESS) {
+      NextGeneration();  // no list has occurrences
+      return absl::InternalError(absl::StrCat("context scan failed: ", HsErrorName(rc)));
+    }
   }
   // Group by list (counts are in end_), then sort each group by position: the engine reports
   // in about that order already, so the check is usually all the sorting there is.

@@ -45,6 +45,8 @@ class ContextTerms {
     return it == ids_.end() ? kNoList : it->second;
   }
   size_t list_count() const { return lists_.size(); }
+  // The longest term of all lists, in bytes.
+  size_t longest() const { return longest_; }
   // The longest term of list `list`, in bytes.
   size_t max_len(uint32_t list) const { return max_len_[list]; }
 
@@ -61,6 +63,7 @@ class ContextTerms {
  private:
   std::vector<const std::vector<std::string>*> lists_;
   std::vector<size_t> max_len_;
+  size_t longest_ = 0;
   absl::flat_hash_map<std::vector<std::string>, uint32_t> by_content_;
   absl::flat_hash_map<const std::vector<std::string>*, uint32_t> ids_;
   std::vector<std::string> patterns_;
@@ -74,9 +77,11 @@ class ContextTerms {
 // reused from message to message.
 class ContextHits {
  public:
-  // Finds every occurrence in `norm` with `db` (compiled from terms.patterns()). On an engine
+  // Finds every occurrence in `norm` with `db` (compiled from terms.patterns()) lying inside one of
+  // `ranges` (byte ranges of norm, sorted and disjoint: where the checks will look). On an engine
   // error the hits are cleared and the error returned: the caller then searches the text instead.
   absl::Status Scan(const ContextTerms& terms, const hs_database_t* db, std::string_view norm,
+                    const std::vector<std::pair<uint32_t, uint32_t>>& ranges,
                     hs_scratch_t* scratch);
 
   // The index (in the list) of the first term in list order with an occurrence inside [lo, hi)
@@ -138,6 +143,7 @@ class ContextHits {
   std::vector<uint32_t> begin_, end_, stamp_;
   std::vector<uint32_t> touched_;  // the lists with occurrences in this message
   uint32_t generation_ = 0;
+  uint32_t base_ = 0;  // where the range being scanned begins in the message
 };
 
 }  // namespace scriptqa::internal

@@ -322,6 +322,14 @@ absl::Status FilterImpl::Finish() {
     context.Add(&r.allow);
   }
   context.Seal();
+  context_reach = kMaxScopeChars;
+  for (const Rule& r : rules) {
+    context_reach = std::max({context_reach, r.window, r.within});
+    for (const WindowedTerms& w : r.unless_before) context_reach = std::max(context_reach, w.window);
+    for (const WindowedTerms& w : r.unless_after) context_reach = std::max(context_reach, w.window);
+  }
+  for (const internal::SpeechAct& act : speech_acts)
+    for (const internal::SpeechAct::Cues& g : act.cues) context_reach = std::max(context_reach, g.window);
   if (context.patterns().empty()) {
     context_db.reset();
   } else if (!context_db) {

@@ -135,6 +135,8 @@ class FilterImpl {
   // which compiles the database unless Load() read it.
   internal::ContextTerms context;
   internal::DatabasePtr context_db;
+  // How far (characters) from a hit any check looks: kMaxScopeChars or the longest window.
+  uint32_t context_reach = kMaxScopeChars;
 
   internal::LiteralSet literals;
   std::vector<std::string> regex_exprs;  // as compiled

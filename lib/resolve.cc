@@ -147,33 +147,46 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
                      size_t nb, size_t ne, Scope scope, bool complete) {
   ScopeBounds out;
   const std::vector<uint32_t>& br = map.clause_breaks;
-  const size_t cap_lo = BackChars(s, nb, kMaxScopeChars);
-  uint32_t missing = 0;
-  const size_t cap_hi = ForwardChars(s, ne, kMaxScopeChars, &missing);
-  out.lo = cap_lo;
-  out.hi = cap_hi;
-  out.hi_known = complete || missing == 0;
-  if (scope == Scope::kMessage) return out;
-  // Backwards from the hit: the first break that ends this scope.
-  auto it = std::upper_bound(br.begin(), br.end(), static_cast<uint32_t>(nb));
-  while (it != br.begin()) {
+  // The caps (kMaxScopeChars characters on each side) are walked only when no break ends the
+  // scope before them: breaks are usually a few characters away, the caps 64.
+  auto cap_lo = [&] { return BackChars(s, nb, kMaxScopeChars); };
+  auto cap_hi = [&](ScopeBounds* o) {
+    uint32_t missing = 0;
+    o->hi = ForwardChars(s, ne, kMaxScopeChars, &missing);
+    o->hi_known = complete || missing == 0;
+  };
+  if (scope == Scope::kMessage) {
+    out.lo = cap_lo();
+    cap_hi(&out);
+    return out;
+  }
+  // Backwards from the hit: the first break that ends this scope, within the cap.
+  bool found = false;
+  size_t pos = nb, chars = 0;
+  for (auto it = std::upper_bound(br.begin(), br.end(), static_cast<uint32_t>(nb));
+       it != br.begin(); --it) {
     const size_t b = *(it - 1);
-    if (b < cap_lo) break;
-    if (DecimalPoint(original, s, map, b)) {
-      --it;
-      continue;
-    }
+    chars += CountChars(s, b, pos);
+    pos = b;
+    if (chars > kMaxScopeChars) break;
+    if (DecimalPoint(original, s, map, b)) continue;
     if (scope == Scope::kClause || KindOf(original, s, map, b, true).sentence) {
       out.lo = b;
+      found = true;
       break;
     }
-    --it;
   }
+  if (!found) out.lo = cap_lo();
   // Forwards.
+  found = false;
+  pos = ne;
+  chars = 0;
   for (auto jt = std::lower_bound(br.begin(), br.end(), static_cast<uint32_t>(ne)); jt != br.end();
        ++jt) {
     const size_t b = *jt;
-    if (b > cap_hi) break;
+    chars += CountChars(s, pos, b);
+    pos = b;
+    if (chars > kMaxScopeChars) break;
     if (DecimalPoint(original, s, map, b)) continue;
     const BreakKind k = KindOf(original, s, map, b, complete);
     if (!k.known) break;  // a stream's last gap: what it ends is not known yet
@@ -181,9 +194,11 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
       out.hi = b;
       out.hi_known = true;
       out.question = k.question;
+      found = true;
       break;
     }
   }
+  if (!found) cap_hi(&out);
   if (out.hi == s.size() && complete) out.hi_known = true;
   return out;
 }

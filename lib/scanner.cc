@@ -43,6 +43,7 @@ class ScannerImpl {
   std::vector<Finding> findings;
   std::vector<SomReport> som;
   internal::ContextHits context_hits;  // the context terms of the message being confirmed
+  std::vector<std::pair<uint32_t, uint32_t>> context_ranges;  // where the context pass reads
 
   // Batches (RunBatch): the normalised messages, each followed by the separator, and their hits.
   struct BatchEntry {
@@ -226,10 +227,34 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   if (!st.ok()) return st;
   // One pass of the context database instead of a search per hit and list; should it fail, the
   // checks search the text instead (same answers).
+  // It reads only where the checks can look: context_reach characters around each hit, and the
+  // longest context term beyond that (an occurrence covering a position inside).
   const internal::ContextHits* context = nullptr;
-  if (f->context_db &&
-      context_hits.Scan(f->context, f->context_db.get(), norm, scratch.get()).ok())
-    context = &context_hits;
+  if (f->context_db) {
+    context_ranges.clear();
+    // In bytes: a character is at most 4 (the ranges may start or end inside a character; no
+    // term can match there).
+    const size_t margin = 4 * static_cast<size_t>(f->context_reach) + f->context.longest();
+    for (const RawHit& h : raw) {
+      if (h.nb == kNoStart) continue;
+      const size_t lo = h.nb > margin ? h.nb - margin : 0;
+      const size_t hi = std::min(norm.size(), h.ne + margin);
+      context_ranges.push_back({static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)});
+    }
+    // Sorted and merged (overlapping or touching ranges become one).
+    std::sort(context_ranges.begin(), context_ranges.end());
+    size_t merged = 0;
+    for (const auto& r : context_ranges) {
+      if (merged > 0 && r.first <= context_ranges[merged - 1].second) {
+        context_ranges[merged - 1].second = std::max(context_ranges[merged - 1].second, r.second);
+      } else {
+        context_ranges[merged++] = r;
+      }
+    }
+    context_ranges.resize(merged);
+    if (context_hits.Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get()).ok())
+      context = &context_hits;
+  }
   internal::Resolve(*f, profile_, options, text, norm, map, &raw, &cands, &findings, traces,
                     context);
   return absl::OkStatus();
