@@ -2,7 +2,11 @@
 # One command for every scriptqa benchmark: builds in Release, then runs, on the same terms and the
 # same messages, scriptqa (full pipeline and match-only) against a naive find loop, RE2::Set + RE2,
 # ICU regex and raw Hyperscan; the Google Benchmark suite; the rule-cost tool; the instruction
-# budget; and bench/python_bench.py when it exists. Writes a Markdown report.
+# budget; bench/python_bench.py when it exists; and the peers users of this domain pick, on terms
+# that match (substrings of the corpus messages) at 90 B, 900 B and 4 KiB: pyahocorasick (in
+# python_bench.py) and the npm package mint-filter (bench/mint_filter_bench.js, Node; installed with
+# npm into BUILD_DIR/node when missing, skipped with a note when npm or node is unavailable).
+# Writes a Markdown report.
 #
 #   bench/run.sh                  full run (20–30 minutes on the 2-core machine, with the build)
 #   bench/run.sh --quick          a smoke run (a few minutes): fewer rule sets, lengths, time
@@ -12,8 +16,10 @@
 #
 # Environment: BUILD_DIR (default build-bench), OUT_DIR (default out/bench-<date>),
 # SCRIPTQA_CORPUS (default ../shared/corpus/jddc_sample_dialogues.jsonl when present),
-# SCRIPTQA_COMMIT (what to call the sources in the report when they are not a git checkout).
-# Packages: tools/deps/bench.txt (libbenchmark-dev, libre2-dev, valgrind).
+# SCRIPTQA_COMMIT (what to call the sources in the report when they are not a git checkout),
+# NODE (default /usr/bin/node, else node on PATH).
+# Packages: tools/deps/bench.txt (libbenchmark-dev, libre2-dev, valgrind); for the peers
+# python3-ahocorasick, nodejs and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,7 +34,7 @@ while [ $# -gt 0 ]; do
     --update-budget) update_budget=1 ;;
     --no-build) do_build=0 ;;
     --) shift; compare_args=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -86,10 +92,12 @@ if [ "$quick" = 1 ]; then
   compare_default=(--quick)
   gbench_args=(--benchmark_min_time=0.05 --benchmark_repetitions=3)
   rulecost_args=(--no-loo --passes=3 --top=5)
+  peer_args=(--cell-seconds 0.15)
 else
   compare_default=()
   gbench_args=(--benchmark_repetitions=5)
   rulecost_args=(--top=10)
+  peer_args=(--cell-seconds 0.4)
 fi
 
 # 1. scriptqa vs peers.
@@ -134,13 +142,51 @@ if command -v valgrind > /dev/null && [ "$quick" = 0 ]; then
     echo "(failed; see rulecost_instructions.log)" >> "$out/rulecost_instructions.txt"
 fi
 
-# 6. Python: scriptqa's binding vs pyahocorasick (bench/python_bench.py, when it exists).
+# 6. Python: scriptqa's binding vs pyahocorasick (bench/python_bench.py, when it exists); its
+# section 4 (terms that match, 90 B / 900 B / 4 KiB) also writes its terms and messages to
+# $out/peers for mint-filter.
 if [ -f bench/python_bench.py ] && [ -d "$build/bindings/python/scriptqa" ]; then
   corpus_args=()
   [ -n "${SCRIPTQA_CORPUS:-}" ] && corpus_args=(--corpus "$SCRIPTQA_CORPUS")
   PYTHONPATH="$build/bindings/python" /usr/bin/python3 bench/python_bench.py \
-    "${corpus_args[@]}" --json "$out/python.json" > "$out/python.md" 2>&1 ||
+    "${corpus_args[@]}" "${peer_args[@]}" --peer-inputs "$out/peers" --json "$out/python.json" \
+    > "$out/python.md" 2>&1 ||
     echo "(python_bench.py failed; output above)" >> "$out/python.md"
+fi
+
+# 7. mint-filter (npm) on the same terms and messages (bench/mint_filter_bench.js), then one table:
+# scriptqa (measured in step 6, this run) vs pyahocorasick vs mint-filter.
+if [ -f "$out/peers/manifest.json" ]; then
+  node_bin=${NODE:-}
+  [ -z "$node_bin" ] && [ -x /usr/bin/node ] && node_bin=/usr/bin/node
+  [ -z "$node_bin" ] && node_bin=$(command -v node || true)
+  node_prefix="$build/node"
+  mint_note=""
+  if [ -z "$node_bin" ]; then
+    mint_note="mint-filter skipped: no node (apt-get install nodejs npm)"
+  else
+    if [ ! -f "$node_prefix/node_modules/mint-filter/package.json" ]; then
+      if command -v npm > /dev/null; then
+        echo "run.sh: installing mint-filter@4 into $node_prefix (npm)" >&2
+        mkdir -p "$node_prefix"
+        npm install --prefix "$node_prefix" --no-audit --no-fund --loglevel=error mint-filter@4 >&2 ||
+          mint_note="mint-filter skipped: npm install --prefix $node_prefix mint-filter@4 failed"
+      else
+        mint_note="mint-filter skipped: not installed in $node_prefix and no npm to install it"
+      fi
+    fi
+    if [ -z "$mint_note" ]; then
+      "$node_bin" bench/mint_filter_bench.js "$out/peers" --modules "$node_prefix" "${peer_args[@]}" \
+        > "$out/peers/mint_filter.json" 2> "$out/peers/mint_filter.log" ||
+        mint_note="mint-filter failed; see peers/mint_filter.log"
+    fi
+  fi
+  [ -n "$mint_note" ] && echo "run.sh: $mint_note" >&2
+  mint_json=()
+  [ -z "$mint_note" ] && mint_json=("$out/peers/mint_filter.json")
+  { /usr/bin/python3 bench/python_bench.py --peer-table "$out/python.json" "${mint_json[@]}" &&
+      if [ -n "$mint_note" ]; then echo; echo "($mint_note)"; fi; } > "$out/peers.md" 2>&1 ||
+    echo "(the peer table failed; output above)" >> "$out/peers.md"
 fi
 
 {
@@ -179,6 +225,14 @@ fi
   echo '```'
   grep -v '^$' "$out/budget.txt"
   echo '```'
+  if [ -f "$out/peers.md" ]; then
+    echo
+    echo "## Peers users of this domain pick: pyahocorasick and mint-filter, on terms that match"
+    echo
+    echo "Per-message p50 in µs, one thread (bench/python_bench.py section 4, bench/mint_filter_bench.js)."
+    echo
+    cat "$out/peers.md"
+  fi
   if [ -f "$out/python.md" ]; then
     echo
     echo "## Python (bench/python_bench.py)"
