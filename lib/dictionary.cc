@@ -748,6 +748,7 @@ class Parser {
     else if (words[1] == "around") cues.where = CueWhere::kAround;
     else if (words[1] == "quote") cues.where = CueWhere::kQuote;
     else if (words[1] == "path") cues.where = CueWhere::kPath;
+    else if (words[1] == "title") cues.where = CueWhere::kTitle;
     else return Error(ln, "", usage);
     if (words.size() < 3 || !ParseScope(words[2], &cues.scope) || cues.scope == Scope::kMessage)
       return Error(ln, "", usage);
@@ -759,14 +760,16 @@ class Parser {
       }
     }
     const std::string cue_text(Trim(std::string_view(value).substr(eq + 1)));
-    if (!(cues.where == CueWhere::kPath && cue_text.empty()))
-      AddTerms(ln, cue_text, &cues.terms, true, "cue");
+    const bool no_cues = cues.where == CueWhere::kPath || cues.where == CueWhere::kTitle;
+    if (!(no_cues && cue_text.empty())) AddTerms(ln, cue_text, &cues.terms, true, "cue");
     // Longest first: Explain names the longest cue ("没法", not "没").
     std::stable_sort(cues.terms.begin(), cues.terms.end(),
                      [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
     if (cues.where == CueWhere::kPath && !cues.terms.empty())
       return Error(ln, "", "a path speech act takes no cues (the separators are its cue)");
-    if (cues.terms.empty() && cues.where != CueWhere::kQuote && cues.where != CueWhere::kPath)
+    if (cues.where == CueWhere::kTitle && !cues.terms.empty())
+      return Error(ln, "", "a title speech act takes no cues (the title marks are its cue)");
+    if (cues.terms.empty() && cues.where != CueWhere::kQuote && !no_cues)
       return Error(ln, "", "a speech act's cue group needs at least one cue");
     act->cues.push_back(std::move(cues));
   }

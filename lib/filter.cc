@@ -848,7 +848,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     for (auto& c : a.cues) {
       uint8_t where = 0, scope = 0;
       bool question = false;
-      if (!r.U8(&where) || where > 4 || !r.U8(&scope) || scope > 1 || !r.Bool(&question) ||
+      if (!r.U8(&where) || where > 5 || !r.U8(&scope) || scope > 1 || !r.Bool(&question) ||
           !r.U32(&c.window) || c.window > 64 || !r.Strs(&c.terms))
         return bad("speech act cues");
       c.where = static_cast<internal::CueWhere>(where);

@@ -114,6 +114,23 @@ std::string ExpandClasses(std::string_view term, const Grammar& grammar,
       i = end;
       continue;
     }
+    // A Chinese (non-ASCII) character followed by '?' is optional: 不关{我们}的?事 is 不关我们事
+    // and 不关我们的事. ('?' after anything else stays as written; the normaliser drops it.)
+    if (term[i] == '?' && !pending.empty() && (static_cast<unsigned char>(pending.back()) & 0x80)) {
+      size_t b = pending.size() - 1;
+      while (b > 0 && (static_cast<unsigned char>(pending[b]) & 0xC0) == 0x80) --b;
+      const std::string optional_char = pending.substr(b);
+      pending.resize(b);
+      add_literal(pending);
+      pending.clear();
+      if (partial.size() * 2 > kMaxExpansions)
+        return absl::StrCat("'", std::string(term), "' expands to more than ", kMaxExpansions,
+                            " terms");
+      const size_t n = partial.size();
+      for (size_t k = 0; k < n; ++k) partial.push_back(partial[k] + optional_char);
+      ++i;
+      continue;
+    }
     pending += term[i];
     ++i;
   }

@@ -25,6 +25,8 @@ enum class CueWhere : uint8_t {
   kQuote,   // the hit is inside quotation marks and a cue stands in its sentence outside them
   kPath,    // the hit is inside quotation marks joined to another quoted label by a path
             // separator: an interface path such as 点击“微信”-“我”-“卡包” (no cues)
+  kTitle,   // the hit is inside title marks 《》 or 〈〉: the name of a book, show or song
+            // (《王牌对王牌》, 《最强大脑》), not a claim (no cues)
 };
 
 // One speech act (negation, warning, reported speech …): groups of cues, each with its position,

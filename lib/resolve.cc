@@ -273,9 +273,10 @@ struct Lookup {
 
 // Quotation marks around the hit in its sentence: sets the normalised span inside them. Read
 // from the original text (quotes are noise).
+// With title = true, title marks (《》〈〉) instead of quotation marks.
 bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map, size_t nb,
             size_t ne, const ScopeBounds& sentence, Span* inside, Span* marks = nullptr,
-            bool* opened = nullptr) {
+            bool* opened = nullptr, bool title = false) {
   if (opened) *opened = false;
   if (s.empty() || nb >= s.size()) return false;
   // From the end of the character before the sentence (its break and any opening quote come
@@ -284,8 +285,14 @@ bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map,
   const size_t o_nb = map.src_begin[nb], o_ne = map.src_end[ne - 1];
   const size_t o_hi = sentence.hi < s.size() ? map.src_begin[sentence.hi] : original.size();
   const auto* p = reinterpret_cast<const unsigned char*>(original.data());
-  auto is_open = [](uint32_t c) { return c == 0x201C || c == 0x300C || c == 0x300E || c == 0x2018; };
-  auto is_close = [](uint32_t c) { return c == 0x201D || c == 0x300D || c == 0x300F || c == 0x2019; };
+  auto is_open = [title](uint32_t c) {
+    return title ? c == 0x300A || c == 0x3008
+                 : c == 0x201C || c == 0x300C || c == 0x300E || c == 0x2018;
+  };
+  auto is_close = [title](uint32_t c) {
+    return title ? c == 0x300B || c == 0x3009
+                 : c == 0x201D || c == 0x300D || c == 0x300F || c == 0x2019;
+  };
   // The last opening mark before the hit not closed before it.
   size_t open_at = SIZE_MAX;
   int depth = 0;
@@ -299,7 +306,7 @@ bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map,
       open_at = i + static_cast<size_t>(len);
     } else if (is_close(c) && depth > 0) {
       --depth;
-    } else if (c == '"') {
+    } else if (c == '"' && !title) {
       ascii_open = !ascii_open;
       ascii_at = i + 1;
     }
@@ -584,7 +591,18 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         const bool after_complete = complete || sc.hi_known || (g.window && missing == 0);
         const std::string* cue = nullptr;
         const char* where = "";
-        if (g.where == CueWhere::kPath) {
+        if (g.where == CueWhere::kTitle) {
+          Span inside;
+          bool opened = false;
+          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside, nullptr,
+                      &opened, /*title=*/true)) {
+            if (opened && !complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
+            continue;
+          }
+          static const std::string kTitleCue = "title marks";
+          cue = &kTitleCue;
+          where = "around the name";
+        } else if (g.where == CueWhere::kPath) {
           Span inside, marks;
           bool opened = false;
           if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside, &marks,

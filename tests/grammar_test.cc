@@ -58,6 +58,69 @@ TEST(WordClasses, ExpandInLiteralsAndRegexesAsCrossProducts) {
   EXPECT_EQ(rank->literals.size(), 12u) << "4 scopes x 3 ranks";
 }
 
+TEST(WordClasses, AChineseCharacterBeforeAQuestionMarkIsOptional) {
+  auto f = Filter::FromDictionaries({DictionarySource::Text("o.rules", R"(%format scriptqa-rules 1
+%class 我们 = 我们 | 店里
+rule o.a
+  category deflection
+  severity review
+  literal 不关{我们}的?事
+  reason r
+)")});
+  ASSERT_TRUE(f.ok()) << f.status();
+  const Rule* r = (*f)->FindRule("o.a");
+  ASSERT_NE(r, nullptr);
+  std::vector<std::string> lits = r->literals;
+  std::sort(lits.begin(), lits.end());
+  EXPECT_EQ(lits, (std::vector<std::string>{"不关店里事", "不关店里的事", "不关我们事", "不关我们的事"}));
+  auto scanner = Scanner::Create(*f);
+  ASSERT_TRUE(scanner.ok());
+  auto found = scanner->Scan("蜂蜜结晶是你放冰箱放的，不关我们事");
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].text, "不关我们事");
+}
+
+TEST(SpeechActs, ANameInTitleMarksIsNoClaim) {
+  auto f = Filter::FromDictionaries({DictionarySource::Text("t.rules", R"(%format scriptqa-rules 1
+rule t.ace
+  category ad_law
+  severity review
+  literal 王牌 | 最强
+  speech-acts title
+  reason r
+)")});
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto scanner = Scanner::Create(*f);
+  ASSERT_TRUE(scanner.ok());
+  auto titled = scanner->Scan("您是看了《王牌对王牌》节目来问的吧？这款是无硅油配方");
+  ASSERT_TRUE(titled.ok());
+  EXPECT_TRUE(titled->empty());
+  auto e = scanner->Explain("您是看了《王牌对王牌》节目来问的吧");
+  ASSERT_TRUE(e.ok());
+  ASSERT_FALSE(e->traces.empty());
+  EXPECT_EQ(e->traces[0].decision, Decision::kSpeechAct);
+  EXPECT_NE(e->traces[0].detail.find("speech act title"), std::string::npos) << e->traces[0].detail;
+  // Outside the marks, or in quotation marks, the words are a claim.
+  auto plain = scanner->Scan("这款是同类里的王牌，《使用手册》里有说明");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->size(), 1u);
+  auto quoted = scanner->Scan("这款就是“最强”的那款");
+  ASSERT_TRUE(quoted.ok());
+  EXPECT_EQ(quoted->size(), 1u);
+  // A title act takes no cues.
+  auto bad = Filter::Validate({DictionarySource::Text("b.rules", R"(%format scriptqa-rules 1
+%speech-act named title sentence = 节目
+rule b.a
+  category ad_law
+  severity review
+  literal 王牌
+  reason r
+)")});
+  EXPECT_NE(std::string(bad.message()).find("a title speech act takes no cues"), std::string::npos)
+      << bad;
+}
+
 TEST(WordClasses, ErrorsNameTheLine) {
   auto unknown = Filter::Validate({DictionarySource::Text("u.rules", R"(%format scriptqa-rules 1
 rule u.a
