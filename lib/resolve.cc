@@ -576,6 +576,56 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       }
     }
   }
+  // Terms anywhere in the scope that exempt the hit; companions that must be there. (Before the
+  // speech acts: a hit without its companion is no finding whatever is said around it, and this
+  // check is the cheaper one.)
+  if (d == Decision::kReported && (!r.unless.empty() || !r.with.empty())) {
+    const ScopeBounds& sc = bounds_of(r.scope);
+    // unless: anywhere in the scope.
+    if (!r.unless.empty()) {
+      if (const std::string* t = L.Exemption(r.unless, sc.lo, h.nb)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
+      } else if (const std::string* t2 = L.Exemption(r.unless, h.ne, sc.hi)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
+      } else if (!sc.hi_known) {
+        c.pending = true;
+      }
+    }
+    // with: in the scope, within `within` characters when given, on its side of the hit.
+    size_t lo = sc.lo, hi = sc.hi;
+    bool hi_known = sc.hi_known;
+    if (r.within) {
+      lo = std::max(lo, BackChars(s, h.nb, r.within));
+      uint32_t missing = 0;
+      const size_t w = ForwardChars(s, h.ne, r.within, &missing);
+      if (w <= hi) {
+        hi = w;
+        hi_known = hi_known || missing == 0 || complete;
+      }
+    }
+    for (const Companions& group : r.with) {
+      if (d != Decision::kReported) break;
+      const bool before = group.side != Side::kAfter, after = group.side != Side::kBefore;
+      if (before && L.Any(group.terms, lo, h.nb)) continue;
+      if (after && L.Any(group.terms, h.ne, hi)) continue;
+      // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are one
+      // phrase, but the hit alone is no companion of itself).
+      const bool overlapping =
+          group.side == Side::kEither &&
+          L.First(group.terms, lo, hi, [&](size_t b, size_t e) { return b < h.nb || e > h.ne; });
+      if (overlapping) continue;
+      if (after && !hi_known) {
+        c.pending = true;
+      } else {
+        set(Decision::kMissingContext, [&] {
+          return absl::StrCat("no companion (", group.terms.front(), group.terms.size() > 1 ? " …" : "",
+                              ") ", group.side == Side::kBefore ? "before it " : group.side == Side::kAfter ? "after it " : "",
+                              "in its ", r.scope == Scope::kClause ? "clause"
+                                         : r.scope == Scope::kSentence ? "sentence" : "message");
+        });
+      }
+    }
+  }
   // Speech acts: the same words said in negation, as a warning, in reported or quoted speech,
   // about the rules, or as a question back do not make the claim.
   if (d == Decision::kReported && h.rule != kDenyRule && !f.rule_acts[h.rule].empty()) {
@@ -664,54 +714,6 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
           });
       }
       if (d != Decision::kReported) break;
-    }
-  }
-  // Terms anywhere in the scope that exempt the hit; companions that must be there.
-  if (d == Decision::kReported && (!r.unless.empty() || !r.with.empty())) {
-    const ScopeBounds& sc = bounds_of(r.scope);
-    // unless: anywhere in the scope.
-    if (!r.unless.empty()) {
-      if (const std::string* t = L.Exemption(r.unless, sc.lo, h.nb)) {
-        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
-      } else if (const std::string* t2 = L.Exemption(r.unless, h.ne, sc.hi)) {
-        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
-      } else if (!sc.hi_known) {
-        c.pending = true;
-      }
-    }
-    // with: in the scope, within `within` characters when given, on its side of the hit.
-    size_t lo = sc.lo, hi = sc.hi;
-    bool hi_known = sc.hi_known;
-    if (r.within) {
-      lo = std::max(lo, BackChars(s, h.nb, r.within));
-      uint32_t missing = 0;
-      const size_t w = ForwardChars(s, h.ne, r.within, &missing);
-      if (w <= hi) {
-        hi = w;
-        hi_known = hi_known || missing == 0 || complete;
-      }
-    }
-    for (const Companions& group : r.with) {
-      if (d != Decision::kReported) break;
-      const bool before = group.side != Side::kAfter, after = group.side != Side::kBefore;
-      if (before && L.Any(group.terms, lo, h.nb)) continue;
-      if (after && L.Any(group.terms, h.ne, hi)) continue;
-      // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are one
-      // phrase, but the hit alone is no companion of itself).
-      const bool overlapping =
-          group.side == Side::kEither &&
-          L.First(group.terms, lo, hi, [&](size_t b, size_t e) { return b < h.nb || e > h.ne; });
-      if (overlapping) continue;
-      if (after && !hi_known) {
-        c.pending = true;
-      } else {
-        set(Decision::kMissingContext, [&] {
-          return absl::StrCat("no companion (", group.terms.front(), group.terms.size() > 1 ? " …" : "",
-                              ") ", group.side == Side::kBefore ? "before it " : group.side == Side::kAfter ? "after it " : "",
-                              "in its ", r.scope == Scope::kClause ? "clause"
-                                         : r.scope == Scope::kSentence ? "sentence" : "message");
-        });
-      }
     }
   }
   if (d == Decision::kReported && !r.near.empty()) {

@@ -70,9 +70,9 @@ struct Confirmation {
   bool pending = false;
 };
 
-// Runs the confirmation checks (boundary, literal edges, allow-contexts, unless-before/after,
-// negation, speech acts, unless, companions, required context, validator, profile, threshold) in
-// their fixed order; the first failing check decides.
+// Runs the confirmation checks (boundary, literal edges, allow-contexts, negation,
+// unless-before/after, unless, companions, speech acts, required context, validator, profile,
+// threshold) in their fixed order; the first failing check decides (Explain names it).
 // `norm` is the normalised message, or with complete == false a prefix of it made of whole
 // characters; `map` is that text's OffsetMap (clause breaks, and which neighbours were adjacent
 // in the original). `detail`, when not
