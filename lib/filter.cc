@@ -307,9 +307,20 @@ absl::Status FilterImpl::Finish() {
   // The same lists (whatever their length), the pseudo-cues and the allow-contexts, for the
   // context pass.
   context = internal::ContextTerms();
-  for (const internal::SpeechAct& act : speech_acts) {
-    for (const internal::SpeechAct::Cues& g : act.cues) context.Add(&g.terms);
-    context.Add(&act.pseudo);
+  std::vector<bool> act_used(speech_acts.size(), false);
+  for (const std::vector<uint32_t>& acts : rule_acts)
+    for (uint32_t a : acts) act_used[a] = true;
+  for (size_t a = 0; a < speech_acts.size(); ++a) {
+    if (!act_used[a]) continue;  // no rule names it: its cues are never looked up
+    for (const internal::SpeechAct::Cues& g : speech_acts[a].cues) context.Add(&g.terms);
+    context.Add(&speech_acts[a].pseudo);
+  }
+  rule_uses_context.assign(rules.size(), 0);
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Rule& r = rules[i];
+    rule_uses_context[i] = !rule_acts[i].empty() || !r.with.empty() || !r.unless_before.empty() ||
+                           !r.unless_after.empty() || !r.unless.empty() || !r.negate.empty() ||
+                           !r.near.empty() || !r.reset_by.empty() || !r.allow.empty();
   }
   for (const Rule& r : rules) {
     for (const Companions& g : r.with) context.Add(&g.terms);

@@ -135,6 +135,9 @@ class FilterImpl {
   // which compiles the database unless Load() read it.
   internal::ContextTerms context;
   internal::DatabasePtr context_db;
+  // Per rule: whether its checks look any context list up (a context pass is only worth it for
+  // hits of such rules).
+  std::vector<uint8_t> rule_uses_context;
   // How far (characters) from a hit any check looks: kMaxScopeChars or the longest window.
   uint32_t context_reach = kMaxScopeChars;
 

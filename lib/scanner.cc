@@ -230,7 +230,9 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   // It reads only where the checks can look: context_reach characters around each hit, and the
   // longest context term beyond that (an occurrence covering a position inside).
   const internal::ContextHits* context = nullptr;
-  if (f->context_db) {
+  bool wanted = false;
+  for (const RawHit& h : raw) wanted |= h.rule != kDenyRule && f->rule_uses_context[h.rule];
+  if (f->context_db && wanted) {
     context_ranges.clear();
     // In bytes: a character is at most 4 (the ranges may start or end inside a character; no
     // term can match there).
