@@ -76,6 +76,10 @@ absl::Status ContextHits::Scan(const ContextTerms& terms, const hs_database_t* d
                                hs_scratch_t* scratch) {
   found_.clear();
   touched_.clear();
+  if (found_.capacity() > (1u << 20)) {  // after a very long message: give the memory back
+    std::vector<std::pair<uint32_t, Hit>>().swap(found_);
+    std::vector<Hit>().swap(hits_);
+  }
   terms_ = &terms;
   if (stamp_.size() != terms.list_count()) {
     begin_.assign(terms.list_count(), 0);
