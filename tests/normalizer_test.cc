@@ -37,6 +37,7 @@ TEST(Normalize, DefaultTable) {
   const Case cases[] = {
       {"full width letters and digits", "ＡＢＣ１２３ａｂｃ", "abc123abc"},
       {"case folding", "VX QQ WeChat", "vxqqwechat"},
+      {"pinyin tone marks and accents", "zuì dī WĒIXÌN Café ǚ", "zuidiweixincafeu"},
       {"Traditional to Simplified", "這款產品絕對是最佳選擇", "这款产品绝对是最佳选择"},
       {"Traditional, more", "微信號 聯繫 質量 後臺", "微信号联系质量后台"},
       {"standard Simplified characters of their own stay", "著名 乾隆 瞭望 狼藉 於是", "著名乾隆瞭望狼藉于是"},
@@ -108,6 +109,7 @@ TEST(Normalize, OptionsSwitchStepsOff) {
   n = {};
   n.fold_case = false;
   EXPECT_EQ(Norm("VX ＡＢ", n), "VXAB");
+  EXPECT_EQ(Norm("zuì", n), "zuì");
   n = {};
   n.fold_width = false;
   EXPECT_EQ(Norm("ＡＢ①", n), "ａｂ①");

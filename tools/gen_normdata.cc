@@ -7,7 +7,8 @@
 //
 // Output (a C++ include file, written to argv[1]):
 //   kNfkc*   code point -> NFKC of that single code point (only where it differs)
-//   kFold*   code point -> full case folding (only where it differs)
+//   kFold*   code point -> full case folding, then a Latin letter with marks to its ASCII letter
+//            (only where it differs)
 //   kT2s*    code point -> Simplified form (Han only; four standard Simplified characters kept;
 //            chains resolved, so that the Simplified form maps to nothing)
 //   kNoise   ranges of white space, punctuation, symbols, controls, emoji, private-use
@@ -164,6 +165,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ICU NFKC: %s\n", u_errorName(status));
     return 1;
   }
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
+  if (U_FAILURE(status)) {
+    std::fprintf(stderr, "ICU NFD: %s\n", u_errorName(status));
+    return 1;
+  }
   std::unique_ptr<icu::Transliterator> t2s(
       icu::Transliterator::createInstance("Hant-Hans", UTRANS_FORWARD, status));
   if (U_FAILURE(status)) {
@@ -180,9 +186,22 @@ int main(int argc, char** argv) {
     icu::UnicodeString n = nfkc->normalize(src, status);
     if (U_FAILURE(status)) return 1;
     if (n != src) nfkc_t.Add(c, ToCps(n));
-    // Full case folding.
+    // Full case folding; a Latin letter with accents or tone marks then folds to the plain ASCII
+    // letter (zuì → zui, wēi → wei: pinyin written with tones, an evasion of pinyin rules).
     icu::UnicodeString folded(src);
     folded.foldCase();
+    UErrorCode lc = U_ZERO_ERROR;
+    if (uscript_getScript(c, &lc) == USCRIPT_LATIN) {
+      UErrorCode ds = U_ZERO_ERROR;
+      const icu::UnicodeString d = nfd->normalize(folded, ds);
+      if (U_SUCCESS(ds) && d.length() > 1 && d.charAt(0) < 0x80 &&
+          ((d.charAt(0) >= 'a' && d.charAt(0) <= 'z'))) {
+        bool marks_only = true;
+        for (int32_t k = 1; k < d.length(); ++k)
+          marks_only = marks_only && u_charType(d.charAt(k)) == U_NON_SPACING_MARK;
+        if (marks_only) folded = icu::UnicodeString(d.charAt(0));
+      }
+    }
     if (folded != src) fold_t.Add(c, ToCps(folded));
     // Traditional -> Simplified, Han only, one character to one character, except characters
     // that are themselves standard Simplified with a meaning of their own (著名, 乾隆, 瞭望, 狼藉):

@@ -35,7 +35,8 @@ namespace scriptqa {
 // | option                    | default | effect                                                |
 // |---------------------------|---------|-------------------------------------------------------|
 // | fold_width                | true    | NFKC per character: full width → half width, ① → 1    |
-// | fold_case                 | true    | Unicode simple case folding (A → a)                   |
+// | fold_case                 | true    | case folding (A → a); accented and tone-marked Latin  |
+// |                           |         | letters to the plain letter (ì → i, pinyin tones)     |
 // | traditional_to_simplified | true    | 絕對 → 绝对, 後 → 后 (著, 乾, 瞭, 藉 stay: see docs)   |
 // | skip_noise                | true    | white space, punctuation, symbols, emoji are skipped  |
 // | significant               | "%@"    | characters never skipped as noise                     |

@@ -188,8 +188,10 @@ TEST(Catalogue, PrivateUseAndNoncharactersDoNotHideAPhrase) {
     EXPECT_TRUE(found) << fuzz::Describe(*fs);
     EXPECT_EQ(filter->Normalize(m), "您加微信吧");
   }
-  // Ordinary text around such characters is unchanged (they only disappear).
-  EXPECT_EQ(filter->Normalize("Caf\xc3\xa9 \xee\x80\x80OK"), "caf\xc3\xa9ok");
+  // Ordinary text around such characters is normalised as usual (they only disappear; an
+  // accented Latin letter folds to its plain letter).
+  EXPECT_EQ(filter->Normalize("Caf\xc3\xa9 \xee\x80\x80OK"), "cafeok");
+  EXPECT_EQ(filter->Normalize("\xe7\xbb\x9f \xee\x80\x80\xe4\xb8\x80"), "\xe7\xbb\x9f\xe4\xb8\x80");
 }
 
 // Nonspacing combining marks (Mn) after a character of a script written without them (Han, kana,
