@@ -289,48 +289,43 @@ absl::Status FilterImpl::Finish() {
       rule_acts[i].push_back(static_cast<uint32_t>(a));
     }
   }
-  term_indexes.clear();
-  auto index = [&](const std::vector<std::string>& terms) {
-    if (terms.size() >= 8) term_indexes.try_emplace(&terms, terms);  // short lists: plain search
+  // A rule's context lists: what its checks look up (companions, exemptions, negation,
+  // required context, reset terms, allow-contexts).
+  auto for_each_list = [](const Rule& r, auto&& fn) {
+    for (const Companions& g : r.with) fn(g.terms);
+    for (const WindowedTerms& w : r.unless_before) fn(w.terms);
+    for (const WindowedTerms& w : r.unless_after) fn(w.terms);
+    fn(r.unless);
+    fn(r.negate);
+    fn(r.near);
+    fn(r.reset_by);
+    fn(r.allow);
   };
-  for (const internal::SpeechAct& act : speech_acts)
-    for (const internal::SpeechAct::Cues& g : act.cues) index(g.terms);
-  for (const Rule& r : rules) {
-    for (const Companions& g : r.with) index(g.terms);
-    for (const WindowedTerms& w : r.unless_before) index(w.terms);
-    for (const WindowedTerms& w : r.unless_after) index(w.terms);
-    index(r.unless);
-    index(r.negate);
-    index(r.near);
-    index(r.reset_by);
-  }
-  // The same lists (whatever their length), the pseudo-cues and the allow-contexts, for the
-  // context pass.
-  context = internal::ContextTerms();
+  // Only the speech acts some rule names are looked up.
   std::vector<bool> act_used(speech_acts.size(), false);
   for (const std::vector<uint32_t>& acts : rule_acts)
     for (uint32_t a : acts) act_used[a] = true;
+  // Each list by its first characters (streams search with these) and all of them, with the
+  // pseudo-cues, for the context pass.
+  term_indexes.clear();
+  context = internal::ContextTerms();
+  auto add = [&](const std::vector<std::string>& terms) {
+    if (terms.size() >= 8) term_indexes.try_emplace(&terms, terms);  // short lists: plain search
+    context.Add(&terms);
+  };
   for (size_t a = 0; a < speech_acts.size(); ++a) {
-    if (!act_used[a]) continue;  // no rule names it: its cues are never looked up
-    for (const internal::SpeechAct::Cues& g : speech_acts[a].cues) context.Add(&g.terms);
+    if (!act_used[a]) continue;
+    for (const internal::SpeechAct::Cues& g : speech_acts[a].cues) add(g.terms);
     context.Add(&speech_acts[a].pseudo);
   }
   rule_uses_context.assign(rules.size(), 0);
   for (size_t i = 0; i < rules.size(); ++i) {
-    const Rule& r = rules[i];
-    rule_uses_context[i] = !rule_acts[i].empty() || !r.with.empty() || !r.unless_before.empty() ||
-                           !r.unless_after.empty() || !r.unless.empty() || !r.negate.empty() ||
-                           !r.near.empty() || !r.reset_by.empty() || !r.allow.empty();
-  }
-  for (const Rule& r : rules) {
-    for (const Companions& g : r.with) context.Add(&g.terms);
-    for (const WindowedTerms& w : r.unless_before) context.Add(&w.terms);
-    for (const WindowedTerms& w : r.unless_after) context.Add(&w.terms);
-    context.Add(&r.unless);
-    context.Add(&r.negate);
-    context.Add(&r.near);
-    context.Add(&r.reset_by);
-    context.Add(&r.allow);
+    bool uses = !rule_acts[i].empty();
+    for_each_list(rules[i], [&](const std::vector<std::string>& terms) {
+      uses = uses || !terms.empty();
+      add(terms);
+    });
+    rule_uses_context[i] = uses;
   }
   context.Seal();
   context_reach = kMaxScopeChars;

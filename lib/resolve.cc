@@ -641,47 +641,37 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         const bool after_complete = complete || sc.hi_known || (g.window && missing == 0);
         const std::string* cue = nullptr;
         const char* where = "";
-        if (g.where == CueWhere::kTitle) {
-          Span inside;
-          bool opened = false;
-          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside, nullptr,
-                      &opened, /*title=*/true)) {
-            if (opened && !complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
-            continue;
-          }
-          static const std::string kTitleCue = "title marks";
-          cue = &kTitleCue;
-          where = "around the name";
-        } else if (g.where == CueWhere::kPath) {
+        if (g.where == CueWhere::kTitle || g.where == CueWhere::kPath ||
+            g.where == CueWhere::kQuote) {
+          // The hit inside title marks (title) or quotation marks (path, quote) in its sentence.
+          const ScopeBounds& sentence = bounds_of(Scope::kSentence);
           Span inside, marks;
           bool opened = false;
-          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside, &marks,
-                      &opened)) {
-            if (opened && !complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
+          if (!Quoted(original, s, map, h.nb, h.ne, sentence, &inside, &marks, &opened,
+                      /*title=*/g.where == CueWhere::kTitle)) {
+            // No opening mark before the hit in its sentence: not inside, whatever follows.
+            if (opened && !complete && !sentence.hi_known) c.pending = true;
             continue;
           }
-          static const std::string kPathCue = "an interface path";
-          if (InPath(original, marks)) cue = &kPathCue;
-          else if (!complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
-          where = "around the quoted label";
-        } else if (g.where == CueWhere::kQuote) {
-          Span inside;
-          bool opened = false;
-          if (!Quoted(original, s, map, h.nb, h.ne, bounds_of(Scope::kSentence), &inside, nullptr,
-                      &opened)) {
-            // No opening mark before the hit in its sentence: it is not quoted, whatever follows.
-            if (opened && !complete && !bounds_of(Scope::kSentence).hi_known) c.pending = true;
-            continue;
-          }
-          static const std::string kQuotes = "quotation marks";
-          if (g.terms.empty()) {
-            cue = &kQuotes;
+          static const std::string kTitleCue = "title marks", kPathCue = "an interface path",
+                                   kQuotes = "quotation marks";
+          if (g.where == CueWhere::kTitle) {
+            cue = &kTitleCue;
+            where = "around the name";
+          } else if (g.where == CueWhere::kPath) {
+            if (InPath(original, marks)) cue = &kPathCue;
+            else if (!complete && !sentence.hi_known) c.pending = true;
+            where = "around the quoted label";
           } else {
-            cue = L.Cue(g.terms, act.pseudo, sc.lo, inside.begin);
-            if (!cue) cue = L.Cue(g.terms, act.pseudo, std::min(inside.end, sc.hi), sc.hi);
+            if (g.terms.empty()) {
+              cue = &kQuotes;
+            } else {
+              cue = L.Cue(g.terms, act.pseudo, sc.lo, inside.begin);
+              if (!cue) cue = L.Cue(g.terms, act.pseudo, std::min(inside.end, sc.hi), sc.hi);
+            }
+            where = "around the quoted words";
+            if (!cue && !after_complete) c.pending = true;
           }
-          where = "around the quoted words";
-          if (!cue && !after_complete) c.pending = true;
         } else {
           if (g.where != CueWhere::kAfter) {
             cue = L.Cue(g.terms, act.pseudo, before_lo, h.nb);

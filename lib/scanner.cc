@@ -229,16 +229,15 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   // checks search the text instead (same answers).
   // It reads only where the checks can look: context_reach characters around each hit, and the
   // longest context term beyond that (an occurrence covering a position inside).
+  // Only hits of rules that look a list up need it.
   const internal::ContextHits* context = nullptr;
-  bool wanted = false;
-  for (const RawHit& h : raw) wanted |= h.rule != kDenyRule && f->rule_uses_context[h.rule];
-  if (f->context_db && wanted) {
-    context_ranges.clear();
+  context_ranges.clear();
+  if (f->context_db) {
     // In bytes: a character is at most 4 (the ranges may start or end inside a character; no
     // term can match there).
     const size_t margin = 4 * static_cast<size_t>(f->context_reach) + f->context.longest();
     for (const RawHit& h : raw) {
-      if (h.nb == kNoStart) continue;
+      if (h.nb == kNoStart || h.rule == kDenyRule || !f->rule_uses_context[h.rule]) continue;
       const size_t lo = h.nb > margin ? h.nb - margin : 0;
       const size_t hi = std::min(norm.size(), h.ne + margin);
       context_ranges.push_back({static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)});
@@ -254,6 +253,8 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
       }
     }
     context_ranges.resize(merged);
+  }
+  if (!context_ranges.empty()) {
     if (context_hits.Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get()).ok())
       context = &context_hits;
   }
