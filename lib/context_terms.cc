@@ -1,6 +1,7 @@
 #include "context_terms.h"
 
 #include "absl/strings/str_cat.h"
+#include "dense.h"
 #include "filter_impl.h"
 
 namespace scriptqa::internal {
@@ -42,6 +43,9 @@ void ContextTerms::Seal() {
     entries_.insert(entries_.end(), e.begin(), e.end());
   }
   entry_begin_.push_back(static_cast<uint32_t>(entries_.size()));
+  // As CompileLiterals decides for the database compiled from patterns_ (FilterImpl::Finish).
+  dense_ = PreferDense(patterns_);
+  dense_lengths_ = dense_ ? DenseLengths(patterns_) : std::vector<uint32_t>();
 }
 
 void ContextHits::NextGeneration() {
@@ -80,6 +84,7 @@ absl::Status ContextHits::Scan(const ContextTerms& terms, const hs_database_t* d
     std::vector<std::pair<uint32_t, Hit>>().swap(found_);
     std::vector<Hit>().swap(hits_);
   }
+  dense_.Trim(1u << 20);
   terms_ = &terms;
   if (stamp_.size() != terms.list_count()) {
     begin_.assign(terms.list_count(), 0);
@@ -92,7 +97,9 @@ absl::Status ContextHits::Scan(const ContextTerms& terms, const hs_database_t* d
   for (const auto& [lo, hi] : ranges) {
     if (hi <= lo || hi > norm.size()) continue;
     base_ = lo;
-    hs_error_t rc = hs_scan(db, norm.data() + lo, hi - lo, 0, scratch, &ContextHits::OnMatch, this);
+    hs_error_t rc = ScanLiterals({db, terms.dense(), &terms.dense_lengths()},
+                                 norm.substr(lo, hi - lo), &dense_, scratch,
+                                 &ContextHits::OnMatch, this);
     if (rc != HS_SUCCESS) {
       NextGeneration();  // no list has occurrences
       return absl::InternalError(absl::StrCat("context scan failed: ", HsErrorName(rc)));

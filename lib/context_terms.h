@@ -23,6 +23,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "dense.h"
 
 namespace scriptqa::internal {
 
@@ -52,6 +53,10 @@ class ContextTerms {
 
   // Distinct terms in engine-id order (what the database is compiled from).
   const std::vector<std::string>& patterns() const { return patterns_; }
+  // Whether the database is compiled from the dense encoding (dense.h), and then the encoded
+  // length of each pattern.
+  bool dense() const { return dense_; }
+  const std::vector<uint32_t>& dense_lengths() const { return dense_lengths_; }
   // The (list, index in list) pairs of engine id `id`.
   const std::pair<uint32_t, uint32_t>* entries_begin(uint32_t id) const {
     return entries_.data() + entry_begin_[id];
@@ -67,6 +72,8 @@ class ContextTerms {
   absl::flat_hash_map<std::vector<std::string>, uint32_t> by_content_;
   absl::flat_hash_map<const std::vector<std::string>*, uint32_t> ids_;
   std::vector<std::string> patterns_;
+  bool dense_ = false;
+  std::vector<uint32_t> dense_lengths_;
   std::vector<uint32_t> entry_begin_;  // patterns_.size() + 1 offsets into entries_
   std::vector<std::pair<uint32_t, uint32_t>> entries_;
 };
@@ -144,6 +151,7 @@ class ContextHits {
   std::vector<uint32_t> touched_;  // the lists with occurrences in this message
   uint32_t generation_ = 0;
   uint32_t base_ = 0;  // where the range being scanned begins in the message
+  DenseText dense_;    // the range being scanned, encoded when the database is dense
 };
 
 }  // namespace scriptqa::internal

@@ -16,12 +16,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
+#include "dense.h"
 #include "dictionary.h"
 #include "filter_impl.h"
 #include "hash.h"
 #include "regex_class.h"
 #include "base_grammar.inc"
 #include "serial.h"
+#include "utf8.h"
 
 #ifndef SCRIPTQA_SOURCE_DICTIONARY_DIR
 #define SCRIPTQA_SOURCE_DICTIONARY_DIR ""
@@ -71,28 +73,40 @@ std::string PlatformString() {
   return absl::StrCat("tune=", p.tune, ";features=", p.cpu_features);
 }
 
-absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
-                             unsigned mode, DatabasePtr* out) {
-  if (!out) out = &set->db;
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where) {
+  DatabasePtr* out = &set->db;
   out->reset();
-  if (set->normalized.empty()) return absl::OkStatus();
+  set->dense_lengths.clear();
+  set->dense = false;
+  if (set->normalized.empty() && set->gates.empty()) return absl::OkStatus();
+  set->dense = PreferDense(set->normalized, set->gates);
+  std::vector<std::string> encoded;
+  for (const auto* v : {&set->normalized, &set->gates})
+    for (const std::string& l : *v) encoded.push_back(set->dense ? EncodeDense(l) : l);
   std::vector<const char*> exprs;
   std::vector<size_t> lens;
   std::vector<unsigned> ids, flags;
-  for (size_t i = 0; i < set->normalized.size(); ++i) {
-    exprs.push_back(set->normalized[i].data());
-    lens.push_back(set->normalized[i].size());
+  for (const std::string& e : encoded) {
+    exprs.push_back(e.data());
+    lens.push_back(e.size());
+    if (set->dense) set->dense_lengths.push_back(static_cast<uint32_t>(e.size()));
+  }
+  for (size_t i = 0; i < exprs.size(); ++i) {
     ids.push_back(static_cast<unsigned>(i));
     flags.push_back(0);
   }
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
   hs_error_t rc = hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
-                                       static_cast<unsigned>(exprs.size()), mode, nullptr, &db,
-                                       &err);
+                                       static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                                       nullptr, &db, &err);
   if (rc != HS_SUCCESS) {
-    std::string at = err && err->expression >= 0 ? where(static_cast<size_t>(err->expression))
-                                                  : std::string("literal database");
+    const size_t failed = err && err->expression >= 0 ? static_cast<size_t>(err->expression)
+                                                      : SIZE_MAX;
+    std::string at = failed < set->normalized.size() ? where(failed)
+                     : failed != SIZE_MAX
+                         ? absl::StrCat("regex gate '", set->gates[failed - set->normalized.size()], "'")
+                         : std::string("literal database");
     const std::string msg = TakeCompileError(err, rc);
     return absl::InvalidArgumentError(absl::StrCat(at, ": engine rejected literal: ", msg));
   }
@@ -111,7 +125,10 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
     if (rc != HS_SUCCESS) {
       out->reset();
       return absl::InvalidArgumentError(absl::StrCat(
-          where(i), ": engine rejected literal: the engine (", hs_version(),
+          i < set->normalized.size()
+              ? where(i)
+              : absl::StrCat("regex gate '", set->gates[i - set->normalized.size()], "'"),
+          ": engine rejected literal: the engine (", hs_version(),
           ") fails to scan the term's own text (", HsErrorName(rc), "); change or drop the term"));
     }
   }
@@ -141,7 +158,8 @@ constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 // 4: rules carry their masking characters (unless-masked) and reset terms (reset-by); windowed
 // exemptions may cross clause breaks.
 // 5: the context database (cue, companion and exemption terms) follows the start-of-match ones.
-constexpr uint32_t kFormatVersion = 5;
+// 6: the literal and context databases are compiled from the dense encoding (dense.h).
+constexpr uint32_t kFormatVersion = 6;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -599,7 +617,43 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
     const PatternSite& w = sites.literals[i];
     return absl::StrCat(w.file, ":", w.line, ": rule ", w.rule_id);
   };
-  absl::Status st = internal::CompileLiterals(&literals, lit_at, HS_MODE_BLOCK, nullptr);
+  // Regex groups by required classes, each gated by its regexes' required factors when every
+  // one of them has some; the gates are compiled with the literals (one engine pass finds both).
+  std::map<uint32_t, std::vector<unsigned>> by_class;
+  for (size_t i = 0; i < regex_exprs.size(); ++i)
+    by_class[internal::RequiredClasses(regex_exprs[i])].push_back(static_cast<unsigned>(i));
+  std::vector<bool> group_gated;
+  {
+    std::map<std::string, uint32_t> gate_groups;
+    uint32_t bit = 0;
+    for (const auto& [required, members] : by_class) {
+      std::map<std::string, uint32_t> mine;
+      bool gated = true;
+      std::vector<std::string> factors;
+      for (unsigned id : members) {
+        // A one-character factor (a digit, 号) is about as common as the group's class: such
+        // a gate would cost a hit per occurrence and skip almost nothing.
+        if (!internal::RequiredFactors(regex_exprs[id], &factors) ||
+            std::any_of(factors.begin(), factors.end(),
+                        [](const std::string& f) { return internal::CountChars(f) < 2; })) {
+          gated = false;
+          break;
+        }
+        for (std::string& f : factors) mine[std::move(f)] |= 1u << bit;
+      }
+      group_gated.push_back(gated);
+      if (gated)
+        for (const auto& [g, m] : mine) gate_groups[g] |= m;
+      ++bit;
+    }
+    literals.gates.clear();
+    literals.gate_groups.clear();
+    for (const auto& [g, m] : gate_groups) {
+      literals.gates.push_back(g);
+      literals.gate_groups.push_back(m);
+    }
+  }
+  absl::Status st = internal::CompileLiterals(&literals, lit_at);
   if (!st.ok()) return st;
 
   if (!regex_exprs.empty()) {
@@ -638,12 +692,9 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
     };
     absl::Status som = CompileStartDatabases(regex_exprs, regexes, re_at, &regex_start_dbs);
     if (!som.ok()) return som;
-    // Gated groups for the block scan (skipped when every regex would land in the always group:
-    // then regex_db serves).
-    std::map<uint32_t, std::vector<unsigned>> by_class;
-    for (size_t i = 0; i < regex_exprs.size(); ++i)
-      by_class[internal::RequiredClasses(regex_exprs[i])].push_back(static_cast<unsigned>(i));
-    if (!(by_class.size() == 1 && by_class.begin()->first == 0)) {
+    // The groups of the block scan.
+    {
+      size_t index = 0;
       for (const auto& [required, members] : by_class) {
         std::vector<const char*> g_exprs;
         std::vector<unsigned> g_flags(members.size(), HS_FLAG_UTF8);
@@ -657,7 +708,7 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
           return absl::InternalError(absl::StrCat("engine rejected a gated regex group: ",
                                                   internal::TakeCompileError(err, rc)));
         }
-        regex_groups.push_back({required, internal::DatabasePtr(db)});
+        regex_groups.push_back({required, internal::DatabasePtr(db), group_gated[index++]});
       }
     }
   }
@@ -761,6 +812,11 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     w.U32(literals.patterns[i].rule);
     w.U8(literals.patterns[i].edges);
   }
+  w.U32(static_cast<uint32_t>(literals.gates.size()));
+  for (size_t i = 0; i < literals.gates.size(); ++i) {
+    w.Str(literals.gates[i]);
+    w.U32(literals.gate_groups[i]);
+  }
   w.U32(static_cast<uint32_t>(regexes.size()));
   for (size_t i = 0; i < regexes.size(); ++i) {
     w.Str(regex_exprs[i]);
@@ -789,6 +845,7 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     if (rc != HS_SUCCESS)
       return absl::InternalError(absl::StrCat("cannot serialize database: ", internal::HsErrorName(rc)));
     w.U32(g.required);
+    w.U8(g.gated ? 1 : 0);
     w.Str(std::string_view(bytes, len));
     std::free(bytes);
   }
@@ -928,6 +985,15 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     impl->literals.patterns.push_back({rule, static_cast<uint32_t>(s.size()), edges});
     impl->literals.normalized.push_back(std::move(s));
   }
+  if (!r.U32(&count) || count > r.remaining()) return bad("regex gates");
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string s;
+    uint32_t groups = 0;
+    if (!r.Str(&s) || !r.U32(&groups) || s.empty() || groups == 0 || groups > 0xFF)
+      return bad("regex gate");
+    impl->literals.gates.push_back(std::move(s));
+    impl->literals.gate_groups.push_back(groups);
+  }
   if (!r.U32(&count) || count > r.remaining()) return bad("regexes");
   for (uint32_t i = 0; i < count; ++i) {
     std::string s;
@@ -938,8 +1004,15 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     impl->regex_exprs.push_back(std::move(s));
     impl->regexes.push_back(p);
   }
+  impl->literals.dense = internal::PreferDense(impl->literals.normalized, impl->literals.gates);
+  if (impl->literals.dense) {
+    impl->literals.dense_lengths = internal::DenseLengths(impl->literals.normalized);
+    for (uint32_t n : internal::DenseLengths(impl->literals.gates))
+      impl->literals.dense_lengths.push_back(n);
+  }
   DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_stream_db};
-  const bool has_lit = !impl->literals.patterns.empty(), has_re = !impl->regexes.empty();
+  const bool has_lit = !impl->literals.patterns.empty() || !impl->literals.gates.empty();
+  const bool has_re = !impl->regexes.empty();
   const bool needed[] = {has_lit, has_re, has_re};
   for (int i = 0; i < 3; ++i) {
     std::string_view blob;
@@ -953,14 +1026,18 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
   if (!r.U32(&groups) || groups > 8 || (groups > 0 && impl->regexes.empty())) return bad("regex groups");
   for (uint32_t g = 0; g < groups; ++g) {
     uint32_t required = 0;
+    uint8_t gated = 0;
     std::string_view blob;
-    if (!r.U32(&required) || required > 7 || !r.StrView(&blob) || blob.empty())
+    if (!r.U32(&required) || required > 7 || !r.U8(&gated) || gated > 1 || !r.StrView(&blob) ||
+        blob.empty())
       return bad("regex group");
     internal::DatabasePtr db;
     absl::Status st = ReadDatabase(blob, &db);
     if (!st.ok()) return st;
-    impl->regex_groups.push_back({required, std::move(db)});
+    impl->regex_groups.push_back({required, std::move(db), gated == 1});
   }
+  for (uint32_t m : impl->literals.gate_groups)
+    if (m >> impl->regex_groups.size()) return bad("regex gate groups");
   impl->regex_start_dbs.resize(impl->regexes.size());
   for (size_t i = 0; i < impl->regexes.size(); ++i) {
     std::string_view blob;

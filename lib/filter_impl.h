@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "context_terms.h"
+#include "dense.h"
 #include "grammar.h"
 #include "normalizer.h"
 #include "term_index.h"
@@ -47,17 +48,24 @@ struct RegexPattern {
   uint32_t min_width = 0;  // bytes; == max_width: every match has this width (start = end - width)
 };
 
-// A set of literals compiled with the literal API (also used by profiles for shop deny terms).
+// A set of literals compiled with the literal API (also used by profiles for shop deny terms and
+// for the context terms); scan it with ScanLiterals(set.Db(), ...) (dense.h).
 struct LiteralSet {
-  std::vector<std::string> normalized;  // the expressions handed to the engine
+  std::vector<std::string> normalized;  // the literals, normalised UTF-8
   std::vector<LiteralPattern> patterns;
+  // Gate literals (engine ids normalized.size() + k): required factors of gated regex groups
+  // (FilterImpl::RegexGroup); a hit of gates[k] lets the groups of bit mask gate_groups[k] run.
+  std::vector<std::string> gates;
+  std::vector<uint32_t> gate_groups;
+  bool dense = false;                   // compiled from the dense encoding (PreferDense)
+  std::vector<uint32_t> dense_lengths;  // dense: per engine id, the encoded length
   DatabasePtr db;
+  LiteralDb Db() const { return {db.get(), dense, &dense_lengths}; }
 };
 
-// Compiles normalised literals in `mode` (HS_MODE_BLOCK or HS_MODE_STREAM) into *out (set->db
-// when null); `where(i)` names pattern i in errors.
-absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
-                             unsigned mode = HS_MODE_BLOCK, DatabasePtr* out = nullptr);
+// Compiles the normalised literals and the gates (dense-encoded when PreferDense) into a
+// block-mode set->db; sets set->dense and dense_lengths. `where(i)` names literal i in errors.
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where);
 
 std::string HsErrorName(hs_error_t err);
 
@@ -144,13 +152,16 @@ class FilterImpl {
   internal::LiteralSet literals;
   std::vector<std::string> regex_exprs;  // as compiled
   std::vector<internal::RegexPattern> regexes;
-  internal::DatabasePtr regex_db;      // no start of match: all regexes (stream windows, fallback)
-  // The block scan's regex databases, gated: a group holds the regexes whose matches must contain
-  // a character of `required` (regex_class.h), and is scanned only when the normalised message
-  // has one; required == 0 is always scanned. Same pattern ids as regex_db.
+  internal::DatabasePtr regex_db;      // no start of match: all regexes (stream windows)
+  // The block scan's regex databases (every regex is in one): a group holds the regexes whose
+  // matches must contain a character of `required` (regex_class.h), and is scanned only when the
+  // normalised message has one (required == 0: no such condition). Same pattern ids as regex_db.
   struct RegexGroup {
     uint32_t required = 0;
     internal::DatabasePtr db;
+    // Every regex of the group has required factors (RequiredFactors), which are gate literals
+    // of `literals`: the group is scanned only when one of them was found.
+    bool gated = false;
   };
   std::vector<RegexGroup> regex_groups;
   // Leftmost start of match, one database per regex (same index as `regexes`), null for a

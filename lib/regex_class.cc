@@ -1,6 +1,9 @@
 #include "regex_class.h"
 
+#include <algorithm>
 #include <cstddef>
+
+#include "utf8.h"
 
 namespace scriptqa::internal {
 namespace {
@@ -192,6 +195,435 @@ bool UsesAnchors(std::string_view re) {
     if (c == '^' || c == '$') return true;
   }
   return in_class;  // unterminated class: in doubt
+}
+
+// ---- Required factors ------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxFactorSet = 1024;
+constexpr size_t kMaxClassMembers = 64;
+constexpr int kMaxDepth = 32;
+
+// One item of a sequence: kFinite matches exactly the strings of `set` ("" when it may match
+// nothing); kAlone is mandatory and every match of it contains a string of `set`, but it cannot be
+// joined with its neighbours (a repetition); kOpaque gives nothing.
+struct Piece {
+  enum Kind { kFinite, kAlone, kOpaque } kind = kOpaque;
+  std::vector<std::string> set;
+};
+using Branch = std::vector<Piece>;
+
+void Dedupe(std::vector<std::string>* v) {
+  std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
+bool Product(const std::vector<std::string>& a, const std::vector<std::string>& b,
+             std::vector<std::string>* out) {
+  if (a.size() * b.size() > kMaxFactorSet) return false;
+  out->clear();
+  for (const std::string& x : a)
+    for (const std::string& y : b) out->push_back(x + y);
+  Dedupe(out);
+  return true;
+}
+
+bool HasEmpty(const std::vector<std::string>& v) {
+  return std::any_of(v.begin(), v.end(), [](const std::string& s) { return s.empty(); });
+}
+
+// (shortest string in characters, -size): larger is a better factor set.
+std::pair<size_t, long> Score(const std::vector<std::string>& v) {
+  size_t shortest = SIZE_MAX;
+  for (const std::string& s : v) shortest = std::min(shortest, CountChars(s));
+  return {shortest, -static_cast<long>(v.size())};
+}
+
+// Every string the branch matches, when all its items are finite and the product is small.
+bool Whole(const Branch& b, std::vector<std::string>* out) {
+  std::vector<std::string> acc = {""}, next;
+  for (const Piece& p : b) {
+    if (p.kind != Piece::kFinite || !Product(acc, p.set, &next)) return false;
+    acc.swap(next);
+  }
+  *out = std::move(acc);
+  return true;
+}
+
+// The best required-factor set of one branch.
+bool Best(const Branch& b, std::vector<std::string>* out) {
+  bool found = false;
+  std::pair<size_t, long> best{0, 0};
+  auto consider = [&](const std::vector<std::string>& v) {
+    if (v.empty() || HasEmpty(v)) return;
+    auto sc = Score(v);
+    if (!found || sc > best) {
+      found = true;
+      best = sc;
+      *out = v;
+    }
+  };
+  std::vector<std::string> acc, next;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i].kind == Piece::kAlone) consider(b[i].set);
+    if (b[i].kind != Piece::kFinite) continue;
+    acc = {""};
+    for (size_t e = i; e < b.size() && b[e].kind == Piece::kFinite; ++e) {
+      if (!Product(acc, b[e].set, &next)) break;
+      acc.swap(next);
+      consider(acc);
+    }
+  }
+  return found;
+}
+
+class FactorParser {
+ public:
+  explicit FactorParser(std::string_view re) : re_(re) {}
+  bool failed() const { return failed_; }
+  bool at_end() const { return p_ >= re_.size(); }
+
+  // Alternatives up to a ')' (not consumed) or the end.
+  std::vector<Branch> Alternation(int depth) {
+    std::vector<Branch> branches(1);
+    while (!failed_ && p_ < re_.size() && re_[p_] != ')') {
+      if (re_[p_] == '|') {
+        ++p_;
+        branches.emplace_back();
+        continue;
+      }
+      Piece piece;
+      Atom(&piece, depth);
+      Quantifier(&piece);
+      branches.back().push_back(std::move(piece));
+    }
+    return branches;
+  }
+
+ private:
+  void Literal(uint32_t cp, Piece* out) {
+    std::string s;
+    AppendUtf8(cp, &s);
+    out->kind = Piece::kFinite;
+    out->set = {s};
+  }
+
+  // A code point written at p_ (a UTF-8 character or an escape inside a class); false when it is
+  // not a single character.
+  bool ClassChar(uint32_t* cp, bool* digits) {
+    *digits = false;
+    if (re_[p_] == '\\') {
+      if (p_ + 1 >= re_.size()) return false;
+      const char e = re_[p_ + 1];
+      if (e == 'x') return HexEscape(cp);
+      p_ += 2;
+      if (e == 'd') {
+        *digits = true;
+        return true;
+      }
+      if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')) return false;
+      if (static_cast<unsigned char>(e) >= 0x80) return false;
+      *cp = static_cast<unsigned char>(e);
+      return true;
+    }
+    int len = 1;
+    const auto* b = reinterpret_cast<const unsigned char*>(re_.data());
+    *cp = DecodeUtf8(b + p_, b + re_.size(), &len);
+    p_ += static_cast<size_t>(len);
+    return *cp != kInvalidCp;
+  }
+
+  // \xHH or \x{H...} at p_.
+  bool HexEscape(uint32_t* cp) {
+    size_t q = p_ + 2;
+    uint32_t v = 0;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    if (q < re_.size() && re_[q] == '{') {
+      ++q;
+      size_t n = 0;
+      while (q < re_.size() && re_[q] != '}') {
+        const int h = hex(re_[q]);
+        if (h < 0 || ++n > 6) return false;
+        v = v * 16 + static_cast<uint32_t>(h);
+        ++q;
+      }
+      if (q >= re_.size() || n == 0) return false;
+      ++q;
+    } else {
+      for (int k = 0; k < 2; ++k, ++q) {
+        if (q >= re_.size() || hex(re_[q]) < 0) return false;
+        v = v * 16 + static_cast<uint32_t>(hex(re_[q]));
+      }
+    }
+    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return false;
+    p_ = q;
+    *cp = v;
+    return true;
+  }
+
+  // A character class; p_ is after '['.
+  void Class(Piece* out) {
+    bool known = true;
+    if (p_ < re_.size() && re_[p_] == '^') known = false;
+    std::vector<uint32_t> members;
+    bool first = true;
+    while (p_ < re_.size() && (re_[p_] != ']' || first)) {
+      first = false;
+      if (re_[p_] == '[') {  // POSIX class ([:alpha:]) or a literal '[': not followed
+        failed_ = true;
+        return;
+      }
+      uint32_t lo = 0;
+      bool digits = false;
+      if (!ClassChar(&lo, &digits)) {
+        known = false;
+        if (p_ < re_.size() && re_[p_] != ']') ++p_;
+        continue;
+      }
+      if (digits) {
+        for (uint32_t d = '0'; d <= '9'; ++d) members.push_back(d);
+        continue;
+      }
+      uint32_t hi = lo;
+      if (p_ + 1 < re_.size() && re_[p_] == '-' && re_[p_ + 1] != ']') {
+        ++p_;
+        if (!ClassChar(&hi, &digits) || digits || hi < lo) {
+          known = false;
+          continue;
+        }
+      }
+      if (hi - lo >= kMaxClassMembers) {
+        known = false;
+        continue;
+      }
+      for (uint32_t c = lo; c <= hi; ++c) members.push_back(c);
+    }
+    if (p_ >= re_.size()) {
+      failed_ = true;  // unterminated
+      return;
+    }
+    ++p_;  // ']'
+    if (!known || members.empty() || members.size() > kMaxClassMembers) return;
+    out->kind = Piece::kFinite;
+    for (uint32_t c : members) {
+      std::string s;
+      AppendUtf8(c, &s);
+      out->set.push_back(std::move(s));
+    }
+    Dedupe(&out->set);
+  }
+
+  void Atom(Piece* out, int depth) {
+    const char c = re_[p_];
+    if (c == '(') {
+      ++p_;
+      if (p_ < re_.size() && re_[p_] == '?') {
+        if (p_ + 1 < re_.size() && re_[p_ + 1] == ':') {
+          p_ += 2;
+        } else {
+          failed_ = true;  // flags, lookaround, named groups: not followed
+          return;
+        }
+      }
+      if (depth >= kMaxDepth) {
+        failed_ = true;
+        return;
+      }
+      std::vector<Branch> branches = Alternation(depth + 1);
+      if (failed_ || p_ >= re_.size() || re_[p_] != ')') {
+        failed_ = true;
+        return;
+      }
+      ++p_;
+      std::vector<std::string> all, one;
+      bool whole = true;
+      for (const Branch& b : branches) {
+        if (!Whole(b, &one)) {
+          whole = false;
+          break;
+        }
+        all.insert(all.end(), one.begin(), one.end());
+      }
+      Dedupe(&all);
+      if (whole && all.size() <= kMaxFactorSet) {
+        out->kind = Piece::kFinite;
+        out->set = std::move(all);
+        return;
+      }
+      all.clear();
+      for (const Branch& b : branches) {
+        if (!Best(b, &one)) return;  // opaque
+        all.insert(all.end(), one.begin(), one.end());
+      }
+      Dedupe(&all);
+      if (all.size() > kMaxFactorSet) return;
+      out->kind = Piece::kAlone;
+      out->set = std::move(all);
+      return;
+    }
+    if (c == '[') {
+      ++p_;
+      Class(out);
+      return;
+    }
+    if (c == '\\') {
+      if (p_ + 1 >= re_.size()) {
+        failed_ = true;
+        return;
+      }
+      const char e = re_[p_ + 1];
+      if (e == 'Q' || e == 'E') {
+        failed_ = true;  // quoting: not followed
+        return;
+      }
+      uint32_t cp = 0;
+      if (e == 'x') {
+        if (!HexEscape(&cp)) {
+          failed_ = true;
+          return;
+        }
+        Literal(cp, out);
+        return;
+      }
+      if (e == 'd') {
+        p_ += 2;
+        out->kind = Piece::kFinite;
+        for (char d = '0'; d <= '9'; ++d) out->set.push_back(std::string(1, d));
+        return;
+      }
+      if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')) {
+        p_ += 2;  // \w, \s, \b, \p{..} (its braces are skipped as literals below: opaque anyway)
+        if ((e == 'p' || e == 'P') && p_ < re_.size() && re_[p_] == '{') {
+          const size_t close = re_.find('}', p_);
+          p_ = close == std::string_view::npos ? re_.size() : close + 1;
+        }
+        return;
+      }
+      ++p_;  // an escaped punctuation character stands for itself
+      int len = 1;
+      const auto* b = reinterpret_cast<const unsigned char*>(re_.data());
+      cp = DecodeUtf8(b + p_, b + re_.size(), &len);
+      p_ += static_cast<size_t>(len);
+      if (cp == kInvalidCp) {
+        failed_ = true;
+        return;
+      }
+      Literal(cp, out);
+      return;
+    }
+    if (c == '.' || c == '^' || c == '$') {
+      ++p_;
+      return;
+    }
+    if (c == '*' || c == '+' || c == '?' || c == '{') {
+      failed_ = true;  // a quantifier with nothing before it
+      return;
+    }
+    uint32_t cp = 0;
+    bool digits = false;
+    if (!ClassChar(&cp, &digits)) {
+      failed_ = true;
+      return;
+    }
+    Literal(cp, out);
+  }
+
+  void Quantifier(Piece* piece) {
+    if (failed_ || p_ >= re_.size()) return;
+    const char q = re_[p_];
+    size_t min = 1, max = 1;
+    if (q == '?') {
+      min = 0;
+      ++p_;
+    } else if (q == '*') {
+      min = 0;
+      max = SIZE_MAX;
+      ++p_;
+    } else if (q == '+') {
+      max = SIZE_MAX;
+      ++p_;
+    } else if (q == '{') {
+      size_t k = p_ + 1, m = 0, n = 0;
+      bool comma = false, digits = false;
+      while (k < re_.size() && re_[k] >= '0' && re_[k] <= '9') {
+        m = std::min<size_t>(m * 10 + static_cast<size_t>(re_[k] - '0'), 1u << 20);
+        ++k;
+        digits = true;
+      }
+      if (!digits) {
+        failed_ = true;  // '{' as a literal: not followed
+        return;
+      }
+      n = m;
+      if (k < re_.size() && re_[k] == ',') {
+        comma = true;
+        ++k;
+        n = SIZE_MAX;
+        if (k < re_.size() && re_[k] >= '0' && re_[k] <= '9') {
+          n = 0;
+          while (k < re_.size() && re_[k] >= '0' && re_[k] <= '9') {
+            n = std::min<size_t>(n * 10 + static_cast<size_t>(re_[k] - '0'), 1u << 20);
+            ++k;
+          }
+        }
+      }
+      if (k >= re_.size() || re_[k] != '}') {
+        failed_ = true;
+        return;
+      }
+      (void)comma;
+      p_ = k + 1;
+      min = m;
+      max = n;
+    } else {
+      return;
+    }
+    if (p_ < re_.size() && (re_[p_] == '?' || re_[p_] == '+')) ++p_;  // lazy / possessive
+    if (min == 1 && max == 1) return;
+    if (min == 0) {
+      if (max == 1 && piece->kind == Piece::kFinite) {
+        piece->set.push_back("");
+        Dedupe(&piece->set);
+      } else {
+        *piece = Piece();
+      }
+      return;
+    }
+    // Mandatory but repeated: still a factor, no longer joinable.
+    if (piece->kind == Piece::kFinite && HasEmpty(piece->set)) {
+      *piece = Piece();
+    } else if (piece->kind == Piece::kFinite) {
+      piece->kind = Piece::kAlone;
+    }
+  }
+
+  std::string_view re_;
+  size_t p_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+bool RequiredFactors(std::string_view re, std::vector<std::string>* factors) {
+  factors->clear();
+  FactorParser parser(re);
+  std::vector<Branch> branches = parser.Alternation(0);
+  if (parser.failed() || !parser.at_end()) return false;  // e.g. an unbalanced ')'
+  std::vector<std::string> all, one;
+  for (const Branch& b : branches) {
+    if (!Best(b, &one)) return false;
+    all.insert(all.end(), one.begin(), one.end());
+  }
+  Dedupe(&all);
+  if (all.empty() || all.size() > kMaxFactorSet || HasEmpty(all)) return false;
+  *factors = std::move(all);
+  return true;
 }
 
 }  // namespace scriptqa::internal

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "busy_guard.h"
+#include "dense.h"
 #include "dictionary.h"
 #include "filter_impl.h"
 #include "profile_impl.h"
@@ -43,6 +44,8 @@ class ScannerImpl {
   std::vector<Finding> findings;
   std::vector<SomReport> som;
   internal::ContextHits context_hits;  // the context terms of the message being confirmed
+  internal::DenseText dense;  // the text of EngineScan, as the literal databases read it
+  uint32_t gate_hits = 0;     // EngineScan: the regex groups (bits) whose gates were found
   std::vector<std::pair<uint32_t, uint32_t>> context_ranges;  // where the context pass reads
 
   // Batches (RunBatch): the normalised messages, each followed by the separator, and their hits.
@@ -84,7 +87,11 @@ class ScannerImpl {
                        void* ctx) {
     auto* self = static_cast<ScannerImpl*>(ctx);
     const auto& pats = self->f->literals.patterns;
-    if (id >= pats.size()) return 0;  // cannot happen with a validated database
+    if (id >= pats.size()) {  // a gate of regex groups
+      const auto& gates = self->f->literals.gate_groups;
+      if (id - pats.size() < gates.size()) self->gate_hits |= gates[id - pats.size()];
+      return 0;
+    }
     const auto& p = pats[id];
     self->raw.push_back({p.rule, id, static_cast<uint32_t>(to - p.length),
                          static_cast<uint32_t>(to), false, p.edges});
@@ -137,23 +144,20 @@ absl::Status ScannerImpl::CheckSize(std::string_view text) {
 absl::Status ScannerImpl::EngineScan(std::string_view data, uint32_t classes) {
   if (data.empty()) return absl::OkStatus();
   const unsigned len = static_cast<unsigned>(data.size());
+  gate_hits = 0;
   if (f->literals.db) {
-    hs_error_t rc = hs_scan(f->literals.db.get(), data.data(), len, 0, scratch.get(),
-                            &ScannerImpl::OnLiteral, this);
+    hs_error_t rc = internal::ScanLiterals(f->literals.Db(), data, &dense, scratch.get(),
+                                           &ScannerImpl::OnLiteral, this);
     if (rc != HS_SUCCESS)
       return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
   }
-  if (!f->regex_groups.empty()) {
-    // Gated: a group whose regexes need a digit, letter or '@' is skipped when there is none.
-    for (const FilterImpl::RegexGroup& g : f->regex_groups) {
-      if (g.required != 0 && (classes & g.required) == 0) continue;
-      hs_error_t rc = hs_scan(g.db.get(), data.data(), len, 0, scratch.get(),
-                              &ScannerImpl::OnRegex, this);
-      if (rc != HS_SUCCESS)
-        return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
-    }
-  } else if (f->regex_db) {
-    hs_error_t rc = hs_scan(f->regex_db.get(), data.data(), len, 0, scratch.get(),
+  // The regex groups: one whose regexes need a digit, letter or '@' is skipped when there is
+  // none, and a gated one when the literal pass found none of its gates.
+  for (size_t gi = 0; gi < f->regex_groups.size(); ++gi) {
+    const FilterImpl::RegexGroup& g = f->regex_groups[gi];
+    if (g.required != 0 && (classes & g.required) == 0) continue;
+    if (g.gated && (gate_hits >> gi & 1) == 0) continue;
+    hs_error_t rc = hs_scan(g.db.get(), data.data(), len, 0, scratch.get(),
                             &ScannerImpl::OnRegex, this);
     if (rc != HS_SUCCESS)
       return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
@@ -169,8 +173,8 @@ absl::Status ScannerImpl::EngineScan(std::string_view data, uint32_t classes) {
         scratch.reset(s);
         deny_scratch_for = deny_db;
       }
-      hs_error_t rc = hs_scan(deny_db, data.data(), len, 0, scratch.get(),
-                              &ScannerImpl::OnDeny, this);
+      hs_error_t rc = internal::ScanLiterals(profile_->deny.Db(), data, &dense, scratch.get(),
+                                             &ScannerImpl::OnDeny, this);
       if (rc == HS_SUCCESS) break;
       // A new profile's database at a reused address may need more scratch: grow, retry once.
       if (rc == HS_INVALID && attempt == 0) {
@@ -271,6 +275,7 @@ void ScannerImpl::TrimBuffers() {
   if (gated.size() > 2 * kKeep) std::string().swap(gated);
   if (map.src_begin.capacity() > kKeep) OffsetMap().src_begin.swap(map.src_begin);
   if (map.src_end.capacity() > kKeep) OffsetMap().src_end.swap(map.src_end);
+  dense.Trim(2 * kKeep);
 }
 
 absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
@@ -360,8 +365,10 @@ absl::Status ScannerImpl::RunBatch(
     // the gated groups); then each gated group on the messages that have its classes.
     st = EngineScan(data, 0);
     if (!st.ok()) return st;
-    for (const FilterImpl::RegexGroup& g : f->regex_groups) {
+    for (size_t gi = 0; gi < f->regex_groups.size(); ++gi) {
+      const FilterImpl::RegexGroup& g = f->regex_groups[gi];
       if (g.required == 0 || (all_classes & g.required) == 0) continue;
+      if (g.gated && (gate_hits >> gi & 1) == 0) continue;  // no gate in the whole batch
       st = ScanGated(g, data);
       if (!st.ok()) return st;
     }

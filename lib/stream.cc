@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "busy_guard.h"
+#include "dense.h"
 #include "filter_impl.h"
 #include "profile_impl.h"
 #include "resolve.h"
@@ -424,6 +425,7 @@ class StreamScannerImpl {
   internal::Normalizer::MarkState marks = internal::Normalizer::MarkState::kNoise;
   size_t counted_bytes = 0, counted_chars = 0;  // a known character offset, for findings
   std::string norm;
+  internal::DenseText dense;  // a literal window, as the literal databases read it
   internal::OffsetMap map;
   size_t scanned = 0;  // norm[0, scanned) has been matched
   // Window mode: regexes whose alphabet run reaches `scanned`, and where each run began.
@@ -480,6 +482,9 @@ class StreamScannerImpl {
   size_t SourceOffset(size_t p);
   absl::Status ScanMore();
   absl::Status ScanWindow(hs_database_t* db, size_t lo, match_event_handler on_match);
+  // The same for a literal database (dense.h: a dense one reads the window encoded).
+  absl::Status ScanLiteralWindow(const internal::LiteralSet& set, size_t lo,
+                                 match_event_handler on_match);
   size_t TrackRuns();
   absl::Status Absorb();
   void Decide();
@@ -796,6 +801,18 @@ absl::Status StreamScannerImpl::ScanWindow(hs_database_t* db, size_t lo,
   return absl::OkStatus();
 }
 
+absl::Status StreamScannerImpl::ScanLiteralWindow(const internal::LiteralSet& set, size_t lo,
+                                                  match_event_handler on_match) {
+  window_base = lo;
+  window_after = scanned;
+  dense.Trim(1u << 20);
+  hs_error_t rc = internal::ScanLiterals(set.Db(), std::string_view(norm).substr(lo), &dense,
+                                         scratch.get(), on_match, this);
+  if (rc != HS_SUCCESS)
+    return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
+  return absl::OkStatus();
+}
+
 // Follows the regex alphabet runs over norm[scanned, size). Returns where a regex window must
 // start so that every match ending after `scanned` is inside it, or npos when no regex can have
 // such a match: a match lies within one run of its alphabet and is at least min_width long.
@@ -866,12 +883,12 @@ absl::Status StreamScannerImpl::ScanMore() {
   // literal hit that ends after `scanned` lies inside it.
   if (f->literals.db && literal_reach > 0) {
     const size_t lo = scanned + 1 > literal_reach ? CharStart(scanned + 1 - literal_reach) : 0;
-    absl::Status st = ScanWindow(f->literals.db.get(), lo, &OnLiteral);
+    absl::Status st = ScanLiteralWindow(f->literals, lo, &OnLiteral);
     if (!st.ok()) return st;
   }
   if (deny_reach > 0) {
     const size_t lo = scanned + 1 > deny_reach ? CharStart(scanned + 1 - deny_reach) : 0;
-    absl::Status st = ScanWindow(profile->deny.db.get(), lo, &OnDeny);
+    absl::Status st = ScanLiteralWindow(profile->deny, lo, &OnDeny);
     if (!st.ok()) return st;
   }
   if (regex_lo != std::string::npos) {

@@ -176,6 +176,19 @@ TEST(RegexGating, NeverSkipsARegexThatCanMatch) {
       {"(?:路|街)[0-9]{1,5}号", "路88号"},
       {"@[a-z]{1,20}", "@abc"},
       {"x{0,2}好", "好"},
+      // Groups gated by required factors (strings every match contains, found in the same
+      // literal pass): products of groups, optional items, classes, repetitions and escapes.
+      {"(?:最|醉)(?:耐|显)[\\x{4e00}-\\x{9fa5}]", "这款最耐磨"},
+      {"(?:一|两|[1-9])个?(?:天|周)(?:就|能)?见效", "两周见效"},
+      {"(?:一|两|[1-9])个?(?:天|周)(?:就|能)?见效", "用2个天就见效"},
+      {"加(?:我|个)?的?(?:微信|vx)[a-z0-9_]{6,20}", "加个的vx_abcdef"},
+      {"(?:[一幺][3-9三四][0-9一二]{9}|1[三四][0-9]{9})", "电话1三123456789"},
+      {"(?:ab){1,8}好评", "ababab好评"},
+      {"(?:好评|五星){1,2}返现", "五星好评返现"},
+      {"返\\x{73B0}[0-9]{1,3}元", "返现100元"},
+      {"好评\\@返[a-z]{2}", "好评@返xy"},
+      {"a(?:bc)?d好", "ad好"},
+      {"(?:qq|微信)(?:号|群)??[1-9][0-9]{4,10}", "微信号12345"},
   };
   for (const auto& [re, msg] : cases) {
     SCOPED_TRACE(re + " on " + msg);
@@ -192,6 +205,81 @@ TEST(RegexGating, NeverSkipsARegexThatCanMatch) {
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     Scanner s2 = MakeScanner(*loaded);
     EXPECT_EQ(Ids(ScanOk(s2, msg)), std::vector<std::string>{"g.one"});
+    // And in a batch, beside messages that match nothing (the gates are found batch-wide).
+    const std::vector<std::string_view> batch = {"谢谢", msg, "稍等"};
+    auto found = s.ScanBatch(batch);
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_TRUE((*found)[0].empty());
+    EXPECT_EQ(Ids((*found)[1]), std::vector<std::string>{"g.one"});
+    EXPECT_TRUE((*found)[2].empty());
+  }
+}
+
+// The literal databases read text in a denser encoding than UTF-8 (two bytes per Chinese
+// character): every kind of character must still be found, and a term must not be found where
+// its encoding appears starting inside another character's code (卸 is 0x85 0x78 there, so "卸y"
+// holds the bytes of "xy").
+TEST(LiteralEncoding, FindsEveryKindOfCharacterAndOnlyWholeCharacters) {
+  auto f = Filter::FromDictionaries({DictionarySource::Text(
+      "e.rules",
+      "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
+      "rule e.kana\n  literal のお店\n  reason r\n"
+      "rule e.hangul\n  literal 한국\n  reason r\n"
+      "rule e.ext_a\n  literal 㐀坂\n  reason r\n"
+      "rule e.edges\n  literal 一龥\n  reason r\n"
+      "rule e.latin\n  literal xy\n  reason r\n")});
+  ASSERT_TRUE(f.ok()) << f.status();
+  Scanner s = MakeScanner(*f);
+  EXPECT_EQ(Ids(ScanOk(s, "在のお店买")), std::vector<std::string>{"e.kana"});
+  EXPECT_EQ(Ids(ScanOk(s, "한국어")), std::vector<std::string>{"e.hangul"});
+  EXPECT_EQ(Ids(ScanOk(s, "看㐀坂")), std::vector<std::string>{"e.ext_a"});
+  EXPECT_EQ(Ids(ScanOk(s, "一龥")), std::vector<std::string>{"e.edges"});
+  EXPECT_EQ(Ids(ScanOk(s, "卸xy")), std::vector<std::string>{"e.latin"});
+  EXPECT_TRUE(ScanOk(s, "卸y").empty());  // 卸 ends with the byte of x: not an occurrence
+  auto loaded = Filter::Deserialize(*(*f)->Serialize());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  Scanner s2 = MakeScanner(*loaded);
+  EXPECT_EQ(Ids(ScanOk(s2, "看㐀坂")), std::vector<std::string>{"e.ext_a"});
+  EXPECT_TRUE(ScanOk(s2, "卸y").empty());
+}
+
+// The same with a set large enough to be compiled from the dense encoding (at least 32,768
+// literals longer than 8 bytes, as the default packs): three products of rare characters.
+TEST(LiteralEncoding, LargeSetsFindWholeCharactersOnly) {
+  auto run = [](uint32_t from, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) {
+      if (i) s += " | ";
+      const uint32_t cp = from + static_cast<uint32_t>(i);
+      s += static_cast<char>(0xE0 | (cp >> 12));
+      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    return s;
+  };
+  std::string text =
+      "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
+      "%class A = " + run(0x9F00, 64) + "\n%class B = " + run(0x9E00, 64) + "\n";
+  for (int k = 0; k < 3; ++k)
+    text += "%class C" + std::to_string(k) + " = " + run(0x9D00 + 4 * k, 4) + "\n";
+  text += "rule e.bulk\n";
+  for (int k = 0; k < 3; ++k) text += "  literal {A}{B}{C" + std::to_string(k) + "}\n";
+  text += "  reason r\nrule e.kana\n  literal のお店\n  reason r\n"
+          "rule e.ext_a\n  literal 㐀坂\n  reason r\n"
+          "rule e.latin\n  literal xy\n  reason r\n";
+  auto f = Filter::FromDictionaries({DictionarySource::Text("bulk.rules", text)});
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_GE((*f)->info().literal_count, 32768u);
+  for (const std::shared_ptr<const Filter>& filter :
+       {*f, *Filter::Deserialize(*(*f)->Serialize())}) {
+    Scanner s = MakeScanner(filter);
+    EXPECT_EQ(Ids(ScanOk(s, "在のお店买")), std::vector<std::string>{"e.kana"});
+    EXPECT_EQ(Ids(ScanOk(s, "看㐀坂")), std::vector<std::string>{"e.ext_a"});
+    EXPECT_EQ(Ids(ScanOk(s, "卸xy")), std::vector<std::string>{"e.latin"});
+    EXPECT_TRUE(ScanOk(s, "卸y").empty());  // 卸 ends with the byte of x: not an occurrence
+    // A bulk term, alone and among other text: 鼀 (U+9F00) 鸀 (U+9E00) 鴀 (U+9D00).
+    EXPECT_EQ(Ids(ScanOk(s, "鼀鸀鴀")), std::vector<std::string>{"e.bulk"});
+    EXPECT_EQ(Ids(ScanOk(s, "a鼀鸀鴀b")), std::vector<std::string>{"e.bulk"});
   }
 }
 

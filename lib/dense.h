@@ -1,0 +1,84 @@
+// A denser alphabet for large literal databases. The engine's literal matcher costs about the same
+// per byte whatever it looks for, and a literal longer than its 8-byte short-literal path costs a
+// long-literal check after every candidate: UTF-8 spends three bytes on a Chinese character, this
+// encoding two, so the text is shorter and a four-character term fits the short path. Encoding
+// the text costs about 12 instructions per byte, which pays only for sets of many long literals
+// (the default packs' 130k literals: the scan costs 26 fewer per byte); PreferDense decides per
+// set, and a set compiled dense is scanned with ScanLiterals, which encodes the text first.
+//
+// The encoding, one code per character:
+//   U+0000..U+007F  one byte, itself
+//   U+4E00..U+9FFF  two bytes: 0x80 + (d >> 8), d & 0xFF, where d = cp - 0x4E00 (0x80..0xD1 first)
+//   other BMP       three bytes: 0xFF, cp >> 8, cp & 0xFF
+//   U+10000 and up  four bytes: 0xFE, cp >> 16, (cp >> 8) & 0xFF, cp & 0xFF
+//   a byte of an invalid UTF-8 sequence: two bytes, 0xFD and the byte
+// The first byte of a code tells its length, so the encoding is a prefix code: an encoded literal
+// occurring in an encoded text at the start of a code is an occurrence of the literal in the text.
+// The second byte of a code can look like the first byte of another, so the engine can also report
+// an occurrence starting inside a code; ScanDense drops those (it knows each literal's encoded
+// length and where the codes start).
+//
+// Offsets handed to callbacks are byte offsets of the UTF-8 text that was encoded.
+#ifndef SCRIPTQA_LIB_DENSE_H_
+#define SCRIPTQA_LIB_DENSE_H_
+
+#include <hs.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace scriptqa::internal {
+
+// The encoding of `utf8` (any bytes; invalid sequences are encoded byte by byte).
+std::string EncodeDense(std::string_view utf8);
+
+// The encoded length of each string of `literals`.
+std::vector<uint32_t> DenseLengths(const std::vector<std::string>& literals);
+
+// Whether a literal database of the literals of `a` and `b` is compiled from the dense encoding:
+// when at least 32,768 of them are longer than 8 bytes in UTF-8. A pure function of the literals,
+// so a deserialized filter decides as the compiled one did.
+bool PreferDense(const std::vector<std::string>& a, const std::vector<std::string>& b = {});
+
+// A text in the dense encoding with the way back to its UTF-8 offsets. Not thread-safe; reused
+// from message to message (buffers only grow, until Trim).
+class DenseText {
+ public:
+  static constexpr uint32_t kInside = UINT32_MAX;  // back(): not the start of a code
+
+  // Encodes `utf8` (at most 2 GiB), replacing what was held.
+  void Encode(std::string_view utf8);
+  const char* data() const { return enc_.data(); }
+  size_t size() const { return size_; }
+  // The UTF-8 offset of encoded offset j (0 <= j <= size()): where the code starting at j
+  // begins, size of the UTF-8 text for j == size(), kInside when j is inside a code.
+  uint32_t back(size_t j) const { return back_[j]; }
+  // Gives the buffers back when they hold room for more than `keep` input bytes.
+  void Trim(size_t keep);
+
+ private:
+  std::vector<char> enc_;
+  std::vector<uint32_t> back_;
+  size_t size_ = 0;
+};
+
+// A compiled literal database and how it reads text.
+struct LiteralDb {
+  const hs_database_t* db = nullptr;
+  bool dense = false;                           // compiled from EncodeDense(literal)
+  const std::vector<uint32_t>* dense_lengths = nullptr;  // dense: encoded length per engine id
+};
+
+// Scans the UTF-8 text `utf8` with a block-mode literal database; a dense one reads it encoded
+// into `buf`. `on_match` receives UTF-8 offsets (from, to) relative to utf8 of every occurrence
+// (for a dense database: those starting at a character), in the engine's order; returning
+// non-zero stops the scan (HS_SCAN_TERMINATED, as with hs_scan).
+hs_error_t ScanLiterals(const LiteralDb& db, std::string_view utf8, DenseText* buf,
+                        hs_scratch_t* scratch, match_event_handler on_match, void* ctx);
+
+}  // namespace scriptqa::internal
+
+#endif  // SCRIPTQA_LIB_DENSE_H_
