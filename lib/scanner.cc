@@ -46,6 +46,7 @@ class ScannerImpl {
   internal::ContextHits context_hits;  // the context terms of the message being confirmed
   internal::DenseText dense;  // the text of EngineScan, as the literal databases read it
   uint32_t gate_hits = 0;     // EngineScan: the regex groups (bits) whose gates were found
+  bool batching = false;      // EngineScan on a batch: groups are left to ScanGated
   std::vector<std::pair<uint32_t, uint32_t>> context_ranges;  // where the context pass reads
 
   // Batches (RunBatch): the normalised messages, each followed by the separator, and their hits.
@@ -53,6 +54,7 @@ class ScannerImpl {
     uint32_t base = 0;  // where the message's normalised text begins in `batch`
     uint32_t end = 0;   // and ends (the separator follows)
     uint32_t classes = 0;  // character classes of the message (regex gating)
+    uint32_t gates = 0;    // the regex groups whose gates occur in the message
     absl::Status status;
   };
   std::string batch;
@@ -79,7 +81,13 @@ class ScannerImpl {
   absl::Status Begin(const ScanOptions& options);
   static absl::Status CheckSize(std::string_view text);
   absl::Status EngineScan(std::string_view data, uint32_t classes);
-  absl::Status ScanGated(const FilterImpl::RegexGroup& g, std::string_view data);
+  absl::Status ScanGated(size_t group, std::string_view data);
+  // The batch entry whose text (or separator) holds batch offset `pos`.
+  BatchEntry& EntryAt(uint32_t pos) {
+    auto it = std::upper_bound(batch_entries.begin(), batch_entries.end(), pos,
+                               [](uint32_t v, const BatchEntry& e) { return v < e.base; });
+    return *(it - 1);  // the first base is 0
+  }
   absl::Status Confirm(std::string_view text, const ScanOptions& options,
                        std::vector<Trace>* traces);
 
@@ -89,7 +97,10 @@ class ScannerImpl {
     const auto& pats = self->f->literals.patterns;
     if (id >= pats.size()) {  // a gate of regex groups
       const auto& gates = self->f->literals.gate_groups;
-      if (id - pats.size() < gates.size()) self->gate_hits |= gates[id - pats.size()];
+      if (id - pats.size() >= gates.size()) return 0;
+      const uint32_t groups = gates[id - pats.size()];
+      self->gate_hits |= groups;
+      if (self->batching) self->EntryAt(static_cast<uint32_t>(to) - 1).gates |= groups;
       return 0;
     }
     const auto& p = pats[id];
@@ -153,7 +164,7 @@ absl::Status ScannerImpl::EngineScan(std::string_view data, uint32_t classes) {
   }
   // The regex groups: one whose regexes need a digit, letter or '@' is skipped when there is
   // none, and a gated one when the literal pass found none of its gates.
-  for (size_t gi = 0; gi < f->regex_groups.size(); ++gi) {
+  for (size_t gi = 0; gi < f->regex_groups.size() && !batching; ++gi) {
     const FilterImpl::RegexGroup& g = f->regex_groups[gi];
     if (g.required != 0 && (classes & g.required) == 0) continue;
     if (g.gated && (gate_hits >> gi & 1) == 0) continue;
@@ -187,14 +198,17 @@ absl::Status ScannerImpl::EngineScan(std::string_view data, uint32_t classes) {
   return absl::OkStatus();
 }
 
-absl::Status ScannerImpl::ScanGated(const FilterImpl::RegexGroup& g, std::string_view data) {
-  // The messages of the batch that have one of the group's classes, copied with their
-  // separators into one buffer (`gated`); `gated_bases` maps its offsets back to the batch's.
+absl::Status ScannerImpl::ScanGated(size_t group, std::string_view data) {
+  // The messages of the batch that have one of the group's classes and, for a gated group, one
+  // of its gates, copied with their separators into one buffer (`gated`); `gated_bases` maps its
+  // offsets back to the batch's.
+  const FilterImpl::RegexGroup& g = f->regex_groups[group];
   gated.clear();
   gated_bases.clear();
   size_t count = 0;
   for (const BatchEntry& e : batch_entries) {
-    if ((e.classes & g.required) == 0) continue;
+    if (g.required != 0 && (e.classes & g.required) == 0) continue;
+    if (g.gated && (e.gates >> group & 1) == 0) continue;
     ++count;
     gated_bases.push_back({static_cast<uint32_t>(gated.size()), e.base});
     gated.append(data.data() + e.base, e.end - e.base + 1);  // with the separator
@@ -361,15 +375,17 @@ absl::Status ScannerImpl::RunBatch(
     }
     const std::string_view data(batch.data(), len);
     raw.clear();
-    // Literals, the profile's terms and the ungated regexes on the whole batch (classes 0 skips
-    // the gated groups); then each gated group on the messages that have its classes.
+    // Literals (with the groups' gates) and the profile's terms on the whole batch; then each
+    // regex group on the messages that have its classes and gates.
+    batching = true;
     st = EngineScan(data, 0);
+    batching = false;
     if (!st.ok()) return st;
     for (size_t gi = 0; gi < f->regex_groups.size(); ++gi) {
       const FilterImpl::RegexGroup& g = f->regex_groups[gi];
-      if (g.required == 0 || (all_classes & g.required) == 0) continue;
+      if (g.required != 0 && (all_classes & g.required) == 0) continue;
       if (g.gated && (gate_hits >> gi & 1) == 0) continue;  // no gate in the whole batch
-      st = ScanGated(g, data);
+      st = ScanGated(gi, data);
       if (!st.ok()) return st;
     }
     batch_raw.swap(raw);
