@@ -1,6 +1,12 @@
 #include "dense.h"
 
+#include <cstring>
+
 #include "utf8.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace scriptqa::internal {
 
@@ -69,41 +75,143 @@ __attribute__((noinline)) size_t EncodeOther(const unsigned char* s, size_t i, s
   return static_cast<size_t>(len);
 }
 
+// One character (or invalid subsequence) at s + i, i < n: its code at out + j, its back offsets
+// when kBack; advances i and j.
+template <bool kBack>
+__attribute__((always_inline)) inline void Step(const unsigned char* s, size_t n,
+                                                unsigned char* out, uint32_t* back, size_t& i,
+                                                size_t& j) {
+  const unsigned c = s[i];
+  if (c < 0x80) {  // ASCII: digits, Latin and punctuation
+    out[j] = static_cast<unsigned char>(c);
+    if constexpr (kBack) back[j] = static_cast<uint32_t>(i);
+    ++i;
+    ++j;
+    return;
+  }
+  // Well-formed U+4E00..U+9FFF (lead bytes E4..E9): most of a Chinese message.
+  if (c - 0xE4u <= 5u && n - i >= 3) {
+    const unsigned c1 = s[i + 1] ^ 0x80u, c2 = s[i + 2] ^ 0x80u;
+    const uint32_t d = (((c & 0x0Fu) << 12) | (c1 << 6) | c2) - 0x4E00u;
+    if ((c1 | c2) < 0x40u && d < 0x5200u) {
+      out[j] = static_cast<unsigned char>(0x80 + (d >> 8));
+      out[j + 1] = static_cast<unsigned char>(d);
+      if constexpr (kBack) {
+        back[j] = static_cast<uint32_t>(i);
+        back[j + 1] = DenseText::kInside;
+      }
+      i += 3;
+      j += 2;
+      return;
+    }
+  }
+  size_t w;
+  i += EncodeOther(s, i, n, out, j, kBack ? back : nullptr, &w);
+  j += w;
+}
+
 // Encodes s[0, n) into out (room for 2n bytes; back too when kBack); returns the bytes written.
 template <bool kBack>
 size_t EncodeInto(const unsigned char* s, size_t n, unsigned char* out, uint32_t* back) {
   size_t i = 0, j = 0;
-  while (i < n) {
-    const unsigned c = s[i];
-    if (c < 0x80) {  // ASCII: digits, Latin and punctuation
-      out[j] = static_cast<unsigned char>(c);
-      if constexpr (kBack) back[j] = static_cast<uint32_t>(i);
-      ++i;
-      ++j;
-      continue;
+  while (i < n) Step<kBack>(s, n, out, back, i, j);
+  return j;
+}
+
+#if defined(__x86_64__)
+// The SSSE3 step: at p (16 readable bytes, of which `avail` are the text's, from input offset
+// `at`), a run of ASCII bytes, or up to four well-formed U+4E00..U+9FFF characters (twelve bytes),
+// encoded together; false when p starts with neither. The codes are those of Step. Stores may
+// write up to 16 entries past what the step produces: the buffers have that much slack beyond
+// two output bytes per input byte, and later steps overwrite them.
+template <bool kBack>
+__attribute__((target("ssse3"), always_inline)) inline bool Block16(
+    const unsigned char* p, size_t avail, size_t at, unsigned char* out, uint32_t* back,
+    size_t& i, size_t& j) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const unsigned non_ascii = static_cast<unsigned>(_mm_movemask_epi8(v));
+  if ((non_ascii & 1) == 0) {  // a run of ASCII
+    size_t k = non_ascii == 0 ? 16 : static_cast<size_t>(__builtin_ctz(non_ascii));
+    if (k > avail) k = avail;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), v);
+    if constexpr (kBack) {
+      const __m128i four = _mm_set1_epi32(4);
+      __m128i pos = _mm_add_epi32(_mm_set1_epi32(static_cast<int>(at)), _mm_setr_epi32(0, 1, 2, 3));
+      for (int q = 0; q < 4; ++q, pos = _mm_add_epi32(pos, four))
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(back + j + 4 * q), pos);
     }
-    // Well-formed U+4E00..U+9FFF (lead bytes E4..E9): most of a Chinese message.
-    if (c - 0xE4u <= 5u && n - i >= 3) {
-      const unsigned c1 = s[i + 1] ^ 0x80u, c2 = s[i + 2] ^ 0x80u;
-      const uint32_t d = (((c & 0x0Fu) << 12) | (c1 << 6) | c2) - 0x4E00u;
-      if ((c1 | c2) < 0x40u && d < 0x5200u) {
-        out[j] = static_cast<unsigned char>(0x80 + (d >> 8));
-        out[j + 1] = static_cast<unsigned char>(d);
-        if constexpr (kBack) {
-          back[j] = static_cast<uint32_t>(i);
-          back[j + 1] = DenseText::kInside;
-        }
-        i += 3;
-        j += 2;
-        continue;
-      }
+    i += k;
+    j += k;
+    return true;
+  }
+  // The lead, second and third byte of each of four characters, as 16-bit lanes (lanes 4..7
+  // are zero, which no check below takes).
+  const __m128i lead = _mm_shuffle_epi8(
+      v, _mm_setr_epi8(0, -1, 3, -1, 6, -1, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m128i c1 = _mm_shuffle_epi8(
+      v, _mm_setr_epi8(1, -1, 4, -1, 7, -1, 10, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m128i c2 = _mm_shuffle_epi8(
+      v, _mm_setr_epi8(2, -1, 5, -1, 8, -1, 11, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m128i cont = _mm_set1_epi16(0xC0), cont_bits = _mm_set1_epi16(0x80);
+  const __m128i shaped = _mm_and_si128(
+      _mm_cmpeq_epi16(_mm_and_si128(lead, _mm_set1_epi16(0xF0)), _mm_set1_epi16(0xE0)),
+      _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(c1, cont), cont_bits),
+                    _mm_cmpeq_epi16(_mm_and_si128(c2, cont), cont_bits)));
+  const __m128i low6 = _mm_set1_epi16(0x3F);
+  const __m128i cp = _mm_or_si128(
+      _mm_or_si128(_mm_slli_epi16(_mm_and_si128(lead, _mm_set1_epi16(0x0F)), 12),
+                   _mm_slli_epi16(_mm_and_si128(c1, low6), 6)),
+      _mm_and_si128(c2, low6));
+  const __m128i d = _mm_sub_epi16(cp, _mm_set1_epi16(0x4E00));
+  // d < 0x5200 as unsigned 16-bit numbers.
+  const __m128i in_block =
+      _mm_cmplt_epi16(_mm_xor_si128(d, _mm_set1_epi16(static_cast<short>(0x8000))),
+                      _mm_set1_epi16(static_cast<short>(0x5200 ^ 0x8000)));
+  // Two mask bits per lane; the leading lanes that are characters of the block are taken.
+  const unsigned ok = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(shaped, in_block)));
+  const unsigned taken = static_cast<unsigned>(__builtin_ctz(~ok)) >> 1;
+  if (taken == 0) return false;
+  const __m128i code = _mm_or_si128(
+      _mm_add_epi16(_mm_srli_epi16(d, 8), _mm_set1_epi16(0x80)), _mm_slli_epi16(d, 8));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(out + j), code);
+  if constexpr (kBack) {
+    const __m128i pos = _mm_set1_epi32(static_cast<int>(at));
+    const __m128i inside = _mm_setr_epi32(0, -1, 0, -1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(back + j),
+                     _mm_or_si128(_mm_add_epi32(pos, _mm_setr_epi32(0, 0, 3, 0)), inside));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(back + j + 4),
+                     _mm_or_si128(_mm_add_epi32(pos, _mm_setr_epi32(6, 0, 9, 0)), inside));
+  }
+  i += 3 * taken;
+  j += 2 * taken;
+  return true;
+}
+
+template <bool kBack>
+__attribute__((target("ssse3"))) size_t EncodeInto16(const unsigned char* s, size_t n,
+                                                    unsigned char* out, uint32_t* back) {
+  size_t i = 0, j = 0;
+  while (n - i >= 16) {
+    if (!Block16<kBack>(s + i, n - i, i, out, back, i, j)) Step<kBack>(s, n, out, back, i, j);
+  }
+  if (i < n) {
+    // The last bytes, copied with zeros after them so that the blocks can read 16.
+    alignas(16) unsigned char tail[32] = {};
+    const size_t base = i;
+    std::memcpy(tail, s + i, n - i);
+    while (i < n) {
+      if (!Block16<kBack>(tail + (i - base), n - i, i, out, back, i, j))
+        Step<kBack>(s, n, out, back, i, j);
     }
-    size_t w;
-    i += EncodeOther(s, i, n, out, j, kBack ? back : nullptr, &w);
-    j += w;
   }
   return j;
 }
+
+bool HasSsse3() {
+  static const bool has = __builtin_cpu_supports("ssse3");
+  return has;
+}
+#endif
 
 struct DenseScan {
   const DenseText* text;
@@ -142,19 +250,29 @@ std::vector<uint32_t> DenseLengths(const std::vector<std::string>& literals) {
 }
 
 void DenseText::Encode(std::string_view utf8) {
-  const size_t room = 2 * utf8.size() + 1;
+  // Two output bytes per input byte at most, the end entry of back_, and 16 bytes of slack for
+  // the 16-byte stores of the last steps.
+  const size_t room = 2 * utf8.size() + 17;
   if (enc_.size() < room) {
     enc_.resize(room);
     back_.resize(room);
   }
   const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
-  size_ = EncodeInto<true>(p, utf8.size(), reinterpret_cast<unsigned char*>(enc_.data()),
-                           back_.data());
+  auto* out = reinterpret_cast<unsigned char*>(enc_.data());
+#if defined(__x86_64__)
+  if (HasSsse3()) {
+    size_ = EncodeInto16<true>(p, utf8.size(), out, back_.data());
+  } else {
+    size_ = EncodeInto<true>(p, utf8.size(), out, back_.data());
+  }
+#else
+  size_ = EncodeInto<true>(p, utf8.size(), out, back_.data());
+#endif
   back_[size_] = static_cast<uint32_t>(utf8.size());
 }
 
 void DenseText::Trim(size_t keep) {
-  if (enc_.size() > 2 * keep + 1) {
+  if (enc_.size() > 2 * keep + 17) {
     std::vector<char>().swap(enc_);
     std::vector<uint32_t>().swap(back_);
     size_ = 0;
