@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "scriptqa/scanner.h"
 #include "test_util.h"
 
@@ -81,6 +82,38 @@ TEST(DefaultPacks, EveryHitExampleHitsAtEveryOffset) {
     }
   }
   EXPECT_EQ(missed, 0);
+}
+
+// A long message is checked with direct searches of the context lists instead of the one-pass
+// context database (lib/scanner.cc, kMaxContextPassBytes): both must decide alike. Every example
+// of every rule is scanned alone (the pass) and followed by a long run of a character no list
+// holds (the searches); its findings must be the same.
+TEST(DefaultPacks, LongMessagesDecideAsShortOnes) {
+  Scanner s = MakeScanner();
+  std::string tail = "。";
+  for (int i = 0; i < 400; ++i) tail += "鼀";
+  auto decided = [&](const std::string& text, size_t within) {
+    std::vector<std::string> out;
+    auto found = s.Scan(text);
+    EXPECT_TRUE(found.ok()) << found.status();
+    if (!found.ok()) return out;
+    for (const Finding& f : *found)
+      if (f.bytes.end <= within)
+        out.push_back(absl::StrCat(f.rule->id, "@", f.bytes.begin, "-", f.bytes.end, ":",
+                                   static_cast<int>(f.severity)));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  size_t compared = 0;
+  for (const Rule& r : DefaultFilter()->rules()) {
+    for (const auto* examples : {&r.hit_examples, &r.miss_examples}) {
+      for (const std::string& m : *examples) {
+        EXPECT_EQ(decided(m, m.size()), decided(m + tail, m.size())) << r.id << ": " << m;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 500u);
 }
 
 TEST(DefaultPacks, RewriteOfEveryHitExampleIsClean) {
