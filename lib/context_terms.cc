@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "dense.h"
 #include "filter_impl.h"
+#include "utf8.h"
 
 namespace scriptqa::internal {
 
@@ -24,11 +25,16 @@ void ContextTerms::Seal() {
   patterns_.clear();
   entries_.clear();
   entry_begin_.clear();
+  singles_.assign(lists_.size(), {});
   absl::flat_hash_map<std::string_view, uint32_t> id_of;
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> by_id;
   for (uint32_t l = 0; l < lists_.size(); ++l) {
     const std::vector<std::string>& list = *lists_[l];
     for (uint32_t t = 0; t < list.size(); ++t) {
+      if (CountChars(list[t]) == 1) {
+        singles_[l].push_back(t);
+        continue;
+      }
       auto [it, fresh] = id_of.try_emplace(list[t], static_cast<uint32_t>(patterns_.size()));
       if (fresh) {
         patterns_.push_back(list[t]);

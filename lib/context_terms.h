@@ -51,6 +51,10 @@ class ContextTerms {
   // The longest term of list `list`, in bytes.
   size_t max_len(uint32_t list) const { return max_len_[list]; }
 
+  // The indexes (ascending) of the list's one-character terms. They are not in the database:
+  // common cues like 不 or 吗 would be reported every few characters, while the checks look for
+  // them in a few short windows; Lookup (resolve.cc) searches the text for them instead.
+  const std::vector<uint32_t>& singles(uint32_t list) const { return singles_[list]; }
   // Distinct terms in engine-id order (what the database is compiled from).
   const std::vector<std::string>& patterns() const { return patterns_; }
   // Whether the database is compiled from the dense encoding (dense.h), and then the encoded
@@ -72,6 +76,7 @@ class ContextTerms {
   absl::flat_hash_map<std::vector<std::string>, uint32_t> by_content_;
   absl::flat_hash_map<const std::vector<std::string>*, uint32_t> ids_;
   std::vector<std::string> patterns_;
+  std::vector<std::vector<uint32_t>> singles_;  // per list
   bool dense_ = false;
   std::vector<uint32_t> dense_lengths_;
   std::vector<uint32_t> entry_begin_;  // patterns_.size() + 1 offsets into entries_

@@ -222,6 +222,22 @@ struct Lookup {
     const uint32_t list = ctx ? f.context.ListOf(terms) : kNoList;
     if (list != kNoList) {
       i = ctx->FirstTerm(list, lo, hi, accept, &pos);
+      // The one-character terms are not in the context hits: search for those before the
+      // found one in list order (the first found is then the first in list order).
+      const std::string_view w = s.substr(lo, hi - lo);
+      for (uint32_t k : f.context.singles(list)) {
+        if (i >= 0 && k >= i) break;
+        const std::string& t = terms[k];
+        bool found = false;
+        for (size_t p = w.find(t); p != std::string_view::npos; p = w.find(t, p + 1)) {
+          if (!accept(lo + p, lo + p + t.size())) continue;
+          i = k;
+          pos = lo + p;
+          found = true;
+          break;
+        }
+        if (found) break;
+      }
     } else if (const TermIndex* index = f.IndexOf(terms)) {
       i = index->FirstTerm(s, terms, lo, hi, accept, &pos);
     } else {
@@ -247,7 +263,19 @@ struct Lookup {
   const std::string* Cover(const std::vector<std::string>& terms, size_t nb, size_t ne) const {
     const uint32_t list = ctx ? f.context.ListOf(terms) : kNoList;
     if (list == kNoList) return Covering(s, terms, nb, ne);
-    const int64_t i = ctx->Covering(list, nb, ne);
+    int64_t i = ctx->Covering(list, nb, ne);
+    for (uint32_t k : f.context.singles(list)) {  // not in the context hits
+      if (i >= 0 && k >= i) break;
+      const std::string& t = terms[k];
+      if (t.size() < ne - nb) continue;
+      const size_t from = ne >= t.size() ? ne - t.size() : 0;
+      bool found = false;
+      for (size_t b = from; b <= nb && !found; ++b) found = s.compare(b, t.size(), t) == 0;
+      if (found) {
+        i = k;
+        break;
+      }
+    }
     return i < 0 ? nullptr : &terms[i];
   }
   // The first occurrence of a term inside [lo, hi) that no pseudo-term covers.

@@ -129,10 +129,6 @@ class ScannerImpl {
 
 namespace {
 
-// The most bytes the context pass reads for one message; beyond it the checks search the text
-// (ScannerImpl::Confirm).
-constexpr size_t kMaxContextPassBytes = 256;
-
 absl::Status ExpansionError(size_t size) {
   return absl::ResourceExhaustedError(absl::StrCat(
       "message of ", size, " bytes normalises to more than ",
@@ -276,13 +272,6 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
     }
     context_ranges.resize(merged);
   }
-  // The pass reports every occurrence of every context term in its ranges (common cues like 不
-  // or 吗 occur every few characters), the direct searches only what the checks ask for, near
-  // the hits: the pass is cheaper when there is little to read (callgrind on corpus text, default
-  // packs: 15 % fewer instructions at 56 bytes per message, 8 % more at 350, 13 % more at 4 KiB).
-  size_t range_bytes = 0;
-  for (const auto& [lo, hi] : context_ranges) range_bytes += hi - lo;
-  if (range_bytes > kMaxContextPassBytes) context_ranges.clear();
   if (!context_ranges.empty()) {
     if (context_hits.Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get()).ok())
       context = &context_hits;

@@ -84,11 +84,11 @@ TEST(DefaultPacks, EveryHitExampleHitsAtEveryOffset) {
   EXPECT_EQ(missed, 0);
 }
 
-// A long message is checked with direct searches of the context lists instead of the one-pass
-// context database (lib/scanner.cc, kMaxContextPassBytes): both must decide alike. Every example
-// of every rule is scanned alone (the pass) and followed by a long run of a character no list
-// holds (the searches); its findings must be the same.
-TEST(DefaultPacks, LongMessagesDecideAsShortOnes) {
+// What a message says far after a hit does not change how the hit is decided: every example of
+// every rule is scanned alone and followed by a long run of a character no list holds; its
+// findings must be the same. (The context pass then reads much more text, with many more
+// occurrences to sort, and the windows of the checks reach into the added text.)
+TEST(DefaultPacks, TextFarAfterAHitDoesNotChangeItsDecision) {
   Scanner s = MakeScanner();
   std::string tail = "。";
   for (int i = 0; i < 400; ++i) tail += "鼀";

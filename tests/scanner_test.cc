@@ -215,6 +215,33 @@ TEST(RegexGating, NeverSkipsARegexThatCanMatch) {
   }
 }
 
+// Lists mix one-character terms (searched in the text) with longer ones (found by the context
+// pass): the first term in list order is still the one named, whichever kind it is, and an
+// allow-context of one character still covers a hit inside it.
+TEST(Confirmation, OneCharacterTermsKeepTheirPlaceInTheList) {
+  auto f = Filter::FromDictionaries({DictionarySource::Text(
+      "o.rules",
+      "%format scriptqa-rules 1\n%default category off_platform\n%default severity block\n"
+      "rule o.wechat\n  literal 加微信\n  negate 别 | 不能 | 请勿\n  reason r\n"
+      "rule o.late\n  literal 微信\n  negate 不能 | 别\n  reason r\n"
+      "rule o.one\n  literal 码\n  allow 码 | 号码\n  reason r\n")});
+  ASSERT_TRUE(f.ok()) << f.status();
+  Scanner s = MakeScanner(*f);
+  auto detail = [&](const std::string& text, const std::string& rule) {
+    auto e = s.Explain(text);
+    EXPECT_TRUE(e.ok());
+    if (!e.ok()) return std::string();
+    for (const Trace& t : e->traces)
+      if (t.rule->id == rule) return t.detail;
+    return std::string();
+  };
+  EXPECT_EQ(detail("不能别加微信", "o.wechat"), "negation cue '别' before it");
+  EXPECT_EQ(detail("别不能加微信", "o.wechat"), "negation cue '别' before it");
+  EXPECT_EQ(detail("请勿加微信", "o.wechat"), "negation cue '请勿' before it");
+  EXPECT_EQ(detail("别不能用微信", "o.late"), "negation cue '不能' before it");
+  EXPECT_EQ(detail("号码", "o.one"), "inside allow-context '码'");
+}
+
 // The literal databases read text in a denser encoding than UTF-8 (two bytes per Chinese
 // character): every kind of character must still be found, and a term must not be found where
 // its encoding appears starting inside another character's code (卸 is 0x85 0x78 there, so "卸y"
