@@ -39,6 +39,7 @@ uint32_t CpAt(std::string_view s, size_t pos) {
 }
 
 size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
+  if (pos <= n) return 0;  // a character is at least a byte: the walk reaches the start
   while (n > 0 && pos > 0) {
     --pos;
     while (pos > 0 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
@@ -48,6 +49,17 @@ size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
 }
 
 size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missing) {
+  if (pos <= s.size() && s.size() - pos <= n) {
+    // The walk reaches the end: count the characters it would step over instead (a first byte
+    // inside a character is a step of its own, as below).
+    if (missing) {
+      const std::string_view rest = s.substr(pos);
+      const size_t chars = CountValidChars(rest) +
+                           (!rest.empty() && (static_cast<unsigned char>(rest[0]) & 0xC0) == 0x80);
+      *missing = n - static_cast<uint32_t>(chars);
+    }
+    return s.size();
+  }
   while (n > 0 && pos < s.size()) {
     ++pos;
     while (pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) ++pos;
