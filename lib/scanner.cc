@@ -129,6 +129,10 @@ class ScannerImpl {
 
 namespace {
 
+// The most bytes the context pass reads for one message; beyond it the checks search the text
+// (ScannerImpl::Confirm).
+constexpr size_t kMaxContextPassBytes = 256;
+
 absl::Status ExpansionError(size_t size) {
   return absl::ResourceExhaustedError(absl::StrCat(
       "message of ", size, " bytes normalises to more than ",
@@ -271,6 +275,15 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
       }
     }
     context_ranges.resize(merged);
+  }
+  // Over long ranges the pass reports (and sorts) many occurrences the checks never ask for;
+  // there the direct searches near the hits take less time, although not fewer instructions
+  // (scriptqa_compare, p50, default packs: 900 B 16.8 -> 10.6 us, 4 KiB 74.6 -> 57.8 us; 90 B
+  // unchanged).
+  {
+    size_t range_bytes = 0;
+    for (const auto& [lo, hi] : context_ranges) range_bytes += hi - lo;
+    if (range_bytes > kMaxContextPassBytes) context_ranges.clear();
   }
   if (!context_ranges.empty()) {
     if (context_hits.Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get()).ok())

@@ -86,8 +86,9 @@ TEST(DefaultPacks, EveryHitExampleHitsAtEveryOffset) {
 
 // What a message says far after a hit does not change how the hit is decided: every example of
 // every rule is scanned alone and followed by a long run of a character no list holds; its
-// findings must be the same. (The context pass then reads much more text, with many more
-// occurrences to sort, and the windows of the checks reach into the added text.)
+// findings must be the same. Alone, the checks read the context pass; followed by the run, the
+// message is too long for the pass (lib/scanner.cc, kMaxContextPassBytes) and they search the
+// text: both ways must decide alike.
 TEST(DefaultPacks, TextFarAfterAHitDoesNotChangeItsDecision) {
   Scanner s = MakeScanner();
   std::string tail = "。";
