@@ -21,7 +21,7 @@ void ContextTerms::Add(const std::vector<std::string>* list) {
   longest_ = std::max(longest_, longest);
 }
 
-void ContextTerms::Seal() {
+void ContextTerms::Seal(bool dense) {
   patterns_.clear();
   entries_.clear();
   entry_begin_.clear();
@@ -49,8 +49,7 @@ void ContextTerms::Seal() {
     entries_.insert(entries_.end(), e.begin(), e.end());
   }
   entry_begin_.push_back(static_cast<uint32_t>(entries_.size()));
-  // As CompileLiterals decides for the database compiled from patterns_ (FilterImpl::Finish).
-  dense_ = PreferDense(patterns_);
+  dense_ = dense;
   dense_lengths_ = dense_ ? DenseLengths(patterns_) : std::vector<uint32_t>();
 }
 
@@ -83,7 +82,7 @@ int ContextHits::OnMatch(unsigned id, unsigned long long, unsigned long long to,
 absl::Status ContextHits::Scan(const ContextTerms& terms, const hs_database_t* db,
                                std::string_view norm,
                                const std::vector<std::pair<uint32_t, uint32_t>>& ranges,
-                               hs_scratch_t* scratch) {
+                               hs_scratch_t* scratch, const DenseText* whole) {
   found_.clear();
   touched_.clear();
   if (found_.capacity() > (1u << 20)) {  // after a very long message: give the memory back
@@ -103,9 +102,12 @@ absl::Status ContextHits::Scan(const ContextTerms& terms, const hs_database_t* d
   for (const auto& [lo, hi] : ranges) {
     if (hi <= lo || hi > norm.size()) continue;
     base_ = lo;
-    hs_error_t rc = ScanLiterals({db, terms.dense(), &terms.dense_lengths()},
-                                 norm.substr(lo, hi - lo), &dense_, scratch,
-                                 &ContextHits::OnMatch, this);
+    const LiteralDb literal_db{db, terms.dense(), &terms.dense_lengths()};
+    hs_error_t rc =
+        whole && terms.dense() && lo == 0 && hi == norm.size() && whole->back(whole->size()) == hi
+            ? ScanEncoded(literal_db, *whole, scratch, &ContextHits::OnMatch, this)
+            : ScanLiterals(literal_db, norm.substr(lo, hi - lo), &dense_, scratch,
+                           &ContextHits::OnMatch, this);
     if (rc != HS_SUCCESS) {
       NextGeneration();  // no list has occurrences
       return absl::InternalError(absl::StrCat("context scan failed: ", HsErrorName(rc)));

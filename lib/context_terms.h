@@ -37,7 +37,9 @@ class ContextTerms {
   void Add(const std::vector<std::string>* list);
   // Builds the engine's patterns: one per distinct term, with the (list, term) entries it stands
   // for. Call once, after the last Add.
-  void Seal();
+  // `dense`: the database is compiled from the dense encoding (dense.h), as the filter's literal
+  // database is, so that a message encoded for one serves both.
+  void Seal(bool dense);
 
   // The id of a registered list, kNoList otherwise.
   uint32_t ListOf(const std::vector<std::string>& terms) const {
@@ -92,9 +94,11 @@ class ContextHits {
   // Finds every occurrence in `norm` with `db` (compiled from terms.patterns()) lying inside one of
   // `ranges` (byte ranges of norm, sorted and disjoint: where the checks will look). On an engine
   // error the hits are cleared and the error returned: the caller then searches the text instead.
+  // `whole` (may be null) is norm in the dense encoding: a dense database then reads a range
+  // covering all of norm from it instead of encoding the range again.
   absl::Status Scan(const ContextTerms& terms, const hs_database_t* db, std::string_view norm,
                     const std::vector<std::pair<uint32_t, uint32_t>>& ranges,
-                    hs_scratch_t* scratch);
+                    hs_scratch_t* scratch, const DenseText* whole = nullptr);
 
   // The index (in the list) of the first term in list order with an occurrence inside [lo, hi)
   // that accept(begin, end) takes, and in *at that occurrence's begin (the leftmost one taken);

@@ -293,8 +293,14 @@ hs_error_t ScanLiterals(const LiteralDb& db, std::string_view utf8, DenseText* b
     return hs_scan(db.db, utf8.data(), static_cast<unsigned>(utf8.size()), 0, scratch, on_match,
                    ctx);
   buf->Encode(utf8);
-  DenseScan s{buf, db.dense_lengths->data(), db.dense_lengths->size(), on_match, ctx};
-  return hs_scan(db.db, buf->data(), static_cast<unsigned>(buf->size()), 0, scratch, &OnDense,
+  return ScanEncoded(db, *buf, scratch, on_match, ctx);
+}
+
+hs_error_t ScanEncoded(const LiteralDb& db, const DenseText& text, hs_scratch_t* scratch,
+                       match_event_handler on_match, void* ctx) {
+  if (text.size() == 0) return HS_SUCCESS;
+  DenseScan s{&text, db.dense_lengths->data(), db.dense_lengths->size(), on_match, ctx};
+  return hs_scan(db.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, &OnDense,
                  &s);
 }
 

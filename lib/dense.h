@@ -78,6 +78,9 @@ struct LiteralDb {
 // non-zero stops the scan (HS_SCAN_TERMINATED, as with hs_scan).
 hs_error_t ScanLiterals(const LiteralDb& db, std::string_view utf8, DenseText* buf,
                         hs_scratch_t* scratch, match_event_handler on_match, void* ctx);
+// The same for a dense database on a text already encoded (offsets relative to its UTF-8 text).
+hs_error_t ScanEncoded(const LiteralDb& db, const DenseText& text, hs_scratch_t* scratch,
+                       match_event_handler on_match, void* ctx);
 
 }  // namespace scriptqa::internal
 

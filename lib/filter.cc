@@ -73,13 +73,14 @@ std::string PlatformString() {
   return absl::StrCat("tune=", p.tune, ";features=", p.cpu_features);
 }
 
-absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where) {
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
+                             bool dense) {
   DatabasePtr* out = &set->db;
   out->reset();
   set->dense_lengths.clear();
   set->dense = false;
   if (set->normalized.empty() && set->gates.empty()) return absl::OkStatus();
-  set->dense = PreferDense(set->normalized, set->gates);
+  set->dense = dense;
   std::vector<std::string> encoded;
   for (const auto* v : {&set->normalized, &set->gates})
     for (const std::string& l : *v) encoded.push_back(set->dense ? EncodeDense(l) : l);
@@ -158,8 +159,9 @@ constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 // 4: rules carry their masking characters (unless-masked) and reset terms (reset-by); windowed
 // exemptions may cross clause breaks.
 // 5: the context database (cue, companion and exemption terms) follows the start-of-match ones.
-// 6: the literal and context databases are compiled from the dense encoding (dense.h).
-constexpr uint32_t kFormatVersion = 6;
+// 6: large literal databases are compiled from the dense encoding (dense.h); regex gates.
+// 7: the context database is compiled in the literal database's encoding.
+constexpr uint32_t kFormatVersion = 7;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -345,7 +347,9 @@ absl::Status FilterImpl::Finish() {
     });
     rule_uses_context[i] = uses;
   }
-  context.Seal();
+  // The context database reads the text in the literal database's encoding: the scanner encodes
+  // a message once for both.
+  context.Seal(literals.dense);
   context_reach = kMaxScopeChars;
   for (const Rule& r : rules) {
     context_reach = std::max({context_reach, r.window, r.within});
@@ -360,7 +364,8 @@ absl::Status FilterImpl::Finish() {
     internal::LiteralSet set;
     set.normalized = context.patterns();
     absl::Status st = internal::CompileLiterals(
-        &set, [&](size_t i) { return absl::StrCat("context term '", set.normalized[i], "'"); });
+        &set, [&](size_t i) { return absl::StrCat("context term '", set.normalized[i], "'"); },
+        context.dense());
     if (!st.ok()) return st;
     context_db = std::move(set.db);
   }
@@ -653,7 +658,8 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
       literals.gate_groups.push_back(m);
     }
   }
-  absl::Status st = internal::CompileLiterals(&literals, lit_at);
+  absl::Status st = internal::CompileLiterals(
+      &literals, lit_at, internal::PreferDense(literals.normalized, literals.gates));
   if (!st.ok()) return st;
 
   if (!regex_exprs.empty()) {

@@ -63,9 +63,10 @@ struct LiteralSet {
   LiteralDb Db() const { return {db.get(), dense, &dense_lengths}; }
 };
 
-// Compiles the normalised literals and the gates (dense-encoded when PreferDense) into a
-// block-mode set->db; sets set->dense and dense_lengths. `where(i)` names literal i in errors.
-absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where);
+// Compiles the normalised literals and the gates (dense-encoded when `dense`) into a block-mode
+// set->db; sets set->dense and dense_lengths. `where(i)` names literal i in errors.
+absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
+                             bool dense);
 
 std::string HsErrorName(hs_error_t err);
 

@@ -1,6 +1,7 @@
 #include "resolve.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
@@ -60,10 +61,30 @@ size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missin
     }
     return s.size();
   }
-  while (n > 0 && pos < s.size()) {
+  // Each step moves past one byte and the continuation bytes after it: the result is the n-th
+  // byte after pos that is not a continuation byte (or the end). Eight bytes at a time while the
+  // walk does not end inside them.
+  if (n > 0 && pos < s.size()) {
     ++pos;
-    while (pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) ++pos;
     --n;
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    while (s.size() - pos >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p + pos, 8);
+      // Bit 0 of each byte: not a continuation byte (bit 7 clear, or bit 6 set).
+      const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
+      const uint32_t count = static_cast<uint32_t>(__builtin_popcountll(starts));
+      if (count > n) break;  // the walk ends at a start inside these eight bytes
+      n -= count;
+      pos += 8;
+    }
+    // Byte by byte: past continuation bytes, then one more character per remaining step.
+    while (pos < s.size() && (p[pos] & 0xC0) == 0x80) ++pos;
+    while (n > 0 && pos < s.size()) {
+      ++pos;
+      while (pos < s.size() && (p[pos] & 0xC0) == 0x80) ++pos;
+      --n;
+    }
   }
   if (missing) *missing = n;
   return pos;
@@ -164,7 +185,7 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
   auto cap_lo = [&] { return BackChars(s, nb, kMaxScopeChars); };
   auto cap_hi = [&](ScopeBounds* o) {
     uint32_t missing = 0;
-    o->hi = ForwardChars(s, ne, kMaxScopeChars, &missing);
+    o->hi = ForwardChars(s, ne, kMaxScopeChars, complete ? nullptr : &missing);
     o->hi_known = complete || missing == 0;
   };
   if (scope == Scope::kMessage) {
@@ -608,7 +629,8 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       if (d != Decision::kReported) break;
       uint32_t missing = 0;
       const ScopeBounds& sc = bounds(w);
-      const size_t hi = std::min(sc.hi, ForwardChars(s, h.ne, w.window, &missing));
+      const size_t hi =
+          std::min(sc.hi, ForwardChars(s, h.ne, w.window, complete ? nullptr : &missing));
       if (const std::string* t = L.Any(w.terms, h.ne, hi)) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("followed by unless-after '", *t, "'"); });
       } else if (!complete && missing > 0 && !sc.hi_known) {
@@ -637,7 +659,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     if (r.within) {
       lo = std::max(lo, BackChars(s, h.nb, r.within));
       uint32_t missing = 0;
-      const size_t w = ForwardChars(s, h.ne, r.within, &missing);
+      const size_t w = ForwardChars(s, h.ne, r.within, complete ? nullptr : &missing);
       if (w <= hi) {
         hi = w;
         hi_known = hi_known || missing == 0 || complete;
@@ -677,7 +699,9 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         const size_t before_lo = g.window ? std::max(sc.lo, BackChars(s, h.nb, g.window)) : sc.lo;
         uint32_t missing = 0;
         const size_t after_hi =
-            g.window ? std::min(sc.hi, ForwardChars(s, h.ne, g.window, &missing)) : sc.hi;
+            g.window
+                ? std::min(sc.hi, ForwardChars(s, h.ne, g.window, complete ? nullptr : &missing))
+                : sc.hi;
         const bool after_complete = complete || sc.hi_known || (g.window && missing == 0);
         const std::string* cue = nullptr;
         const char* where = "";
@@ -748,7 +772,8 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   }
   if (d == Decision::kReported && !r.near.empty()) {
     uint32_t missing = 0;
-    size_t lo = BackChars(s, h.nb, r.window), hi = ForwardChars(s, h.ne, r.window, &missing);
+    size_t lo = BackChars(s, h.nb, r.window);
+    size_t hi = ForwardChars(s, h.ne, r.window, complete ? nullptr : &missing);
     if (!L.Any(r.near, lo, hi)) {
       if (complete || missing == 0) {
         set(Decision::kMissingContext, [] { return "required context absent"; });

@@ -45,6 +45,7 @@ class ScannerImpl {
   std::vector<SomReport> som;
   internal::ContextHits context_hits;  // the context terms of the message being confirmed
   internal::DenseText dense;  // the text of EngineScan, as the literal databases read it
+  bool dense_is_norm = false;  // `dense` encodes norm[0, norm_len) (Run; not a batch)
   uint32_t gate_hits = 0;     // EngineScan: the regex groups (bits) whose gates were found
   bool batching = false;      // EngineScan on a batch: groups are left to ScanGated
   std::vector<std::pair<uint32_t, uint32_t>> context_ranges;  // where the context pass reads
@@ -286,7 +287,10 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
     if (range_bytes > kMaxContextPassBytes) context_ranges.clear();
   }
   if (!context_ranges.empty()) {
-    if (context_hits.Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get()).ok())
+    if (context_hits
+            .Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get(),
+                  dense_is_norm ? &dense : nullptr)
+            .ok())
       context = &context_hits;
   }
   internal::Resolve(*f, profile_, options, text, norm, map, &raw, &cands, &findings, traces,
@@ -324,6 +328,7 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
     return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
   st = EngineScan(std::string_view(norm.data(), norm_len), classes);
   if (!st.ok() || raw.empty()) return st;
+  dense_is_norm = f->literals.db && f->literals.dense;  // Confirm's norm is the same text
   return Confirm(text, options, traces);
 }
 
@@ -340,6 +345,7 @@ absl::Status ScannerImpl::RunBatch(
     absl::Span<const std::string_view> texts, const ScanOptions& options,
     absl::FunctionRef<void(size_t, const absl::Status&, absl::Span<const Finding>)> on_message) {
   TrimBuffers();
+  dense_is_norm = false;  // `dense` will hold the batch
   absl::Status st = Begin(options);
   if (!st.ok()) return st;
   constexpr size_t kBatchBytes = 64 << 10;  // normalised bytes per engine call: stays in L2
@@ -925,9 +931,9 @@ absl::StatusOr<std::shared_ptr<const Profile>> Profile::Create(
                                                    "\nthe filter's categories: ",
                                                    absl::StrJoin(f.categories, ", ")));
   }
-  absl::Status st = internal::CompileLiterals(&impl->deny, [&](size_t i) {
-    return absl::StrCat("deny_terms[", i, "]");
-  });
+  absl::Status st = internal::CompileLiterals(
+      &impl->deny, [&](size_t i) { return absl::StrCat("deny_terms[", i, "]"); },
+      internal::PreferDense(impl->deny.normalized));
   if (!st.ok()) return st;
   Rule& r = impl->deny_rule;
   r.id = absl::StrCat(options.deny_category, ".shop_deny");
