@@ -14,19 +14,10 @@ namespace {
 
 // Writes the code of the character (or invalid subsequence) at p, of `len` bytes and code point
 // cp, to out; returns the bytes written. `back` (may be null) receives the UTF-8 offset `at` for
-// each code written and kInside for the bytes inside it.
+// each code written and kInside for the bytes inside it. Only for what Step leaves: neither ASCII
+// nor a well-formed character of U+4E00..U+9FFF.
 inline size_t Put(uint32_t cp, const unsigned char* p, int len, unsigned char* out,
                   uint32_t* back, uint32_t at) {
-  if (cp >= 0x4E00 && cp <= 0x9FFF) {
-    const uint32_t d = cp - 0x4E00;
-    out[0] = static_cast<unsigned char>(0x80 + (d >> 8));
-    out[1] = static_cast<unsigned char>(d & 0xFF);
-    if (back) {
-      back[0] = at;
-      back[1] = DenseText::kInside;
-    }
-    return 2;
-  }
   if (cp == kInvalidCp) {
     for (int k = 0; k < len; ++k) {
       out[2 * k] = 0xFD;
@@ -37,11 +28,6 @@ inline size_t Put(uint32_t cp, const unsigned char* p, int len, unsigned char* o
       }
     }
     return 2 * static_cast<size_t>(len);
-  }
-  if (cp < 0x80) {
-    out[0] = static_cast<unsigned char>(cp);
-    if (back) back[0] = at;
-    return 1;
   }
   size_t n;
   if (cp < 0x10000) {

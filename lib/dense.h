@@ -72,8 +72,8 @@ struct LiteralDb {
   const std::vector<uint32_t>* dense_lengths = nullptr;  // dense: encoded length per engine id
 };
 
-// Scans the UTF-8 text `utf8` with a block-mode literal database; a dense one reads it encoded
-// into `buf`. `on_match` receives UTF-8 offsets (from, to) relative to utf8 of every occurrence
+// Scans the UTF-8 text `utf8` with a block-mode database (a literal one, or any other with dense
+// false); a dense one reads it encoded into `buf`. `on_match` receives UTF-8 offsets (from, to) relative to utf8 of every occurrence
 // (for a dense database: those starting at a character), in the engine's order; returning
 // non-zero stops the scan (HS_SCAN_TERMINATED, as with hs_scan).
 hs_error_t ScanLiterals(const LiteralDb& db, std::string_view utf8, DenseText* buf,

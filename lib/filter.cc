@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -632,7 +633,7 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
     std::map<std::string, uint32_t> gate_groups;
     uint32_t bit = 0;
     for (const auto& [required, members] : by_class) {
-      std::map<std::string, uint32_t> mine;
+      std::set<std::string> mine;
       bool gated = true;
       std::vector<std::string> factors;
       for (unsigned id : members) {
@@ -644,11 +645,11 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
           gated = false;
           break;
         }
-        for (std::string& f : factors) mine[std::move(f)] |= 1u << bit;
+        for (std::string& f : factors) mine.insert(std::move(f));
       }
       group_gated.push_back(gated);
       if (gated)
-        for (const auto& [g, m] : mine) gate_groups[g] |= m;
+        for (const std::string& g : mine) gate_groups[g] |= 1u << bit;
       ++bit;
     }
     literals.gates.clear();

@@ -45,7 +45,6 @@ class ScannerImpl {
   std::vector<SomReport> som;
   internal::ContextHits context_hits;  // the context terms of the message being confirmed
   internal::DenseText dense;  // the text of EngineScan, as the literal databases read it
-  bool dense_is_norm = false;  // `dense` encodes norm[0, norm_len) (Run; not a batch)
   uint32_t gate_hits = 0;     // EngineScan: the regex groups (bits) whose gates were found
   bool batching = false;      // EngineScan on a batch: groups are left to ScanGated
   std::vector<std::pair<uint32_t, uint32_t>> context_ranges;  // where the context pass reads
@@ -89,8 +88,10 @@ class ScannerImpl {
                                [](uint32_t v, const BatchEntry& e) { return v < e.base; });
     return *(it - 1);  // the first base is 0
   }
+  // `encoded` (may be null): the normalised text in the dense encoding, when EngineScan made it
+  // for this message (not for a batch); the context pass then reads it instead of encoding again.
   absl::Status Confirm(std::string_view text, const ScanOptions& options,
-                       std::vector<Trace>* traces);
+                       std::vector<Trace>* traces, const internal::DenseText* encoded = nullptr);
 
   static int OnLiteral(unsigned id, unsigned long long, unsigned long long to, unsigned,
                        void* ctx) {
@@ -240,7 +241,8 @@ absl::Status ScannerImpl::ScanGated(size_t group, std::string_view data) {
 }
 
 absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& options,
-                                  std::vector<Trace>* traces) {
+                                  std::vector<Trace>* traces,
+                                  const internal::DenseText* encoded) {
   // Hits exist: recompute with the offset map, resolve regex starts, confirm.
   if (!f->normalizer->Normalize(text, &norm, &map, nullptr, nullptr,
                                 internal::Normalizer::MaxOutput(text.size())))
@@ -289,7 +291,7 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   if (!context_ranges.empty()) {
     if (context_hits
             .Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get(),
-                  dense_is_norm ? &dense : nullptr)
+                  encoded)
             .ok())
       context = &context_hits;
   }
@@ -328,8 +330,8 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
     return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
   st = EngineScan(std::string_view(norm.data(), norm_len), classes);
   if (!st.ok() || raw.empty()) return st;
-  dense_is_norm = f->literals.db && f->literals.dense;  // Confirm's norm is the same text
-  return Confirm(text, options, traces);
+  // Confirm's norm is the text EngineScan encoded for a dense literal database.
+  return Confirm(text, options, traces, f->literals.db && f->literals.dense ? &dense : nullptr);
 }
 
 // Batches: the messages are normalised one after another into one buffer, each followed by the
@@ -345,7 +347,7 @@ absl::Status ScannerImpl::RunBatch(
     absl::Span<const std::string_view> texts, const ScanOptions& options,
     absl::FunctionRef<void(size_t, const absl::Status&, absl::Span<const Finding>)> on_message) {
   TrimBuffers();
-  dense_is_norm = false;  // `dense` will hold the batch
+
   absl::Status st = Begin(options);
   if (!st.ok()) return st;
   constexpr size_t kBatchBytes = 64 << 10;  // normalised bytes per engine call: stays in L2

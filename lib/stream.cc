@@ -481,10 +481,9 @@ class StreamScannerImpl {
   void EnsureMap();
   size_t SourceOffset(size_t p);
   absl::Status ScanMore();
-  absl::Status ScanWindow(hs_database_t* db, size_t lo, match_event_handler on_match);
-  // The same for a literal database (dense.h: a dense one reads the window encoded).
-  absl::Status ScanLiteralWindow(const internal::LiteralSet& set, size_t lo,
-                                 match_event_handler on_match);
+  // Scans norm[lo, size) with a block database: a literal set's (read dense when it is compiled
+  // so) or the regex database (LiteralDb{regex_db}: UTF-8).
+  absl::Status ScanWindow(const internal::LiteralDb& db, size_t lo, match_event_handler on_match);
   size_t TrackRuns();
   absl::Status Absorb();
   void Decide();
@@ -790,23 +789,12 @@ size_t StreamScannerImpl::SourceOffset(size_t p) {
   return map.src_begin[p];
 }
 
-absl::Status StreamScannerImpl::ScanWindow(hs_database_t* db, size_t lo,
+absl::Status StreamScannerImpl::ScanWindow(const internal::LiteralDb& db, size_t lo,
                                            match_event_handler on_match) {
   window_base = lo;
   window_after = scanned;
-  hs_error_t rc = hs_scan(db, norm.data() + lo, static_cast<unsigned>(norm.size() - lo), 0,
-                          scratch.get(), on_match, this);
-  if (rc != HS_SUCCESS)
-    return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
-  return absl::OkStatus();
-}
-
-absl::Status StreamScannerImpl::ScanLiteralWindow(const internal::LiteralSet& set, size_t lo,
-                                                  match_event_handler on_match) {
-  window_base = lo;
-  window_after = scanned;
   dense.Trim(1u << 20);
-  hs_error_t rc = internal::ScanLiterals(set.Db(), std::string_view(norm).substr(lo), &dense,
+  hs_error_t rc = internal::ScanLiterals(db, std::string_view(norm).substr(lo), &dense,
                                          scratch.get(), on_match, this);
   if (rc != HS_SUCCESS)
     return absl::InternalError(absl::StrCat("engine scan failed: ", internal::HsErrorName(rc)));
@@ -883,16 +871,16 @@ absl::Status StreamScannerImpl::ScanMore() {
   // literal hit that ends after `scanned` lies inside it.
   if (f->literals.db && literal_reach > 0) {
     const size_t lo = scanned + 1 > literal_reach ? CharStart(scanned + 1 - literal_reach) : 0;
-    absl::Status st = ScanLiteralWindow(f->literals, lo, &OnLiteral);
+    absl::Status st = ScanWindow(f->literals.Db(), lo, &OnLiteral);
     if (!st.ok()) return st;
   }
   if (deny_reach > 0) {
     const size_t lo = scanned + 1 > deny_reach ? CharStart(scanned + 1 - deny_reach) : 0;
-    absl::Status st = ScanLiteralWindow(profile->deny, lo, &OnDeny);
+    absl::Status st = ScanWindow(profile->deny.Db(), lo, &OnDeny);
     if (!st.ok()) return st;
   }
   if (regex_lo != std::string::npos) {
-    absl::Status st = ScanWindow(f->regex_db.get(), CharStart(regex_lo), &OnRegex);
+    absl::Status st = ScanWindow({f->regex_db.get()}, CharStart(regex_lo), &OnRegex);
     if (!st.ok()) return st;
   } else if (re_stream) {
     window_base = 0;

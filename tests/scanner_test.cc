@@ -219,14 +219,11 @@ TEST(RegexGating, NeverSkipsARegexThatCanMatch) {
 // pass): the first term in list order is still the one named, whichever kind it is, and an
 // allow-context of one character still covers a hit inside it.
 TEST(Confirmation, OneCharacterTermsKeepTheirPlaceInTheList) {
-  auto f = Filter::FromDictionaries({DictionarySource::Text(
-      "o.rules",
+  Scanner s = MakeScanner(testing::FilterFromText(
       "%format scriptqa-rules 1\n%default category off_platform\n%default severity block\n"
       "rule o.wechat\n  literal 加微信\n  negate 别 | 不能 | 请勿\n  reason r\n"
       "rule o.late\n  literal 微信\n  negate 不能 | 别\n  reason r\n"
-      "rule o.one\n  literal 码\n  allow 码 | 号码\n  reason r\n")});
-  ASSERT_TRUE(f.ok()) << f.status();
-  Scanner s = MakeScanner(*f);
+      "rule o.one\n  literal 码\n  allow 码 | 号码\n  reason r\n"));
   auto detail = [&](const std::string& text, const std::string& rule) {
     auto e = s.Explain(text);
     EXPECT_TRUE(e.ok());
@@ -247,23 +244,21 @@ TEST(Confirmation, OneCharacterTermsKeepTheirPlaceInTheList) {
 // its encoding appears starting inside another character's code (卸 is 0x85 0x78 there, so "卸y"
 // holds the bytes of "xy").
 TEST(LiteralEncoding, FindsEveryKindOfCharacterAndOnlyWholeCharacters) {
-  auto f = Filter::FromDictionaries({DictionarySource::Text(
-      "e.rules",
+  std::shared_ptr<const Filter> f = testing::FilterFromText(
       "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
       "rule e.kana\n  literal のお店\n  reason r\n"
       "rule e.hangul\n  literal 한국\n  reason r\n"
       "rule e.ext_a\n  literal 㐀坂\n  reason r\n"
       "rule e.edges\n  literal 一龥\n  reason r\n"
-      "rule e.latin\n  literal xy\n  reason r\n")});
-  ASSERT_TRUE(f.ok()) << f.status();
-  Scanner s = MakeScanner(*f);
+      "rule e.latin\n  literal xy\n  reason r\n");
+  Scanner s = MakeScanner(f);
   EXPECT_EQ(Ids(ScanOk(s, "在のお店买")), std::vector<std::string>{"e.kana"});
   EXPECT_EQ(Ids(ScanOk(s, "한국어")), std::vector<std::string>{"e.hangul"});
   EXPECT_EQ(Ids(ScanOk(s, "看㐀坂")), std::vector<std::string>{"e.ext_a"});
   EXPECT_EQ(Ids(ScanOk(s, "一龥")), std::vector<std::string>{"e.edges"});
   EXPECT_EQ(Ids(ScanOk(s, "卸xy")), std::vector<std::string>{"e.latin"});
   EXPECT_TRUE(ScanOk(s, "卸y").empty());  // 卸 ends with the byte of x: not an occurrence
-  auto loaded = Filter::Deserialize(*(*f)->Serialize());
+  auto loaded = Filter::Deserialize(*f->Serialize());
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   Scanner s2 = MakeScanner(*loaded);
   EXPECT_EQ(Ids(ScanOk(s2, "看㐀坂")), std::vector<std::string>{"e.ext_a"});
@@ -294,11 +289,9 @@ TEST(LiteralEncoding, LargeSetsFindWholeCharactersOnly) {
   text += "  reason r\nrule e.kana\n  literal のお店\n  reason r\n"
           "rule e.ext_a\n  literal 㐀坂\n  reason r\n"
           "rule e.latin\n  literal xy\n  reason r\n";
-  auto f = Filter::FromDictionaries({DictionarySource::Text("bulk.rules", text)});
-  ASSERT_TRUE(f.ok()) << f.status();
-  ASSERT_GE((*f)->info().literal_count, 32768u);
-  for (const std::shared_ptr<const Filter>& filter :
-       {*f, *Filter::Deserialize(*(*f)->Serialize())}) {
+  std::shared_ptr<const Filter> f = testing::FilterFromText(text);
+  ASSERT_GE(f->info().literal_count, 32768u);
+  for (const std::shared_ptr<const Filter>& filter : {f, *Filter::Deserialize(*f->Serialize())}) {
     Scanner s = MakeScanner(filter);
     EXPECT_EQ(Ids(ScanOk(s, "在のお店买")), std::vector<std::string>{"e.kana"});
     EXPECT_EQ(Ids(ScanOk(s, "看㐀坂")), std::vector<std::string>{"e.ext_a"});
