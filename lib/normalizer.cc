@@ -331,10 +331,40 @@ bool Normalizer::Normalize(std::string_view in, std::string* out, OffsetMap* map
 // Each message of a batch starts a text of its own: its first mark does not look at the previous
 // message (`in` is the message alone, and no MarkState is carried in).
 bool Normalizer::NormalizeAt(std::string_view in, std::string* out, size_t at, size_t* end,
-                             size_t* invalid_at, uint32_t* classes, size_t max_out) const {
-  return options_.collapse_repeats
-             ? Run<false, true>(in, out, at, end, nullptr, invalid_at, classes, max_out, nullptr)
-             : Run<false, false>(in, out, at, end, nullptr, invalid_at, classes, max_out, nullptr);
+                             size_t* invalid_at, uint32_t* classes, size_t max_out,
+                             OffsetMap* runs) const {
+  if (options_.collapse_repeats)
+    return Run<false, true>(in, out, at, end, nullptr, invalid_at, classes, max_out, nullptr);
+  if (runs)
+    return Run<false, false, true>(in, out, at, end, runs, invalid_at, classes, max_out, nullptr);
+  return Run<false, false>(in, out, at, end, nullptr, invalid_at, classes, max_out, nullptr);
+}
+
+size_t OffsetMap::FindRun(size_t k) const {
+  // The last run that starts at or before k (the first starts at 0).
+  auto it = std::upper_bound(runs_.begin(), runs_.end(), k,
+                             [](size_t v, const Run& r) { return v < r.out; });
+  hint_ = static_cast<size_t>(it - runs_.begin()) - 1;
+  return hint_;
+}
+
+size_t OffsetMap::FirstAtOrAfter(uint32_t src, size_t limit) const {
+  const size_t n = std::min(limit, size());
+  if (!source_) {
+    return static_cast<size_t>(
+        std::lower_bound(src_begin.begin(), src_begin.begin() + static_cast<ptrdiff_t>(n), src) -
+        src_begin.begin());
+  }
+  size_t lo = 0, hi = n;  // Begin is non-decreasing
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (Begin(mid) < src) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
 }
 
 // Decided by what the character becomes (㈱ -> 株 is a Han carrier, like 株), so that normalised
@@ -411,7 +441,7 @@ __attribute__((noinline, cold)) uint32_t CpEndingAt(const unsigned char* begin,
 // ASCII, digits) writes exactly the bytes it consumes, so it keeps the invariant without a check;
 // only a replaced, expanded or invalid character checks for room. Skipped characters (noise)
 // write nothing.
-template <bool kWithMap, bool kCollapse>
+template <bool kWithMap, bool kCollapse, bool kRuns>
 bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t* end_out,
                      OffsetMap* map,
                      size_t* invalid_at, uint32_t* classes, size_t max_out,
@@ -452,6 +482,11 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     }
     bind_map();
   }
+  static_assert(!kRuns || (!kWithMap && !kCollapse));
+  if (kRuns) {
+    map->StartRuns(in.data());
+    map->valid_utf8 = true;
+  }
   size_t n = base;  // bytes written (of out: kept bytes before base)
   bool overflow = false;
   // Makes room for `need` more bytes: a character's output plus the rest of the input (the
@@ -479,8 +514,8 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
   bool mark_noise = false;
 
   auto mark_clause = [&]() {
-    if (kWithMap) {
-      const uint32_t pos = static_cast<uint32_t>(n);
+    if (kWithMap || kRuns) {
+      const uint32_t pos = static_cast<uint32_t>(n - base);
       if (map->clause_breaks.empty() || map->clause_breaks.back() != pos)
         map->clause_breaks.push_back(pos);
     }
@@ -490,6 +525,20 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
       for (size_t k = from; k < n; ++k) {
         mb[k] = src_b;
         me[k] = src_e;
+      }
+    }
+  };
+  // kRuns: a run starts at output offset `at` (absolute); one that started there before is
+  // replaced (it produced nothing).
+  auto start_run = [&](size_t at, size_t src, uint32_t src_end) {
+    if (kRuns) {
+      const uint32_t a = static_cast<uint32_t>(at - base);
+      OffsetMap::Run& last = map->runs().back();
+      if (last.out == a) {
+        last.src = static_cast<uint32_t>(src);
+        last.src_end = src_end;
+      } else {
+        map->runs().push_back({a, static_cast<uint32_t>(src), src_end});
       }
     }
   };
@@ -530,6 +579,10 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
             *w++ = static_cast<char>(a);
           } else if ((k & 1) == 0) {
             break;
+          } else if (kRuns) {  // removed: the next unchanged characters start a run
+            n = static_cast<size_t>(w - o);
+            if (k == kFastSkipClause) mark_clause();
+            start_run(n, static_cast<size_t>(p + 1 - begin), OffsetMap::kSame);
           }
           ++p;
           continue;
@@ -544,6 +597,10 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           w += 3;
         } else if ((k & 1) == 0) {
           break;
+        } else if (kRuns) {
+          n = static_cast<size_t>(w - o);
+          if (k == kFastSkipClause) mark_clause();
+          start_run(n, static_cast<size_t>(p + 3 - begin), OffsetMap::kSame);
         }
         p += 3;
       }
@@ -666,7 +723,7 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           *invalid_at = static_cast<size_t>(p - begin);
         cp = 0xFFFD;
         invalid = true;
-        if (kWithMap) map->valid_utf8 = false;
+        if (kWithMap || kRuns) map->valid_utf8 = false;
       }
       e = cp < 0x110000 ? blocks[(static_cast<size_t>(stage1[cp >> 7]) << 7) | (cp & 127)] : 0;
       if (!kCollapse && e == 0 && !invalid) {
@@ -706,7 +763,8 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
         e = mark_noise ? kSkip : (e & ~kMark);
       }
     }
-    if (kWithMap && (e & kClause)) mark_clause();
+    if ((kWithMap || kRuns) && (e & kClause)) mark_clause();
+    if (kRuns && !(e & kSkip)) start_run(n, src_b, src_e);  // what this character becomes
     if (e & kSkip) {
       // removed
     } else if (e & kMulti) {
@@ -727,6 +785,7 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     }
     p += len;
     ++char_index;
+    start_run(n, static_cast<size_t>(p - begin), OffsetMap::kSame);
   }
   if (n - base > max_out) overflow = true;
   if (marks && begin != end && !overflow) {
@@ -743,6 +802,7 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
     map->src_begin.resize(n);
     map->src_end.resize(n);
   }
+  if (kRuns) map->FinishRuns(n - base);
   return !overflow;
 }
 
@@ -758,5 +818,8 @@ template bool Normalizer::Run<false, true>(std::string_view, std::string*, size_
 template bool Normalizer::Run<false, false>(std::string_view, std::string*, size_t, size_t*,
                                            OffsetMap*, size_t*,
                                             uint32_t*, size_t, MarkState*) const;
+template bool Normalizer::Run<false, false, true>(std::string_view, std::string*, size_t,
+                                                  size_t*, OffsetMap*, size_t*, uint32_t*, size_t,
+                                                  MarkState*) const;
 
 }  // namespace scriptqa::internal

@@ -9,26 +9,131 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "scriptqa/filter.h"
 
 namespace scriptqa::internal {
 
-// Where each byte of normalised text came from.
-struct OffsetMap {
-  std::vector<uint32_t> src_begin;  // per output byte: first byte of its source character
-  std::vector<uint32_t> src_end;    // per output byte: one past the source character (or run)
+// Where each byte of normalised text came from, in one of two forms:
+//  - dense: src_begin/src_end hold an entry per output byte (Normalize with a map; the stream
+//    scanner, which splices the maps of its pieces);
+//  - runs: the scan path's NormalizeAt records only where the correspondence changes (after a
+//    removed character, around a replaced one), so a message costs a few entries instead of
+//    eight bytes per output byte, and nothing when no character was removed or replaced.
+// Begin/End/size read either form. Not thread-safe (a lookup remembers the last run it used).
+class OffsetMap {
+ public:
+  // A run of output bytes from `out` to the next run's `out`: with src_end == kSame, characters
+  // copied unchanged from `src` on; otherwise what the source character [src, src_end) became.
+  struct Run {
+    uint32_t out, src, src_end;
+  };
+  static constexpr uint32_t kSame = UINT32_MAX;
+
+  std::vector<uint32_t> src_begin;  // dense: per output byte, first byte of its source character
+  std::vector<uint32_t> src_end;    // dense: per output byte, one past the source character (or run)
   std::vector<uint32_t> clause_breaks;  // output offsets before which a clause ended (sorted)
   // Set by Normalizer when it builds the whole map of a text with no invalid UTF-8 (findings
   // then count characters the cheap way); false otherwise, e.g. for maps spliced together.
   bool valid_utf8 = false;
+
   void Clear() {
     src_begin.clear();
     src_end.clear();
     clause_breaks.clear();
+    runs_.clear();
+    source_ = nullptr;
+    size_ = 0;
+    hint_ = 0;
     valid_utf8 = false;
   }
+
+  // Clears the map, giving back buffers that hold more than `keep` entries.
+  void Release(size_t keep) {
+    if (src_begin.capacity() > keep) std::vector<uint32_t>().swap(src_begin);
+    if (src_end.capacity() > keep) std::vector<uint32_t>().swap(src_end);
+    if (clause_breaks.capacity() > keep) std::vector<uint32_t>().swap(clause_breaks);
+    if (runs_.capacity() > keep) std::vector<Run>().swap(runs_);
+    Clear();
+  }
+
+  // Output bytes mapped.
+  size_t size() const { return source_ ? size_ : src_begin.size(); }
+  // The source offsets of the character that produced output byte k (k < size()).
+  uint32_t Begin(size_t k) const {
+    if (!source_) return src_begin[k];
+    const Run& r = RunAt(k);
+    return r.src_end == kSame ? SameBegin(r, k) : r.src;
+  }
+  uint32_t End(size_t k) const {
+    if (!source_) return src_end[k];
+    const Run& r = RunAt(k);
+    if (r.src_end != kSame) return r.src_end;
+    const uint32_t b = SameBegin(r, k);
+    const unsigned c = static_cast<unsigned char>(source_[b]);
+    return b + (c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4);
+  }
+  // What lies between output bytes b - 1 and b in the source (0 < b < size()): where the
+  // character of b - 1 ends and where that of b begins, {End(b - 1), Begin(b)}.
+  std::pair<uint32_t, uint32_t> Gap(size_t b) const {
+    if (!source_) return {src_end[b - 1], src_begin[b]};
+    const size_t i = RunIndex(b);
+    const Run& r = runs_[i];
+    if (r.out == b && i > 0) {  // a run starts at b (after a removed or replaced character)
+      const Run& q = runs_[i - 1];
+      return {q.src_end == kSame ? q.src + static_cast<uint32_t>(b - q.out) : q.src_end, r.src};
+    }
+    if (r.src_end != kSame) return {r.src_end, r.src};  // inside what one character became
+    const uint32_t at = r.src + static_cast<uint32_t>(b - r.out);
+    return {at, at};
+  }
+
+  // The first output byte before `limit` whose source character begins at or after `src`
+  // (min(limit, size()) if none).
+  size_t FirstAtOrAfter(uint32_t src, size_t limit) const;
+
+  // For the normaliser: starts a map of runs over the text at `source` (which must outlive the
+  // map's use).
+  void StartRuns(const char* source) {
+    Clear();
+    source_ = source;
+    runs_.push_back({0, 0, kSame});
+  }
+  std::vector<Run>& runs() { return runs_; }
+  void FinishRuns(size_t size) { size_ = size; }
+
+ private:
+  const Run& RunAt(size_t k) const { return runs_[RunIndex(k)]; }
+  // The last run that starts at or before k: near the previous answer (lookups come in
+  // clusters around a hit), else by binary search (FindRun).
+  size_t RunIndex(size_t k) const {
+    size_t i = hint_;
+    const size_t n = runs_.size();
+    if (i >= n) return FindRun(k);
+    if (runs_[i].out <= k) {
+      for (int step = 0; i + 1 < n && runs_[i + 1].out <= k; ++i)
+        if (++step == 8) return FindRun(k);
+    } else {
+      for (int step = 0; runs_[i].out > k; --i)  // runs_[0].out == 0 <= k ends it
+        if (++step == 8) return FindRun(k);
+    }
+    hint_ = i;
+    return i;
+  }
+  size_t FindRun(size_t k) const;
+  // The first byte of the unchanged character holding output byte k of run r.
+  uint32_t SameBegin(const Run& r, size_t k) const {
+    uint32_t s = r.src + static_cast<uint32_t>(k - r.out);
+    while (s > r.src && (static_cast<unsigned char>(source_[s]) & 0xC0) == 0x80) --s;
+    return s;
+  }
+
+  std::vector<Run> runs_;
+  const char* source_ = nullptr;  // set: the map is in runs
+  size_t size_ = 0;
+  mutable size_t hint_ = 0;
 };
 
 class Normalizer {
@@ -81,8 +186,12 @@ class Normalizer {
   // byte written, leaving out->size() at least *end (never shrinking it, so that reused buffers
   // are not zero-filled again on every call). Bytes before `at` are kept. On false (max_out
   // passed), *end is where writing stopped.
+  // With `runs` (and without collapse_repeats, whose map only Normalize builds), also records
+  // the offset map of the text as runs (OffsetMap), offsets relative to `at`; `in` must outlive
+  // the map's use.
   bool NormalizeAt(std::string_view in, std::string* out, size_t at, size_t* end,
-                   size_t* invalid_at, uint32_t* classes, size_t max_out) const;
+                   size_t* invalid_at, uint32_t* classes, size_t max_out,
+                   OffsetMap* runs = nullptr) const;
 
   // The output bound the scanner applies to a message of `in_size` bytes: 4× plus 64 KiB, far
   // beyond real text (fullwidth and Traditional text keep or shrink their size; the longest
@@ -121,7 +230,8 @@ class Normalizer {
   const std::vector<uint32_t>& pool_table() const { return tables_->own_pool; }
 
  private:
-  template <bool kWithMap, bool kCollapse>
+  // kWithMap: the dense map; kRuns (only without both others): the map as runs.
+  template <bool kWithMap, bool kCollapse, bool kRuns = false>
   bool Run(std::string_view in, std::string* out, size_t base, size_t* end_out, OffsetMap* map,
            size_t* invalid_at,
            uint32_t* classes, size_t max_out, MarkState* marks) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
@@ -41,6 +42,18 @@ uint32_t CpAt(std::string_view s, size_t pos) {
 
 size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
   if (pos <= n) return 0;  // a character is at least a byte: the walk reaches the start
+  // Each step moves to the previous byte that is not a continuation byte (or to 0). Eight bytes
+  // at a time while the walk does not end inside them (nor reach byte 0, where it always stops).
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  while (pos > 8) {
+    uint64_t w;
+    std::memcpy(&w, p + pos - 8, 8);
+    const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
+    const uint32_t count = static_cast<uint32_t>((starts * 0x0101010101010101ull) >> 56);
+    if (count >= n) break;
+    n -= count;
+    pos -= 8;
+  }
   while (n > 0 && pos > 0) {
     --pos;
     while (pos > 0 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
@@ -73,7 +86,9 @@ size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missin
       std::memcpy(&w, p + pos, 8);
       // Bit 0 of each byte: not a continuation byte (bit 7 clear, or bit 6 set).
       const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
-      const uint32_t count = static_cast<uint32_t>(__builtin_popcountll(starts));
+      // One bit per byte: the multiply sums the eight bytes into the top one (no popcount
+      // instruction in the baseline x86-64 build, whose library call costs more than this).
+      const uint32_t count = static_cast<uint32_t>((starts * 0x0101010101010101ull) >> 56);
       if (count > n) break;  // the walk ends at a start inside these eight bytes
       n -= count;
       pos += 8;
@@ -139,7 +154,7 @@ struct BreakKind {
 // nothing. Chinese ends its clauses and sentences with 。，！？ and line breaks.
 bool DecimalPoint(std::string_view original, std::string_view s, const OffsetMap& map, size_t b) {
   if (b == 0 || b >= s.size()) return false;
-  const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+  const auto [from, to] = map.Gap(b);
   return to == from + 1 && original[from] == '.';
 }
 
@@ -147,12 +162,13 @@ BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap&
                  bool complete) {
   BreakKind k;
   if (b == 0) return k;
-  const size_t from = map.src_end[b - 1];
-  size_t to = original.size();
+  size_t from, to;
   if (b < s.size()) {
-    to = map.src_begin[b];
-  } else if (!complete) {
-    k.known = false;
+    std::tie(from, to) = map.Gap(b);
+  } else {
+    from = map.End(b - 1);
+    to = original.size();
+    if (!complete) k.known = false;
   }
   if (from >= to || to > original.size()) return k;
   const auto* p = reinterpret_cast<const unsigned char*>(original.data());
@@ -347,9 +363,9 @@ bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map,
   if (s.empty() || nb >= s.size()) return false;
   // From the end of the character before the sentence (its break and any opening quote come
   // after it) to the start of the character after it.
-  const size_t o_lo = sentence.lo == 0 ? 0 : map.src_end[sentence.lo - 1];
-  const size_t o_nb = map.src_begin[nb], o_ne = map.src_end[ne - 1];
-  const size_t o_hi = sentence.hi < s.size() ? map.src_begin[sentence.hi] : original.size();
+  const size_t o_lo = sentence.lo == 0 ? 0 : map.End(sentence.lo - 1);
+  const size_t o_nb = map.Begin(nb), o_ne = map.End(ne - 1);
+  const size_t o_hi = sentence.hi < s.size() ? map.Begin(sentence.hi) : original.size();
   const auto* p = reinterpret_cast<const unsigned char*>(original.data());
   auto is_open = [title](uint32_t c) {
     return title ? c == 0x300A || c == 0x3008
@@ -396,10 +412,7 @@ bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map,
     if ((ascii && c == '"') || (!ascii && is_close(c))) {
       // Map both marks to normalised positions.
       auto norm_at = [&](size_t o) {
-        return static_cast<size_t>(
-            std::lower_bound(map.src_begin.begin(), map.src_begin.begin() + s.size(),
-                             static_cast<uint32_t>(o)) -
-            map.src_begin.begin());
+        return map.FirstAtOrAfter(static_cast<uint32_t>(o), s.size());
       };
       *inside = {norm_at(q_begin), norm_at(i)};
       // Original offsets of the opening mark and of the end of the closing one.
@@ -468,7 +481,9 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   // original: "加vx：abc123" is a contact ID after "加vx", "rvxa" is a word containing "vx".
   // (Digits join across skipped separators on purpose: "138 1234 5678" is one number.)
   auto adjacent_at = [&](size_t pos) {
-    return pos == 0 || pos >= map.src_begin.size() || map.src_end[pos - 1] == map.src_begin[pos];
+    if (pos == 0 || pos >= map.size()) return true;
+    const auto [end_before, begin_at] = map.Gap(pos);
+    return end_before == begin_at;
   };
   auto letter_before = [&](size_t pos) { return adjacent_at(pos) && IsAsciiAlpha(CpBefore(s, pos)); };
   auto letter_at = [&](size_t pos) { return adjacent_at(pos) && IsAsciiAlpha(CpAt(s, pos)); };
@@ -492,8 +507,8 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   // character is ("您好！⏎评价截图…" and "好。评价截图…" are no 好评; 加，微。信 is 加微信).
   // Regexes (numbers in groups: 138，1234，5678) are not affected.
   auto sentence_end_at = [&](size_t b) {
-    if (b == 0 || b >= map.src_begin.size()) return false;
-    const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+    if (b == 0 || b >= map.size()) return false;
+    const auto [from, to] = map.Gap(b);
     if (from >= to || to > original.size()) return false;
     const std::string_view gap = original.substr(from, to - from);
     for (std::string_view end : {"\n", "\r", "\u3002", "\uff01", "\uff1f", "\uff61"})
@@ -789,7 +804,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   }
   if (d == Decision::kReported && !r.unless_masked.empty()) {
     const std::string_view o =
-        original.substr(map.src_begin[h.nb], map.src_end[h.ne - 1] - map.src_begin[h.nb]);
+        original.substr(map.Begin(h.nb), map.End(h.ne - 1) - map.Begin(h.nb));
     for (const std::string& m : r.unless_masked)
       if (o.find(m) != std::string_view::npos) {
         set(Decision::kAllowContext, [&] { return absl::StrCat("already masked ('", m, "' in it)"); });
@@ -921,7 +936,7 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
     detail.clear();
     Confirmation c = Confirm(f, profile, options, text, norm, map, h, /*complete=*/true,
                              traces ? &detail : nullptr, context);
-    const uint32_t ob = map.src_begin[h.nb], oe = map.src_end[h.ne - 1];
+    const uint32_t ob = map.Begin(h.nb), oe = map.End(h.ne - 1);
     const uint32_t trace = traces ? static_cast<uint32_t>(traces->size()) : 0;
     if (traces) {
       Trace t;

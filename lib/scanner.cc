@@ -90,8 +90,11 @@ class ScannerImpl {
   }
   // `encoded` (may be null): the normalised text in the dense encoding, when EngineScan made it
   // for this message (not for a batch); the context pass then reads it instead of encoding again.
+  // `mapped`: norm[0, norm_len) and map are already the text's (Run made them); otherwise
+  // Confirm normalises the text again, with its map.
   absl::Status Confirm(std::string_view text, const ScanOptions& options,
-                       std::vector<Trace>* traces, const internal::DenseText* encoded = nullptr);
+                       std::vector<Trace>* traces, const internal::DenseText* encoded = nullptr,
+                       bool mapped = false);
 
   static int OnLiteral(unsigned id, unsigned long long, unsigned long long to, unsigned,
                        void* ctx) {
@@ -242,12 +245,20 @@ absl::Status ScannerImpl::ScanGated(size_t group, std::string_view data) {
 
 absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& options,
                                   std::vector<Trace>* traces,
-                                  const internal::DenseText* encoded) {
-  // Hits exist: recompute with the offset map, resolve regex starts, confirm.
-  if (!f->normalizer->Normalize(text, &norm, &map, nullptr, nullptr,
-                                internal::Normalizer::MaxOutput(text.size())))
-    return ExpansionError(text.size());
-  norm_len = norm.size();
+                                  const internal::DenseText* encoded, bool mapped) {
+  // Hits exist: the offset map (made with the text, or now), regex starts, confirmation.
+  if (!mapped) {
+    const size_t max_out = internal::Normalizer::MaxOutput(text.size());
+    if (f->options.normalization.collapse_repeats) {
+      if (!f->normalizer->Normalize(text, &norm, &map, nullptr, nullptr, max_out))
+        return ExpansionError(text.size());
+      norm_len = norm.size();
+    } else if (!f->normalizer->NormalizeAt(text, &norm, 0, &norm_len, nullptr, nullptr, max_out,
+                                           &map)) {
+      return ExpansionError(text.size());
+    }
+  }
+  const std::string_view norm(this->norm.data(), norm_len);
   absl::Status st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &raw, &som);
   if (!st.ok()) return st;
   // One pass of the context database instead of a search per hit and list; should it fail, the
@@ -306,8 +317,7 @@ void ScannerImpl::TrimBuffers() {
   if (norm.size() > kKeep) std::string().swap(norm), norm_len = 0;
   if (batch.size() > 2 * kKeep) std::string().swap(batch);
   if (gated.size() > 2 * kKeep) std::string().swap(gated);
-  if (map.src_begin.capacity() > kKeep) OffsetMap().src_begin.swap(map.src_begin);
-  if (map.src_end.capacity() > kKeep) OffsetMap().src_end.swap(map.src_end);
+  map.Release(kKeep);
   dense.Trim(2 * kKeep);
 }
 
@@ -323,15 +333,20 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
 
   size_t invalid_at = std::string::npos;
   uint32_t classes = 0;
+  // The offset map is recorded as runs on the way (a few entries per message; Confirm needs it
+  // when there are hits), except with collapse_repeats, whose map Confirm makes.
+  const bool runs = !f->options.normalization.collapse_repeats;
   if (!f->normalizer->NormalizeAt(text, &norm, 0, &norm_len, &invalid_at, &classes,
-                                  internal::Normalizer::MaxOutput(text.size())))
+                                  internal::Normalizer::MaxOutput(text.size()),
+                                  runs ? &map : nullptr))
     return ExpansionError(text.size());
   if (invalid_at != std::string::npos && options.invalid_utf8 == InvalidUtf8::kReject)
     return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
   st = EngineScan(std::string_view(norm.data(), norm_len), classes);
   if (!st.ok() || raw.empty()) return st;
   // Confirm's norm is the text EngineScan encoded for a dense literal database.
-  return Confirm(text, options, traces, f->literals.db && f->literals.dense ? &dense : nullptr);
+  return Confirm(text, options, traces, f->literals.db && f->literals.dense ? &dense : nullptr,
+                 runs);
 }
 
 // Batches: the messages are normalised one after another into one buffer, each followed by the
@@ -619,7 +634,7 @@ std::string Stars(const Finding& f) { return std::string(f.chars.size(), '*'); }
 // Whether the punctuation removed before normalised position `b` ends a sentence (。！？；… or
 // a line break), read from the original text between the characters on either side.
 bool EndsSentence(std::string_view text, const OffsetMap& map, size_t b) {
-  const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+  const auto [from, to] = map.Gap(b);
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   for (size_t i = from; i < to && to <= text.size();) {
     int len;
@@ -638,7 +653,7 @@ bool EndsSentence(std::string_view text, const OffsetMap& map, size_t b) {
 
 // A lone '.' between two characters (9.9元) is recorded as a clause break but ends nothing.
 bool DecimalPoint(std::string_view text, const OffsetMap& map, size_t b) {
-  const size_t from = map.src_end[b - 1], to = map.src_begin[b];
+  const auto [from, to] = map.Gap(b);
   return to == from + 1 && from < text.size() && text[from] == '.';
 }
 
@@ -650,16 +665,14 @@ bool DecimalPoint(std::string_view text, const OffsetMap& map, size_t b) {
 // `norm` and `map` are the normalised text of `text` and its offset map.
 void WidenToCompanions(std::string_view text, std::string_view norm, const OffsetMap& map,
                        std::vector<Finding>* findings) {
-  if (norm.empty() || map.src_begin.size() < norm.size()) return;
-  const std::vector<uint32_t>& src_begin = map.src_begin;
+  if (norm.empty() || map.size() < norm.size()) return;
   for (Finding& f : *findings) {
     const Rule& r = *f.rule;
     if (r.with.empty()) continue;
     // The hit's normalised span: the output bytes whose source lies in the finding.
-    const size_t nb = std::lower_bound(src_begin.begin(), src_begin.begin() + norm.size(),
-                                       static_cast<uint32_t>(f.bytes.begin)) - src_begin.begin();
+    const size_t nb = map.FirstAtOrAfter(static_cast<uint32_t>(f.bytes.begin), norm.size());
     size_t ne = nb;
-    while (ne < norm.size() && src_begin[ne] < f.bytes.end) ++ne;
+    while (ne < norm.size() && map.Begin(ne) < f.bytes.end) ++ne;
     if (nb >= ne) continue;
     // The rule's scope around the hit, as the confirmation stage reads it.
     size_t lo = internal::BackChars(norm, nb, kMaxScopeChars);
@@ -752,7 +765,7 @@ void WidenToCompanions(std::string_view text, std::string_view norm, const Offse
       we = std::max(we, ce);
     }
     if (wb == nb && we == ne) continue;
-    const size_t ob = map.src_begin[wb], oe = map.src_end[we - 1];
+    const size_t ob = map.Begin(wb), oe = map.End(we - 1);
     if (ob > f.bytes.begin || oe < f.bytes.end || oe > text.size()) continue;
     f.chars.begin -= internal::CountChars(text.substr(ob, f.bytes.begin - ob));
     f.chars.end += internal::CountChars(text.substr(f.bytes.end, oe - f.bytes.end));

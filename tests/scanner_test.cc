@@ -110,6 +110,48 @@ TEST(Evasions, EveryFormIsCaughtWithTheOriginalSpan) {
   EXPECT_GE(cases, 25);
 }
 
+// Whatever came before a hit (characters removed, replaced, expanded, invalid, or marks), its
+// span is exact: the same findings as without the prefix, shifted by the prefix's bytes and
+// characters. Each prefix ends a sentence, so it cannot change what is decided after it.
+TEST(Findings, SpansStayExactAfterEveryKindOfChangeBeforeThem) {
+  auto filter = CoreFilter();
+  Scanner scanner = MakeScanner(filter);
+  const std::vector<std::string> prefixes = {
+      "。",                                    // removed, ends a clause
+      "Ａｂｃ，  \t。",                         // fullwidth letters, spaces and a tab
+      "這個產品。",                              // Traditional -> Simplified
+      "㈱ ﷽。",                                 // one character becomes several
+      "e\u0301e\u0301。",                      // combining marks kept after Latin
+      "好\u0301\u0302。",                      // and removed after Han
+      "\xE4\xBD\xff。",                        // invalid UTF-8
+      "“引号”「括号」、《书名》……。",             // quotes and title marks
+      "🙂🙂。",                                  // four-byte characters
+  };
+  const std::vector<std::string> messages = {"加微信聊", "这是最佳选择", "销量第一",
+                                             "手机13812345678", "我的qq 123456789"};
+  int compared = 0;
+  for (const std::string& m : messages) {
+    const std::vector<Finding> plain = ScanOk(scanner, m);
+    ASSERT_FALSE(plain.empty()) << m;
+    for (const std::string& p : prefixes) {
+      const std::string text = p + m;
+      SCOPED_TRACE(text);
+      const std::vector<Finding> got = ScanOk(scanner, text);
+      ASSERT_EQ(got.size(), plain.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].rule->id, plain[i].rule->id);
+        EXPECT_EQ(got[i].bytes.begin, plain[i].bytes.begin + p.size());
+        EXPECT_EQ(got[i].bytes.end, plain[i].bytes.end + p.size());
+        EXPECT_EQ(got[i].chars.begin, plain[i].chars.begin + CharsBefore(text, p.size()));
+        EXPECT_EQ(got[i].chars.end, plain[i].chars.end + CharsBefore(text, p.size()));
+        EXPECT_EQ(std::string(got[i].text), std::string(plain[i].text));
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GE(compared, 45);
+}
+
 TEST(Confirmation, AllowContextCoveringTheHitSuppressesIt) {
   Scanner s = MakeScanner(CoreFilter());
   EXPECT_TRUE(ScanOk(s, "最佳饮用时间是开封后三天").empty());
