@@ -251,6 +251,22 @@ bool Whole(const Branch& b, std::vector<std::string>* out) {
   return true;
 }
 
+// The last character of each string (deduplicated; "" stays ""): a match holding x followed by
+// y also holds x's last character followed by y, so a product too large to keep whole can go on
+// from these.
+std::vector<std::string> LastChars(const std::vector<std::string>& v) {
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (const std::string& x : v) {
+    size_t i = x.size();
+    while (i > 0 && (static_cast<unsigned char>(x[i - 1]) & 0xC0) == 0x80) --i;
+    if (i > 0) --i;
+    out.push_back(x.substr(i));
+  }
+  Dedupe(&out);
+  return out;
+}
+
 // The best required-factor set of one branch.
 bool Best(const Branch& b, std::vector<std::string>* out) {
   bool found = false;
@@ -270,7 +286,9 @@ bool Best(const Branch& b, std::vector<std::string>* out) {
     if (b[i].kind != Piece::kFinite) continue;
     acc = {""};
     for (size_t e = i; e < b.size() && b[e].kind == Piece::kFinite; ++e) {
-      if (!Product(acc, b[e].set, &next)) break;
+      // Too many strings: go on from their last characters ({数}{时长}{见效}, whose 见效 has
+      // one-character members, gives 天白 and 就见效 instead of the common 七天).
+      if (!Product(acc, b[e].set, &next) && !Product(LastChars(acc), b[e].set, &next)) break;
       acc.swap(next);
       consider(acc);
     }

@@ -64,8 +64,16 @@ class ScannerImpl {
   std::vector<RawHit> batch_raw;
 
   // Frees buffers grown past 8 MiB by a very long message: called as each call begins, so the
-  // memory of one long message is held only until the next call.
+  // memory of one long message is held only until the next call. Only a call with at least
+  // kLarge bytes of text can grow them that far (normalised text is at most 4x + 64 KiB); such a
+  // call sets `large`, and the next one trims.
   void TrimBuffers();
+  void BeginCall(size_t text_bytes) {
+    if (large) TrimBuffers();
+    large = text_bytes >= kLarge;
+  }
+  static constexpr size_t kLarge = 512 << 10;
+  bool large = false;
 
   // Runs the pipeline on `text`; fills `findings`. Caller holds `busy`.
   absl::Status Run(std::string_view text, const ScanOptions& options,
@@ -323,7 +331,7 @@ void ScannerImpl::TrimBuffers() {
 
 absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
                               std::vector<Trace>* traces) {
-  TrimBuffers();
+  BeginCall(text.size());
   findings.clear();
   raw.clear();
   if (traces) traces->clear();
@@ -361,7 +369,11 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
 absl::Status ScannerImpl::RunBatch(
     absl::Span<const std::string_view> texts, const ScanOptions& options,
     absl::FunctionRef<void(size_t, const absl::Status&, absl::Span<const Finding>)> on_message) {
-  TrimBuffers();
+  {
+    size_t bytes = 0;
+    for (std::string_view t : texts) bytes += t.size();
+    BeginCall(bytes);
+  }
 
   absl::Status st = Begin(options);
   if (!st.ok()) return st;
