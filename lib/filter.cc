@@ -719,6 +719,7 @@ absl::Status FilterImpl::Compile(const PatternSites& sites) {
       }
     }
   }
+  IndexRegexGroups();
 
   return Finish();
 }
@@ -1045,6 +1046,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
   }
   for (uint32_t m : impl->literals.gate_groups)
     if (m >> impl->regex_groups.size()) return bad("regex gate groups");
+  impl->IndexRegexGroups();
   impl->regex_start_dbs.resize(impl->regexes.size());
   for (size_t i = 0; i < impl->regexes.size(); ++i) {
     std::string_view blob;

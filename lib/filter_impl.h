@@ -5,6 +5,7 @@
 #include <hs.h>
 
 #include <functional>
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -164,7 +165,21 @@ class FilterImpl {
     // of `literals`: the group is scanned only when one of them was found.
     bool gated = false;
   };
-  std::vector<RegexGroup> regex_groups;
+  std::vector<RegexGroup> regex_groups;  // at most 8: one per set of required classes
+  // Bit i for regex_groups[i]: the groups a text with character classes c may match
+  // (groups_for_classes[c]), and the gated ones. Set by IndexRegexGroups.
+  std::array<uint32_t, 8> groups_for_classes{};
+  uint32_t gated_groups = 0;
+  void IndexRegexGroups() {
+    gated_groups = 0;
+    for (uint32_t c = 0; c < 8; ++c) groups_for_classes[c] = 0;
+    for (size_t gi = 0; gi < regex_groups.size() && gi < 32; ++gi) {
+      const RegexGroup& g = regex_groups[gi];
+      if (g.gated) gated_groups |= 1u << gi;
+      for (uint32_t c = 0; c < 8; ++c)
+        if (g.required == 0 || (c & g.required) != 0) groups_for_classes[c] |= 1u << gi;
+    }
+  }
   // Leftmost start of match, one database per regex (same index as `regexes`), null for a
   // fixed-width regex (min_width == max_width): run on a short window ending at a hit of that
   // regex (resolve.cc, ResolveRegexStarts).

@@ -566,6 +566,28 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
       const uint16_t* const fast3_index = fast3_index_;
       const uint8_t* const fast3_blocks = fast3_blocks_;
       while (end - p >= 4) {
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+        // Two unchanged three-byte characters (most of a Chinese message) in one step: one
+        // eight-byte load, both looked up, six bytes copied (the capacity invariant leaves room
+        // for eight: the rest of the input is at least that).
+        if (end - p >= 8) {
+          uint64_t pair;
+          std::memcpy(&pair, p, 8);
+          if ((pair & 0xC0C0F0C0C0F0ull) == 0x8080E08080E0ull) {
+            const uint32_t w1 = static_cast<uint32_t>(pair), w2 = static_cast<uint32_t>(pair >> 24);
+            const uint8_t k1 = fast3_blocks[(static_cast<size_t>(fast3_index[w1 & 0x3F0Fu]) << 6) |
+                                            ((w1 >> 16) & 0x3Fu)];
+            const uint8_t k2 = fast3_blocks[(static_cast<size_t>(fast3_index[w2 & 0x3F0Fu]) << 6) |
+                                            ((w2 >> 16) & 0x3Fu)];
+            if ((k1 | k2) == kFastKeep) {
+              std::memcpy(w, p, 8);
+              w += 6;
+              p += 6;
+              continue;
+            }
+          }
+        }
+#endif
         uint32_t word;
         std::memcpy(&word, p, 4);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__

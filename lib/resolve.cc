@@ -395,10 +395,11 @@ bool Quoted(std::string_view original, std::string_view s, const OffsetMap& map,
   // From the end of the character before the sentence (its break and any opening quote come
   // after it) to the start of the character after it.
   const size_t o_lo = sentence.lo == 0 ? 0 : map.End(sentence.lo - 1);
-  const size_t o_nb = map.Begin(nb), o_ne = map.End(ne - 1);
-  const size_t o_hi = sentence.hi < s.size() ? map.Begin(sentence.hi) : original.size();
+  const size_t o_nb = map.Begin(nb);
   const auto* p = reinterpret_cast<const unsigned char*>(original.data());
   if (o_lo >= o_nb || !MayHoldMarks(p, o_lo, o_nb)) return false;  // no opening mark before
+  const size_t o_ne = map.End(ne - 1);
+  const size_t o_hi = sentence.hi < s.size() ? map.Begin(sentence.hi) : original.size();
   auto is_open = [title](uint32_t c) {
     return title ? c == 0x300A || c == 0x3008
                  : c == 0x201C || c == 0x300C || c == 0x300E || c == 0x2018;

@@ -181,10 +181,10 @@ absl::Status ScannerImpl::EngineScan(std::string_view data, uint32_t classes) {
   }
   // The regex groups: one whose regexes need a digit, letter or '@' is skipped when there is
   // none, and a gated one when the literal pass found none of its gates.
-  for (size_t gi = 0; gi < f->regex_groups.size() && !batching; ++gi) {
-    const FilterImpl::RegexGroup& g = f->regex_groups[gi];
-    if (g.required != 0 && (classes & g.required) == 0) continue;
-    if (g.gated && (gate_hits >> gi & 1) == 0) continue;
+  uint32_t todo =
+      batching ? 0 : f->groups_for_classes[classes & 7] & (~f->gated_groups | gate_hits);
+  for (; todo != 0; todo &= todo - 1) {
+    const FilterImpl::RegexGroup& g = f->regex_groups[static_cast<size_t>(__builtin_ctz(todo))];
     hs_error_t rc = hs_scan(g.db.get(), data.data(), len, 0, scratch.get(),
                             &ScannerImpl::OnRegex, this);
     if (rc != HS_SUCCESS)
