@@ -38,11 +38,15 @@ class OffsetMap {
   // Set by Normalizer when it builds the whole map of a text with no invalid UTF-8 (findings
   // then count characters the cheap way); false otherwise, e.g. for maps spliced together.
   bool valid_utf8 = false;
+  // For the checks (resolve.cc): what each clause break ends, filled in as they ask; used for a
+  // map of runs only (one whole text, read many times per message).
+  mutable std::vector<uint8_t> break_kinds;
 
   void Clear() {
     src_begin.clear();
     src_end.clear();
     clause_breaks.clear();
+    break_kinds.clear();
     runs_.clear();
     source_ = nullptr;
     size_ = 0;
@@ -58,6 +62,9 @@ class OffsetMap {
     if (runs_.capacity() > keep) std::vector<Run>().swap(runs_);
     Clear();
   }
+
+  // Whether the map is in runs (NormalizeAt) rather than dense.
+  bool runs_mode() const { return source_ != nullptr; }
 
   // Output bytes mapped.
   size_t size() const { return source_ ? size_ : src_begin.size(); }

@@ -196,6 +196,40 @@ BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap&
   return k;
 }
 
+// What clause break j (map.clause_breaks[j]) is: a decimal point (ends nothing), or what KindOf
+// says. A map of runs remembers it in map.break_kinds: the scopes of every hit walk the same
+// breaks.
+struct BreakInfo {
+  bool decimal = false;
+  BreakKind kind;
+};
+BreakInfo InfoOf(std::string_view original, std::string_view s, const OffsetMap& map, size_t j,
+                 bool complete) {
+  constexpr uint8_t kKnown = 1, kDecimal = 2, kSentence = 4, kQuestion = 8;
+  const bool memo = map.runs_mode();
+  if (memo) {
+    if (map.break_kinds.size() != map.clause_breaks.size())
+      map.break_kinds.assign(map.clause_breaks.size(), 0);
+    if (const uint8_t k = map.break_kinds[j]; k != 0) {
+      BreakInfo info;
+      info.decimal = (k & kDecimal) != 0;
+      info.kind.sentence = (k & kSentence) != 0;
+      info.kind.question = (k & kQuestion) != 0;
+      return info;
+    }
+  }
+  const size_t b = map.clause_breaks[j];
+  BreakInfo info;
+  info.decimal = DecimalPoint(original, s, map, b);
+  if (!info.decimal) info.kind = KindOf(original, s, map, b, complete);
+  if (memo && info.kind.known) {
+    map.break_kinds[j] = static_cast<uint8_t>(kKnown | (info.decimal ? kDecimal : 0) |
+                                              (info.kind.sentence ? kSentence : 0) |
+                                              (info.kind.question ? kQuestion : 0));
+  }
+  return info;
+}
+
 // The bounds of the hit's clause or sentence in the normalised text, at most kMaxScopeChars
 // characters on each side. hi_known is false while (complete == false) the end may still move.
 struct ScopeBounds {
@@ -230,8 +264,10 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
     chars += CountChars(s, b, pos);
     pos = b;
     if (chars > kMaxScopeChars) break;
-    if (DecimalPoint(original, s, map, b)) continue;
-    if (scope == Scope::kClause || KindOf(original, s, map, b, true).sentence) {
+    const BreakInfo info =
+        InfoOf(original, s, map, static_cast<size_t>(it - 1 - br.begin()), /*complete=*/true);
+    if (info.decimal) continue;
+    if (scope == Scope::kClause || info.kind.sentence) {
       out.lo = b;
       found = true;
       break;
@@ -248,8 +284,9 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
     chars += CountChars(s, pos, b);
     pos = b;
     if (chars > kMaxScopeChars) break;
-    if (DecimalPoint(original, s, map, b)) continue;
-    const BreakKind k = KindOf(original, s, map, b, complete);
+    const BreakInfo info = InfoOf(original, s, map, static_cast<size_t>(jt - br.begin()), complete);
+    if (info.decimal) continue;
+    const BreakKind& k = info.kind;
     if (!k.known) break;  // a stream's last gap: what it ends is not known yet
     if (scope == Scope::kClause || k.sentence) {
       out.hi = b;

@@ -27,6 +27,8 @@ class TermIndex {
         return;
       }
       const size_t n1 = std::min(CharLen(static_cast<unsigned char>(t[0])), t.size());
+      const uint32_t h = FirstBit(Key(t, 0, n1));
+      first_[h >> 6] |= uint64_t{1} << (h & 63);
       if (n1 == t.size()) {
         single_[Key(t, 0)].push_back(static_cast<uint32_t>(i));
       } else {
@@ -50,16 +52,23 @@ class TermIndex {
     static const std::vector<uint32_t> kNone;
     for (size_t pos = lo; pos < hi && best != 0;) {
       const size_t len = std::min(CharLen(static_cast<unsigned char>(s[pos])), hi - pos);
+      const uint32_t key = Key(s, pos, len);
+      // Most characters begin no term of the list: one bit says so without a table lookup.
+      const uint32_t h = FirstBit(key);
+      if ((first_[h >> 6] >> (h & 63) & 1) == 0) {
+        pos += len;
+        continue;
+      }
       // Candidates: the one-character terms of this character and the longer terms of this
       // character and the next, merged in list order.
       const std::vector<uint32_t>* one = &kNone;
       const std::vector<uint32_t>* two = &kNone;
       if (!single_.empty()) {
-        auto it = single_.find(Key(s, pos, len));
+        auto it = single_.find(key);
         if (it != single_.end()) one = &it->second;
       }
       if (pos + len < hi) {
-        auto it = pairs_.find(PairKey(s, pos, len));
+        auto it = pairs_.find((static_cast<uint64_t>(key) << 32) | Key(s, pos + len));
         if (it != pairs_.end()) two = &it->second;
       }
       size_t a = 0, b = 0;
@@ -97,7 +106,10 @@ class TermIndex {
   static uint64_t PairKey(std::string_view s, size_t pos, size_t n) {
     return (static_cast<uint64_t>(Key(s, pos, n)) << 32) | Key(s, pos + n);
   }
+  // A character's bit in first_ (a multiplicative hash of its key to 13 bits).
+  static uint32_t FirstBit(uint32_t key) { return (key * 0x9E3779B1u) >> 19; }
 
+  uint64_t first_[128] = {};  // 8,192 bits: set for the hash of each term's first character
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> single_;  // one-character terms
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> pairs_;   // by their first two characters
   size_t size_ = 0;
