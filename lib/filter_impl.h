@@ -4,8 +4,8 @@
 
 #include <hs.h>
 
-#include <functional>
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>

@@ -105,6 +105,7 @@ class OffsetMap {
   // map's use).
   void StartRuns(const char* source) {
     Clear();
+    valid_utf8 = true;  // until the normaliser meets an invalid sequence
     source_ = source;
     runs_.push_back({0, 0, kSame});
   }

@@ -44,16 +44,23 @@ uint32_t CpAt(std::string_view s, size_t pos) {
   return DecodeUtf8(p + pos, p + s.size(), &len);
 }
 
+// The bytes of p[0, 8) that are not UTF-8 continuation bytes (bit 7 clear, or bit 6 set): one bit
+// per byte, summed by a multiply into the top byte (the baseline x86-64 build has no popcount
+// instruction, and its library call costs more than this).
+static uint32_t CharStarts8(const unsigned char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
+  return static_cast<uint32_t>((starts * 0x0101010101010101ull) >> 56);
+}
+
 size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
   if (pos <= n) return 0;  // a character is at least a byte: the walk reaches the start
   // Each step moves to the previous byte that is not a continuation byte (or to 0). Eight bytes
   // at a time while the walk does not end inside them (nor reach byte 0, where it always stops).
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   while (pos > 8) {
-    uint64_t w;
-    std::memcpy(&w, p + pos - 8, 8);
-    const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
-    const uint32_t count = static_cast<uint32_t>((starts * 0x0101010101010101ull) >> 56);
+    const uint32_t count = CharStarts8(p + pos - 8);
     if (count >= n) break;
     n -= count;
     pos -= 8;
@@ -86,13 +93,7 @@ size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missin
     --n;
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     while (s.size() - pos >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p + pos, 8);
-      // Bit 0 of each byte: not a continuation byte (bit 7 clear, or bit 6 set).
-      const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
-      // One bit per byte: the multiply sums the eight bytes into the top one (no popcount
-      // instruction in the baseline x86-64 build, whose library call costs more than this).
-      const uint32_t count = static_cast<uint32_t>((starts * 0x0101010101010101ull) >> 56);
+      const uint32_t count = CharStarts8(p + pos);
       if (count > n) break;  // the walk ends at a start inside these eight bytes
       n -= count;
       pos += 8;
@@ -229,6 +230,16 @@ BreakInfo InfoOf(std::string_view original, std::string_view s, const OffsetMap&
   }
   return info;
 }
+
+}  // namespace
+
+bool BreakEndsScope(std::string_view original, std::string_view norm, const OffsetMap& map,
+                    size_t j, Scope scope) {
+  const BreakInfo info = InfoOf(original, norm, map, j, /*complete=*/true);
+  return !info.decimal && (scope == Scope::kClause || info.kind.sentence);
+}
+
+namespace {
 
 // The bounds of the hit's clause or sentence in the normalised text, at most kMaxScopeChars
 // characters on each side. hi_known is false while (complete == false) the end may still move.

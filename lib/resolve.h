@@ -60,6 +60,13 @@ size_t ForwardChars(std::string_view s, size_t pos, uint32_t n, uint32_t* missin
 const std::string* Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
                             size_t ne);
 
+// Whether clause break j of `map` (at 0 < map.clause_breaks[j] < norm.size()) ends the hit's
+// `scope` (kClause or kSentence) as the confirmation checks read it: a lone decimal point ends
+// nothing, and a sentence ends at 。！？；…, their ASCII forms or a line break. `original` is
+// the whole message.
+bool BreakEndsScope(std::string_view original, std::string_view norm, const OffsetMap& map,
+                    size_t j, Scope scope);
+
 // The outcome of the confirmation checks for one raw hit.
 struct Confirmation {
   Decision decision = Decision::kReported;

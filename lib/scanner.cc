@@ -100,6 +100,9 @@ class ScannerImpl {
   // for this message (not for a batch); the context pass then reads it instead of encoding again.
   // `mapped`: norm[0, norm_len) and map are already the text's (Run made them); otherwise
   // Confirm normalises the text again, with its map.
+  // The map is recorded as runs, on the way (a few entries per message), except with
+  // collapse_repeats, whose map only Normalize makes (dense).
+  bool MapsAsRuns() const { return !f->options.normalization.collapse_repeats; }
   absl::Status Confirm(std::string_view text, const ScanOptions& options,
                        std::vector<Trace>* traces, const internal::DenseText* encoded = nullptr,
                        bool mapped = false);
@@ -257,13 +260,13 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   // Hits exist: the offset map (made with the text, or now), regex starts, confirmation.
   if (!mapped) {
     const size_t max_out = internal::Normalizer::MaxOutput(text.size());
-    if (f->options.normalization.collapse_repeats) {
+    if (MapsAsRuns()) {
+      if (!f->normalizer->NormalizeAt(text, &norm, 0, &norm_len, nullptr, nullptr, max_out, &map))
+        return ExpansionError(text.size());
+    } else {
       if (!f->normalizer->Normalize(text, &norm, &map, nullptr, nullptr, max_out))
         return ExpansionError(text.size());
       norm_len = norm.size();
-    } else if (!f->normalizer->NormalizeAt(text, &norm, 0, &norm_len, nullptr, nullptr, max_out,
-                                           &map)) {
-      return ExpansionError(text.size());
     }
   }
   const std::string_view norm(this->norm.data(), norm_len);
@@ -299,9 +302,11 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
     context_ranges.resize(merged);
   }
   // Over long ranges the pass reports (and sorts) many occurrences the checks never ask for;
-  // there the direct searches near the hits take less time, although not fewer instructions
-  // (scriptqa_compare, p50, default packs: 900 B 16.8 -> 10.6 us, 4 KiB 74.6 -> 57.8 us; 90 B
-  // unchanged).
+  // there the direct searches near the hits take less time (scriptqa_compare, p50, default
+  // packs, when the limit was set: 900 B 16.8 -> 10.6 us, 4 KiB 74.6 -> 57.8 us; 90 B unchanged).
+  // Since TermIndex skips most characters with one bit, the direct searches also take fewer
+  // instructions than the pass on short messages (CI budget set 5,764 without the pass against
+  // 5,830), so the pass no longer pays for itself in instructions either.
   {
     size_t range_bytes = 0;
     for (const auto& [lo, hi] : context_ranges) range_bytes += hi - lo;
@@ -341,9 +346,7 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
 
   size_t invalid_at = std::string::npos;
   uint32_t classes = 0;
-  // The offset map is recorded as runs on the way (a few entries per message; Confirm needs it
-  // when there are hits), except with collapse_repeats, whose map Confirm makes.
-  const bool runs = !f->options.normalization.collapse_repeats;
+  const bool runs = MapsAsRuns();  // else Confirm makes the map
   if (!f->normalizer->NormalizeAt(text, &norm, 0, &norm_len, &invalid_at, &classes,
                                   internal::Normalizer::MaxOutput(text.size()),
                                   runs ? &map : nullptr))
@@ -643,32 +646,6 @@ std::vector<Finding> ChooseReplacements(const std::vector<Finding>& all, std::st
 
 std::string Stars(const Finding& f) { return std::string(f.chars.size(), '*'); }
 
-// Whether the punctuation removed before normalised position `b` ends a sentence (。！？；… or
-// a line break), read from the original text between the characters on either side.
-bool EndsSentence(std::string_view text, const OffsetMap& map, size_t b) {
-  const auto [from, to] = map.Gap(b);
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  for (size_t i = from; i < to && to <= text.size();) {
-    int len;
-    const uint32_t cp = internal::DecodeUtf8(p + i, p + to, &len);
-    i += static_cast<size_t>(len);
-    switch (cp) {
-      case '?': case 0xFF1F: case '\n': case '\r': case '!': case ';': case 0x3002:
-      case 0xFF01: case 0xFF1B: case 0x2026: case 0xFF61:
-        return true;
-      default:
-        break;
-    }
-  }
-  return false;
-}
-
-// A lone '.' between two characters (9.9元) is recorded as a clause break but ends nothing.
-bool DecimalPoint(std::string_view text, const OffsetMap& map, size_t b) {
-  const auto [from, to] = map.Gap(b);
-  return to == from + 1 && from < text.size() && text[from] == '.';
-}
-
 // Widens each finding of a rule with companions (rule key `with`) over the companions that made
 // it a finding, and everything between: the claim is the combination (好评 + 返现5元, 加 + 微信),
 // so replacing the hit alone would leave the incentive or the channel beside the suggestion
@@ -691,20 +668,22 @@ void WidenToCompanions(std::string_view text, std::string_view norm, const Offse
     size_t hi = internal::ForwardChars(norm, ne, kMaxScopeChars);
     if (r.scope != Scope::kMessage) {
       const std::vector<uint32_t>& br = map.clause_breaks;
-      auto ends_scope = [&](size_t b) {
-        if (b == 0 || b >= norm.size() || DecimalPoint(text, map, b)) return false;
-        return r.scope == Scope::kClause || EndsSentence(text, map, b);
+      auto ends_scope = [&](std::vector<uint32_t>::const_iterator it) {
+        const size_t b = *it;
+        if (b == 0 || b >= norm.size()) return false;
+        return internal::BreakEndsScope(text, norm, map, static_cast<size_t>(it - br.begin()),
+                                        r.scope);
       };
       for (auto it = std::upper_bound(br.begin(), br.end(), static_cast<uint32_t>(nb));
            it != br.begin() && *(it - 1) >= lo; --it) {
-        if (ends_scope(*(it - 1))) {
+        if (ends_scope(it - 1)) {
           lo = *(it - 1);
           break;
         }
       }
       for (auto it = std::lower_bound(br.begin(), br.end(), static_cast<uint32_t>(ne));
            it != br.end() && *it <= hi; ++it) {
-        if (ends_scope(*it)) {
+        if (ends_scope(it)) {
           hi = *it;
           break;
         }
