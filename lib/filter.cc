@@ -162,7 +162,8 @@ constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 // 5: the context database (cue, companion and exemption terms) follows the start-of-match ones.
 // 6: large literal databases are compiled from the dense encoding (dense.h); regex gates.
 // 7: the context database is compiled in the literal database's encoding.
-constexpr uint32_t kFormatVersion = 7;
+// 8: no context database (the checks find context terms through the lists' indexes).
+constexpr uint32_t kFormatVersion = 8;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -310,69 +311,42 @@ absl::Status FilterImpl::Finish() {
       rule_acts[i].push_back(static_cast<uint32_t>(a));
     }
   }
-  // A rule's context lists: what its checks look up (companions, exemptions, negation,
-  // required context, reset terms, allow-contexts).
-  auto for_each_list = [](const Rule& r, auto&& fn) {
-    for (const Companions& g : r.with) fn(g.terms);
-    for (const WindowedTerms& w : r.unless_before) fn(w.terms);
-    for (const WindowedTerms& w : r.unless_after) fn(w.terms);
-    fn(r.unless);
-    fn(r.negate);
-    fn(r.near);
-    fn(r.reset_by);
-    fn(r.allow);
+  // Every list the checks search (term_indexes): the speech acts' cues and pseudo-cues (of the
+  // acts some rule names) and each rule's companions, exemptions, negation, required-context,
+  // reset terms and allow-contexts.
+  // Lists with the same terms share one index, and so one id for a scanner's TermOccurrences.
+  term_indexes.clear();
+  term_list_ids.clear();
+  absl::flat_hash_map<std::vector<std::string>, uint32_t> by_content;
+  auto add = [&](const std::vector<std::string>& terms) {
+    // A list holding an empty term is left to the plain search (it occurs everywhere).
+    if (terms.empty() || term_list_ids.contains(&terms) ||
+        std::find(terms.begin(), terms.end(), std::string()) != terms.end())
+      return;
+    auto [it, fresh] = by_content.try_emplace(terms, static_cast<uint32_t>(term_indexes.size()));
+    if (fresh) term_indexes.emplace_back(terms);
+    term_list_ids[&terms] = it->second;
   };
-  // Only the speech acts some rule names are looked up.
   std::vector<bool> act_used(speech_acts.size(), false);
   for (const std::vector<uint32_t>& acts : rule_acts)
     for (uint32_t a : acts) act_used[a] = true;
-  // Each list by its first characters (streams search with these) and all of them, with the
-  // pseudo-cues, for the context pass.
-  term_indexes.clear();
-  context = internal::ContextTerms();
-  auto add = [&](const std::vector<std::string>& terms) {
-    if (terms.size() >= 8) term_indexes.try_emplace(&terms, terms);  // short lists: plain search
-    context.Add(&terms);
-  };
   for (size_t a = 0; a < speech_acts.size(); ++a) {
     if (!act_used[a]) continue;
     for (const internal::SpeechAct::Cues& g : speech_acts[a].cues) add(g.terms);
-    context.Add(&speech_acts[a].pseudo);
+    add(speech_acts[a].pseudo);
   }
-  rule_uses_context.assign(rules.size(), 0);
-  for (size_t i = 0; i < rules.size(); ++i) {
-    bool uses = !rule_acts[i].empty();
-    for_each_list(rules[i], [&](const std::vector<std::string>& terms) {
-      uses = uses || !terms.empty();
-      add(terms);
-    });
-    rule_uses_context[i] = uses;
-  }
-  // The context database reads the text in the literal database's encoding: the scanner encodes
-  // a message once for both.
-  context.Seal(literals.dense);
-  context_reach = kMaxScopeChars;
   for (const Rule& r : rules) {
-    context_reach = std::max({context_reach, r.window, r.within});
-    for (const WindowedTerms& w : r.unless_before) context_reach = std::max(context_reach, w.window);
-    for (const WindowedTerms& w : r.unless_after) context_reach = std::max(context_reach, w.window);
-  }
-  for (const internal::SpeechAct& act : speech_acts)
-    for (const internal::SpeechAct::Cues& g : act.cues) context_reach = std::max(context_reach, g.window);
-  if (context.patterns().empty()) {
-    context_db.reset();
-  } else if (!context_db) {
-    internal::LiteralSet set;
-    set.normalized = context.patterns();
-    absl::Status st = internal::CompileLiterals(
-        &set, [&](size_t i) { return absl::StrCat("context term '", set.normalized[i], "'"); },
-        context.dense());
-    if (!st.ok()) return st;
-    context_db = std::move(set.db);
+    for (const Companions& g : r.with) add(g.terms);
+    for (const WindowedTerms& w : r.unless_before) add(w.terms);
+    for (const WindowedTerms& w : r.unless_after) add(w.terms);
+    add(r.unless);
+    add(r.negate);
+    add(r.near);
+    add(r.reset_by);
+    add(r.allow);
   }
   hs_scratch_t* scratch = nullptr;
-  std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get(),
-                                        context_db.get()};
+  std::vector<hs_database_t*> all_dbs = {literals.db.get(), regex_db.get(), regex_stream_db.get()};
   for (const RegexGroup& g : regex_groups) all_dbs.push_back(g.db.get());
   for (const internal::DatabasePtr& db : regex_start_dbs) all_dbs.push_back(db.get());
   for (hs_database_t* db : all_dbs) {
@@ -861,7 +835,6 @@ absl::StatusOr<std::string> FilterImpl::Serialize() const {
     absl::Status st = WriteDatabase(db.get(), &w);
     if (!st.ok()) return st;
   }
-  if (absl::Status st = WriteDatabase(context_db.get(), &w); !st.ok()) return st;
   w.U64(internal::Checksum64(w.data().data(), w.data().size()));
   return std::move(w.data());
 }
@@ -1056,15 +1029,6 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     if (blob.empty()) continue;
     absl::Status st = ReadDatabase(blob, &impl->regex_start_dbs[i]);
     if (!st.ok()) return st;
-  }
-  {
-    // The context database (may be absent: Finish() then compiles it).
-    std::string_view blob;
-    if (!r.StrView(&blob)) return bad("context database");
-    if (!blob.empty()) {
-      absl::Status st = ReadDatabase(blob, &impl->context_db);
-      if (!st.ok()) return st;
-    }
   }
   if (r.remaining() != 0) return bad("trailing bytes");
   impl->normalizer = std::make_unique<internal::Normalizer>(n);

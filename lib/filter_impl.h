@@ -12,7 +12,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "context_terms.h"
 #include "dense.h"
 #include "grammar.h"
 #include "normalizer.h"
@@ -131,25 +130,19 @@ class FilterImpl {
   // The speech acts (grammar.h) and, per rule, the indices of those that suppress it.
   std::vector<internal::SpeechAct> speech_acts;
   std::vector<std::vector<uint32_t>> rule_acts;
-  // First-character indexes of the cue, companion and exemption lists (speech_acts' cues, each
-  // rule's `with` groups and `unless`), keyed by the list's address. Set by Finish(); the lists
-  // must not change afterwards.
-  absl::flat_hash_map<const std::vector<std::string>*, internal::TermIndex> term_indexes;
-  const internal::TermIndex* IndexOf(const std::vector<std::string>& terms) const {
-    auto it = term_indexes.find(&terms);
-    return it != term_indexes.end() && it->second.Serves(terms) ? &it->second : nullptr;
+  // First-character indexes of the lists the checks search (speech_acts' cues and pseudo-cues;
+  // each rule's companions, exemptions, negation, required-context and reset terms and
+  // allow-contexts), by list id; lists with
+  // the same terms share an index and an id. term_list_ids maps a list's address to its id. Set
+  // by Finish(); the lists must not change afterwards.
+  std::vector<internal::TermIndex> term_indexes;
+  absl::flat_hash_map<const std::vector<std::string>*, uint32_t> term_list_ids;
+  // The id of an indexed list (term_indexes), internal::kNoTermList otherwise.
+  uint32_t ListId(const std::vector<std::string>& terms) const {
+    auto it = term_list_ids.find(&terms);
+    return it != term_list_ids.end() && term_indexes[it->second].Serves(terms) ? it->second
+                                                                               : internal::kNoTermList;
   }
-
-  // Every list registered in term_indexes, plus the speech acts' pseudo-cues, as one literal
-  // database (context_terms.h): scanned once per message that has raw hits. Set by Finish(),
-  // which compiles the database unless Load() read it.
-  internal::ContextTerms context;
-  internal::DatabasePtr context_db;
-  // Per rule: whether its checks look any context list up (a context pass is only worth it for
-  // hits of such rules).
-  std::vector<uint8_t> rule_uses_context;
-  // How far (characters) from a hit any check looks: kMaxScopeChars or the longest window.
-  uint32_t context_reach = kMaxScopeChars;
 
   internal::LiteralSet literals;
   std::vector<std::string> regex_exprs;  // as compiled

@@ -241,14 +241,6 @@ bool BreakEndsScope(std::string_view original, std::string_view norm, const Offs
 
 namespace {
 
-// The bounds of the hit's clause or sentence in the normalised text, at most kMaxScopeChars
-// characters on each side. hi_known is false while (complete == false) the end may still move.
-struct ScopeBounds {
-  size_t lo = 0, hi = 0;
-  bool hi_known = true;
-  bool question = false;  // the sentence (or clause) ends with a question mark
-};
-
 ScopeBounds BoundsOf(std::string_view original, std::string_view s, const OffsetMap& map,
                      size_t nb, size_t ne, Scope scope, bool complete) {
   ScopeBounds out;
@@ -312,15 +304,14 @@ ScopeBounds BoundsOf(std::string_view original, std::string_view s, const Offset
   return out;
 }
 
-// Where the checks look terms up: in the message's context hits (context_terms.h) when the
-// context pass ran and the list is one of the filter's context lists, else through the list's
-// first-characters index, else by searching the text. All three answer the same: the first term
-// of the list (in list order) with an occurrence lying inside [lo, hi) that accept(begin, end)
-// takes, at its leftmost such occurrence.
+// Where the checks look terms up: through the list's first-characters index (term_index.h), in
+// the occurrences the message's earlier lookups found when the scanner keeps them (memo), else by
+// searching the text. All answer the same: the first term of the list (in list order) with an
+// occurrence lying inside [lo, hi) that accept(begin, end) takes, at its leftmost such occurrence.
 struct Lookup {
   const FilterImpl& f;
-  const ContextHits* ctx;  // null: no context pass (streams, or the pass failed)
   std::string_view s;
+  TermOccurrences* occ;  // null: each lookup walks its window afresh
 
   template <typename Accept>
   const std::string* First(const std::vector<std::string>& terms, size_t lo, size_t hi,
@@ -328,29 +319,9 @@ struct Lookup {
     if (hi <= lo || terms.empty()) return nullptr;
     size_t pos = 0;
     int64_t i = -1;
-    const uint32_t list = ctx ? f.context.ListOf(terms) : kNoList;
-    if (list != kNoList) {
-      i = ctx->FirstTerm(list, lo, hi, accept, &pos);
-      // The one-character terms are not in the context hits: search for those before the
-      // found one in list order (the first found is then the first in list order). The loop
-      // repeats the plain search below on purpose: sharing it as a lambda or a function cost
-      // 0.5 % of the CI budget (the context lookups stopped being inlined).
-      const std::string_view w = s.substr(lo, hi - lo);
-      for (uint32_t k : f.context.singles(list)) {
-        if (i >= 0 && k >= i) break;
-        const std::string& t = terms[k];
-        bool found = false;
-        for (size_t p = w.find(t); p != std::string_view::npos; p = w.find(t, p + 1)) {
-          if (!accept(lo + p, lo + p + t.size())) continue;
-          i = k;
-          pos = lo + p;
-          found = true;
-          break;
-        }
-        if (found) break;
-      }
-    } else if (const TermIndex* index = f.IndexOf(terms)) {
-      i = index->FirstTerm(s, terms, lo, hi, accept, &pos);
+    if (const uint32_t id = f.ListId(terms); id != kNoTermList) {
+      i = occ ? occ->FirstTerm(id, f.term_indexes[id], terms, lo, hi, accept, &pos)
+              : f.term_indexes[id].FirstTerm(s, terms, lo, hi, accept, &pos);
     } else {
       const std::string_view w = s.substr(lo, hi - lo);
       for (size_t k = 0; k < terms.size() && i < 0; ++k) {
@@ -372,16 +343,10 @@ struct Lookup {
   }
   // An occurrence of one of `terms` that covers [nb, ne) (Covering()).
   const std::string* Cover(const std::vector<std::string>& terms, size_t nb, size_t ne) const {
-    const uint32_t list = ctx ? f.context.ListOf(terms) : kNoList;
-    if (list == kNoList) return Covering(s, terms, nb, ne);
-    int64_t i = ctx->Covering(list, nb, ne);
-    for (uint32_t k : f.context.singles(list)) {  // not in the context hits
-      if (i >= 0 && k >= i) break;
-      if (Covers(s, terms[k], nb, ne)) {
-        i = k;
-        break;
-      }
-    }
+    const uint32_t id = f.ListId(terms);
+    if (id == kNoTermList) return Covering(s, terms, nb, ne);
+    const int64_t i = occ ? occ->Covering(id, f.term_indexes[id], terms, nb, ne)
+                          : f.term_indexes[id].Covering(s, terms, nb, ne);
     return i < 0 ? nullptr : &terms[i];
   }
   // The first occurrence of a term inside [lo, hi) that no pseudo-term covers.
@@ -555,8 +520,8 @@ bool InPath(std::string_view original, Span marks) {
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
                      std::string_view original, std::string_view s, const OffsetMap& map,
                      const RawHit& h, bool complete, std::string* detail,
-                     const ContextHits* context) {
-  const Lookup L{f, context, s};
+                     CheckMemo* memo) {
+  const Lookup L{f, s, memo ? &memo->terms : nullptr};
   const std::vector<uint32_t>& clause_breaks = map.clause_breaks;
   // An ASCII letter next to the hit only counts when nothing was skipped between them in the
   // original: "加vx：abc123" is a contact ID after "加vx", "rvxa" is a word containing "vx".
@@ -696,8 +661,19 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       set(Decision::kNegated, [&] { return absl::StrCat("negation cue '", *cue, "' before it"); });
   }
   // The hit's clause, sentence and message, each computed once when first asked for.
-  ScopeBounds scope_bounds[3];
-  bool have_scope[3] = {false, false, false};
+  ScopeBounds local_bounds[3];
+  bool local_have[3] = {false, false, false};
+  ScopeBounds* scope_bounds = local_bounds;
+  bool* have_scope = local_have;
+  if (memo && complete) {  // hits of several rules on the same words share their scopes
+    if (memo->nb != h.nb || memo->ne != h.ne) {
+      memo->nb = h.nb;
+      memo->ne = h.ne;
+      memo->have[0] = memo->have[1] = memo->have[2] = false;
+    }
+    scope_bounds = memo->scopes;
+    have_scope = memo->have;
+  }
   auto bounds_of = [&](Scope sc) -> const ScopeBounds& {
     const int i = sc == Scope::kClause ? 0 : sc == Scope::kSentence ? 1 : 2;
     if (!have_scope[i]) {
@@ -985,8 +961,9 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
              std::string_view text, std::string_view norm, const OffsetMap& map,
              std::vector<RawHit>* raw_hits, std::vector<Candidate>* cand_buffer,
              std::vector<Finding>* findings, std::vector<Trace>* traces,
-             const ContextHits* context) {
+             CheckMemo* memo) {
   std::vector<RawHit>& raw = *raw_hits;
+  if (memo) memo->Reset(norm, f.term_indexes.size());
   std::vector<Candidate>& cands = *cand_buffer;
   std::sort(raw.begin(), raw.end(), [](const RawHit& a, const RawHit& b) {
     return a.nb != b.nb ? a.nb < b.nb : a.ne != b.ne ? a.ne > b.ne : a.rule < b.rule;
@@ -1016,7 +993,7 @@ void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions&
     if (skip_overlapped && h.nb < kept_end[category]) continue;
     detail.clear();
     Confirmation c = Confirm(f, profile, options, text, norm, map, h, /*complete=*/true,
-                             traces ? &detail : nullptr, context);
+                             traces ? &detail : nullptr, memo);
     const uint32_t ob = map.Begin(h.nb), oe = map.End(h.ne - 1);
     const uint32_t trace = traces ? static_cast<uint32_t>(traces->size()) : 0;
     if (traces) {

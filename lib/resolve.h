@@ -11,6 +11,7 @@
 
 #include <hs.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 #include "normalizer.h"
 #include "profile_impl.h"
 #include "scriptqa/scanner.h"
+#include "term_index.h"
 
 namespace scriptqa::internal {
 
@@ -67,6 +69,28 @@ const std::string* Covering(std::string_view s, const std::vector<std::string>& 
 bool BreakEndsScope(std::string_view original, std::string_view norm, const OffsetMap& map,
                     size_t j, Scope scope);
 
+// The bounds of a hit's clause or sentence in the normalised text, at most kMaxScopeChars
+// characters on each side. hi_known is false while (complete == false) the end may still move.
+struct ScopeBounds {
+  size_t lo = 0, hi = 0;
+  bool hi_known = true;
+  bool question = false;  // the sentence (or clause) ends with a question mark
+};
+
+// What the checks of one whole message's hits share, so that each is worked out once: the
+// occurrences of the term lists, and the scopes of the last hit span (hits of several rules on
+// the same words come one after another). Reset by Resolve for each message; one per scanner.
+struct CheckMemo {
+  TermOccurrences terms;
+  size_t nb = SIZE_MAX, ne = 0;  // the hit span `scopes` belong to
+  bool have[3] = {false, false, false};  // clause, sentence, message
+  ScopeBounds scopes[3];
+  void Reset(std::string_view norm, size_t lists) {
+    terms.Reset(norm, lists);
+    nb = SIZE_MAX;
+  }
+};
+
 // The outcome of the confirmation checks for one raw hit.
 struct Confirmation {
   Decision decision = Decision::kReported;
@@ -83,16 +107,16 @@ struct Confirmation {
 // `norm` is the normalised message, or with complete == false a prefix of it made of whole
 // characters; `map` is that text's OffsetMap (clause breaks, and which neighbours were adjacent
 // in the original). `detail`, when not
-// null, receives the explanation of a suppression (as Explain() shows it). `context`, when not
-// null, holds the occurrences of the filter's context terms in `norm` (ContextHits::Scan): the
-// checks then look terms up there instead of searching the text (same answers, less work).
+// null, receives the explanation of a suppression (as Explain() shows it). `memo`, when not null,
+// was Reset for `norm` and keeps what the checks work out for the next hit of the same message
+// (same answers, less work); only with complete == true.
 // `original` is the message (with complete == false: the part received so far), for what the
 // normalised text no longer shows: which punctuation ended a clause (a sentence end, a question
 // mark) and quotation marks.
 Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
                      std::string_view original, std::string_view norm, const OffsetMap& map,
                      const RawHit& h, bool complete, std::string* detail,
-                     const ContextHits* context = nullptr);
+                     CheckMemo* memo = nullptr);
 
 // Sets the start (nb) of every regex hit in *raw to the leftmost start of a match of its regex
 // that ends where the hit ends (kNoStart when there is none): end - width for a fixed-width
@@ -105,12 +129,13 @@ absl::Status ResolveRegexStarts(const FilterImpl& f, std::string_view norm, hs_s
 // de-duplicate, confirm, apply overlaps, order by original span, drop a finding whose rule and
 // original span repeat an earlier one (hits ending in different normalised bytes of one expanding
 // character, such as "…t", "…te" and "…tel" of ℡ → "tel"), map spans to `text`. Appends to
-// *findings (which view `text`); fills *traces (cleared first) when not null.
+// *findings (which view `text`); fills *traces (cleared first) when not null. `memo` (may be
+// null) is Reset here and shared by the checks of the message's hits.
 void Resolve(const FilterImpl& f, const ProfileImpl* profile, const ScanOptions& options,
              std::string_view text, std::string_view norm, const OffsetMap& map,
              std::vector<RawHit>* raw, std::vector<Candidate>* cands,
              std::vector<Finding>* findings, std::vector<Trace>* traces,
-             const ContextHits* context = nullptr);
+             CheckMemo* memo = nullptr);
 
 }  // namespace scriptqa::internal
 

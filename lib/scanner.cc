@@ -43,11 +43,10 @@ class ScannerImpl {
   std::vector<Candidate> cands;
   std::vector<Finding> findings;
   std::vector<SomReport> som;
-  internal::ContextHits context_hits;  // the context terms of the message being confirmed
+  internal::CheckMemo check_memo;  // what the checks of that message's hits share
   internal::DenseText dense;  // the text of EngineScan, as the literal databases read it
   uint32_t gate_hits = 0;     // EngineScan: the regex groups (bits) whose gates were found
   bool batching = false;      // EngineScan on a batch: groups are left to ScanGated
-  std::vector<std::pair<uint32_t, uint32_t>> context_ranges;  // where the context pass reads
 
   // Batches (RunBatch): the normalised messages, each followed by the separator, and their hits.
   struct BatchEntry {
@@ -96,16 +95,13 @@ class ScannerImpl {
                                [](uint32_t v, const BatchEntry& e) { return v < e.base; });
     return *(it - 1);  // the first base is 0
   }
-  // `encoded` (may be null): the normalised text in the dense encoding, when EngineScan made it
-  // for this message (not for a batch); the context pass then reads it instead of encoding again.
   // `mapped`: norm[0, norm_len) and map are already the text's (Run made them); otherwise
   // Confirm normalises the text again, with its map.
   // The map is recorded as runs, on the way (a few entries per message), except with
   // collapse_repeats, whose map only Normalize makes (dense).
   bool MapsAsRuns() const { return !f->options.normalization.collapse_repeats; }
   absl::Status Confirm(std::string_view text, const ScanOptions& options,
-                       std::vector<Trace>* traces, const internal::DenseText* encoded = nullptr,
-                       bool mapped = false);
+                       std::vector<Trace>* traces, bool mapped = false);
 
   static int OnLiteral(unsigned id, unsigned long long, unsigned long long to, unsigned,
                        void* ctx) {
@@ -144,10 +140,6 @@ class ScannerImpl {
 };
 
 namespace {
-
-// The most bytes the context pass reads for one message; beyond it the checks search the text
-// (ScannerImpl::Confirm).
-constexpr size_t kMaxContextPassBytes = 256;
 
 absl::Status ExpansionError(size_t size) {
   return absl::ResourceExhaustedError(absl::StrCat(
@@ -255,8 +247,7 @@ absl::Status ScannerImpl::ScanGated(size_t group, std::string_view data) {
 }
 
 absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& options,
-                                  std::vector<Trace>* traces,
-                                  const internal::DenseText* encoded, bool mapped) {
+                                  std::vector<Trace>* traces, bool mapped) {
   // Hits exist: the offset map (made with the text, or now), regex starts, confirmation.
   if (!mapped) {
     const size_t max_out = internal::Normalizer::MaxOutput(text.size());
@@ -272,55 +263,8 @@ absl::Status ScannerImpl::Confirm(std::string_view text, const ScanOptions& opti
   const std::string_view norm(this->norm.data(), norm_len);
   absl::Status st = internal::ResolveRegexStarts(*f, norm, scratch.get(), &raw, &som);
   if (!st.ok()) return st;
-  // One pass of the context database instead of a search per hit and list; should it fail, the
-  // checks search the text instead (same answers).
-  // It reads only where the checks can look: context_reach characters around each hit, and the
-  // longest context term beyond that (an occurrence covering a position inside).
-  // Only hits of rules that look a list up need it.
-  const internal::ContextHits* context = nullptr;
-  context_ranges.clear();
-  if (f->context_db) {
-    // In bytes: a character is at most 4 (the ranges may start or end inside a character; no
-    // term can match there).
-    const size_t margin = 4 * static_cast<size_t>(f->context_reach) + f->context.longest();
-    for (const RawHit& h : raw) {
-      if (h.nb == kNoStart || h.rule == kDenyRule || !f->rule_uses_context[h.rule]) continue;
-      const size_t lo = h.nb > margin ? h.nb - margin : 0;
-      const size_t hi = std::min(norm.size(), h.ne + margin);
-      context_ranges.push_back({static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)});
-    }
-    // Sorted and merged (overlapping or touching ranges become one).
-    std::sort(context_ranges.begin(), context_ranges.end());
-    size_t merged = 0;
-    for (const auto& r : context_ranges) {
-      if (merged > 0 && r.first <= context_ranges[merged - 1].second) {
-        context_ranges[merged - 1].second = std::max(context_ranges[merged - 1].second, r.second);
-      } else {
-        context_ranges[merged++] = r;
-      }
-    }
-    context_ranges.resize(merged);
-  }
-  // Over long ranges the pass reports (and sorts) many occurrences the checks never ask for;
-  // there the direct searches near the hits take less time (scriptqa_compare, p50, default
-  // packs, when the limit was set: 900 B 16.8 -> 10.6 us, 4 KiB 74.6 -> 57.8 us; 90 B unchanged).
-  // Since TermIndex skips most characters with one bit, the direct searches also take fewer
-  // instructions than the pass on short messages (CI budget set 5,764 without the pass against
-  // 5,830), so the pass no longer pays for itself in instructions either.
-  {
-    size_t range_bytes = 0;
-    for (const auto& [lo, hi] : context_ranges) range_bytes += hi - lo;
-    if (range_bytes > kMaxContextPassBytes) context_ranges.clear();
-  }
-  if (!context_ranges.empty()) {
-    if (context_hits
-            .Scan(f->context, f->context_db.get(), norm, context_ranges, scratch.get(),
-                  encoded)
-            .ok())
-      context = &context_hits;
-  }
   internal::Resolve(*f, profile_, options, text, norm, map, &raw, &cands, &findings, traces,
-                    context);
+                    &check_memo);
   return absl::OkStatus();
 }
 
@@ -355,9 +299,7 @@ absl::Status ScannerImpl::Run(std::string_view text, const ScanOptions& options,
     return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", invalid_at));
   st = EngineScan(std::string_view(norm.data(), norm_len), classes);
   if (!st.ok() || raw.empty()) return st;
-  // Confirm's norm is the text EngineScan encoded for a dense literal database.
-  return Confirm(text, options, traces, f->literals.db && f->literals.dense ? &dense : nullptr,
-                 runs);
+  return Confirm(text, options, traces, runs);
 }
 
 // Batches: the messages are normalised one after another into one buffer, each followed by the

@@ -16,6 +16,8 @@
 
 namespace scriptqa::internal {
 
+inline constexpr uint32_t kNoTermList = UINT32_MAX;
+
 class TermIndex {
  public:
   TermIndex() = default;
@@ -26,6 +28,7 @@ class TermIndex {
         usable_ = false;  // an empty term occurs everywhere: leave it to the plain search
         return;
       }
+      longest_ = std::max(longest_, t.size());
       const size_t n1 = std::min(CharLen(static_cast<unsigned char>(t[0])), t.size());
       const uint32_t h = FirstBit(Key(t, 0, n1));
       first_[h >> 6] |= uint64_t{1} << (h & 63);
@@ -44,6 +47,58 @@ class TermIndex {
   // s[lo, hi) accepted by `accept(begin, end)`, and in *at that occurrence (the leftmost
   // accepted one); -1 when there is none. `s` is valid UTF-8 (normalised text) and lo a
   // character boundary.
+  // The longest term, in bytes.
+  size_t longest() const { return longest_; }
+
+  // Where an occurrence covering s[nb, ne) must start: in [CoverFrom(s, ne), nb].
+  size_t CoverFrom(std::string_view s, size_t ne) const {
+    size_t lo = ne > longest_ ? ne - longest_ : 0;
+    while (lo < s.size() && (static_cast<unsigned char>(s[lo]) & 0xC0) == 0x80) ++lo;
+    return lo;
+  }
+  // The index of the first term in list order with an occurrence covering s[nb, ne) (starting at
+  // or before nb, ending at or after ne), -1 when there is none.
+  int64_t Covering(std::string_view s, const std::vector<std::string>& terms, size_t nb,
+                   size_t ne) const {
+    uint32_t best = UINT32_MAX;
+    ForEach(s, terms, CoverFrom(s, ne), nb + 1, [&](size_t pos, uint32_t i) {
+      if (i < best && pos + terms[i].size() >= ne) best = i;
+    });
+    return best == UINT32_MAX ? int64_t{-1} : int64_t{best};
+  }
+
+  // Calls f(pos, term) for every occurrence of a term of the list that starts in s[lo, hi) (it may
+  // end anywhere in s), in position order; returns where the walk stopped (the first character
+  // boundary at or after hi). lo is a character boundary.
+  template <typename F>
+  size_t ForEach(std::string_view s, const std::vector<std::string>& terms, size_t lo, size_t hi,
+                 F&& f) const {
+    size_t pos = lo;
+    while (pos < hi) {
+      const size_t len = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
+      const uint32_t key = Key(s, pos, len);
+      const uint32_t h = FirstBit(key);
+      if ((first_[h >> 6] >> (h & 63) & 1) != 0) {
+        if (!single_.empty()) {
+          auto it = single_.find(key);
+          if (it != single_.end())
+            for (uint32_t i : it->second) f(pos, i);
+        }
+        if (pos + len < s.size()) {
+          auto it = pairs_.find((static_cast<uint64_t>(key) << 32) | Key(s, pos + len));
+          if (it != pairs_.end())
+            for (uint32_t i : it->second) {
+              const std::string& t = terms[i];
+              if (pos + t.size() <= s.size() && std::memcmp(s.data() + pos, t.data(), t.size()) == 0)
+                f(pos, i);
+            }
+        }
+      }
+      pos += len;
+    }
+    return pos;
+  }
+
   template <typename Accept>
   int64_t FirstTerm(std::string_view s, const std::vector<std::string>& terms, size_t lo, size_t hi,
                     Accept&& accept, size_t* at) const {
@@ -120,7 +175,109 @@ class TermIndex {
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> single_;  // one-character terms
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> pairs_;   // by their first two characters
   size_t size_ = 0;
+  size_t longest_ = 0;  // bytes
   bool usable_ = true;
+};
+
+// The occurrences of a filter's term lists in one message, found on demand and kept: the checks
+// of a message's hits ask the same lists about the same clauses again and again (several rules
+// hit the same words, each looks before and after the hit), and each region of the message is
+// walked once per list instead of once per question. Answers are the same as
+// TermIndex::FirstTerm's. Not thread-safe; one per scanner.
+class TermOccurrences {
+ public:
+  // Starts a message: forgets every occurrence found so far. `lists`: how many lists the filter
+  // indexes (their ids run from 0).
+  void Reset(std::string_view s, size_t lists) {
+    for (uint32_t id : touched_) entries_[id] = Entry{false, false, 0, 0, std::move(entries_[id].occ)};
+    touched_.clear();
+    if (entries_.size() != lists) entries_.assign(lists, Entry{});
+    s_ = s;
+  }
+
+  // TermIndex::FirstTerm for list `id` (indexed by `index`) over the message given to Reset.
+  template <typename Accept>
+  int64_t FirstTerm(uint32_t id, const TermIndex& index, const std::vector<std::string>& terms,
+                    size_t lo, size_t hi, Accept&& accept, size_t* at) {
+    const Entry& e = Walk(id, index, terms, lo, hi);
+    auto it = std::lower_bound(e.occ.begin(), e.occ.end(), static_cast<uint32_t>(lo),
+                               [](const Occurrence& o, uint32_t p) { return o.pos < p; });
+    // The occurrences inside [lo, hi), in list order then by position; usually none or one.
+    Occurrence found[16];
+    size_t n = 0;
+    for (; it != e.occ.end() && it->pos < hi; ++it) {
+      if (it->pos + terms[it->term].size() > hi) continue;
+      if (n == 16) return index.FirstTerm(s_, terms, lo, hi, accept, at);  // rare: many
+      found[n++] = *it;
+    }
+    if (n > 1)
+      std::stable_sort(found, found + n,
+                       [](const Occurrence& x, const Occurrence& y) { return x.term < y.term; });
+    for (size_t k = 0; k < n; ++k) {
+      const size_t b = found[k].pos;
+      if (!accept(b, b + terms[found[k].term].size())) continue;
+      *at = b;
+      return found[k].term;
+    }
+    return -1;
+  }
+
+  // TermIndex::Covering for list `id` over the message given to Reset.
+  int64_t Covering(uint32_t id, const TermIndex& index, const std::vector<std::string>& terms,
+                   size_t nb, size_t ne) {
+    const size_t lo = index.CoverFrom(s_, ne);
+    const Entry& e = Walk(id, index, terms, lo, nb + 1);
+    auto it = std::lower_bound(e.occ.begin(), e.occ.end(), static_cast<uint32_t>(lo),
+                               [](const Occurrence& o, uint32_t p) { return o.pos < p; });
+    uint32_t best = UINT32_MAX;
+    for (; it != e.occ.end() && it->pos <= nb; ++it)
+      if (it->term < best && it->pos + terms[it->term].size() >= ne) best = it->term;
+    return best == UINT32_MAX ? int64_t{-1} : int64_t{best};
+  }
+
+ private:
+  struct Occurrence {
+    uint32_t pos, term;
+  };
+  struct Entry {
+    bool walked = false, touched = false;
+    uint32_t lo = 0, hi = 0;      // the region walked: occurrences starting in [lo, hi) are in occ
+    std::vector<Occurrence> occ;  // by position, then list order
+  };
+
+  const Entry& Walk(uint32_t id, const TermIndex& index, const std::vector<std::string>& terms,
+                    size_t lo, size_t hi) {
+    Entry& e = entries_[id];
+    while (lo < hi && (static_cast<unsigned char>(s_[lo]) & 0xC0) == 0x80) ++lo;
+    auto add = [&e](size_t pos, uint32_t term) {
+      e.occ.push_back({static_cast<uint32_t>(pos), term});
+    };
+    // A region far from the one walked (another hit of a long message) starts afresh.
+    if (e.walked && (lo > e.hi + (hi - lo) || hi + (hi - lo) < e.lo)) e.walked = false;
+    if (!e.touched) {
+      e.touched = true;
+      touched_.push_back(id);
+    }
+    if (!e.walked) {
+      e.occ.clear();
+      e.lo = static_cast<uint32_t>(lo);
+      e.hi = static_cast<uint32_t>(index.ForEach(s_, terms, lo, hi, add));
+      e.walked = true;
+      return e;
+    }
+    if (hi > e.hi) e.hi = static_cast<uint32_t>(index.ForEach(s_, terms, e.hi, hi, add));
+    if (lo < e.lo) {
+      const size_t old = e.occ.size();
+      index.ForEach(s_, terms, lo, e.lo, add);
+      std::rotate(e.occ.begin(), e.occ.begin() + static_cast<ptrdiff_t>(old), e.occ.end());
+      e.lo = static_cast<uint32_t>(lo);
+    }
+    return e;
+  }
+
+  std::string_view s_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> touched_;
 };
 
 }  // namespace scriptqa::internal

@@ -86,9 +86,8 @@ TEST(DefaultPacks, EveryHitExampleHitsAtEveryOffset) {
 
 // What a message says far after a hit does not change how the hit is decided: every example of
 // every rule is scanned alone and followed by a long run of a character no list holds; its
-// findings must be the same. Alone, the checks read the context pass; followed by the run, the
-// message is too long for the pass (lib/scanner.cc, kMaxContextPassBytes) and they search the
-// text: both ways must decide alike.
+// findings must be the same: the checks' windows end at a sentence end or a cap, however much
+// text follows.
 TEST(DefaultPacks, TextFarAfterAHitDoesNotChangeItsDecision) {
   Scanner s = MakeScanner();
   std::string tail = "。";

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -229,6 +230,54 @@ TEST(StreamDifferential, RuleExamplesAnyChunking) {
     examples.insert(examples.end(), r.miss_examples.begin(), r.miss_examples.end());
   }
   Differential(testing::DefaultFilter(), examples, 6, 3);
+}
+
+// The texts of the labelled evaluation sets (tests/quality/*.jsonl): messages nobody wrote for a
+// rule, with hits of several rules in one message.
+std::vector<std::string> EvaluationTexts() {
+  std::vector<std::string> out;
+  for (const char* name : {"dev", "test", "claims"}) {
+    std::ifstream in(std::string(SCRIPTQA_DICTIONARY_DIR) + "/../tests/quality/" + name + ".jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.contains("text")) out.push_back(j.value("text", ""));
+    }
+  }
+  return out;
+}
+
+// The block scan keeps the occurrences its checks found for the next hits of the message
+// (lib/term_index.h, TermOccurrences): it reuses a walked region, widens it on either side or
+// starts afresh far from it, and hits on the same words share their scopes. The stream looks
+// each window up afresh. Both must decide every hit alike: in every evaluation message, and in
+// long messages where many rules hit in several places.
+TEST(StreamDifferential, EvaluationMessages) {
+  std::vector<std::string> texts = EvaluationTexts();
+  ASSERT_GT(texts.size(), 3000u);
+  Differential(testing::DefaultFilter(), texts, 1, 13);
+}
+
+TEST(StreamDifferential, LongMessagesWhereManyRulesHit) {
+  std::vector<std::string> examples = EvaluationTexts();
+  for (const Rule& r : testing::DefaultFilter()->rules()) {
+    examples.insert(examples.end(), r.hit_examples.begin(), r.hit_examples.end());
+    examples.insert(examples.end(), r.miss_examples.begin(), r.miss_examples.end());
+  }
+  ASSERT_GT(examples.size(), 3500u);
+  static const char* const kJoins[] = {"，", "。", "", " ", "\n", "？", "好的，"};
+  std::mt19937 rng(11);
+  std::vector<std::string> messages;
+  for (int m = 0; m < 24; ++m) {
+    std::string text;
+    const size_t target = 512 + rng() % 3584;  // 0.5 to 4 KiB
+    while (text.size() < target) {
+      text += examples[rng() % examples.size()];
+      text += kJoins[rng() % (sizeof(kJoins) / sizeof(kJoins[0]))];
+    }
+    messages.push_back(std::move(text));
+  }
+  Differential(testing::DefaultFilter(), messages, 2, 12);
 }
 
 // Random messages built from pattern fragments, noise, digits, ASCII letters, clause breaks,
