@@ -34,8 +34,11 @@ class TermIndex {
       first_[h >> 6] |= uint64_t{1} << (h & 63);
       if (n1 == t.size()) {
         single_[Key(t, 0)].push_back(static_cast<uint32_t>(i));
+        Set(single_bits_, h);
       } else {
-        pairs_[PairKey(t, 0, n1)].push_back(static_cast<uint32_t>(i));
+        const uint64_t pk = PairKey(t, 0, n1);
+        pairs_[pk].push_back(static_cast<uint32_t>(i));
+        Set(pair_bits_, PairBit(pk));
       }
     }
   }
@@ -79,13 +82,15 @@ class TermIndex {
       const uint32_t key = Key(s, pos, len);
       const uint32_t h = FirstBit(key);
       if ((first_[h >> 6] >> (h & 63) & 1) != 0) {
-        if (!single_.empty()) {
+        if (Has(single_bits_, h)) {
           auto it = single_.find(key);
           if (it != single_.end())
             for (uint32_t i : it->second) f(pos, i);
         }
-        if (pos + len < s.size()) {
-          auto it = pairs_.find((static_cast<uint64_t>(key) << 32) | Key(s, pos + len));
+        const uint64_t pk =
+            pos + len < s.size() ? (static_cast<uint64_t>(key) << 32) | Key(s, pos + len) : 0;
+        if (pos + len < s.size() && Has(pair_bits_, PairBit(pk))) {
+          auto it = pairs_.find(pk);
           if (it != pairs_.end())
             for (uint32_t i : it->second) {
               const std::string& t = terms[i];
@@ -118,13 +123,16 @@ class TermIndex {
       // character and the next, merged in list order.
       const std::vector<uint32_t>* one = &kNone;
       const std::vector<uint32_t>* two = &kNone;
-      if (!single_.empty()) {
+      if (Has(single_bits_, h)) {
         auto it = single_.find(key);
         if (it != single_.end()) one = &it->second;
       }
       if (pos + len < hi) {
-        auto it = pairs_.find((static_cast<uint64_t>(key) << 32) | Key(s, pos + len));
-        if (it != pairs_.end()) two = &it->second;
+        const uint64_t pk = (static_cast<uint64_t>(key) << 32) | Key(s, pos + len);
+        if (Has(pair_bits_, PairBit(pk))) {
+          auto it = pairs_.find(pk);
+          if (it != pairs_.end()) two = &it->second;
+        }
       }
       size_t a = 0, b = 0;
       while (a < one->size() || b < two->size()) {
@@ -170,8 +178,18 @@ class TermIndex {
   }
   // A character's bit in first_ (a multiplicative hash of its key to 13 bits).
   static uint32_t FirstBit(uint32_t key) { return (key * 0x9E3779B1u) >> 19; }
+  // A pair of characters' bit in pair_bits_.
+  static uint32_t PairBit(uint64_t pair) {
+    return static_cast<uint32_t>((pair * 0x9E3779B97F4A7C15ull) >> 51);
+  }
+  static void Set(uint64_t* bits, uint32_t h) { bits[h >> 6] |= uint64_t{1} << (h & 63); }
+  static bool Has(const uint64_t* bits, uint32_t h) { return (bits[h >> 6] >> (h & 63) & 1) != 0; }
 
   uint64_t first_[128] = {};  // 8,192 bits: set for the hash of each term's first character
+  // The same for one-character terms (single_), and for the first two characters of the longer
+  // ones (pairs_): most characters that begin a term of the list begin none here.
+  uint64_t single_bits_[128] = {};
+  uint64_t pair_bits_[128] = {};
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> single_;  // one-character terms
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> pairs_;   // by their first two characters
   size_t size_ = 0;
