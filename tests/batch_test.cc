@@ -80,6 +80,32 @@ TEST(ScanBatch, DefaultPacksAgreeWithScanOnRealAndSyntheticMessages) {
   ExpectBatchEqualsSingle(filter, msgs, all);
 }
 
+// Messages of 256 bytes and more get their offset map as the batch normalises them and are
+// confirmed from it (lib/scanner.cc, kBatchMapBytes); shorter ones are normalised again. Long
+// messages with many hits, joined from the sample messages, and a mix of both lengths in one
+// batch must agree with Scan.
+TEST(ScanBatch, LongMessagesAgreeWithScan) {
+  auto filter = testing::DefaultFilter();
+  const std::vector<std::string> sample = SampleMessages();
+  ASSERT_GT(sample.size(), 50u);
+  std::mt19937 rng(17);
+  std::vector<std::string> msgs;
+  size_t next = 0;
+  for (int i = 0; i < 400; ++i) {
+    const size_t target = i % 3 == 0 ? rng() % 200 : 200 + rng() % 5000;
+    std::string m;
+    while (m.size() < target) {
+      m += sample[next++ % sample.size()];
+      m += i % 2 ? "，" : "\n";
+    }
+    msgs.push_back(std::move(m));
+  }
+  ExpectBatchEqualsSingle(filter, msgs);
+  ScanOptions all;
+  all.overlap = Overlap::kAll;
+  ExpectBatchEqualsSingle(filter, msgs, all);
+}
+
 // Hits placed at every position relative to message boundaries: split terms, terms at the very
 // start and end, empty messages, noise-only messages, invalid UTF-8, several batch buffers.
 TEST(ScanBatch, RandomMessagesAroundBoundariesAgreeWithScan) {
