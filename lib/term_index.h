@@ -207,7 +207,11 @@ class TermOccurrences {
   // Starts a message: forgets every occurrence found so far. `lists`: how many lists the filter
   // indexes (their ids run from 0).
   void Reset(std::string_view s, size_t lists) {
-    for (uint32_t id : touched_) entries_[id] = Entry{false, false, 0, 0, std::move(entries_[id].occ)};
+    for (uint32_t id : touched_) {
+      Entry& e = entries_[id];
+      e.walked = e.touched = false;
+      e.occ.clear();
+    }
     touched_.clear();
     if (entries_.size() != lists) entries_.assign(lists, Entry{});
     s_ = s;
@@ -244,6 +248,7 @@ class TermOccurrences {
   int64_t Covering(uint32_t id, const TermIndex& index, const std::vector<std::string>& terms,
                    size_t nb, size_t ne) {
     const size_t lo = index.CoverFrom(s_, ne);
+    if (lo > nb) return -1;  // the hit is longer than every term
     const Entry& e = Walk(id, index, terms, lo, nb + 1);
     auto it = std::lower_bound(e.occ.begin(), e.occ.end(), static_cast<uint32_t>(lo),
                                [](const Occurrence& o, uint32_t p) { return o.pos < p; });
