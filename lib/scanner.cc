@@ -280,6 +280,7 @@ void ScannerImpl::TrimBuffers() {
   if (gated.size() > 2 * kKeep) std::string().swap(gated);
   map.Release(kKeep);
   for (OffsetMap& m : batch_maps) m.Release(kKeep);
+  check_memo.terms.Release(kKeep / 8);  // occurrences of 8 bytes
   dense.Trim(2 * kKeep);
 }
 

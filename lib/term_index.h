@@ -217,6 +217,13 @@ class TermOccurrences {
     s_ = s;
   }
 
+  // Gives back the memory of occurrence buffers grown past `keep` entries (by a very long message
+  // dense with a list's terms).
+  void Release(size_t keep) {
+    for (Entry& e : entries_)
+      if (e.occ.capacity() > keep) std::vector<Occurrence>().swap(e.occ);
+  }
+
   // TermIndex::FirstTerm for list `id` (indexed by `index`) over the message given to Reset.
   template <typename Accept>
   int64_t FirstTerm(uint32_t id, const TermIndex& index, const std::vector<std::string>& terms,
