@@ -156,17 +156,18 @@ class TermIndex {
 
  private:
   static size_t CharLen(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
-  // The bytes of the character at pos (n of them, 1..4) packed into a key, first byte highest.
+  // The bytes of the character at pos (n of them, 1..4) packed into a key, first byte lowest.
   static uint32_t Key(std::string_view s, size_t pos, size_t n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (s.size() - pos >= 4 && n >= 1 && n <= 4) {  // one load
+      static constexpr uint32_t kMask[5] = {0, 0xFFu, 0xFFFFu, 0xFFFFFFu, 0xFFFFFFFFu};
       uint32_t w;
       std::memcpy(&w, s.data() + pos, 4);
-      return __builtin_bswap32(w) >> (8 * (4 - n));
+      return w & kMask[n];
     }
 #endif
     uint32_t k = 0;
-    for (size_t i = 0; i < n; ++i) k = (k << 8) | static_cast<unsigned char>(s[pos + i]);
+    for (size_t i = 0; i < n; ++i) k |= static_cast<uint32_t>(static_cast<unsigned char>(s[pos + i])) << (8 * i);
     return k;
   }
   static uint32_t Key(std::string_view s, size_t pos) {
