@@ -319,10 +319,7 @@ absl::Status FilterImpl::Finish() {
   term_list_ids.clear();
   absl::flat_hash_map<std::vector<std::string>, uint32_t> by_content;
   auto add = [&](const std::vector<std::string>& terms) {
-    // A list holding an empty term is left to the plain search (it occurs everywhere).
-    if (terms.empty() || term_list_ids.contains(&terms) ||
-        std::find(terms.begin(), terms.end(), std::string()) != terms.end())
-      return;
+    if (terms.empty() || term_list_ids.contains(&terms)) return;
     auto [it, fresh] = by_content.try_emplace(terms, static_cast<uint32_t>(term_indexes.size()));
     if (fresh) term_indexes.emplace_back(terms);
     term_list_ids[&terms] = it->second;

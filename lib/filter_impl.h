@@ -132,9 +132,9 @@ class FilterImpl {
   std::vector<std::vector<uint32_t>> rule_acts;
   // First-character indexes of the lists the checks search (speech_acts' cues and pseudo-cues;
   // each rule's companions, exemptions, negation, required-context and reset terms and
-  // allow-contexts), by list id; lists with
-  // the same terms share an index and an id. term_list_ids maps a list's address to its id. Set
-  // by Finish(); the lists must not change afterwards.
+  // allow-contexts), by list id; lists with the same terms share an index and an id.
+  // term_list_ids maps a list's address to its id. Set by Finish(); the lists must not change
+  // afterwards. A list whose index cannot serve it (an empty term) is left to the plain search.
   std::vector<internal::TermIndex> term_indexes;
   absl::flat_hash_map<const std::vector<std::string>*, uint32_t> term_list_ids;
   // The id of an indexed list (term_indexes), internal::kNoTermList otherwise.

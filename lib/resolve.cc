@@ -666,11 +666,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
   ScopeBounds* scope_bounds = local_bounds;
   bool* have_scope = local_have;
   if (memo && complete) {  // hits of several rules on the same words share their scopes
-    if (memo->nb != h.nb || memo->ne != h.ne) {
-      memo->nb = h.nb;
-      memo->ne = h.ne;
-      memo->have[0] = memo->have[1] = memo->have[2] = false;
-    }
+    memo->Span(h.nb, h.ne);
     scope_bounds = memo->scopes;
     have_scope = memo->have;
   }

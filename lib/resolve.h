@@ -89,6 +89,13 @@ struct CheckMemo {
     terms.Reset(norm, lists);
     nb = SIZE_MAX;
   }
+  // Makes `scopes` those of the hit span [b, e): kept if it is the last span, else none known.
+  void Span(size_t b, size_t e) {
+    if (nb == b && ne == e) return;
+    nb = b;
+    ne = e;
+    have[0] = have[1] = have[2] = false;
+  }
 };
 
 // The outcome of the confirmation checks for one raw hit.

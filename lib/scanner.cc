@@ -55,6 +55,7 @@ class ScannerImpl {
     uint32_t end = 0;   // and ends (the separator follows)
     uint32_t classes = 0;  // character classes of the message (regex gating)
     uint32_t gates = 0;    // the regex groups whose gates occur in the message
+    bool mapped = false;   // batch_maps holds the message's offset map (kBatchMapBytes)
     absl::Status status;
   };
   std::string batch;
@@ -280,7 +281,7 @@ void ScannerImpl::TrimBuffers() {
   if (gated.size() > 2 * kKeep) std::string().swap(gated);
   map.Release(kKeep);
   for (OffsetMap& m : batch_maps) m.Release(kKeep);
-  check_memo.terms.Release(kKeep / 8);  // occurrences of 8 bytes
+  check_memo.terms.Release(kKeep);
   dense.Trim(2 * kKeep);
 }
 
@@ -364,6 +365,7 @@ absl::Status ScannerImpl::RunBatch(
         if (MapsAsRuns() && text.size() >= kBatchMapBytes) {
           if (batch_maps.size() <= j - i) batch_maps.resize(j - i + 1);
           runs = &batch_maps[j - i];
+          e.mapped = true;
         }
         if (!f->normalizer->NormalizeAt(text, &batch, len, &end, &invalid_at, &c,
                                         internal::Normalizer::MaxOutput(text.size()), runs)) {
@@ -425,15 +427,14 @@ absl::Status ScannerImpl::RunBatch(
         continue;
       }
       // The message's normalised text and map, as the batch made them.
-      const bool mapped = MapsAsRuns() && texts[k].size() >= kBatchMapBytes;
-      if (mapped) {
+      if (e.mapped) {
         const size_t n = e.end - e.base;
         if (norm.size() < n) norm.resize(n);
         std::memcpy(norm.data(), batch.data() + e.base, n);
         norm_len = n;
         std::swap(map, batch_maps[k - i]);
       }
-      absl::Status s = Confirm(texts[k], options, nullptr, mapped);
+      absl::Status s = Confirm(texts[k], options, nullptr, e.mapped);
       on_message(k, s, s.ok() ? absl::Span<const Finding>(findings) : absl::Span<const Finding>());
     }
     i = j;

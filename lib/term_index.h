@@ -218,11 +218,11 @@ class TermOccurrences {
     s_ = s;
   }
 
-  // Gives back the memory of occurrence buffers grown past `keep` entries (by a very long message
+  // Gives back the memory of occurrence buffers grown past `keep` bytes (by a very long message
   // dense with a list's terms).
   void Release(size_t keep) {
     for (Entry& e : entries_)
-      if (e.occ.capacity() > keep) std::vector<Occurrence>().swap(e.occ);
+      if (e.occ.capacity() * sizeof(Occurrence) > keep) std::vector<Occurrence>().swap(e.occ);
   }
 
   // TermIndex::FirstTerm for list `id` (indexed by `index`) over the message given to Reset.
@@ -230,8 +230,7 @@ class TermOccurrences {
   int64_t FirstTerm(uint32_t id, const TermIndex& index, const std::vector<std::string>& terms,
                     size_t lo, size_t hi, Accept&& accept, size_t* at) {
     const Entry& e = Walk(id, index, terms, lo, hi);
-    auto it = std::lower_bound(e.occ.begin(), e.occ.end(), static_cast<uint32_t>(lo),
-                               [](const Occurrence& o, uint32_t p) { return o.pos < p; });
+    auto it = From(e, lo);
     // The occurrences inside [lo, hi), in list order then by position; usually none or one.
     Occurrence found[16];
     size_t n = 0;
@@ -258,8 +257,7 @@ class TermOccurrences {
     const size_t lo = index.CoverFrom(s_, ne);
     if (lo > nb) return -1;  // the hit is longer than every term
     const Entry& e = Walk(id, index, terms, lo, nb + 1);
-    auto it = std::lower_bound(e.occ.begin(), e.occ.end(), static_cast<uint32_t>(lo),
-                               [](const Occurrence& o, uint32_t p) { return o.pos < p; });
+    auto it = From(e, lo);
     uint32_t best = UINT32_MAX;
     for (; it != e.occ.end() && it->pos <= nb; ++it)
       if (it->term < best && it->pos + terms[it->term].size() >= ne) best = it->term;
@@ -275,6 +273,12 @@ class TermOccurrences {
     uint32_t lo = 0, hi = 0;      // the region walked: occurrences starting in [lo, hi) are in occ
     std::vector<Occurrence> occ;  // by position, then list order
   };
+
+  // The entry's first occurrence starting at or after pos.
+  static std::vector<Occurrence>::const_iterator From(const Entry& e, size_t pos) {
+    return std::lower_bound(e.occ.begin(), e.occ.end(), static_cast<uint32_t>(pos),
+                            [](const Occurrence& o, uint32_t p) { return o.pos < p; });
+  }
 
   const Entry& Walk(uint32_t id, const TermIndex& index, const std::vector<std::string>& terms,
                     size_t lo, size_t hi) {

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -237,9 +236,8 @@ TEST(StreamDifferential, RuleExamplesAnyChunking) {
 std::vector<std::string> EvaluationTexts() {
   std::vector<std::string> out;
   for (const char* name : {"dev", "test", "claims"}) {
-    std::ifstream in(std::string(SCRIPTQA_DICTIONARY_DIR) + "/../tests/quality/" + name + ".jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const std::string& line : testing::SplitLines(testing::ReadFileOrDie(
+             std::string(SCRIPTQA_DICTIONARY_DIR) + "/../tests/quality/" + name + ".jsonl"))) {
       auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (j.is_object() && j.contains("text")) out.push_back(j.value("text", ""));
     }
