@@ -1,5 +1,6 @@
 #include "dense.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "utf8.h"
@@ -203,13 +204,18 @@ struct DenseScan {
   const DenseText* text;
   const uint32_t* lengths;
   size_t count;
+  const SuffixGroups* groups;
   match_event_handler on_match;
   void* ctx;
 };
 
 int OnDense(unsigned id, unsigned long long, unsigned long long to, unsigned flags, void* ctx) {
   const auto* s = static_cast<const DenseScan*>(ctx);
-  if (id >= s->count) return 0;  // cannot happen with a validated database
+  if (id >= s->count) {  // the ending of a group
+    if (s->groups == nullptr || id - s->count >= s->groups->size()) return 0;  // cannot happen
+    return s->groups->ForEachMember(id - s->count, *s->text, static_cast<size_t>(to),
+                                    s->on_match, flags, s->ctx);
+  }
   const uint32_t len = s->lengths[id];
   if (to < len) return 0;
   const uint32_t from = s->text->back(static_cast<size_t>(to - len));
@@ -225,14 +231,6 @@ std::string EncodeDense(std::string_view utf8) {
   out.resize(EncodeInto<false>(p, utf8.size(), reinterpret_cast<unsigned char*>(out.data()),
                                nullptr));
   return out;
-}
-
-std::vector<uint32_t> DenseLengths(const std::vector<std::string>& literals) {
-  std::vector<uint32_t> lengths;
-  lengths.reserve(literals.size());
-  for (const std::string& l : literals)
-    lengths.push_back(static_cast<uint32_t>(EncodeDense(l).size()));
-  return lengths;
 }
 
 void DenseText::Encode(std::string_view utf8) {
@@ -265,6 +263,76 @@ void DenseText::Trim(size_t keep) {
   }
 }
 
+SuffixGroups::SuffixGroups(const std::vector<std::string>& encoded) {
+  absl::flat_hash_map<std::string_view, std::vector<uint32_t>> by_ending;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    const std::string& e = encoded[i];
+    if (e.size() >= kEnding)
+      by_ending[std::string_view(e).substr(e.size() - kEnding)].push_back(static_cast<uint32_t>(i));
+  }
+  // Groups in the order of their first member, so that the grouping (and the engine ids of the
+  // endings) depend on the literals alone.
+  std::vector<std::pair<uint32_t, const std::vector<uint32_t>*>> big;
+  for (const auto& [ending, ids] : by_ending)
+    if (ids.size() >= kMinMembers) big.emplace_back(ids.front(), &ids);
+  std::sort(big.begin(), big.end());
+  grouped_.assign(encoded.size(), false);
+  groups_.reserve(big.size());
+  absl::flat_hash_map<std::string_view, std::vector<uint32_t>> ids_of;
+  std::vector<std::string_view> order;
+  for (const auto& [first, ids] : big) {
+    Group g;
+    const std::string& e0 = encoded[first];
+    g.ending = e0.substr(e0.size() - kEnding);
+    for (uint32_t id : *ids) {
+      grouped_[id] = true;
+      const std::string& e = encoded[id];
+      if (e.size() > kEnding) {
+        const auto b = static_cast<unsigned char>(e[e.size() - kEnding - 1]);
+        g.before[b >> 6] |= uint64_t{1} << (b & 63);
+      }
+      g.lengths.push_back(static_cast<uint32_t>(e.size()));
+      auto [it, fresh] = ids_of.try_emplace(e);
+      if (fresh) order.push_back(e);
+      it->second.push_back(id);
+    }
+    std::sort(g.lengths.begin(), g.lengths.end());
+    g.lengths.erase(std::unique(g.lengths.begin(), g.lengths.end()), g.lengths.end());
+    groups_.push_back(std::move(g));
+  }
+  members_.reserve(order.size());
+  for (std::string_view e : order) {
+    const std::vector<uint32_t>& ids = ids_of[e];
+    members_.emplace(std::string(e), std::make_pair(static_cast<uint32_t>(ids_.size()),
+                                                    static_cast<uint32_t>(ids.size())));
+    ids_.insert(ids_.end(), ids.begin(), ids.end());
+  }
+}
+
+int SuffixGroups::ForEachMember(size_t g, const DenseText& text, size_t to,
+                                match_event_handler on_match, unsigned flags, void* ctx) const {
+  const Group& group = groups_[g];
+  const bool longer =
+      to > kEnding && [&] {
+        const auto b = static_cast<unsigned char>(text.data()[to - kEnding - 1]);
+        return (group.before[b >> 6] >> (b & 63) & 1) != 0;
+      }();
+  for (uint32_t len : group.lengths) {
+    if (len > to || (len > kEnding && !longer)) break;
+    const size_t from = to - len;
+    const uint32_t at = text.back(from);
+    if (at == DenseText::kInside) continue;
+    auto it = members_.find(absl::string_view(text.data() + from, len));
+    if (it == members_.end()) continue;
+    const uint32_t end = text.back(to);
+    for (uint32_t k = 0; k < it->second.second; ++k) {
+      const int r = on_match(ids_[it->second.first + k], at, end, flags, ctx);
+      if (r != 0) return r;
+    }
+  }
+  return 0;
+}
+
 bool PreferDense(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   size_t long_ones = 0;
   for (const auto* v : {&a, &b})
@@ -285,7 +353,8 @@ hs_error_t ScanLiterals(const LiteralDb& db, std::string_view utf8, DenseText* b
 hs_error_t ScanEncoded(const LiteralDb& db, const DenseText& text, hs_scratch_t* scratch,
                        match_event_handler on_match, void* ctx) {
   if (text.size() == 0) return HS_SUCCESS;
-  DenseScan s{&text, db.dense_lengths->data(), db.dense_lengths->size(), on_match, ctx};
+  DenseScan s{&text, db.dense_lengths->data(), db.dense_lengths->size(), db.groups, on_match,
+              ctx};
   return hs_scan(db.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, &OnDense,
                  &s);
 }

@@ -30,13 +30,13 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+
 namespace scriptqa::internal {
 
 // The encoding of `utf8` (any bytes; invalid sequences are encoded byte by byte).
 std::string EncodeDense(std::string_view utf8);
-
-// The encoded length of each string of `literals`.
-std::vector<uint32_t> DenseLengths(const std::vector<std::string>& literals);
 
 // Whether a literal database of the literals of `a` and `b` is compiled from the dense encoding:
 // when at least 32,768 of them are longer than 8 bytes in UTF-8. A pure function of the literals,
@@ -65,11 +65,57 @@ class DenseText {
   size_t size_ = 0;
 };
 
+// Literals that share their last kEnding encoded bytes with many others. The engine's literal
+// matcher finds a literal longer than eight bytes by its last eight, then checks, one after
+// another, every literal that ends in them: a word class in front of a common ending (169 literals
+// end in 帮您处理) costs that many checks wherever the ending occurs, in messages that hold none
+// of them. Such a group is compiled as one literal, its ending; at each occurrence of the ending,
+// ForEachMember finds the members that end there with one lookup per member length, after a
+// test of the byte just before the ending.
+//
+// A pure function of the encoded literals, so a deserialized database is grouped as it was
+// compiled. Immutable after construction (thread-safe to share).
+class SuffixGroups {
+ public:
+  static constexpr size_t kEnding = 8;      // bytes of the shared ending
+  static constexpr size_t kMinMembers = 8;  // fewer literals with an ending stay on their own
+
+  SuffixGroups() = default;
+  // Groups `encoded` (the encoded literals; literal i is engine id i).
+  explicit SuffixGroups(const std::vector<std::string>& encoded);
+
+  // Whether literal `id` is compiled as its group's ending rather than on its own.
+  bool grouped(size_t id) const { return id < grouped_.size() && grouped_[id]; }
+  size_t size() const { return groups_.size(); }
+  const std::string& ending(size_t g) const { return groups_[g].ending; }
+  // Calls on_match(id, from, to, flags, ctx) with UTF-8 offsets for each member of group g
+  // occurring in `text` at a character and ending at encoded offset `to` (an occurrence of the
+  // group's ending ends there), shortest first and, for one length, in id order; returns the
+  // first non-zero value on_match returns (and stops), else 0.
+  int ForEachMember(size_t g, const DenseText& text, size_t to, match_event_handler on_match,
+                    unsigned flags, void* ctx) const;
+
+ private:
+  struct Group {
+    std::string ending;
+    uint64_t before[4] = {};        // the byte before the ending in members longer than it
+    std::vector<uint32_t> lengths;  // distinct encoded lengths of the members, ascending
+  };
+  std::vector<bool> grouped_;
+  std::vector<Group> groups_;
+  // A member's encoding -> its engine ids: ids_[first, first + count).
+  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> members_;
+  std::vector<uint32_t> ids_;
+};
+
 // A compiled literal database and how it reads text.
 struct LiteralDb {
   const hs_database_t* db = nullptr;
   bool dense = false;                           // compiled from EncodeDense(literal)
   const std::vector<uint32_t>* dense_lengths = nullptr;  // dense: encoded length per engine id
+  // dense: literals compiled as their group's ending; engine id dense_lengths->size() + g is
+  // the ending of group g. Null: none.
+  const SuffixGroups* groups = nullptr;
 };
 
 // Scans the UTF-8 text `utf8` with a block-mode database (a literal one, or any other with dense

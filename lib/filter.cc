@@ -74,6 +74,12 @@ std::string PlatformString() {
   return absl::StrCat("tune=", p.tune, ";features=", p.cpu_features);
 }
 
+void LiteralSet::Group(const std::vector<std::string>& encoded) {
+  dense_lengths.clear();
+  for (const std::string& e : encoded) dense_lengths.push_back(static_cast<uint32_t>(e.size()));
+  groups = SuffixGroups(encoded);
+}
+
 absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
                              bool dense) {
   DatabasePtr* out = &set->db;
@@ -85,26 +91,37 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
   std::vector<std::string> encoded;
   for (const auto* v : {&set->normalized, &set->gates})
     for (const std::string& l : *v) encoded.push_back(set->dense ? EncodeDense(l) : l);
+  set->groups = SuffixGroups();
+  if (set->dense) set->Group(encoded);
+  // The literals on their own, then the endings of the groups (engine id encoded.size() + g).
   std::vector<const char*> exprs;
   std::vector<size_t> lens;
   std::vector<unsigned> ids, flags;
-  for (const std::string& e : encoded) {
-    exprs.push_back(e.data());
-    lens.push_back(e.size());
-    if (set->dense) set->dense_lengths.push_back(static_cast<uint32_t>(e.size()));
-  }
-  for (size_t i = 0; i < exprs.size(); ++i) {
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    if (set->groups.grouped(i)) continue;
+    exprs.push_back(encoded[i].data());
+    lens.push_back(encoded[i].size());
     ids.push_back(static_cast<unsigned>(i));
-    flags.push_back(0);
   }
+  for (size_t g = 0; g < set->groups.size(); ++g) {
+    exprs.push_back(set->groups.ending(g).data());
+    lens.push_back(set->groups.ending(g).size());
+    ids.push_back(static_cast<unsigned>(encoded.size() + g));
+  }
+  flags.assign(exprs.size(), 0);
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
   hs_error_t rc = hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
                                        static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
                                        nullptr, &db, &err);
   if (rc != HS_SUCCESS) {
-    const size_t failed = err && err->expression >= 0 ? static_cast<size_t>(err->expression)
-                                                      : SIZE_MAX;
+    // The failing expression's engine id is the literal's index (or a group's ending: the
+    // database as a whole is named).
+    const size_t failed = err && err->expression >= 0 &&
+                                  static_cast<size_t>(err->expression) < ids.size() &&
+                                  ids[static_cast<size_t>(err->expression)] < encoded.size()
+                              ? ids[static_cast<size_t>(err->expression)]
+                              : SIZE_MAX;
     std::string at = failed < set->normalized.size() ? where(failed)
                      : failed != SIZE_MAX
                          ? absl::StrCat("regex gate '", set->gates[failed - set->normalized.size()], "'")
@@ -122,8 +139,9 @@ absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(si
     return absl::ResourceExhaustedError("cannot allocate scratch space for the literal database");
   ScratchPtr scratch(raw_scratch);
   auto ignore = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 0; };
-  for (size_t i = 0; i < exprs.size(); ++i) {
-    rc = hs_scan(db, exprs[i], static_cast<unsigned>(lens[i]), 0, scratch.get(), ignore, nullptr);
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    rc = hs_scan(db, encoded[i].data(), static_cast<unsigned>(encoded[i].size()), 0,
+                 scratch.get(), ignore, nullptr);
     if (rc != HS_SUCCESS) {
       out->reset();
       return absl::InvalidArgumentError(absl::StrCat(
@@ -163,7 +181,9 @@ constexpr char kMagic[8] = {'S', 'C', 'R', 'I', 'P', 'T', 'Q', 'A'};
 // 6: large literal databases are compiled from the dense encoding (dense.h); regex gates.
 // 7: the context database is compiled in the literal database's encoding.
 // 8: no context database (the checks find context terms through the lists' indexes).
-constexpr uint32_t kFormatVersion = 8;
+// 9: literals sharing their last eight encoded bytes with many others are compiled as their
+// group's ending (dense.h SuffixGroups; engine ids past the literals and gates).
+constexpr uint32_t kFormatVersion = 9;
 
 void HashRule(Hasher* h, const Rule& r) {
   h->Str(r.id);
@@ -984,9 +1004,10 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
   }
   impl->literals.dense = internal::PreferDense(impl->literals.normalized, impl->literals.gates);
   if (impl->literals.dense) {
-    impl->literals.dense_lengths = internal::DenseLengths(impl->literals.normalized);
-    for (uint32_t n : internal::DenseLengths(impl->literals.gates))
-      impl->literals.dense_lengths.push_back(n);
+    std::vector<std::string> encoded;
+    for (const auto* v : {&impl->literals.normalized, &impl->literals.gates})
+      for (const std::string& l : *v) encoded.push_back(internal::EncodeDense(l));
+    impl->literals.Group(encoded);
   }
   DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_stream_db};
   const bool has_lit = !impl->literals.patterns.empty() || !impl->literals.gates.empty();

@@ -59,8 +59,11 @@ struct LiteralSet {
   std::vector<uint32_t> gate_groups;
   bool dense = false;                   // compiled from the dense encoding (PreferDense)
   std::vector<uint32_t> dense_lengths;  // dense: per engine id, the encoded length
+  SuffixGroups groups;                  // dense: literals compiled as their group's ending
   DatabasePtr db;
-  LiteralDb Db() const { return {db.get(), dense, &dense_lengths}; }
+  LiteralDb Db() const { return {db.get(), dense, &dense_lengths, &groups}; }
+  // dense: sets dense_lengths and groups from the encoded literals (normalized, then gates).
+  void Group(const std::vector<std::string>& encoded);
 };
 
 // Compiles the normalised literals and the gates (dense-encoded when `dense`) into a block-mode

@@ -307,28 +307,37 @@ TEST(LiteralEncoding, FindsEveryKindOfCharacterAndOnlyWholeCharacters) {
   EXPECT_TRUE(ScanOk(s2, "卸y").empty());
 }
 
-// The same with a set large enough to be compiled from the dense encoding (at least 32,768
-// literals longer than 8 bytes, as the default packs): three products of rare characters.
-TEST(LiteralEncoding, LargeSetsFindWholeCharactersOnly) {
-  auto run = [](uint32_t from, int n) {
-    std::string s;
-    for (int i = 0; i < n; ++i) {
-      if (i) s += " | ";
-      const uint32_t cp = from + static_cast<uint32_t>(i);
-      s += static_cast<char>(0xE0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    return s;
-  };
+// "X | Y | ...": the n characters from U+from on (three-byte ones), as a class's members.
+std::string CharacterRun(uint32_t from, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) {
+    if (i) s += " | ";
+    const uint32_t cp = from + static_cast<uint32_t>(i);
+    s += static_cast<char>(0xE0 | (cp >> 12));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+
+// Rule text that makes a literal set large enough to be compiled from the dense encoding (at
+// least 32,768 literals longer than 8 bytes, as the default packs): rule e.bulk, three products of
+// rare characters (鼀 U+9F00, 鸀 U+9E00, 鴀 U+9D00 make one of its terms), after `classes`.
+std::string BulkRules(const std::string& classes = "") {
   std::string text =
       "%format scriptqa-rules 1\n%default category privacy\n%default severity block\n"
-      "%class A = " + run(0x9F00, 64) + "\n%class B = " + run(0x9E00, 64) + "\n";
+      "%class A = " + CharacterRun(0x9F00, 64) + "\n%class B = " + CharacterRun(0x9E00, 64) + "\n";
   for (int k = 0; k < 3; ++k)
-    text += "%class C" + std::to_string(k) + " = " + run(0x9D00 + 4 * k, 4) + "\n";
-  text += "rule e.bulk\n";
+    text += "%class C" + std::to_string(k) + " = " + CharacterRun(0x9D00 + 4 * k, 4) + "\n";
+  text += classes + "rule e.bulk\n";
   for (int k = 0; k < 3; ++k) text += "  literal {A}{B}{C" + std::to_string(k) + "}\n";
-  text += "  reason r\nrule e.kana\n  literal のお店\n  reason r\n"
+  return text + "  reason r\n";
+}
+
+// The same with a set large enough to be compiled from the dense encoding.
+TEST(LiteralEncoding, LargeSetsFindWholeCharactersOnly) {
+  std::string text = BulkRules();
+  text += "rule e.kana\n  literal のお店\n  reason r\n"
           "rule e.ext_a\n  literal 㐀坂\n  reason r\n"
           "rule e.latin\n  literal xy\n  reason r\n";
   std::shared_ptr<const Filter> f = testing::FilterFromText(text);
@@ -342,6 +351,45 @@ TEST(LiteralEncoding, LargeSetsFindWholeCharactersOnly) {
     // A bulk term, alone and among other text: 鼀 (U+9F00) 鸀 (U+9E00) 鴀 (U+9D00).
     EXPECT_EQ(Ids(ScanOk(s, "鼀鸀鴀")), std::vector<std::string>{"e.bulk"});
     EXPECT_EQ(Ids(ScanOk(s, "a鼀鸀鴀b")), std::vector<std::string>{"e.bulk"});
+  }
+}
+
+// In a dense set, literals that share their last eight encoded bytes with many others (here 20
+// terms of a class in front of 帮您处理, as the default packs' word classes make) are found
+// through their shared ending: each term where it occurs, with its span; none where only the
+// ending or a term that is not in the list occurs; none that would start inside a character (卸
+// ends with the byte of x); every term ending at one place with overlap kAll (不能帮您处理 holds
+// two terms of the class); the same after a round trip through Serialize.
+TEST(LiteralEncoding, TermsSharingAnEndingAreFoundOneByOne) {
+  std::string text = BulkRules(
+      "%class W = 能 | 可以 | 无法 | 不能 | 没法 | 没办法 | 来 | 去 | 已 | 再 | 将 | 会 | 要 | x | "
+      "ab | 不会 | 没有办法 | 马上 | 立即 | 尽快\n");
+  text += "rule e.group\n  literal {W}帮您处理\n  reason r\n"
+          "rule e.ending\n  literal 帮您处理\n  reason r\n"
+          "rule e.longer\n  literal 这边不能帮您处理\n  reason r\n";
+  std::shared_ptr<const Filter> f = testing::FilterFromText(text);
+  ASSERT_GE(f->info().literal_count, 32768u);
+  ScanOptions all;
+  all.overlap = Overlap::kAll;
+  for (const std::shared_ptr<const Filter>& filter : {f, *Filter::Deserialize(*f->Serialize())}) {
+    Scanner s = MakeScanner(filter);
+    for (std::string w : {"能", "可以", "没办法", "x", "ab", "没有办法", "尽快"}) {
+      const std::string msg = "您好" + w + "帮您处理吧";
+      std::vector<Finding> fs = ScanOk(s, msg, all);
+      ASSERT_EQ(Ids(fs), (std::vector<std::string>{"e.group", "e.ending"})) << msg;
+      EXPECT_EQ(fs[0].bytes.begin, 6u) << msg;
+      EXPECT_EQ(fs[0].bytes.end, msg.size() - 3) << msg;
+      EXPECT_EQ(fs[1].bytes.begin, 6u + w.size()) << msg;
+    }
+    EXPECT_EQ(Ids(ScanOk(s, "我来帮您处理", all)), (std::vector<std::string>{"e.group", "e.ending"}));
+    EXPECT_EQ(Ids(ScanOk(s, "我想帮您处理", all)), std::vector<std::string>{"e.ending"});
+    EXPECT_EQ(Ids(ScanOk(s, "卸帮您处理", all)), std::vector<std::string>{"e.ending"});
+    EXPECT_TRUE(ScanOk(s, "帮您处", all).empty());
+    EXPECT_EQ(Ids(ScanOk(s, "这边不能帮您处理", all)),
+              (std::vector<std::string>{"e.longer", "e.group", "e.group", "e.ending"}));
+    EXPECT_EQ(Ids(ScanOk(s, "能帮您处理，不能帮您处理", all)),
+              (std::vector<std::string>{"e.group", "e.ending", "e.group", "e.group", "e.ending"}));
+    EXPECT_EQ(Ids(ScanOk(s, "鼀鸀鴀")), std::vector<std::string>{"e.bulk"});
   }
 }
 
