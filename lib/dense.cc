@@ -198,6 +198,98 @@ bool HasSsse3() {
   static const bool has = __builtin_cpu_supports("ssse3");
   return has;
 }
+
+// The AVX2 step: Block16's, for up to eight well-formed U+4E00..U+9FFF characters (24 bytes) at
+// once. p has 28 readable bytes: the two 128-bit lanes hold p[0, 16) and p[12, 28), so the four
+// characters of each lane start where Block16's do; the second lane's count only when the first
+// lane's four are all taken. A step starting with ASCII is Block16's. Stores may write up to 16
+// code bytes and 16 back entries past what the step produces (the slack Block16 relies on).
+template <bool kBack>
+__attribute__((target("avx2"), always_inline)) inline bool Block32(
+    const unsigned char* p, size_t avail, size_t at, unsigned char* out, uint32_t* back,
+    size_t& i, size_t& j) {
+  if ((p[0] & 0x80) == 0) return Block16<kBack>(p, avail, at, out, back, i, j);
+  const __m256i v = _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 12)), 1);
+  const __m256i lead = _mm256_shuffle_epi8(
+      v, _mm256_setr_epi8(0, -1, 3, -1, 6, -1, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                          0, -1, 3, -1, 6, -1, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m256i c1 = _mm256_shuffle_epi8(
+      v, _mm256_setr_epi8(1, -1, 4, -1, 7, -1, 10, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                          1, -1, 4, -1, 7, -1, 10, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m256i c2 = _mm256_shuffle_epi8(
+      v, _mm256_setr_epi8(2, -1, 5, -1, 8, -1, 11, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                          2, -1, 5, -1, 8, -1, 11, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m256i cont = _mm256_set1_epi16(0xC0), cont_bits = _mm256_set1_epi16(0x80);
+  const __m256i shaped = _mm256_and_si256(
+      _mm256_cmpeq_epi16(_mm256_and_si256(lead, _mm256_set1_epi16(0xF0)), _mm256_set1_epi16(0xE0)),
+      _mm256_and_si256(_mm256_cmpeq_epi16(_mm256_and_si256(c1, cont), cont_bits),
+                       _mm256_cmpeq_epi16(_mm256_and_si256(c2, cont), cont_bits)));
+  const __m256i low6 = _mm256_set1_epi16(0x3F);
+  const __m256i cp = _mm256_or_si256(
+      _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(lead, _mm256_set1_epi16(0x0F)), 12),
+                      _mm256_slli_epi16(_mm256_and_si256(c1, low6), 6)),
+      _mm256_and_si256(c2, low6));
+  const __m256i d = _mm256_sub_epi16(cp, _mm256_set1_epi16(0x4E00));
+  // d < 0x5200 as unsigned 16-bit numbers.
+  const __m256i in_block =
+      _mm256_cmpgt_epi16(_mm256_set1_epi16(static_cast<short>(0x5200 ^ 0x8000)),
+                         _mm256_xor_si256(d, _mm256_set1_epi16(static_cast<short>(0x8000))));
+  const unsigned ok =
+      static_cast<unsigned>(_mm256_movemask_epi8(_mm256_and_si256(shaped, in_block)));
+  // Two bits per character: the first lane's four in bits 0..7, the second's in 16..23.
+  const unsigned both = (ok & 0xFFu) | ((ok >> 8) & 0xFF00u);
+  const unsigned taken = static_cast<unsigned>(__builtin_ctz(~both)) >> 1;
+  if (taken == 0) return false;
+  const __m256i code = _mm256_or_si256(
+      _mm256_add_epi16(_mm256_srli_epi16(d, 8), _mm256_set1_epi16(0x80)), _mm256_slli_epi16(d, 8));
+  // The codes of the first lane's characters are its bytes 0..7, the second's its bytes 0..7:
+  // 64-bit elements 0 and 2.
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                   _mm256_castsi256_si128(_mm256_permute4x64_epi64(code, 0x08)));
+  if constexpr (kBack) {
+    const __m256i pos = _mm256_set1_epi32(static_cast<int>(at));
+    const __m256i inside = _mm256_setr_epi32(0, -1, 0, -1, 0, -1, 0, -1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(back + j),
+                        _mm256_or_si256(_mm256_add_epi32(pos, _mm256_setr_epi32(0, 0, 3, 0, 6, 0, 9, 0)),
+                                        inside));
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(back + j + 8),
+        _mm256_or_si256(_mm256_add_epi32(pos, _mm256_setr_epi32(12, 0, 15, 0, 18, 0, 21, 0)),
+                        inside));
+  }
+  i += 3 * taken;
+  j += 2 * taken;
+  return true;
+}
+
+template <bool kBack>
+__attribute__((target("avx2"))) size_t EncodeInto32(const unsigned char* s, size_t n,
+                                                    unsigned char* out, uint32_t* back) {
+  size_t i = 0, j = 0;
+  while (n - i >= 32) {
+    if (!Block32<kBack>(s + i, n - i, i, out, back, i, j)) Step<kBack>(s, n, out, back, i, j);
+  }
+  while (n - i >= 16) {
+    if (!Block16<kBack>(s + i, n - i, i, out, back, i, j)) Step<kBack>(s, n, out, back, i, j);
+  }
+  if (i < n) {
+    alignas(16) unsigned char tail[32] = {};
+    const size_t base = i;
+    std::memcpy(tail, s + i, n - i);
+    while (i < n) {
+      if (!Block16<kBack>(tail + (i - base), n - i, i, out, back, i, j))
+        Step<kBack>(s, n, out, back, i, j);
+    }
+  }
+  return j;
+}
+
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
 #endif
 
 struct DenseScan {
@@ -244,7 +336,9 @@ void DenseText::Encode(std::string_view utf8) {
   const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
   auto* out = reinterpret_cast<unsigned char*>(enc_.data());
 #if defined(__x86_64__)
-  if (HasSsse3()) {
+  if (HasAvx2()) {
+    size_ = EncodeInto32<true>(p, utf8.size(), out, back_.data());
+  } else if (HasSsse3()) {
     size_ = EncodeInto16<true>(p, utf8.size(), out, back_.data());
   } else {
     size_ = EncodeInto<true>(p, utf8.size(), out, back_.data());

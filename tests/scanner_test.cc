@@ -1,4 +1,5 @@
 // Scanning: spans, evasions, the confirmation stage, overlaps, profiles, rewrite, explain, misuse.
+#include <array>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -351,6 +352,40 @@ TEST(LiteralEncoding, LargeSetsFindWholeCharactersOnly) {
     // A bulk term, alone and among other text: 鼀 (U+9F00) 鸀 (U+9E00) 鴀 (U+9D00).
     EXPECT_EQ(Ids(ScanOk(s, "鼀鸀鴀")), std::vector<std::string>{"e.bulk"});
     EXPECT_EQ(Ids(ScanOk(s, "a鼀鸀鴀b")), std::vector<std::string>{"e.bulk"});
+  }
+}
+
+// Long texts are encoded many characters at a step: a term is found with its exact span wherever
+// it lies after runs of Chinese characters of every length, mixed with ASCII, other scripts and
+// punctuation (every alignment of the term against the steps), in a set compiled dense.
+TEST(LiteralEncoding, LongMixedTextsFindTermsWhereverTheyLie) {
+  std::string text = BulkRules();
+  text += "rule e.kana\n  literal のお店\n  reason r\nrule e.latin\n  literal xy\n  reason r\n";
+  std::shared_ptr<const Filter> f = testing::FilterFromText(text);
+  Scanner s = MakeScanner(f);
+  const std::vector<std::string> fillers = {"你好", "中文字符测试一下看看", "abc", "한국", "😀",
+                                            "，", "请问还有什么可以帮您的吗", "7", "的"};
+  // A Latin term is a word only between non-letters: commas around it.
+  const std::vector<std::array<std::string, 3>> terms = {
+      {"", "鼀鸀鴀", "e.bulk"}, {"", "のお店", "e.kana"}, {"，", "xy", "e.latin"}};
+  uint32_t seed = 12345;
+  for (int round = 0; round < 300; ++round) {
+    std::string prefix, suffix;
+    for (int k = round % 23; k > 0; --k) {
+      seed = seed * 1103515245u + 12345u;
+      prefix += fillers[(seed >> 16) % fillers.size()];
+    }
+    for (int k = 0; k < 6; ++k) {
+      seed = seed * 1103515245u + 12345u;
+      suffix += fillers[(seed >> 16) % fillers.size()];
+    }
+    const auto& [around, term, rule] = terms[static_cast<size_t>(round) % terms.size()];
+    prefix += around;
+    const std::string msg = prefix + term + around + suffix;
+    std::vector<Finding> fs = ScanOk(s, msg);
+    ASSERT_EQ(Ids(fs), std::vector<std::string>{rule}) << msg;
+    EXPECT_EQ(fs[0].bytes.begin, prefix.size()) << msg;
+    EXPECT_EQ(fs[0].bytes.end, prefix.size() + term.size()) << msg;
   }
 }
 
