@@ -358,48 +358,64 @@ void DenseText::Trim(size_t keep) {
 }
 
 SuffixGroups::SuffixGroups(const std::vector<std::string>& encoded) {
-  absl::flat_hash_map<std::string_view, std::vector<uint32_t>> by_ending;
+  // (ending, id) of every literal at least kEnding long, sorted: the literals sharing an ending
+  // are a run, in id order. (Sorting, not a map of lists: this runs at every load.)
+  std::vector<std::pair<uint64_t, uint32_t>> by_ending;
   for (size_t i = 0; i < encoded.size(); ++i) {
     const std::string& e = encoded[i];
-    if (e.size() >= kEnding)
-      by_ending[std::string_view(e).substr(e.size() - kEnding)].push_back(static_cast<uint32_t>(i));
+    if (e.size() < kEnding) continue;
+    uint64_t key;
+    std::memcpy(&key, e.data() + e.size() - kEnding, kEnding);
+    by_ending.emplace_back(key, static_cast<uint32_t>(i));
   }
-  // Groups in the order of their first member, so that the grouping (and the engine ids of the
-  // endings) depend on the literals alone.
-  std::vector<std::pair<uint32_t, const std::vector<uint32_t>*>> big;
-  for (const auto& [ending, ids] : by_ending)
-    if (ids.size() >= kMinMembers) big.emplace_back(ids.front(), &ids);
-  std::sort(big.begin(), big.end());
+  std::sort(by_ending.begin(), by_ending.end());
+  // The runs long enough, in the order of their first member, so that the grouping (and the
+  // engine ids of the endings) depend on the literals alone.
+  std::vector<std::pair<uint32_t, size_t>> runs;  // (first id, index in by_ending)
+  for (size_t b = 0, e = 0; b < by_ending.size(); b = e) {
+    for (e = b + 1; e < by_ending.size() && by_ending[e].first == by_ending[b].first; ++e) {
+    }
+    if (e - b >= kMinMembers) runs.emplace_back(by_ending[b].second, b);
+  }
+  std::sort(runs.begin(), runs.end());
   grouped_.assign(encoded.size(), false);
-  groups_.reserve(big.size());
-  absl::flat_hash_map<std::string_view, std::vector<uint32_t>> ids_of;
-  std::vector<std::string_view> order;
-  for (const auto& [first, ids] : big) {
+  groups_.reserve(runs.size());
+  std::vector<std::pair<std::string_view, uint32_t>> members;  // (encoding, id)
+  for (const auto& [first, b] : runs) {
     Group g;
     const std::string& e0 = encoded[first];
     g.ending = e0.substr(e0.size() - kEnding);
-    for (uint32_t id : *ids) {
+    for (size_t k = b; k < by_ending.size() && by_ending[k].first == by_ending[b].first; ++k) {
+      const uint32_t id = by_ending[k].second;
       grouped_[id] = true;
       const std::string& e = encoded[id];
       if (e.size() > kEnding) {
-        const auto b = static_cast<unsigned char>(e[e.size() - kEnding - 1]);
-        g.before[b >> 6] |= uint64_t{1} << (b & 63);
+        const auto c = static_cast<unsigned char>(e[e.size() - kEnding - 1]);
+        g.before[c >> 6] |= uint64_t{1} << (c & 63);
       }
       g.lengths.push_back(static_cast<uint32_t>(e.size()));
-      auto [it, fresh] = ids_of.try_emplace(e);
-      if (fresh) order.push_back(e);
-      it->second.push_back(id);
+      members.emplace_back(e, id);
     }
     std::sort(g.lengths.begin(), g.lengths.end());
     g.lengths.erase(std::unique(g.lengths.begin(), g.lengths.end()), g.lengths.end());
     groups_.push_back(std::move(g));
   }
-  members_.reserve(order.size());
-  for (std::string_view e : order) {
-    const std::vector<uint32_t>& ids = ids_of[e];
-    members_.emplace(std::string(e), std::make_pair(static_cast<uint32_t>(ids_.size()),
-                                                    static_cast<uint32_t>(ids.size())));
-    ids_.insert(ids_.end(), ids.begin(), ids.end());
+  // Each distinct encoding once in arena_, with the ids of the literals that have it.
+  std::sort(members.begin(), members.end());
+  size_t bytes = 0;
+  for (size_t k = 0; k < members.size(); ++k)
+    if (k == 0 || members[k].first != members[k - 1].first) bytes += members[k].first.size();
+  arena_.reserve(bytes);
+  ids_.reserve(members.size());
+  members_.reserve(members.size());
+  for (size_t k = 0; k < members.size();) {
+    const std::string_view e = members[k].first;
+    const size_t at = arena_.size();
+    arena_.insert(arena_.end(), e.begin(), e.end());
+    const uint32_t first_id = static_cast<uint32_t>(ids_.size());
+    for (; k < members.size() && members[k].first == e; ++k) ids_.push_back(members[k].second);
+    members_.emplace(absl::string_view(arena_.data() + at, e.size()),
+                     std::make_pair(first_id, static_cast<uint32_t>(ids_.size()) - first_id));
   }
 }
 

@@ -84,6 +84,11 @@ class SuffixGroups {
   SuffixGroups() = default;
   // Groups `encoded` (the encoded literals; literal i is engine id i).
   explicit SuffixGroups(const std::vector<std::string>& encoded);
+  // Movable, not copyable: the lookup's keys point into arena_.
+  SuffixGroups(SuffixGroups&&) = default;
+  SuffixGroups& operator=(SuffixGroups&&) = default;
+  SuffixGroups(const SuffixGroups&) = delete;
+  SuffixGroups& operator=(const SuffixGroups&) = delete;
 
   // Whether literal `id` is compiled as its group's ending rather than on its own.
   bool grouped(size_t id) const { return id < grouped_.size() && grouped_[id]; }
@@ -104,8 +109,9 @@ class SuffixGroups {
   };
   std::vector<bool> grouped_;
   std::vector<Group> groups_;
-  // A member's encoding -> its engine ids: ids_[first, first + count).
-  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> members_;
+  // A member's encoding (in arena_) -> its engine ids: ids_[first, first + count).
+  std::vector<char> arena_;
+  absl::flat_hash_map<absl::string_view, std::pair<uint32_t, uint32_t>> members_;
   std::vector<uint32_t> ids_;
 };
 
