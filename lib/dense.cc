@@ -174,10 +174,11 @@ __attribute__((target("ssse3"), always_inline)) inline bool Block16(
   return true;
 }
 
+// Encodes s[i, n) with SSSE3 steps from input offset i and output offset j on; returns the bytes
+// written in all.
 template <bool kBack>
-__attribute__((target("ssse3"))) size_t EncodeInto16(const unsigned char* s, size_t n,
-                                                    unsigned char* out, uint32_t* back) {
-  size_t i = 0, j = 0;
+__attribute__((target("ssse3"), always_inline)) inline size_t EncodeFrom16(
+    const unsigned char* s, size_t n, unsigned char* out, uint32_t* back, size_t i, size_t j) {
   while (n - i >= 16) {
     if (!Block16<kBack>(s + i, n - i, i, out, back, i, j)) Step<kBack>(s, n, out, back, i, j);
   }
@@ -192,6 +193,12 @@ __attribute__((target("ssse3"))) size_t EncodeInto16(const unsigned char* s, siz
     }
   }
   return j;
+}
+
+template <bool kBack>
+__attribute__((target("ssse3"))) size_t EncodeInto16(const unsigned char* s, size_t n,
+                                                    unsigned char* out, uint32_t* back) {
+  return EncodeFrom16<kBack>(s, n, out, back, 0, 0);
 }
 
 bool HasSsse3() {
@@ -271,19 +278,7 @@ __attribute__((target("avx2"))) size_t EncodeInto32(const unsigned char* s, size
   while (n - i >= 32) {
     if (!Block32<kBack>(s + i, n - i, i, out, back, i, j)) Step<kBack>(s, n, out, back, i, j);
   }
-  while (n - i >= 16) {
-    if (!Block16<kBack>(s + i, n - i, i, out, back, i, j)) Step<kBack>(s, n, out, back, i, j);
-  }
-  if (i < n) {
-    alignas(16) unsigned char tail[32] = {};
-    const size_t base = i;
-    std::memcpy(tail, s + i, n - i);
-    while (i < n) {
-      if (!Block16<kBack>(tail + (i - base), n - i, i, out, back, i, j))
-        Step<kBack>(s, n, out, back, i, j);
-    }
-  }
-  return j;
+  return EncodeFrom16<kBack>(s, n, out, back, i, j);
 }
 
 bool HasAvx2() {

@@ -74,25 +74,26 @@ std::string PlatformString() {
   return absl::StrCat("tune=", p.tune, ";features=", p.cpu_features);
 }
 
-void LiteralSet::Group(const std::vector<std::string>& encoded) {
+std::vector<std::string> LiteralSet::EngineLiterals() {
   dense_lengths.clear();
-  for (const std::string& e : encoded) dense_lengths.push_back(static_cast<uint32_t>(e.size()));
-  groups = SuffixGroups(encoded);
+  groups = SuffixGroups();
+  std::vector<std::string> out;
+  for (const auto* v : {&normalized, &gates})
+    for (const std::string& l : *v) out.push_back(dense ? EncodeDense(l) : l);
+  if (dense) {
+    for (const std::string& e : out) dense_lengths.push_back(static_cast<uint32_t>(e.size()));
+    groups = SuffixGroups(out);
+  }
+  return out;
 }
 
 absl::Status CompileLiterals(LiteralSet* set, const std::function<std::string(size_t)>& where,
                              bool dense) {
   DatabasePtr* out = &set->db;
   out->reset();
-  set->dense_lengths.clear();
-  set->dense = false;
-  if (set->normalized.empty() && set->gates.empty()) return absl::OkStatus();
-  set->dense = dense;
-  std::vector<std::string> encoded;
-  for (const auto* v : {&set->normalized, &set->gates})
-    for (const std::string& l : *v) encoded.push_back(set->dense ? EncodeDense(l) : l);
-  set->groups = SuffixGroups();
-  if (set->dense) set->Group(encoded);
+  set->dense = dense && !(set->normalized.empty() && set->gates.empty());
+  const std::vector<std::string> encoded = set->EngineLiterals();
+  if (encoded.empty()) return absl::OkStatus();
   // The literals on their own, then the endings of the groups (engine id encoded.size() + g).
   std::vector<const char*> exprs;
   std::vector<size_t> lens;
@@ -1003,12 +1004,7 @@ absl::StatusOr<std::shared_ptr<const Filter>> FilterImpl::Load(std::string_view 
     impl->regexes.push_back(p);
   }
   impl->literals.dense = internal::PreferDense(impl->literals.normalized, impl->literals.gates);
-  if (impl->literals.dense) {
-    std::vector<std::string> encoded;
-    for (const auto* v : {&impl->literals.normalized, &impl->literals.gates})
-      for (const std::string& l : *v) encoded.push_back(internal::EncodeDense(l));
-    impl->literals.Group(encoded);
-  }
+  if (impl->literals.dense) impl->literals.EngineLiterals();  // dense_lengths and groups
   DatabasePtr* dbs[] = {&impl->literals.db, &impl->regex_db, &impl->regex_stream_db};
   const bool has_lit = !impl->literals.patterns.empty() || !impl->literals.gates.empty();
   const bool has_re = !impl->regexes.empty();

@@ -62,8 +62,10 @@ struct LiteralSet {
   SuffixGroups groups;                  // dense: literals compiled as their group's ending
   DatabasePtr db;
   LiteralDb Db() const { return {db.get(), dense, &dense_lengths, &groups}; }
-  // dense: sets dense_lengths and groups from the encoded literals (normalized, then gates).
-  void Group(const std::vector<std::string>& encoded);
+  // The strings the engine is compiled from: normalized, then gates, dense-encoded when dense
+  // (engine id = index). Also sets what scans derive from them: dense_lengths and groups (empty
+  // unless dense).
+  std::vector<std::string> EngineLiterals();
 };
 
 // Compiles the normalised literals and the gates (dense-encoded when `dense`) into a block-mode
