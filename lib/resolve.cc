@@ -44,16 +44,6 @@ uint32_t CpAt(std::string_view s, size_t pos) {
   return DecodeUtf8(p + pos, p + s.size(), &len);
 }
 
-// The bytes of p[0, 8) that are not UTF-8 continuation bytes (bit 7 clear, or bit 6 set): one bit
-// per byte, summed by a multiply into the top byte (the baseline x86-64 build has no popcount
-// instruction, and its library call costs more than this).
-static uint32_t CharStarts8(const unsigned char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
-  return static_cast<uint32_t>((starts * 0x0101010101010101ull) >> 56);
-}
-
 size_t BackChars(std::string_view s, size_t pos, uint32_t n) {
   if (pos <= n) return 0;  // a character is at least a byte: the walk reaches the start
   // Each step moves to the previous byte that is not a continuation byte (or to 0). Eight bytes
@@ -135,11 +125,9 @@ const std::string* Covering(std::string_view s, const std::vector<std::string>& 
 
 namespace {
 
-// Code points in s[lo, hi).
+// Code points in s[lo, hi) (bytes that are not continuation bytes).
 size_t CountChars(std::string_view s, size_t lo, size_t hi) {
-  size_t n = 0;
-  for (size_t i = lo; i < hi; ++i) n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
-  return n;
+  return hi > lo ? CountValidChars(std::string_view(s.data() + lo, hi - lo)) : 0;
 }
 
 // ---- Scopes and speech acts ----------------------------------------------------------------

@@ -6,8 +6,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace scriptqa::internal {
 
@@ -70,11 +75,40 @@ size_t FindInvalidUtf8(std::string_view s);
 // Number of characters (invalid subsequences counting one each) in s.
 size_t CountChars(std::string_view s);
 
-// The same for text known to be valid UTF-8: the bytes that are not continuation bytes (a loop
-// the compiler vectorises).
+// The bytes of p[0, 8) that are not UTF-8 continuation bytes (bit 7 clear, or bit 6 set): one bit
+// per byte, summed by a multiply into the top byte (the baseline x86-64 build has no popcount
+// instruction, and its library call costs more than this).
+inline uint32_t CharStarts8(const unsigned char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  const uint64_t starts = (~w >> 7 | w >> 6) & 0x0101010101010101ull;
+  return static_cast<uint32_t>((starts * 0x0101010101010101ull) >> 56);
+}
+
+// The same for text known to be valid UTF-8: the bytes that are not continuation bytes (0x80 to
+// 0xBF; for any text, the number of bytes that begin a character). Sixteen bytes per step, then
+// eight, then one: the checks count the few characters between two clause breaks, where a loop
+// of one byte per step cost three instructions a byte.
 inline size_t CountValidChars(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += static_cast<signed char>(c) >= -64;  // not 0x80..0xBF
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = 0, i = 0;
+#if defined(__SSE2__)
+  if (s.size() >= 16) {
+    const __m128i limit = _mm_set1_epi8(-65), one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+    __m128i sum = zero;  // two 64-bit lanes of byte sums
+    for (; s.size() - i >= 16; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      sum = _mm_add_epi64(sum, _mm_sad_epu8(_mm_and_si128(_mm_cmpgt_epi8(v, limit), one), zero));
+    }
+    n = static_cast<size_t>(_mm_cvtsi128_si64(sum)) +
+        static_cast<size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum)));
+  }
+#endif
+  if (s.size() - i >= 8) {
+    n += CharStarts8(p + i);
+    i += 8;
+  }
+  for (; i < s.size(); ++i) n += static_cast<signed char>(p[i]) >= -64;  // not 0x80..0xBF
   return n;
 }
 
