@@ -77,9 +77,26 @@ class TermIndex {
   size_t ForEach(std::string_view s, const std::vector<std::string>& terms, size_t lo, size_t hi,
                  F&& f) const {
     size_t pos = lo;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    // Where four bytes can be read from a character's first byte (all but the last three bytes of
+    // the text), one load gives its key and a table its length, without the general path's
+    // branches: a walk looks at every character of its region, and most begin no term.
+    const size_t fast_end = std::min(hi, s.size() >= 4 ? s.size() - 3 : 0);
+#else
+    const size_t fast_end = 0;
+#endif
     while (pos < hi) {
-      const size_t len = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
-      const uint32_t key = Key(s, pos, len);
+      size_t len;
+      uint32_t key;
+      if (pos < fast_end) {
+        uint32_t w;
+        std::memcpy(&w, s.data() + pos, 4);
+        len = kLengthByHighNibble[(w & 0xFFu) >> 4];
+        key = w & kKeyMask[len];
+      } else {
+        len = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
+        key = Key(s, pos, len);
+      }
       const uint32_t h = FirstBit(key);
       if ((first_[h >> 6] >> (h & 63) & 1) != 0) {
         if (Has(single_bits_, h)) {
@@ -156,6 +173,9 @@ class TermIndex {
 
  private:
   static size_t CharLen(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+  // CharLen by the first byte's high four bits; the mask that keeps a key's bytes, by length.
+  static constexpr uint8_t kLengthByHighNibble[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+  static constexpr uint32_t kKeyMask[5] = {0, 0xFFu, 0xFFFFu, 0xFFFFFFu, 0xFFFFFFFFu};
   // The bytes of the character at pos (n of them, 1..4) packed into a key, first byte lowest.
   static uint32_t Key(std::string_view s, size_t pos, size_t n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
