@@ -594,6 +594,34 @@ TEST(Explain, SaysWhichExemptionSuppressedWhat) {
   EXPECT_NE(text.find("negation cue '不能'"), std::string::npos) << text;
 }
 
+TEST(Explain, NamesTheMissingCompanionBeforeAnExemption) {
+  // design.md: companions are checked before the exempting terms of the scope, and Explain names
+  // the first check that fails. Both fail here; either suppresses the hit.
+  Scanner s = MakeScanner(testing::FilterFromText(
+      "%format scriptqa-rules 1\n"
+      "%default category review\n"
+      "%default severity block\n"
+      "rule t.review\n"
+      "  literal 评价\n"
+      "  with    返现 | 红包\n"
+      "  unless  真实\n"
+      "  suggest 欢迎根据真实体验评价\n"
+      "  reason  以利益换取评价\n"));
+  auto e = s.Explain("请按真实感受给个评价");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->findings.empty());
+  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
+  EXPECT_EQ(e->traces[0].decision, Decision::kMissingContext) << e->ToString();
+  // With its companion there, the exemption decides.
+  e = s.Explain("请按真实感受给个评价，返现5元");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
+  EXPECT_EQ(e->traces[0].decision, Decision::kAllowContext) << e->ToString();
+  e = s.Explain("给个评价，返现5元");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->findings.size(), 1u) << e->ToString();
+}
+
 TEST(Explain, ReportsOverlapLosers) {
   Scanner s = MakeScanner(CoreFilter());
   auto e = s.Explain("加微信");
