@@ -98,24 +98,7 @@ class TermIndex {
         key = Key(s, pos, len);
       }
       const uint32_t h = FirstBit(key);
-      if ((first_[h >> 6] >> (h & 63) & 1) != 0) {
-        if (Has(single_bits_, h)) {
-          auto it = single_.find(key);
-          if (it != single_.end())
-            for (uint32_t i : it->second) f(pos, i);
-        }
-        const uint64_t pk =
-            pos + len < s.size() ? (static_cast<uint64_t>(key) << 32) | Key(s, pos + len) : 0;
-        if (pos + len < s.size() && Has(pair_bits_, PairBit(pk))) {
-          auto it = pairs_.find(pk);
-          if (it != pairs_.end())
-            for (uint32_t i : it->second) {
-              const std::string& t = terms[i];
-              if (pos + t.size() <= s.size() && std::memcmp(s.data() + pos, t.data(), t.size()) == 0)
-                f(pos, i);
-            }
-        }
-      }
+      if ((first_[h >> 6] >> (h & 63) & 1) != 0) Candidates(s, terms, pos, len, key, h, f);
       pos += len;
     }
     return pos;
@@ -172,6 +155,28 @@ class TermIndex {
   }
 
  private:
+  // ForEach at a character whose hash passed first_: its one-character terms, then the longer
+  // terms of it and the next character, in list order.
+  template <typename F>
+  void Candidates(std::string_view s, const std::vector<std::string>& terms, size_t pos,
+                  size_t len, uint32_t key, uint32_t h, F& f) const {
+    if (Has(single_bits_, h)) {
+      auto it = single_.find(key);
+      if (it != single_.end())
+        for (uint32_t i : it->second) f(pos, i);
+    }
+    if (pos + len >= s.size()) return;
+    const uint64_t pk = (static_cast<uint64_t>(key) << 32) | Key(s, pos + len);
+    if (!Has(pair_bits_, PairBit(pk))) return;
+    auto it = pairs_.find(pk);
+    if (it == pairs_.end()) return;
+    for (uint32_t i : it->second) {
+      const std::string& t = terms[i];
+      if (pos + t.size() <= s.size() && std::memcmp(s.data() + pos, t.data(), t.size()) == 0)
+        f(pos, i);
+    }
+  }
+
   static size_t CharLen(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
   // CharLen by the first byte's high four bits; the mask that keeps a key's bytes, by length.
   static constexpr uint8_t kLengthByHighNibble[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
