@@ -720,15 +720,18 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     }
     for (const Companions& group : r.with) {
       if (d != Decision::kReported) break;
-      const bool before = group.side != Side::kAfter, after = group.side != Side::kBefore;
-      if (before && L.Any(group.terms, lo, h.nb)) continue;
-      if (after && L.Any(group.terms, h.ne, hi)) continue;
-      // A companion may overlap the hit only where it extends past it (好评 and 好评返现 are one
-      // phrase, but the hit alone is no companion of itself).
-      const bool overlapping =
-          group.side == Side::kEither &&
-          L.First(group.terms, lo, hi, [&](size_t b, size_t e) { return b < h.nb || e > h.ne; });
-      if (overlapping) continue;
+      const bool after = group.side != Side::kBefore;
+      if (group.side == Side::kBefore) {
+        if (L.Any(group.terms, lo, h.nb)) continue;
+      } else if (group.side == Side::kAfter) {
+        if (L.Any(group.terms, h.ne, hi)) continue;
+      } else {
+        // Before it, after it, or overlapping it where it extends past it (好评 and 好评返现 are
+        // one phrase, but the hit alone is no companion of itself): any occurrence in [lo, hi)
+        // that does not lie inside the hit, found by one lookup.
+        if (L.First(group.terms, lo, hi, [&](size_t b, size_t e) { return b < h.nb || e > h.ne; }))
+          continue;
+      }
       if (after && !hi_known) {
         c.pending = true;
       } else {
