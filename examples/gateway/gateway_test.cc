@@ -509,8 +509,11 @@ TEST_F(Gateway, ConnectionsOverTheCapEvictIdleOnesOrAreRefused) {
     ASSERT_TRUE(SendAll(fd, "POST /check HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
     busy.push_back(fd);
   }
+  // Until the closed idle ones are gone: each request before that makes room by closing one of
+  // them (or the previous request's connection, when the gateway has not yet seen the client
+  // close it), which on a loaded machine can take a few seconds.
   Response refused;
-  for (int i = 0; i < 20 && refused.status != 503; ++i) {  // until the closed idle ones are gone
+  for (int i = 0; i < 100 && refused.status != 503; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     refused = Request(gw->port(), "GET", "/healthz");
   }
