@@ -744,15 +744,13 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       }
     }
     // unless: anywhere in the scope.
-    if (d == Decision::kReported) {
-      if (!r.unless.empty()) {
-        if (const std::string* t = L.Exemption(r.unless, sc.lo, h.nb)) {
-          set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
-        } else if (const std::string* t2 = L.Exemption(r.unless, h.ne, sc.hi)) {
-          set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
-        } else if (!sc.hi_known) {
-          c.pending = true;
-        }
+    if (d == Decision::kReported && !r.unless.empty()) {
+      if (const std::string* t = L.Exemption(r.unless, sc.lo, h.nb)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t, "' before it"); });
+      } else if (const std::string* t2 = L.Exemption(r.unless, h.ne, sc.hi)) {
+        set(Decision::kAllowContext, [&] { return absl::StrCat("unless term '", *t2, "' after it"); });
+      } else if (!sc.hi_known) {
+        c.pending = true;
       }
     }
   }

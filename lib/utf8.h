@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
 #include <emmintrin.h>
 #endif
 
@@ -92,7 +92,7 @@ inline uint32_t CharStarts8(const unsigned char* p) {
 inline size_t CountValidChars(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = 0, i = 0;
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
   if (s.size() >= 16) {
     const __m128i limit = _mm_set1_epi8(-65), one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
     __m128i sum = zero;  // two 64-bit lanes of byte sums

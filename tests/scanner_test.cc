@@ -111,6 +111,30 @@ TEST(Evasions, EveryFormIsCaughtWithTheOriginalSpan) {
   EXPECT_GE(cases, 25);
 }
 
+// Character offsets are counted over the text before a finding in steps of 16, 8 and 1 bytes:
+// exact for fillers of every length and every mix of one- to four-byte characters.
+TEST(Findings, CharacterOffsetsAreExactAfterFillersOfEveryLength) {
+  Scanner scanner = MakeScanner(CoreFilter());
+  const std::vector<std::string> pieces = {"a", "中", "é", "😀", "7", "，", "文字", "Ｘ"};
+  int compared = 0;
+  for (size_t n = 0; n <= 48; ++n) {
+    for (size_t rotate = 0; rotate < pieces.size(); ++rotate) {
+      std::string filler;
+      for (size_t k = 0; k < n; ++k) filler += pieces[(k + rotate) % pieces.size()];
+      const std::string text = filler + "。加微信聊";
+      SCOPED_TRACE(text);
+      const std::vector<Finding> fs = ScanOk(scanner, text);
+      ASSERT_EQ(fs.size(), 1u);
+      const size_t b = text.size() - std::string("加微信聊").size();
+      EXPECT_EQ(fs[0].bytes.begin, b);
+      EXPECT_EQ(fs[0].chars.begin, CharsBefore(text, b));
+      EXPECT_EQ(fs[0].chars.end, CharsBefore(text, b) + 3);
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 49 * 8);
+}
+
 // Whatever came before a hit (characters removed, replaced, expanded, invalid, or marks), its
 // span is exact: the same findings as without the prefix, shifted by the prefix's bytes and
 // characters. Each prefix ends a sentence, so it cannot change what is decided after it.
