@@ -142,13 +142,26 @@ struct BreakKind {
   bool known = true;
 };
 
-// A lone full stop between two characters (9.9元, 3.5kg, and 好.评.返.现 where it is put between
-// every character to dodge a filter) is recorded as a clause break by the normaliser; it ends
-// nothing. Chinese ends its clauses and sentences with 。，！？ and line breaks.
-bool DecimalPoint(std::string_view original, std::string_view s, const OffsetMap& map, size_t b) {
-  if (b == 0 || b >= s.size()) return false;
-  const auto [from, to] = map.Gap(b);
-  return to == from + 1 && original[from] == '.';
+// What the punctuation in original[from, to) (the source text a clause break stands for) ends.
+void ReadBreak(std::string_view original, size_t from, size_t to, BreakKind* k) {
+  const auto* p = reinterpret_cast<const unsigned char*>(original.data());
+  for (size_t i = from; i < to;) {
+    int len;
+    const uint32_t cp = DecodeUtf8(p + i, p + to, &len);
+    i += static_cast<size_t>(len);
+    switch (cp) {
+      case '?': case 0xFF1F:
+        k->question = true;
+        k->sentence = true;
+        break;
+      case '\n': case '\r': case '!': case ';': case 0x3002: case 0xFF01: case 0xFF1B:
+      case 0x2026: case 0xFF61:
+        k->sentence = true;
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap& map, size_t b,
@@ -164,59 +177,56 @@ BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap&
     if (!complete) k.known = false;
   }
   if (from >= to || to > original.size()) return k;
-  const auto* p = reinterpret_cast<const unsigned char*>(original.data());
-  for (size_t i = from; i < to;) {
-    int len;
-    const uint32_t cp = DecodeUtf8(p + i, p + to, &len);
-    i += static_cast<size_t>(len);
-    switch (cp) {
-      case '?': case 0xFF1F:
-        k.question = true;
-        k.sentence = true;
-        break;
-      case '\n': case '\r': case '!': case ';': case 0x3002: case 0xFF01: case 0xFF1B:
-      case 0x2026: case 0xFF61:
-        k.sentence = true;
-        break;
-      default:
-        break;
-    }
-  }
+  ReadBreak(original, from, to, &k);
   return k;
 }
 
 // What clause break j (map.clause_breaks[j]) is: a decimal point (ends nothing), or what KindOf
-// says. A map of runs remembers it in map.break_kinds: the scopes of every hit walk the same
-// breaks.
+// says. A lone full stop between two characters (9.9元, 3.5kg, and 好.评.返.现 where it is put
+// between every character to dodge a filter) is recorded as a clause break by the normaliser; it
+// ends nothing. Chinese ends its clauses and sentences with 。，！？ and line breaks.
+// A map of runs remembers the answers in map.break_kinds: the scopes of every hit walk the same
+// breaks, and InfoOf answers a remembered break inline.
 struct BreakInfo {
   bool decimal = false;
   BreakKind kind;
 };
-BreakInfo InfoOf(std::string_view original, std::string_view s, const OffsetMap& map, size_t j,
-                 bool complete) {
-  constexpr uint8_t kKnown = 1, kDecimal = 2, kSentence = 4, kQuestion = 8;
+constexpr uint8_t kBreakKnown = 1, kBreakDecimal = 2, kBreakSentence = 4, kBreakQuestion = 8;
+
+__attribute__((noinline)) BreakInfo ComputeInfo(std::string_view original, std::string_view s,
+                                                const OffsetMap& map, size_t j, bool complete) {
   const bool memo = map.runs_mode();
-  if (memo) {
-    if (map.break_kinds.size() != map.clause_breaks.size())
-      map.break_kinds.assign(map.clause_breaks.size(), 0);
+  if (memo && map.break_kinds.size() != map.clause_breaks.size())
+    map.break_kinds.assign(map.clause_breaks.size(), 0);
+  const size_t b = map.clause_breaks[j];
+  BreakInfo info;
+  if (b > 0 && b < s.size()) {
+    const auto [from, to] = map.Gap(b);  // one lookup for both questions
+    info.decimal = to == from + 1 && original[from] == '.';
+    if (!info.decimal && from < to && to <= original.size()) ReadBreak(original, from, to, &info.kind);
+  } else {
+    info.kind = KindOf(original, s, map, b, complete);
+  }
+  if (memo && info.kind.known) {
+    map.break_kinds[j] = static_cast<uint8_t>(kBreakKnown | (info.decimal ? kBreakDecimal : 0) |
+                                              (info.kind.sentence ? kBreakSentence : 0) |
+                                              (info.kind.question ? kBreakQuestion : 0));
+  }
+  return info;
+}
+
+inline BreakInfo InfoOf(std::string_view original, std::string_view s, const OffsetMap& map,
+                        size_t j, bool complete) {
+  if (map.runs_mode() && map.break_kinds.size() == map.clause_breaks.size()) {
     if (const uint8_t k = map.break_kinds[j]; k != 0) {
       BreakInfo info;
-      info.decimal = (k & kDecimal) != 0;
-      info.kind.sentence = (k & kSentence) != 0;
-      info.kind.question = (k & kQuestion) != 0;
+      info.decimal = (k & kBreakDecimal) != 0;
+      info.kind.sentence = (k & kBreakSentence) != 0;
+      info.kind.question = (k & kBreakQuestion) != 0;
       return info;
     }
   }
-  const size_t b = map.clause_breaks[j];
-  BreakInfo info;
-  info.decimal = DecimalPoint(original, s, map, b);
-  if (!info.decimal) info.kind = KindOf(original, s, map, b, complete);
-  if (memo && info.kind.known) {
-    map.break_kinds[j] = static_cast<uint8_t>(kKnown | (info.decimal ? kDecimal : 0) |
-                                              (info.kind.sentence ? kSentence : 0) |
-                                              (info.kind.question ? kQuestion : 0));
-  }
-  return info;
+  return ComputeInfo(original, s, map, j, complete);
 }
 
 }  // namespace
