@@ -164,27 +164,12 @@ void ReadBreak(std::string_view original, size_t from, size_t to, BreakKind* k) 
   }
 }
 
-BreakKind KindOf(std::string_view original, std::string_view s, const OffsetMap& map, size_t b,
-                 bool complete) {
-  BreakKind k;
-  if (b == 0) return k;
-  size_t from, to;
-  if (b < s.size()) {
-    std::tie(from, to) = map.Gap(b);
-  } else {
-    from = map.End(b - 1);
-    to = original.size();
-    if (!complete) k.known = false;
-  }
-  if (from >= to || to > original.size()) return k;
-  ReadBreak(original, from, to, &k);
-  return k;
-}
-
-// What clause break j (map.clause_breaks[j]) is: a decimal point (ends nothing), or what KindOf
-// says. A lone full stop between two characters (9.9元, 3.5kg, and 好.评.返.现 where it is put
-// between every character to dodge a filter) is recorded as a clause break by the normaliser; it
-// ends nothing. Chinese ends its clauses and sentences with 。，！？ and line breaks.
+// What clause break j (map.clause_breaks[j]) is: a decimal point (ends nothing), or what the
+// punctuation it stands for ends (ReadBreak; the last break of a stream's text that may still
+// grow is not known yet). A lone full stop between two characters (9.9元, 3.5kg, and 好.评.返.现
+// where it is put between every character to dodge a filter) is recorded as a clause break by the
+// normaliser; it ends nothing. Chinese ends its clauses and sentences with 。，！？ and line
+// breaks.
 // A map of runs remembers the answers in map.break_kinds: the scopes of every hit walk the same
 // breaks, and InfoOf answers a remembered break inline.
 struct BreakInfo {
@@ -200,12 +185,17 @@ __attribute__((noinline)) BreakInfo ComputeInfo(std::string_view original, std::
     map.break_kinds.assign(map.clause_breaks.size(), 0);
   const size_t b = map.clause_breaks[j];
   BreakInfo info;
-  if (b > 0 && b < s.size()) {
-    const auto [from, to] = map.Gap(b);  // one lookup for both questions
-    info.decimal = to == from + 1 && original[from] == '.';
+  if (b > 0) {
+    size_t from, to;
+    if (b < s.size()) {
+      std::tie(from, to) = map.Gap(b);  // one lookup for both questions
+      info.decimal = to == from + 1 && original[from] == '.';
+    } else {  // after the last character
+      from = map.End(b - 1);
+      to = original.size();
+      if (!complete) info.kind.known = false;
+    }
     if (!info.decimal && from < to && to <= original.size()) ReadBreak(original, from, to, &info.kind);
-  } else {
-    info.kind = KindOf(original, s, map, b, complete);
   }
   if (memo && info.kind.known) {
     map.break_kinds[j] = static_cast<uint8_t>(kBreakKnown | (info.decimal ? kBreakDecimal : 0) |

@@ -185,10 +185,9 @@ class TermIndex {
   static uint32_t Key(std::string_view s, size_t pos, size_t n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (s.size() - pos >= 4 && n >= 1 && n <= 4) {  // one load
-      static constexpr uint32_t kMask[5] = {0, 0xFFu, 0xFFFFu, 0xFFFFFFu, 0xFFFFFFFFu};
       uint32_t w;
       std::memcpy(&w, s.data() + pos, 4);
-      return w & kMask[n];
+      return w & kKeyMask[n];
     }
 #endif
     uint32_t k = 0;
