@@ -345,21 +345,13 @@ void RunRuleSet(const Config& cfg, const std::string& spec, const MessageSet& ms
       Result t = Measure(*engines[0], typical, 1, cfg.cell_seconds * 2, true, false);
       std::printf("\nscriptqa full on the %zu messages of 25–35 characters: p50 %s µs, p99 %s µs.\n",
                   typical.size(), Fmt(t.p50_us).c_str(), Fmt(t.p99_us).c_str());
-      if (spec == "default" || spec == "1000") {
-        Bar(absl::StrCat("typical 30-char message, p50 ≤ 1 µs (", rs.label, ")"),
-            absl::StrCat(Fmt(t.p50_us), " µs"), t.p50_us <= 1.0);
-        Bar(absl::StrCat("typical 30-char message, p99 ≤ 5 µs (", rs.label, ")"),
-            absl::StrCat(Fmt(t.p99_us), " µs"), t.p99_us <= 5.0);
+      if (spec == "default") {
+        Bar("typical 30-char message (25–35 characters), p50 ≤ 0.3 µs",
+            absl::StrCat(Fmt(t.p50_us), " µs"), t.p50_us <= 0.3);
+        Bar("typical 30-char message (25–35 characters), p99 ≤ 1 µs",
+            absl::StrCat(Fmt(t.p99_us), " µs"), t.p99_us <= 1.0);
       }
     }
-  }
-  if (spec == "default" || spec == "1000") {
-    Bar(absl::StrCat("single-thread throughput, agent messages one by one (Scan) ≥ 200 MB/s (",
-                     rs.label, ")"),
-        absl::StrCat(Fmt(base.mbps), " MB/s"), base.mbps >= 200);
-    Bar(absl::StrCat("single-thread throughput, agent messages in batches (ScanBatch) ≥ 200 MB/s (",
-                     rs.label, ")"),
-        absl::StrCat(Fmt(batch.mbps), " MB/s"), batch.mbps >= 200);
   }
 
   // Peer bars.
@@ -371,7 +363,6 @@ void RunRuleSet(const Config& cfg, const std::string& spec, const MessageSet& ms
   int re2 = find("RE2"), naive = find("naive"), hs_raw = find("hyperscan raw"),
       hs_batch = find("hyperscan raw batch");
   if (spec == "1000" || spec == "5000") {
-    double need_lat = spec == "1000" ? 1.0 : 3.0, need_tp = spec == "1000" ? 5.0 : 20.0;
     if (re2 >= 0) {
       double lat = res1[re2].p50_us / base.p50_us, tp = batch.mbps / res1[re2].mbps;
       // What the engine alone reaches against RE2 (raw terms, raw text, no normalisation or
@@ -383,18 +374,14 @@ void RunRuleSet(const Config& cfg, const std::string& spec, const MessageSet& ms
                     spec.c_str(), Ratio(res1[re2].p50_us / res1[hs_raw].p50_us).c_str(),
                     Ratio(res1[hs_batch].mbps / res1[re2].mbps).c_str(),
                     Fmt(res1[hs_batch].mbps).c_str(), Fmt(res1[re2].mbps).c_str());
-      Bar(absl::StrFormat("per message p50 vs RE2::Set + spans at %s terms: %s", spec,
-                          spec == "1000" ? "faster" : "≥ 3× faster"),
-          Ratio(lat), spec == "1000" ? lat > need_lat : lat >= need_lat);
-      Bar(absl::StrFormat("batch throughput vs RE2::Set at %s terms ≥ %.0f× (scriptqa ScanBatch; "
-                          "RE2::Set one message at a time, its fastest form)",
-                          spec, need_tp),
-          Ratio(tp), tp >= need_tp);
+      std::printf("scriptqa vs RE2::Set at %s terms: per message p50 %s faster, batch "
+                  "throughput %s (scriptqa ScanBatch; RE2::Set one message at a time, its "
+                  "fastest form).\n",
+                  spec.c_str(), Ratio(lat).c_str(), Ratio(tp).c_str());
     }
-    if (spec == "1000" && naive >= 0) {
-      double lat = res1[naive].p50_us / base.p50_us;
-      Bar("per message p50 vs naive find loop at 1000 terms ≥ 10×", Ratio(lat), lat >= 10);
-    }
+    if (naive >= 0)
+      std::printf("scriptqa vs the naive find loop at %s terms: per message p50 %s faster.\n",
+                  spec.c_str(), Ratio(res1[naive].p50_us / base.p50_us).c_str());
   }
 
   // Length sweep.
@@ -433,18 +420,60 @@ void RunRuleSet(const Config& cfg, const std::string& spec, const MessageSet& ms
       std::printf("\n");
     }
   }
-  // The throughput bars again on corpus text in 4 KiB pieces (one reading of "batch throughput
-  // over the corpus text"), where per-call costs no longer dominate.
+  // Ratios measured in this run, per length: what users compare (scriptqa against RE2::Set and
+  // against the raw engine, and the cost per byte).
+  std::printf("\nRatios in this run, p50 per message: the engine's time ÷ scriptqa full's (above "
+              "1×: scriptqa is faster), and ns per byte.\n\n| |");
+  for (size_t L : cfg.lengths) std::printf(" %zu B |", L);
+  std::printf("\n|---|");
+  for (size_t i = 0; i < cfg.lengths.size(); ++i) std::printf("--:|");
+  std::printf("\n");
+  for (int e : {re2, hs_raw}) {
+    if (e < 0) continue;
+    std::printf("| vs %s |", engines[e]->name().c_str());
+    for (size_t k = 0; k < cfg.lengths.size(); ++k)
+      std::printf(" %s |", Ratio(sweep1[e][k].p50_us / sweep1[0][k].p50_us).c_str());
+    std::printf("\n");
+  }
+  for (int e : {0, hs_raw}) {
+    if (e < 0) continue;
+    std::printf("| ns per byte, %s |", engines[e]->name().c_str());
+    for (size_t k = 0; k < cfg.lengths.size(); ++k)
+      std::printf(" %s |", Fmt(sweep1[e][k].p50_us * 1000 / cfg.lengths[k]).c_str());
+    std::printf("\n");
+  }
+  auto index_of = [&](size_t L) -> int {
+    auto it = std::find(cfg.lengths.begin(), cfg.lengths.end(), L);
+    return it == cfg.lengths.end() ? -1 : static_cast<int>(it - cfg.lengths.begin());
+  };
+  if (spec == "default") {
+    for (size_t L : {size_t{90}, size_t{900}, size_t{4096}}) {
+      const int k = index_of(L);
+      if (k < 0 || re2 < 0) continue;
+      const double r = sweep1[re2][k].p50_us / sweep1[0][k].p50_us;
+      Bar(absl::StrFormat("%zu B messages, p50 ≥ 1.5× faster than RE2::Set + spans", L),
+          absl::StrFormat("%.2f×", r), r >= 1.5);
+    }
+    for (auto [L, most] : {std::pair<size_t, double>{90, 2.5}, {4096, 3.0}}) {
+      const int k = index_of(L);
+      if (k < 0 || hs_raw < 0) continue;
+      const double r = sweep1[0][k].p50_us / sweep1[hs_raw][k].p50_us;
+      Bar(absl::StrFormat("%zu B messages, p50 at most %.1f× raw Hyperscan's", L, most),
+          absl::StrFormat("%.2f×", r), r <= most);
+    }
+    if (const int k90 = index_of(90), k4 = index_of(4096); k90 >= 0 && k4 >= 0) {
+      const double b90 = sweep1[0][k90].p50_us * 1000 / 90,
+                   b4 = sweep1[0][k4].p50_us * 1000 / 4096;
+      Bar("p50 per byte at 4 KiB no more than at 90 B",
+          absl::StrCat(Fmt(b4), " vs ", Fmt(b90), " ns/B"), b4 <= b90);
+    }
+  }
+  // The engine floor on corpus text in 4 KiB pieces, where per-call costs no longer dominate.
   auto at = std::find(cfg.lengths.begin(), cfg.lengths.end(), size_t{4096});
   if (at != cfg.lengths.end()) {
     size_t k = static_cast<size_t>(at - cfg.lengths.begin());
     double full = std::max(sweep1[0][k].mbps, sweep1[1][k].mbps);
-    if (spec == "default" || spec == "1000")
-      Bar(absl::StrCat("single-thread throughput, corpus text in 4 KiB pieces ≥ 200 MB/s (",
-                       rs.label, ")"),
-          absl::StrCat(Fmt(full), " MB/s"), full >= 200);
     if ((spec == "1000" || spec == "5000") && re2 >= 0) {
-      double need = spec == "1000" ? 5.0 : 20.0;
       double tp = full / sweep1[re2][k].mbps;
       if (hs_raw >= 0 && hs_batch >= 0) {
         double floor_mbps = std::max(sweep1[hs_raw][k].mbps, sweep1[hs_batch][k].mbps);
@@ -454,9 +483,9 @@ void RunRuleSet(const Config& cfg, const std::string& spec, const MessageSet& ms
                     spec.c_str(), Ratio(floor_mbps / sweep1[re2][k].mbps).c_str(),
                     Fmt(floor_mbps).c_str(), Fmt(sweep1[re2][k].mbps).c_str());
       }
-      Bar(absl::StrFormat("throughput vs RE2::Set at %s terms ≥ %.0f×, corpus text in 4 KiB pieces",
-                          spec, need),
-          Ratio(tp), tp >= need);
+      std::printf("scriptqa vs RE2::Set at %s terms, corpus text in 4 KiB pieces: throughput "
+                  "%s.\n",
+                  spec.c_str(), Ratio(tp).c_str());
     }
   }
   std::fflush(stdout);
@@ -509,10 +538,6 @@ void BuildAndLoad() {
               "serialized %zu bytes, engine %s.\n",
               info.rule_count, info.literal_count, info.regex_count, info.database_bytes,
               blob->size(), info.engine_version.c_str());
-  Bar("compile the default packs ≤ 2 s", absl::StrCat(Fmt(Median(compile)), " ms"),
-      Median(compile) <= 2000);
-  Bar("load the serialized default database ≤ 5 ms", absl::StrCat(Fmt(Median(load)), " ms"),
-      Median(load) <= 5);
 }
 
 
@@ -677,6 +702,7 @@ int main(int argc, char** argv) {
   BuildAndLoad();
   for (const std::string& spec : cfg.rule_sets) RunRuleSet(cfg, spec, *msgs);
 
+  // The performance targets (default packs, one thread; each ratio from this run).
   std::printf("\n## Bars\n\n| bar | measured | |\n|---|--:|---|\n");
   int failed = 0;
   for (const auto& b : g_bars) {
