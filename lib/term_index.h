@@ -79,24 +79,25 @@ class TermIndex {
     size_t pos = lo;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     // Where four bytes can be read from a character's first byte (all but the last three bytes of
-    // the text), one load gives its key and a table its length, without the general path's
-    // branches: a walk looks at every character of its region, and most begin no term.
+    // the text), one load gives its key and one table entry its length and key mask, without the
+    // general path's branches: a walk looks at every character of its region, and most begin no
+    // term.
     const size_t fast_end = std::min(hi, s.size() >= 4 ? s.size() - 3 : 0);
-#else
-    const size_t fast_end = 0;
+    const uint64_t* const first = first_;
+    while (pos < fast_end) {
+      uint32_t w;
+      std::memcpy(&w, s.data() + pos, 4);
+      const uint64_t e = kCharByHighNibble[(w & 0xFFu) >> 4];
+      const uint32_t key = w & static_cast<uint32_t>(e);
+      const size_t len = static_cast<size_t>(e >> 32);
+      const uint32_t h = FirstBit(key);
+      if ((first[h >> 6] & (uint64_t{1} << (h & 63))) != 0) Candidates(s, terms, pos, len, key, h, f);
+      pos += len;
+    }
 #endif
     while (pos < hi) {
-      size_t len;
-      uint32_t key;
-      if (pos < fast_end) {
-        uint32_t w;
-        std::memcpy(&w, s.data() + pos, 4);
-        len = kLengthByHighNibble[(w & 0xFFu) >> 4];
-        key = w & kKeyMask[len];
-      } else {
-        len = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
-        key = Key(s, pos, len);
-      }
+      const size_t len = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
+      const uint32_t key = Key(s, pos, len);
       const uint32_t h = FirstBit(key);
       if ((first_[h >> 6] >> (h & 63) & 1) != 0) Candidates(s, terms, pos, len, key, h, f);
       pos += len;
@@ -179,8 +180,14 @@ class TermIndex {
 
   static size_t CharLen(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
   // CharLen by the first byte's high four bits; the mask that keeps a key's bytes, by length.
-  static constexpr uint8_t kLengthByHighNibble[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
   static constexpr uint32_t kKeyMask[5] = {0, 0xFFu, 0xFFFFu, 0xFFFFFFu, 0xFFFFFFFFu};
+  // By the first byte's high four bits: CharLen in the high half, the key mask (kKeyMask) in the
+  // low.
+  static constexpr uint64_t kOne = uint64_t{1} << 32 | 0xFFu;
+  static constexpr uint64_t kCharByHighNibble[16] = {
+      kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne,
+      uint64_t{2} << 32 | 0xFFFFu, uint64_t{2} << 32 | 0xFFFFu, uint64_t{3} << 32 | 0xFFFFFFu,
+      uint64_t{4} << 32 | 0xFFFFFFFFu};
   // The bytes of the character at pos (n of them, 1..4) packed into a key, first byte lowest.
   static uint32_t Key(std::string_view s, size_t pos, size_t n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
