@@ -666,6 +666,35 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     }
     return scope_bounds[i];
   };
+  auto missing_companion = [&](const Companions& group) {
+    set(Decision::kMissingContext, [&] {
+      return absl::StrCat("no companion (", group.terms.front(), group.terms.size() > 1 ? " …" : "",
+                          ") ", group.side == Side::kBefore ? "before it " : group.side == Side::kAfter ? "after it " : "",
+                          "in its ", r.scope == Scope::kClause ? "clause"
+                                     : r.scope == Scope::kSentence ? "sentence" : "message");
+    });
+  };
+  // Companions within `within` characters of the hit, looked for first in the window unclipped
+  // by the scope: it holds every place a companion may stand, so a group absent from it is
+  // absent, and the hit's scope need not be computed (most hits of these rules lack their
+  // companion: 评价 is the hit of four of them). Where one is there, the check below decides.
+  // Before the exemptions: a hit that lacks its companion is no finding whatever else is said.
+  if (d == Decision::kReported && r.within && complete && !r.with.empty()) {
+    const size_t wlo = BackChars(s, h.nb, r.within);
+    const size_t whi = ForwardChars(s, h.ne, r.within, nullptr);
+    for (const Companions& group : r.with) {
+      const bool found =
+          group.side == Side::kBefore  ? L.Any(group.terms, wlo, h.nb) != nullptr
+          : group.side == Side::kAfter ? L.Any(group.terms, h.ne, whi) != nullptr
+                                       : L.First(group.terms, wlo, whi, [&](size_t b, size_t e) {
+                                           return b < h.nb || e > h.ne;
+                                         }) != nullptr;
+      if (!found) {
+        missing_companion(group);
+        break;
+      }
+    }
+  }
   // Terms that exempt the hit when they stand right before or after it in its clause.
   if (d == Decision::kReported && (!r.unless_before.empty() || !r.unless_after.empty())) {
     auto bounds = [&](const WindowedTerms& w) -> const ScopeBounds& {
@@ -735,12 +764,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       if (after && !hi_known) {
         c.pending = true;
       } else {
-        set(Decision::kMissingContext, [&] {
-          return absl::StrCat("no companion (", group.terms.front(), group.terms.size() > 1 ? " …" : "",
-                              ") ", group.side == Side::kBefore ? "before it " : group.side == Side::kAfter ? "after it " : "",
-                              "in its ", r.scope == Scope::kClause ? "clause"
-                                         : r.scope == Scope::kSentence ? "sentence" : "message");
-        });
+        missing_companion(group);
       }
     }
     // unless: anywhere in the scope.

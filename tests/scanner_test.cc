@@ -646,6 +646,49 @@ TEST(Explain, NamesTheMissingCompanionBeforeAnExemption) {
   ASSERT_EQ(e->findings.size(), 1u) << e->ToString();
 }
 
+TEST(Explain, NamesTheMissingCompanionBeforeAWindowedExemption) {
+  // design.md: a companion needed within `within` characters is looked for first, before the
+  // exemptions right before or after the hit (unless-before, unless-after); a hit that lacks it
+  // is traced as missing it. Where a companion stands in the window, the scope still bounds it.
+  Scanner s = MakeScanner(testing::FilterFromText(
+      "%format scriptqa-rules 1\n"
+      "%default category review\n"
+      "%default severity block\n"
+      "rule t.review\n"
+      "  literal      评价\n"
+      "  with         返现 | 红包\n"
+      "  within       10\n"
+      "  unless-after 3 | 数\n"
+      "  suggest      欢迎根据真实体验评价\n"
+      "  reason       以利益换取评价\n"));
+  auto e = s.Explain("这款评价数很多");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->findings.empty());
+  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
+  EXPECT_EQ(e->traces[0].decision, Decision::kMissingContext) << e->ToString();
+  // With its companion there, the exemption decides.
+  e = s.Explain("评价数截图给我返现5元");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
+  EXPECT_EQ(e->traces[0].decision, Decision::kAllowContext) << e->ToString();
+  e = s.Explain("评价截图给我返现5元");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->findings.size(), 1u) << e->ToString();
+  // Within ten characters but in the sentence before: not its companion.
+  e = s.Explain("返现5元。给个评价");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->findings.empty()) << e->ToString();
+  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
+  EXPECT_EQ(e->traces[0].decision, Decision::kMissingContext) << e->ToString();
+  // In the same sentence: fourteen characters before it is outside the window, nine inside.
+  e = s.Explain("返现五元的活动已经结束了现在给个评价");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->findings.empty()) << e->ToString();
+  e = s.Explain("返现五元的活动给个评价");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->findings.size(), 1u) << e->ToString();
+}
+
 TEST(Explain, ReportsOverlapLosers) {
   Scanner s = MakeScanner(CoreFilter());
   auto e = s.Explain("加微信");
