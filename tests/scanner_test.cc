@@ -618,75 +618,60 @@ TEST(Explain, SaysWhichExemptionSuppressedWhat) {
   EXPECT_NE(text.find("negation cue '不能'"), std::string::npos) << text;
 }
 
-TEST(Explain, NamesTheMissingCompanionBeforeAnExemption) {
-  // design.md: companions are checked before the exempting terms of the scope, and Explain names
-  // the first check that fails. Both fail here; either suppresses the hit.
-  Scanner s = MakeScanner(testing::FilterFromText(
+// A scanner over one review rule: the literal 评价, the companions 返现 | 红包, and `keys`.
+Scanner CompanionRuleScanner(const std::string& keys) {
+  return MakeScanner(testing::FilterFromText(
       "%format scriptqa-rules 1\n"
       "%default category review\n"
       "%default severity block\n"
       "rule t.review\n"
       "  literal 评价\n"
-      "  with    返现 | 红包\n"
-      "  unless  真实\n"
+      "  with    返现 | 红包\n" +
+      keys +
       "  suggest 欢迎根据真实体验评价\n"
       "  reason  以利益换取评价\n"));
-  auto e = s.Explain("请按真实感受给个评价");
-  ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_TRUE(e->findings.empty());
-  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
-  EXPECT_EQ(e->traces[0].decision, Decision::kMissingContext) << e->ToString();
+}
+
+// What Explain decided about the only raw hit of `text` (kReported: a finding).
+Decision OnlyDecision(Scanner& s, std::string_view text) {
+  auto e = s.Explain(text);
+  if (!e.ok()) {
+    ADD_FAILURE() << text << ": " << e.status();
+    return Decision::kReported;
+  }
+  if (e->traces.size() != 1) {
+    ADD_FAILURE() << text << ": " << e->ToString();
+    return Decision::kReported;
+  }
+  EXPECT_EQ(e->findings.size(), e->traces[0].decision == Decision::kReported ? 1u : 0u)
+      << e->ToString();
+  return e->traces[0].decision;
+}
+
+TEST(Explain, NamesTheMissingCompanionBeforeAnExemption) {
+  // design.md: companions are checked before the exempting terms of the scope, and Explain names
+  // the first check that fails. Both fail here; either suppresses the hit.
+  Scanner s = CompanionRuleScanner("  unless  真实\n");
+  EXPECT_EQ(OnlyDecision(s, "请按真实感受给个评价"), Decision::kMissingContext);
   // With its companion there, the exemption decides.
-  e = s.Explain("请按真实感受给个评价，返现5元");
-  ASSERT_TRUE(e.ok()) << e.status();
-  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
-  EXPECT_EQ(e->traces[0].decision, Decision::kAllowContext) << e->ToString();
-  e = s.Explain("给个评价，返现5元");
-  ASSERT_TRUE(e.ok()) << e.status();
-  ASSERT_EQ(e->findings.size(), 1u) << e->ToString();
+  EXPECT_EQ(OnlyDecision(s, "请按真实感受给个评价，返现5元"), Decision::kAllowContext);
+  EXPECT_EQ(OnlyDecision(s, "给个评价，返现5元"), Decision::kReported);
 }
 
 TEST(Explain, NamesTheMissingCompanionBeforeAWindowedExemption) {
   // design.md: a companion needed within `within` characters is looked for first, before the
   // exemptions right before or after the hit (unless-before, unless-after); a hit that lacks it
   // is traced as missing it. Where a companion stands in the window, the scope still bounds it.
-  Scanner s = MakeScanner(testing::FilterFromText(
-      "%format scriptqa-rules 1\n"
-      "%default category review\n"
-      "%default severity block\n"
-      "rule t.review\n"
-      "  literal      评价\n"
-      "  with         返现 | 红包\n"
-      "  within       10\n"
-      "  unless-after 3 | 数\n"
-      "  suggest      欢迎根据真实体验评价\n"
-      "  reason       以利益换取评价\n"));
-  auto e = s.Explain("这款评价数很多");
-  ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_TRUE(e->findings.empty());
-  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
-  EXPECT_EQ(e->traces[0].decision, Decision::kMissingContext) << e->ToString();
+  Scanner s = CompanionRuleScanner("  within  10\n  unless-after 3 | 数\n");
+  EXPECT_EQ(OnlyDecision(s, "这款评价数很多"), Decision::kMissingContext);
   // With its companion there, the exemption decides.
-  e = s.Explain("评价数截图给我返现5元");
-  ASSERT_TRUE(e.ok()) << e.status();
-  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
-  EXPECT_EQ(e->traces[0].decision, Decision::kAllowContext) << e->ToString();
-  e = s.Explain("评价截图给我返现5元");
-  ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(e->findings.size(), 1u) << e->ToString();
+  EXPECT_EQ(OnlyDecision(s, "评价数截图给我返现5元"), Decision::kAllowContext);
+  EXPECT_EQ(OnlyDecision(s, "评价截图给我返现5元"), Decision::kReported);
   // Within ten characters but in the sentence before: not its companion.
-  e = s.Explain("返现5元。给个评价");
-  ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_TRUE(e->findings.empty()) << e->ToString();
-  ASSERT_EQ(e->traces.size(), 1u) << e->ToString();
-  EXPECT_EQ(e->traces[0].decision, Decision::kMissingContext) << e->ToString();
+  EXPECT_EQ(OnlyDecision(s, "返现5元。给个评价"), Decision::kMissingContext);
   // In the same sentence: fourteen characters before it is outside the window, nine inside.
-  e = s.Explain("返现五元的活动已经结束了现在给个评价");
-  ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_TRUE(e->findings.empty()) << e->ToString();
-  e = s.Explain("返现五元的活动给个评价");
-  ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(e->findings.size(), 1u) << e->ToString();
+  EXPECT_EQ(OnlyDecision(s, "返现五元的活动已经结束了现在给个评价"), Decision::kMissingContext);
+  EXPECT_EQ(OnlyDecision(s, "返现五元的活动给个评价"), Decision::kReported);
 }
 
 TEST(Explain, ReportsOverlapLosers) {
