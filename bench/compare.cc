@@ -469,9 +469,8 @@ void RunRuleSet(const Config& cfg, const std::string& spec, const MessageSet& ms
     }
   }
   // The engine floor on corpus text in 4 KiB pieces, where per-call costs no longer dominate.
-  auto at = std::find(cfg.lengths.begin(), cfg.lengths.end(), size_t{4096});
-  if (at != cfg.lengths.end()) {
-    size_t k = static_cast<size_t>(at - cfg.lengths.begin());
+  if (const int k4 = index_of(4096); k4 >= 0) {
+    const size_t k = static_cast<size_t>(k4);
     double full = std::max(sweep1[0][k].mbps, sweep1[1][k].mbps);
     if ((spec == "1000" || spec == "5000") && re2 >= 0) {
       double tp = full / sweep1[re2][k].mbps;

@@ -674,22 +674,32 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
                                      : r.scope == Scope::kSentence ? "sentence" : "message");
     });
   };
-  // Companions within `within` characters of the hit, looked for first in the window unclipped
-  // by the scope: it holds every place a companion may stand, so a group absent from it is
-  // absent, and the hit's scope need not be computed (most hits of these rules lack their
-  // companion: 评价 is the hit of four of them). Where one is there, the check below decides.
-  // Before the exemptions: a hit that lacks its companion is no finding whatever else is said.
-  if (d == Decision::kReported && r.within && complete && !r.with.empty()) {
-    const size_t wlo = BackChars(s, h.nb, r.within);
-    const size_t whi = ForwardChars(s, h.ne, r.within, nullptr);
+  // Whether a term of `group` stands in [lo, hi) on its side of the hit: before it, after it, or
+  // overlapping it where it extends past it (好评 and 好评返现 are one phrase, but the hit alone is
+  // no companion of itself: any occurrence that does not lie inside the hit, by one lookup).
+  auto companion_in = [&](const Companions& group, size_t lo, size_t hi)
+                          __attribute__((always_inline)) {
+    if (group.side == Side::kBefore) return L.Any(group.terms, lo, h.nb) != nullptr;
+    if (group.side == Side::kAfter) return L.Any(group.terms, h.ne, hi) != nullptr;
+    return L.First(group.terms, lo, hi, [&](size_t b, size_t e) { return b < h.nb || e > h.ne; }) !=
+           nullptr;
+  };
+  // The `within` window around the hit, unclipped by the scope (for a complete text: a prefix's
+  // window may still grow, and the check below asks how much of it has arrived).
+  size_t within_lo = 0, within_hi = 0;
+  const bool within_known = d == Decision::kReported && r.within && complete && !r.with.empty();
+  if (within_known) {
+    within_lo = BackChars(s, h.nb, r.within);
+    within_hi = ForwardChars(s, h.ne, r.within, nullptr);
+  }
+  // Companions within `within` characters of the hit, looked for first in that window: it holds
+  // every place a companion may stand, so a group absent from it is absent, and the hit's scope
+  // need not be computed (most hits of these rules lack their companion: 评价 is the hit of four
+  // of them). Where one is there, the check below decides. Before the exemptions: a hit that
+  // lacks its companion is no finding whatever else is said.
+  if (within_known) {
     for (const Companions& group : r.with) {
-      const bool found =
-          group.side == Side::kBefore  ? L.Any(group.terms, wlo, h.nb) != nullptr
-          : group.side == Side::kAfter ? L.Any(group.terms, h.ne, whi) != nullptr
-                                       : L.First(group.terms, wlo, whi, [&](size_t b, size_t e) {
-                                           return b < h.nb || e > h.ne;
-                                         }) != nullptr;
-      if (!found) {
+      if (!companion_in(group, within_lo, within_hi)) {
         missing_companion(group);
         break;
       }
@@ -739,9 +749,10 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     size_t lo = sc.lo, hi = sc.hi;
     bool hi_known = sc.hi_known;
     if (r.within) {
-      lo = std::max(lo, BackChars(s, h.nb, r.within));
       uint32_t missing = 0;
-      const size_t w = ForwardChars(s, h.ne, r.within, complete ? nullptr : &missing);
+      lo = std::max(lo, within_known ? within_lo : BackChars(s, h.nb, r.within));
+      const size_t w = within_known ? within_hi
+                                    : ForwardChars(s, h.ne, r.within, complete ? nullptr : &missing);
       if (w <= hi) {
         hi = w;
         hi_known = hi_known || missing == 0 || complete;
@@ -749,19 +760,8 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     }
     for (const Companions& group : r.with) {
       if (d != Decision::kReported) break;
-      const bool after = group.side != Side::kBefore;
-      if (group.side == Side::kBefore) {
-        if (L.Any(group.terms, lo, h.nb)) continue;
-      } else if (group.side == Side::kAfter) {
-        if (L.Any(group.terms, h.ne, hi)) continue;
-      } else {
-        // Before it, after it, or overlapping it where it extends past it (好评 and 好评返现 are
-        // one phrase, but the hit alone is no companion of itself): any occurrence in [lo, hi)
-        // that does not lie inside the hit, found by one lookup.
-        if (L.First(group.terms, lo, hi, [&](size_t b, size_t e) { return b < h.nb || e > h.ne; }))
-          continue;
-      }
-      if (after && !hi_known) {
+      if (companion_in(group, lo, hi)) continue;
+      if (group.side != Side::kBefore && !hi_known) {
         c.pending = true;
       } else {
         missing_companion(group);

@@ -31,7 +31,7 @@ class TermIndex {
       longest_ = std::max(longest_, t.size());
       const size_t n1 = std::min(CharLen(static_cast<unsigned char>(t[0])), t.size());
       const uint32_t h = FirstBit(Key(t, 0, n1));
-      first_[h >> 6] |= uint64_t{1} << (h & 63);
+      Set(first_, h);
       if (n1 == t.size()) {
         single_[Key(t, 0)].push_back(static_cast<uint32_t>(i));
         Set(single_bits_, h);
@@ -91,7 +91,7 @@ class TermIndex {
       const uint32_t key = w & static_cast<uint32_t>(e);
       const size_t len = static_cast<size_t>(e >> 32);
       const uint32_t h = FirstBit(key);
-      if ((first[h >> 6] & (uint64_t{1} << (h & 63))) != 0) Candidates(s, terms, pos, len, key, h, f);
+      if (Has(first, h)) Candidates(s, terms, pos, len, key, h, f);
       pos += len;
     }
 #endif
@@ -99,7 +99,7 @@ class TermIndex {
       const size_t len = std::min(CharLen(static_cast<unsigned char>(s[pos])), s.size() - pos);
       const uint32_t key = Key(s, pos, len);
       const uint32_t h = FirstBit(key);
-      if ((first_[h >> 6] >> (h & 63) & 1) != 0) Candidates(s, terms, pos, len, key, h, f);
+      if (Has(first_, h)) Candidates(s, terms, pos, len, key, h, f);
       pos += len;
     }
     return pos;
@@ -116,7 +116,7 @@ class TermIndex {
       const uint32_t key = Key(s, pos, len);
       // Most characters begin no term of the list: one bit says so without a table lookup.
       const uint32_t h = FirstBit(key);
-      if ((first_[h >> 6] >> (h & 63) & 1) == 0) {
+      if (!Has(first_, h)) {
         pos += len;
         continue;
       }
@@ -179,10 +179,9 @@ class TermIndex {
   }
 
   static size_t CharLen(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
-  // CharLen by the first byte's high four bits; the mask that keeps a key's bytes, by length.
+  // The mask that keeps a key's bytes, by length.
   static constexpr uint32_t kKeyMask[5] = {0, 0xFFu, 0xFFFFu, 0xFFFFFFu, 0xFFFFFFFFu};
-  // By the first byte's high four bits: CharLen in the high half, the key mask (kKeyMask) in the
-  // low.
+  // By the first byte's high four bits: CharLen in the high half, its kKeyMask in the low.
   static constexpr uint64_t kOne = uint64_t{1} << 32 | 0xFFu;
   static constexpr uint64_t kCharByHighNibble[16] = {
       kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne, kOne,
@@ -215,7 +214,9 @@ class TermIndex {
     return static_cast<uint32_t>((pair * 0x9E3779B97F4A7C15ull) >> 51);
   }
   static void Set(uint64_t* bits, uint32_t h) { bits[h >> 6] |= uint64_t{1} << (h & 63); }
-  static bool Has(const uint64_t* bits, uint32_t h) { return (bits[h >> 6] >> (h & 63) & 1) != 0; }
+  static bool Has(const uint64_t* bits, uint32_t h) {
+    return (bits[h >> 6] >> (h & 63) & 1) != 0;  // one bt
+  }
 
   uint64_t first_[128] = {};  // 8,192 bits: set for the hash of each term's first character
   // The same for one-character terms (single_), and for the first two characters of the longer
