@@ -556,10 +556,17 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
       const size_t b = *it;
       const size_t next = (it + 1 != clause_breaks.end() && *(it + 1) < h.ne) ? *(it + 1) : h.ne;
       // At the end of a sentence only a whole one-character clause on a side is noise (加，微。信).
+      // With a prefix, the clause after the last known break may still grow: one character
+      // there decides nothing yet.
+      bool right_open = false;
       const auto whole_single = [&] {
         const size_t lb = it == clause_breaks.begin() ? 0 : *(it - 1);
-        const size_t re = it + 1 == clause_breaks.end() ? s.size() : *(it + 1);
-        return CountChars(s, lb, b) == 1 || CountChars(s, b, re) == 1;
+        const bool last = it + 1 == clause_breaks.end();
+        const size_t re = last ? s.size() : *(it + 1);
+        if (CountChars(s, lb, b) == 1) return true;
+        if (CountChars(s, b, re) != 1) return false;
+        right_open = last && !complete;
+        return true;
       };
       if ((CountChars(s, piece_lo, b) >= 2 && CountChars(s, b, next) >= 2) ||
           (sentence_end_at(b) && !whole_single())) {
@@ -569,6 +576,7 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
         });
         break;
       }
+      if (right_open) c.pending = true;
       piece_lo = b;
     }
   }

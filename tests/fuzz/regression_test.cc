@@ -140,6 +140,36 @@ TEST(Regressions, FindingsInsideOneExpandingCharacterComeInRuleOrder) {
   }
 }
 
+// Found by the stream target in CI's fuzz stage (regressions/stream/clause_after_the_hit_grows):
+// a literal read across the end of a sentence is noise only where a side is a whole clause of one
+// character (加，微。信). A stream judged the clause after the break on the text so far, where "信"
+// was still a clause of one character, and reported 加微⏎信 before "好的" made it a clause of
+// three, which Scan rejects; the finding was then missing from findings().
+TEST(Regressions, AClauseAfterTheHitIsJudgedWhenItEnds) {
+  auto filter = Filter::FromDictionaries({DictionarySource::Text(
+      "w.terms", "%format scriptqa-terms 1\n%category off_platform\n%severity block\n"
+                 "%reason r\n加微信\n")});
+  ASSERT_TRUE(filter.ok()) << filter.status();
+  auto scanner = Scanner::Create(*filter);
+  ASSERT_TRUE(scanner.ok());
+  struct Case {
+    std::string text;
+    size_t findings;
+  };
+  for (const Case& c : {Case{"加微\n信好的", 0}, Case{"加微\n信。好的", 1}, Case{"加，微。信", 1},
+                        Case{"加微\n信", 1}, Case{"好的，加微\n信好的", 0}}) {
+    SCOPED_TRACE(c.text);
+    auto fs = scanner->Scan(c.text);
+    ASSERT_TRUE(fs.ok());
+    EXPECT_EQ(fs->size(), c.findings) << fuzz::Describe(*fs);
+    for (size_t chunk : {size_t{1}, size_t{2}, size_t{3}, c.text.size()}) {
+      SCOPED_TRACE(chunk);
+      EXPECT_EQ(fuzz::Describe(Stream(*filter, c.text, chunk, Overlap::kLongestPerCategory)),
+                fuzz::Describe(*fs));
+    }
+  }
+}
+
 // Found while documenting the resource limits: Scan refuses a message that normalises past 4x its
 // size + 64 KiB (U+FDFA expands elevenfold), but StreamScanner normalised without a bound, and
 // 32 MiB of U+FDFA with one hit ended in std::bad_alloc (an abort) under a 2 GiB address-space
