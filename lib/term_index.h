@@ -14,6 +14,10 @@
 
 #include "absl/container/flat_hash_map.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace scriptqa::internal {
 
 inline constexpr uint32_t kNoTermList = UINT32_MAX;
@@ -77,13 +81,44 @@ class TermIndex {
   size_t ForEach(std::string_view s, const std::vector<std::string>& terms, size_t lo, size_t hi,
                  F&& f) const {
     size_t pos = lo;
+    const uint64_t* const first = first_;
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    // Sixteen bytes at a time: the characters' first bytes (the bytes that are no continuation
+    // bytes) are a bit mask, and the walk steps from one set bit to the next. Stepping by each
+    // character's length, as below, chains a load and a table lookup from one character to the
+    // next (about ten cycles a character); here the characters' lookups do not wait for each
+    // other. Blocks whose characters' keys (four bytes from each first byte) can be read.
+    const __m128i cont_mask = _mm_set1_epi8(static_cast<char>(0xC0));
+    const __m128i cont_bits = _mm_set1_epi8(static_cast<char>(0x80));
+    while (pos < hi && s.size() - pos >= 16 + 3) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + pos));
+      uint32_t starts = static_cast<uint32_t>(
+          ~_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(v, cont_mask), cont_bits)) & 0xFFFF);
+      if (hi - pos < 16) starts &= (1u << (hi - pos)) - 1;
+      // pos is a character's first byte (valid UTF-8), so starts is not empty; the next block
+      // starts after the last character that starts in this one.
+      size_t next = pos + 16;
+      while (starts != 0) {
+        const size_t at = pos + static_cast<size_t>(__builtin_ctz(starts));
+        starts &= starts - 1;
+        uint32_t w;
+        std::memcpy(&w, s.data() + at, 4);
+        const uint64_t e = kCharByHighNibble[(w & 0xFFu) >> 4];
+        const uint32_t key = w & static_cast<uint32_t>(e);
+        const size_t len = static_cast<size_t>(e >> 32);
+        const uint32_t h = FirstBit(key);
+        if (Has(first, h)) Candidates(s, terms, at, len, key, h, f);
+        if (starts == 0) next = at + len;
+      }
+      pos = next;
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     // Where four bytes can be read from a character's first byte (all but the last three bytes of
     // the text), one load gives its key and one table entry its length and key mask, without the
     // general path's branches: a walk looks at every character of its region, and most begin no
     // term.
     const size_t fast_end = std::min(hi, s.size() >= 4 ? s.size() - 3 : 0);
-    const uint64_t* const first = first_;
     while (pos < fast_end) {
       uint32_t w;
       std::memcpy(&w, s.data() + pos, 4);
