@@ -542,7 +542,14 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
         last.src = static_cast<uint32_t>(src);
         last.src_end = src_end;
       } else {
-        map->runs().push_back({a, static_cast<uint32_t>(src), src_end});
+        // Field by field: a pushed temporary is built on the stack in two stores and read back
+        // in one load, which the processor cannot forward (a stall on every removed character).
+        std::vector<OffsetMap::Run>& runs = map->runs();
+        runs.emplace_back();
+        OffsetMap::Run& run = runs.back();
+        run.out = a;
+        run.src = static_cast<uint32_t>(src);
+        run.src_end = src_end;
       }
     }
   };
