@@ -595,9 +595,24 @@ bool Normalizer::Run(std::string_view in, std::string* out, size_t base, size_t*
           std::memcpy(&pair, p, 8);
           if ((pair & 0xC0C0F0C0C0F0ull) == 0x8080E08080E0ull) {
             const uint32_t w1 = static_cast<uint32_t>(pair), w2 = static_cast<uint32_t>(pair >> 24);
-            if ((Kind3(fast3_index, fast3_blocks, w1) | Kind3(fast3_index, fast3_blocks, w2)) == kFastKeep) {
+            const uint8_t k1 = Kind3(fast3_index, fast3_blocks, w1);
+            const uint8_t k2 = Kind3(fast3_index, fast3_blocks, w2);
+            if ((k1 | k2) == kFastKeep) {
               std::memcpy(w, p, 8);
               w += 6;
+              p += 6;
+              continue;
+            }
+            if (k1 != kFastOther && k2 != kFastOther) {
+              // A removed character beside a kept one or another removed one (punctuation
+              // between words): both here, rather than a step for each through the branches
+              // below, which the positions of punctuation in a text make unpredictable.
+              std::memcpy(w, p, 4);
+              if (k1 == kFastKeep) w += 3;
+              else removed_fast(w, k1, static_cast<size_t>(p + 3 - begin));
+              std::memcpy(w, p + 3, 4);
+              if (k2 == kFastKeep) w += 3;
+              else removed_fast(w, k2, static_cast<size_t>(p + 6 - begin));
               p += 6;
               continue;
             }
