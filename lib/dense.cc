@@ -106,6 +106,21 @@ size_t EncodeInto(const unsigned char* s, size_t n, unsigned char* out, uint32_t
 }
 
 #if defined(__x86_64__)
+// Moves past the `taken` characters a vector step encoded (three input bytes, two output bytes
+// each). Most steps take all kAll characters: a branch the processor predicts lets the next step's
+// loads start before this step's count is known, where i += 3 * taken would make each step wait
+// for the last one's compares.
+template <unsigned kAll>
+inline void Advance(unsigned taken, size_t& i, size_t& j) {
+  if (__builtin_expect(taken == kAll, 1)) {
+    i += 3 * kAll;
+    j += 2 * kAll;
+  } else {
+    i += 3 * taken;
+    j += 2 * taken;
+  }
+}
+
 // The SSSE3 step: at p (16 readable bytes, of which `avail` are the text's, from input offset
 // `at`), a run of ASCII bytes, or up to four well-formed U+4E00..U+9FFF characters (twelve bytes),
 // encoded together; false when p starts with neither. The codes are those of Step. Stores may
@@ -169,14 +184,7 @@ __attribute__((target("ssse3"), always_inline)) inline bool Block16(
     _mm_storeu_si128(reinterpret_cast<__m128i*>(back + j + 4),
                      _mm_or_si128(_mm_add_epi32(pos, _mm_setr_epi32(6, 0, 9, 0)), inside));
   }
-  // A predicted branch rather than a count the next step's loads would wait for (Block32).
-  if (__builtin_expect(taken == 4, 1)) {
-    i += 12;
-    j += 8;
-  } else {
-    i += 3 * taken;
-    j += 2 * taken;
-  }
+  Advance<4>(taken, i, j);
   return true;
 }
 
@@ -272,16 +280,7 @@ __attribute__((target("avx2"), always_inline)) inline bool Block32(
         _mm256_or_si256(_mm256_add_epi32(pos, _mm256_setr_epi32(12, 0, 15, 0, 18, 0, 21, 0)),
                         inside));
   }
-  // Most steps take all eight characters: a branch the processor predicts lets the next step's
-  // loads start before this step's count is known (i += 3 * taken would make each step wait for
-  // the last one's compares).
-  if (__builtin_expect(taken == 8, 1)) {
-    i += 24;
-    j += 16;
-  } else {
-    i += 3 * taken;
-    j += 2 * taken;
-  }
+  Advance<8>(taken, i, j);
   return true;
 }
 

@@ -82,6 +82,16 @@ class TermIndex {
                  F&& f) const {
     size_t pos = lo;
     const uint64_t* const first = first_;
+    // The character at `at` whose first four bytes are w: its terms, if its bit says it may begin
+    // one; returns its length.
+    auto visit = [&](size_t at, uint32_t w) __attribute__((always_inline)) {
+      const uint64_t e = kCharByHighNibble[(w & 0xFFu) >> 4];
+      const uint32_t key = w & static_cast<uint32_t>(e);
+      const size_t len = static_cast<size_t>(e >> 32);
+      const uint32_t h = FirstBit(key);
+      if (Has(first, h)) Candidates(s, terms, at, len, key, h, f);
+      return len;
+    };
 #if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     // Sixteen bytes at a time: the characters' first bytes (the bytes that are no continuation
     // bytes) are a bit mask, and the walk steps from one set bit to the next. Stepping by each
@@ -103,11 +113,7 @@ class TermIndex {
         starts &= starts - 1;
         uint32_t w;
         std::memcpy(&w, s.data() + at, 4);
-        const uint64_t e = kCharByHighNibble[(w & 0xFFu) >> 4];
-        const uint32_t key = w & static_cast<uint32_t>(e);
-        const size_t len = static_cast<size_t>(e >> 32);
-        const uint32_t h = FirstBit(key);
-        if (Has(first, h)) Candidates(s, terms, at, len, key, h, f);
+        const size_t len = visit(at, w);
         if (starts == 0) next = at + len;
       }
       pos = next;
@@ -122,12 +128,7 @@ class TermIndex {
     while (pos < fast_end) {
       uint32_t w;
       std::memcpy(&w, s.data() + pos, 4);
-      const uint64_t e = kCharByHighNibble[(w & 0xFFu) >> 4];
-      const uint32_t key = w & static_cast<uint32_t>(e);
-      const size_t len = static_cast<size_t>(e >> 32);
-      const uint32_t h = FirstBit(key);
-      if (Has(first, h)) Candidates(s, terms, pos, len, key, h, f);
-      pos += len;
+      pos += visit(pos, w);
     }
 #endif
     while (pos < hi) {
