@@ -555,28 +555,26 @@ Confirmation Confirm(const FilterImpl& f, const ProfileImpl* profile, const Scan
     for (; it != clause_breaks.end() && *it < h.ne; ++it) {
       const size_t b = *it;
       const size_t next = (it + 1 != clause_breaks.end() && *(it + 1) < h.ne) ? *(it + 1) : h.ne;
+      bool joins = CountChars(s, piece_lo, b) >= 2 && CountChars(s, b, next) >= 2;
       // At the end of a sentence only a whole one-character clause on a side is noise (加，微。信).
-      // With a prefix, the clause after the last known break may still grow: one character
-      // there decides nothing yet.
-      bool right_open = false;
-      const auto whole_single = [&] {
+      if (!joins && sentence_end_at(b)) {
         const size_t lb = it == clause_breaks.begin() ? 0 : *(it - 1);
         const bool last = it + 1 == clause_breaks.end();
-        const size_t re = last ? s.size() : *(it + 1);
-        if (CountChars(s, lb, b) == 1) return true;
-        if (CountChars(s, b, re) != 1) return false;
-        right_open = last && !complete;
-        return true;
-      };
-      if ((CountChars(s, piece_lo, b) >= 2 && CountChars(s, b, next) >= 2) ||
-          (sentence_end_at(b) && !whole_single())) {
+        if (CountChars(s, lb, b) != 1) {
+          if (CountChars(s, b, last ? s.size() : *(it + 1)) != 1) {
+            joins = true;
+          } else if (last && !complete) {
+            c.pending = true;  // a prefix: the clause after the last known break may still grow
+          }
+        }
+      }
+      if (joins) {
         set(Decision::kAllowContext, [&] {
           return absl::StrCat("read across a clause break ('", std::string(s.substr(piece_lo, b - piece_lo)),
                               "' | '", std::string(s.substr(b, next - b)), "')");
         });
         break;
       }
-      if (right_open) c.pending = true;
       piece_lo = b;
     }
   }
